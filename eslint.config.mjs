@@ -1,0 +1,86 @@
+// Lint, including the layering of DESIGN.md section 1: a wrong import fails `npm run lint`.
+// Dependency direction: renderer -> shared, preload -> shared, main -> core -> shared,
+// sync-server -> shared. shared imports nothing platform-specific.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/** @param {string[]} paths @param {{group: string[], message: string}[]} patterns */
+const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) => ({ name, message: 'not allowed in this layer (DESIGN.md section 1)' })), patterns }];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.cjs', '**/*.js', 'vitest.config.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/only-throw-error': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([...nodeBuiltins, 'electron', 'react', 'react-dom'], [
+        { group: ['@depotline/sync-server', '@depotline/desktop', '**/sync-server/**', '**/desktop/**'], message: 'shared/ depends on nothing of ours' },
+      ]),
+    },
+  },
+  {
+    files: ['sync-server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(['electron', 'react', 'react-dom'], [
+        { group: ['@depotline/desktop', '@depotline/desktop/*', '**/desktop/**'], message: 'the server never imports the desktop' },
+      ]),
+    },
+  },
+  {
+    files: ['desktop/src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(['electron', 'react', 'react-dom'], [
+        { group: ['**/main/**', '**/main', '**/preload/**', '**/preload', '**/renderer/**', '**/renderer', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'core runs under plain Node: no Electron, UI or server imports' },
+      ]),
+    },
+  },
+  {
+    files: ['desktop/src/main/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([], [
+        { group: ['**/renderer/**', '**/renderer', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'main talks to the renderer only over IPC' },
+      ]),
+    },
+  },
+  {
+    files: ['desktop/src/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([...nodeBuiltins], [
+        { group: ['**/core/**', '**/core', '**/main/**', '**/main', '**/renderer/**', '**/renderer', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'the preload is the typed bridge and nothing else' },
+      ]),
+    },
+  },
+  {
+    files: ['desktop/src/renderer/**/*.ts', 'desktop/src/renderer/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': restrict([...nodeBuiltins, 'electron', 'keytar', '@journeyapps/sqlcipher', 'socket.io-client'], [
+        { group: ['**/core/**', '**/core', '**/main/**', '**/main', '**/preload/**', '**/preload', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'the renderer reaches the rest only through the bridge' },
+      ]),
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+);

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { EntityId, Timestamp } from './domain';
+import { roleNames } from './permissions';
+import { LocationAccess } from './sync';
+
+/* REST bodies of the sync server, under /api/v1. Requests are parsed with these on arrival. */
+
+export const Username = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._@-]*$/, 'usernames are lower-case letters, digits and . _ @ -');
+
+/**
+ * NIST SP 800-63B: at least 8 characters when a second factor is used, at least 64 allowed,
+ * no composition rules. (The blocklist check happens on the server.) We accept up to 256.
+ */
+export const minPasswordLength = 8;
+export const maxPasswordLength = 256;
+export const Password = z.string().min(1).max(maxPasswordLength);
+export const NewPassword = z.string().min(minPasswordLength).max(maxPasswordLength);
+
+export const DeviceId = z.string().min(8).max(128).regex(/^[A-Za-z0-9_-]+$/, 'device ids are url-safe characters');
+export const TotpCode = z.string().regex(/^\d{6}$/, 'a code is 6 digits');
+
+export const LoginRequest = z.object({
+  username: z.string().min(1).max(256),
+  password: Password,
+  deviceId: DeviceId,
+  deviceName: z.string().max(200).optional(),
+  totp: TotpCode.optional(),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const SessionTokens = z.object({
+  sessionId: z.string(),
+  accessToken: z.string(),
+  accessExpiresAt: Timestamp,
+  refreshToken: z.string(),
+  /** The session's absolute end; refreshing never extends it. */
+  sessionExpiresAt: Timestamp,
+});
+export type SessionTokens = z.infer<typeof SessionTokens>;
+
+export const UserSummary = z.object({
+  id: EntityId,
+  username: Username,
+  displayName: z.string(),
+  mfaEnrolled: z.boolean(),
+});
+export type UserSummary = z.infer<typeof UserSummary>;
+
+export const Me = z.object({
+  user: UserSummary,
+  sessionId: z.string(),
+  access: z.array(LocationAccess),
+});
+export type Me = z.infer<typeof Me>;
+
+export const MfaEnrollment = z.object({
+  /** Short-lived token that lets only this enrollment be confirmed. */
+  enrollmentToken: z.string(),
+  /** RFC 6238 key URI (`otpauth://totp/...`) for a QR code. */
+  otpauthUri: z.string(),
+  secretBase32: z.string(),
+});
+export type MfaEnrollment = z.infer<typeof MfaEnrollment>;
+
+export const LoginResponse = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('ok'), tokens: SessionTokens, me: Me }),
+  /** Password accepted, but the user's role requires MFA and none is enrolled yet. */
+  z.object({ status: z.literal('mfa_enrollment_required'), enrollment: MfaEnrollment }),
+]);
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const MfaEnrollConfirm = z.object({
+  enrollmentToken: z.string().min(1).max(4096),
+  code: TotpCode,
+  deviceId: DeviceId,
+  deviceName: z.string().max(200).optional(),
+});
+export type MfaEnrollConfirm = z.infer<typeof MfaEnrollConfirm>;
+
+export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(512), deviceId: DeviceId });
+export type RefreshRequest = z.infer<typeof RefreshRequest>;
+
+export const SessionInfo = z.object({
+  id: z.string(),
+  userId: EntityId,
+  deviceId: z.string(),
+  deviceName: z.string().nullable(),
+  ip: z.string().nullable(),
+  createdAt: Timestamp,
+  lastSeenAt: Timestamp,
+  expiresAt: Timestamp,
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const RoleNameSchema = z.enum(roleNames);
+
+export const GrantCreate = z.object({
+  userId: EntityId,
+  role: RoleNameSchema,
+  locationIds: z.array(EntityId).min(1).max(500),
+  expiresAt: Timestamp.nullable().optional(),
+});
+export type GrantCreate = z.infer<typeof GrantCreate>;
+
+export const Grant = z.object({
+  id: z.string(),
+  userId: EntityId,
+  role: RoleNameSchema,
+  locationIds: z.array(EntityId),
+  expiresAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  createdBy: z.string().nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+export type Grant = z.infer<typeof Grant>;
+
+export const AuditEntry = z.object({
+  seq: z.number().int().positive(),
+  at: Timestamp,
+  actorUserId: z.string().nullable(),
+  actor: z.string(),
+  action: z.string(),
+  outcome: z.enum(['ok', 'denied', 'failed']),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  locationId: z.string().nullable(),
+  /** What changed, with customer PII replaced by `[redacted]`. */
+  details: z.record(z.string(), z.unknown()),
+  deviceId: z.string().nullable(),
+  ip: z.string().nullable(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * Stable error codes. Every error a client can receive (REST body, socket ack, rejected
+ * mutation) carries one of these, so callers branch on codes, never on message text.
+ */
+export const errorCodes = [
+  'bad_request',         // payload failed its schema
+  'payload_too_large',
+  'unknown_event',
+  'unauthenticated',     // no, malformed, forged or expired token
+  'invalid_credentials', // username or password wrong; never says which
+  'mfa_required',
+  'mfa_invalid',
+  'mfa_replayed',
+  'mfa_enrollment_required',
+  'account_locked',      // too many failures; retry after `retryAfterS`
+  'session_expired',
+  'session_revoked',
+  'refresh_reused',      // an old refresh token came back: the session family is revoked
+  'forbidden',           // authenticated, but no grant allows this at this location
+  'not_found',
+  'conflict',            // business rule or stale state (carries the current server value)
+  'invalid_transition',  // stop status change not allowed by the state machine
+  'weak_password',
+  'rate_limited',
+  'internal',
+] as const;
+export const ErrorCode = z.enum(errorCodes);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    /** Seconds until a retry can succeed (lockouts, rate limits). */
+    retryAfterS: z.number().int().nonnegative().optional(),
+    /** Schema problems, as `path: message` lines. */
+    issues: z.array(z.string()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

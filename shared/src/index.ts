@@ -1,0 +1,6 @@
+export * from './domain';
+export * from './errors';
+export * from './permissions';
+export * from './stop-status';
+export * from './sync';
+export * from './api';

@@ -1,0 +1,135 @@
+import type { RedactableStopField, Stop } from './domain';
+
+/**
+ * The permission catalogue: one list that the server enforces and the console uses to hide
+ * what a user cannot do. Every permission is scoped to the locations of the grant that
+ * carries it (DESIGN.md section 3). Deny by default: what is not granted is refused.
+ */
+export const permissionCatalogue = {
+  'location.read': 'See the depot, its routes, drivers and vehicles, and stop status and time windows',
+  'stop.readCustomer': 'See customer names and addresses on stops',
+  'stop.readPhone': 'See customer phone numbers',
+  'stop.readNotes': 'See delivery notes',
+  'stop.setStatus': 'Change a stop status (within the stop state machine)',
+  'stop.editNotes': 'Edit delivery notes',
+  'stop.edit': 'Create stops and edit their customer details, time window and order',
+  'route.edit': 'Create routes and assign drivers and vehicles',
+  'position.read': 'See live driver positions',
+  'position.report': 'Report the position of the driver signed in',
+  'audit.read': 'Read the audit log of the location',
+  'grant.manage': 'Grant and revoke access at the location',
+  'session.revokeAny': 'List and revoke other users\u2019 sessions',
+} as const;
+
+export type Permission = keyof typeof permissionCatalogue;
+export const allPermissions = Object.keys(permissionCatalogue) as Permission[];
+
+export const roleNames = ['admin', 'manager', 'dispatcher', 'driver', 'finance', 'reporting', 'contractor'] as const;
+export type RoleName = (typeof roleNames)[number];
+
+export interface RoleTemplate {
+  readonly permissions: readonly Permission[];
+  /** Whether users holding this role must sign in with a second factor (default policy). */
+  readonly mfaRequired: boolean;
+  /** Grants of this role must carry an expiry (temporary access). */
+  readonly mustExpire: boolean;
+  /** Members see only stops on routes assigned to them as a driver. */
+  readonly assignedRoutesOnly: boolean;
+  /** Roles this role may hand out with `grant.manage`; no role can grant more than itself. */
+  readonly mayGrant: readonly RoleName[];
+}
+
+export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
+  admin: {
+    permissions: allPermissions,
+    mfaRequired: true,
+    mustExpire: false,
+    assignedRoutesOnly: false,
+    mayGrant: ['admin', 'manager', 'dispatcher', 'driver', 'finance', 'reporting', 'contractor'],
+  },
+  manager: {
+    permissions: [
+      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
+      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
+    ],
+    mfaRequired: true,
+    mustExpire: false,
+    assignedRoutesOnly: false,
+    mayGrant: ['dispatcher', 'driver', 'finance', 'reporting', 'contractor'],
+  },
+  dispatcher: {
+    permissions: [
+      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
+      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read',
+    ],
+    mfaRequired: true,
+    mustExpire: false,
+    assignedRoutesOnly: false,
+    mayGrant: [],
+  },
+  driver: {
+    permissions: [
+      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus', 'position.report',
+    ],
+    mfaRequired: false,
+    mustExpire: false,
+    assignedRoutesOnly: true,
+    mayGrant: [],
+  },
+  finance: {
+    permissions: ['location.read', 'stop.readCustomer'],
+    mfaRequired: false,
+    mustExpire: false,
+    assignedRoutesOnly: false,
+    mayGrant: [],
+  },
+  reporting: {
+    permissions: ['location.read'],
+    mfaRequired: false,
+    mustExpire: false,
+    assignedRoutesOnly: false,
+    mayGrant: [],
+  },
+  contractor: {
+    permissions: ['location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.setStatus', 'position.read'],
+    mfaRequired: false,
+    mustExpire: true,
+    assignedRoutesOnly: false,
+    mayGrant: [],
+  },
+};
+
+/** Which permission reveals each redactable stop field. */
+export const stopFieldPermission: Readonly<Record<RedactableStopField, Permission>> = {
+  customerName: 'stop.readCustomer',
+  address: 'stop.readCustomer',
+  phone: 'stop.readPhone',
+  notes: 'stop.readNotes',
+};
+
+/**
+ * Removes every stop field the viewer's permissions at the stop's location do not reveal.
+ * Fields are deleted, not blanked, so a redacted value cannot be mistaken for an empty one.
+ */
+export function redactStopForViewer(stop: Stop, permissions: ReadonlySet<Permission>): Stop {
+  const out: Stop = { ...stop };
+  for (const field of Object.keys(stopFieldPermission) as RedactableStopField[]) {
+    if (!permissions.has(stopFieldPermission[field])) delete out[field];
+  }
+  return out;
+}
+
+export function permissionsOfRole(role: RoleName): ReadonlySet<Permission> {
+  return new Set(roleTemplates[role].permissions);
+}
+
+export function roleRequiresMfa(role: RoleName): boolean {
+  return roleTemplates[role].mfaRequired;
+}
+
+/** The key a grant's permission set is redacted by, so identical viewers share one redaction. */
+export function viewKey(permissions: ReadonlySet<Permission>): string {
+  return (Object.keys(stopFieldPermission) as RedactableStopField[])
+    .map((f) => (permissions.has(stopFieldPermission[f]) ? '1' : '0'))
+    .join('');
+}

@@ -1,0 +1,58 @@
+import type { Permission } from '@depotline/shared';
+import { appendAudit, type AuditActor } from '../audit/audit-log';
+import type { ServerContext } from '../context';
+import { forbidden } from '../errors';
+import { type AccessProfile, type LocationView, viewAt } from './access-profile';
+
+export interface AuthorizationRequest {
+  permission: Permission;
+  locationId: string;
+  /** The audit action name if this is refused (e.g. `sync.pull`, `stop.setStatus`). */
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  /**
+   * True when the target is a route (or a stop on a route) assigned to the caller as a
+   * driver: then driver-only permissions count too.
+   */
+  assignedToCaller?: boolean;
+}
+
+/**
+ * The one authorization check behind every REST route and socket event (DESIGN.md section
+ * 3; OWASP API1/API5). Deny by default; a refusal is audited and answered `forbidden`
+ * without saying whether the location or record exists.
+ */
+export async function authorize(
+  ctx: ServerContext,
+  actor: AuditActor,
+  profile: AccessProfile,
+  req: AuthorizationRequest,
+): Promise<LocationView> {
+  const view = checkPermission(profile, req, ctx.now());
+  if (view) return view;
+  await auditDenied(ctx, actor, req);
+  throw forbidden();
+}
+
+/** The decision alone, for callers that answer a refusal their own way (rejected mutations). */
+export function checkPermission(profile: AccessProfile, req: Omit<AuthorizationRequest, 'action'>, now: number): LocationView | null {
+  const view = viewAt(profile, req.locationId, now);
+  if (!view) return null;
+  if (view.general.has(req.permission)) return view;
+  if (req.assignedToCaller && view.assigned.has(req.permission)) return view;
+  return null;
+}
+
+export async function auditDenied(ctx: ServerContext, actor: AuditActor, req: AuthorizationRequest): Promise<void> {
+  await ctx.db.transaction().execute((trx) =>
+    appendAudit(trx, actor, {
+      action: req.action,
+      outcome: 'denied',
+      targetType: req.targetType ?? 'location',
+      targetId: req.targetId ?? req.locationId,
+      locationId: req.locationId,
+      details: { permission: req.permission },
+    }, ctx.now()),
+  );
+}

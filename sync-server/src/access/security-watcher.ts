@@ -1,0 +1,80 @@
+import type { ServerContext } from '../context';
+import { sessionRoom, userRoom } from '../sync/broadcast';
+import { joinLocationRooms, type SyncServer } from '../sync/socket-server';
+import { loadAccessProfile } from './access-profile';
+
+/** Poll interval: a revoked session is cut off within this plus one round trip (< 1 s). */
+export const watchIntervalMs = 250;
+
+/**
+ * Applies security changes to open sockets (ASVS 5.0 8.3.2: authorization changes apply
+ * immediately). It reads the database rather than in-process events, so a revocation made by
+ * the admin CLI, or by another sync-server process on the same PostgreSQL, is seen the same
+ * way. Each process handles only its own sockets (`io.local`).
+ *
+ * - session revoked, or user disabled -> `session:ended` { wipe: true }, then disconnect
+ * - grant created, revoked or expired -> re-read the user's grants; locations no longer
+ *   allowed get `sync:dropLocation` and the socket leaves their rooms
+ */
+export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop(): void; tick(): Promise<void> } {
+  // Overlapping windows are harmless: every action below is idempotent.
+  let since = ctx.now() - 1000;
+  let running = false;
+
+  async function tick(): Promise<void> {
+    if (running) return;
+    running = true;
+    try {
+      const now = ctx.now();
+      const from = since - 1000;
+      const revoked = await ctx.db.selectFrom('sessions').select(['id', 'revoke_reason']).where('revoked_at', '>', from).execute();
+      for (const s of revoked) endSession(sessionRoom(s.id), s.revoke_reason === 'refresh_reused' ? 'refresh_reused' : 'revoked');
+
+      const disabled = await ctx.db.selectFrom('users').select('id').where('disabled_at', '>', from).execute();
+      for (const u of disabled) endSession(userRoom(u.id), 'user_disabled');
+
+      const grantUsers = await ctx.db
+        .selectFrom('grants')
+        .select('user_id')
+        .distinct()
+        .where((eb) => eb.or([
+          eb('created_at', '>', from),
+          eb('revoked_at', '>', from),
+          eb.and([eb('expires_at', '>', from), eb('expires_at', '<=', now)]),
+        ]))
+        .execute();
+      for (const { user_id } of grantUsers) await refreshUser(user_id, now);
+      since = now;
+    } catch (err) {
+      ctx.log.error('security watcher failed', { err: String(err) });
+    } finally {
+      running = false;
+    }
+  }
+
+  function endSession(room: string, reason: 'revoked' | 'refresh_reused' | 'user_disabled'): void {
+    const target = io.local.in(room);
+    target.emit('session:ended', { reason, wipe: true });
+    target.disconnectSockets(true);
+  }
+
+  async function refreshUser(userId: string, now: number): Promise<void> {
+    const sockets = await io.local.in(userRoom(userId)).fetchSockets();
+    if (sockets.length === 0) return;
+    const profile = await loadAccessProfile(ctx.db, userId, now);
+    const revokedGrants = await ctx.db.selectFrom('grants').select('id').where('user_id', '=', userId).where('revoked_at', 'is not', null).executeTakeFirst();
+    for (const remote of sockets) {
+      const socket = io.sockets.sockets.get(remote.id);
+      if (!socket) continue;
+      socket.data.profile = profile;
+      const { dropped } = joinLocationRooms(socket, now);
+      for (const locationId of dropped) {
+        socket.emit('sync:dropLocation', { locationId, reason: revokedGrants ? 'grant_revoked' : 'grant_expired' });
+      }
+    }
+  }
+
+  const timer = setInterval(() => void tick(), watchIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer), tick };
+}

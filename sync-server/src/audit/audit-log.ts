@@ -1,0 +1,113 @@
+import crypto from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema';
+import { canonicalJson } from './canonical';
+
+/** Who did it, from where: built once per request or socket from the authenticated context. */
+export interface AuditActor {
+  userId: string | null;
+  /** A label that stays readable after the user is gone: username, `system`, `cli:<os user>`. */
+  label: string;
+  deviceId: string | null;
+  ip: string | null;
+}
+
+export interface AuditEvent {
+  action: string;
+  outcome: 'ok' | 'denied' | 'failed';
+  targetType?: string | null;
+  targetId?: string | null;
+  locationId?: string | null;
+  /** What changed. Customer PII and secrets are replaced by `[redacted]` before hashing. */
+  details?: Record<string, unknown>;
+}
+
+export const genesisHash = '0'.repeat(64);
+
+/** Keys whose values never enter the audit log: customer PII and credentials. */
+const redactedKeys = new Set([
+  'customerName', 'address', 'phone', 'notes', 'password', 'newPassword', 'totp', 'code', 'secret',
+  'secretBase32', 'accessToken', 'refreshToken', 'enrollmentToken', 'token',
+]);
+export const redactedMarker = '[redacted]';
+
+export function redactForAudit(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactForAudit);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = redactedKeys.has(k) && v !== null && v !== undefined ? redactedMarker : redactForAudit(v);
+  }
+  return out;
+}
+
+/** The fields of an entry that its hash covers: all of them except the hash itself. */
+export interface ChainedFields {
+  seq: number;
+  at: number;
+  actor_user_id: string | null;
+  actor: string;
+  action: string;
+  outcome: string;
+  target_type: string | null;
+  target_id: string | null;
+  location_id: string | null;
+  details: string;
+  device_id: string | null;
+  ip: string | null;
+  prev_hash: string;
+}
+
+const leafPrefix = Buffer.from([0x00]);
+
+/**
+ * SHA-256 over a domain-separation byte and the canonical encoding of every field,
+ * including the previous entry's hash (RFC 9162 leaf hashing; a chain is the simple case of
+ * the Merkle form). Changing, removing or reordering any entry breaks every hash after it.
+ */
+export function hashEntry(fields: ChainedFields): string {
+  const encoded = canonicalJson([
+    fields.seq, fields.at, fields.actor_user_id, fields.actor, fields.action, fields.outcome,
+    fields.target_type, fields.target_id, fields.location_id, fields.details, fields.device_id,
+    fields.ip, fields.prev_hash,
+  ]);
+  return crypto.createHash('sha256').update(leafPrefix).update(encoded, 'utf8').digest('hex');
+}
+
+/**
+ * Appends one entry. Call it inside the transaction that makes the change being audited, so
+ * the change and its entry commit or roll back together. The head row update serializes
+ * concurrent appends (a row lock in PostgreSQL; SQLite has one writer).
+ */
+export async function appendAudit(
+  trx: Transaction<Database> | Kysely<Database>,
+  actor: AuditActor,
+  event: AuditEvent,
+  now = Date.now(),
+): Promise<number> {
+  const head = await sql<{ seq: number; hash: string }>`
+    update audit_head set seq = seq + 1 where id = 1 returning seq, hash`.execute(trx);
+  const row = head.rows[0];
+  if (!row) throw new Error('audit_head row is missing: the database was not migrated');
+  const fields: ChainedFields = {
+    seq: Number(row.seq),
+    at: now,
+    actor_user_id: actor.userId,
+    actor: actor.label,
+    action: event.action,
+    outcome: event.outcome,
+    target_type: event.targetType ?? null,
+    target_id: event.targetId ?? null,
+    location_id: event.locationId ?? null,
+    details: canonicalJson(redactForAudit(event.details ?? {})),
+    device_id: actor.deviceId,
+    ip: actor.ip,
+    prev_hash: row.hash,
+  };
+  const hash = hashEntry(fields);
+  await trx.insertInto('audit_log').values({ ...fields, hash }).execute();
+  await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
+  return fields.seq;
+}
+
+export const systemActor: AuditActor = { userId: null, label: 'system', deviceId: null, ip: null };

@@ -1,0 +1,35 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class KeyError extends Error {
+  override name = 'KeyError';
+}
+
+/**
+ * Loads a 32-byte key given inline (base64) or as a file (32 raw bytes, or base64 text).
+ * With neither, a key is generated once into `fallbackFile` (mode 0600) so a fresh install
+ * runs with zero setup; production installs point at a file from their secret store.
+ */
+export function loadKey(source: { file?: string; value?: string }, fallbackFile: string): Buffer {
+  if (source.value) return decodeKey(source.value, 'the inline key');
+  const file = source.file ?? fallbackFile;
+  if (!source.file && !fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(file);
+  } catch (err) {
+    throw new KeyError(`Cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (raw.length === 32) return raw;
+  return decodeKey(raw.toString('utf8').trim(), `key file ${file}`);
+}
+
+function decodeKey(text: string, what: string): Buffer {
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32) throw new KeyError(`${what} must be 32 bytes (base64-encoded, 44 characters).`);
+  return key;
+}

@@ -1,0 +1,25 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Database } from './schema';
+import * as m0001 from './migrations/0001-initial';
+
+/** Every migration, in order. One file per schema version; never edit a shipped one. */
+export const migrations: Record<string, Migration> = {
+  '0001-initial': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Brings the schema up to date; safe to call on every start. */
+export async function migrateToLatest(db: Kysely<Database>, upTo?: string): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`Database migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

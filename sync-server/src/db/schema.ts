@@ -1,0 +1,111 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types for the typed query builder. Times are integer milliseconds since the epoch;
+ * columns ending in `_enc` hold field-encrypted ciphertext (crypto/field-cipher.ts) and never
+ * plaintext.
+ */
+export interface Database {
+  locations: { id: string; name: string; timezone: string; version: number; created_at: number };
+  users: {
+    id: string;
+    username: string;
+    display_name: string;
+    password_hash: string;
+    totp_secret_enc: string | null;
+    totp_enrolled_at: number | null;
+    /** The last RFC 6238 time step accepted: a code is accepted once only. */
+    totp_last_step: number | null;
+    failed_logins: number;
+    locked_until: number | null;
+    disabled_at: number | null;
+    created_at: number;
+  };
+  grants: {
+    id: string;
+    user_id: string;
+    role: string;
+    expires_at: number | null;
+    created_at: number;
+    created_by: string | null;
+    revoked_at: number | null;
+    revoked_by: string | null;
+  };
+  grant_locations: { grant_id: string; location_id: string };
+  sessions: {
+    id: string;
+    user_id: string;
+    device_id: string;
+    device_name: string | null;
+    ip: string | null;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+    revoke_reason: string | null;
+  };
+  refresh_tokens: { token_hash: string; session_id: string; created_at: number; used_at: number | null };
+  drivers: { id: string; location_id: string; name: string; user_id: string | null };
+  vehicles: { id: string; location_id: string; label: string; plate: string };
+  routes: {
+    id: string;
+    location_id: string;
+    name: string;
+    date: string;
+    driver_id: string | null;
+    vehicle_id: string | null;
+    version: number;
+    updated_at: number;
+    updated_by: string | null;
+  };
+  stops: {
+    id: string;
+    location_id: string;
+    route_id: string;
+    sequence: number;
+    customer_name_enc: string;
+    address_enc: string;
+    phone_enc: string | null;
+    notes_enc: string;
+    window_start: number;
+    window_end: number;
+    status: string;
+    eta: number | null;
+    version: number;
+    updated_at: number;
+    updated_by: string | null;
+  };
+  positions: {
+    driver_id: string;
+    location_id: string;
+    lat: number;
+    lng: number;
+    heading_deg: number | null;
+    speed_kmh: number | null;
+    recorded_at: number;
+    version: number;
+  };
+  /** Per-location change log: ids only, never PII; the entity's current row is the payload. */
+  changes: { location_id: string; version: number; entity: string; entity_id: string; at: number };
+  /** Mutation ids already applied, so a replayed push applies nothing twice. */
+  applied_mutations: { id: string; user_id: string; location_id: string; version: number; applied_at: number };
+  audit_log: {
+    seq: number;
+    at: number;
+    actor_user_id: string | null;
+    actor: string;
+    action: string;
+    outcome: string;
+    target_type: string | null;
+    target_id: string | null;
+    location_id: string | null;
+    details: string;
+    device_id: string | null;
+    ip: string | null;
+    prev_hash: string;
+    hash: string;
+  };
+  /** One row: the newest audit entry, so appends serialize and truncation is detectable. */
+  audit_head: { id: number; seq: number; hash: string };
+  kysely_migration?: Generated<unknown>;
+}

@@ -1,0 +1,59 @@
+import type { ErrorBody, ErrorCode } from '@depotline/shared';
+
+/**
+ * Every error a client can see is an AppError: a stable code from shared/errors.ts, an HTTP
+ * status, and a message safe to show. Anything else that escapes a handler becomes
+ * `internal` with a generic message (the original is logged, never sent).
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+    readonly extra: { retryAfterS?: number; issues?: string[] } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...this.extra } };
+  }
+}
+
+export const badRequest = (issues: string[]) =>
+  new AppError('bad_request', 400, 'The request does not match its schema.', { issues });
+export const payloadTooLarge = () => new AppError('payload_too_large', 413, 'The request is too large.');
+export const unknownEvent = (name: string) =>
+  new AppError('unknown_event', 400, `Unknown event "${name.slice(0, 64)}".`);
+export const unauthenticated = (message = 'Sign in again: the access token is missing, invalid or expired.') =>
+  new AppError('unauthenticated', 401, message);
+export const invalidCredentials = () =>
+  new AppError('invalid_credentials', 401, 'The username or password is not correct.');
+export const mfaRequired = () => new AppError('mfa_required', 401, 'Enter the code from your authenticator app.');
+export const mfaInvalid = () => new AppError('mfa_invalid', 401, 'The authenticator code is not correct.');
+export const mfaReplayed = () =>
+  new AppError('mfa_replayed', 401, 'That authenticator code was already used; wait for the next one.');
+export const accountLocked = (retryAfterS: number) =>
+  new AppError('account_locked', 429, 'Too many failed sign-ins. Try again later.', { retryAfterS });
+export const rateLimited = (retryAfterS: number) =>
+  new AppError('rate_limited', 429, 'Too many requests. Slow down.', { retryAfterS });
+export const sessionExpired = () => new AppError('session_expired', 401, 'The session has expired; sign in again.');
+export const sessionRevoked = () => new AppError('session_revoked', 401, 'The session was revoked; sign in again.');
+export const refreshReused = () =>
+  new AppError('refresh_reused', 401, 'A refresh token was used twice; the session was revoked for safety.');
+export const forbidden = (message = 'You do not have access to this.') => new AppError('forbidden', 403, message);
+export const notFound = (what = 'The record') => new AppError('not_found', 404, `${what} was not found.`);
+export const conflict = (message: string) => new AppError('conflict', 409, message);
+export const invalidTransition = (message: string) => new AppError('invalid_transition', 409, message);
+export const weakPassword = (message: string) => new AppError('weak_password', 400, message);
+export const internalError = () => new AppError('internal', 500, 'Something went wrong on the server.');
+
+export function asAppError(err: unknown): AppError {
+  return err instanceof AppError ? err : internalError();
+}
+
+/** Formats zod issues as `path: message` lines for `bad_request` errors. */
+export function zodIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
+  return error.issues.slice(0, 20).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+}

@@ -1,0 +1,43 @@
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import type { ServerContext } from '../context';
+import { notFound } from '../errors';
+import { errorMiddleware } from './pipeline';
+
+export type RouteModule = (router: Router, ctx: ServerContext) => void;
+
+/**
+ * The Express app: security headers on every response, bounded JSON bodies, the API under
+ * /api/v1, and one error middleware registered last.
+ */
+export function createHttpApp(ctx: ServerContext, modules: readonly RouteModule[], isReady: () => boolean): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.trustProxyHops);
+  app.use(
+    helmet({
+      // An API serves no pages: nothing may be framed, scripted or embedded.
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      strictTransportSecurity: ctx.config.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    if (isReady()) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'starting' });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true }));
+  for (const register of modules) register(api, ctx);
+  app.use('/api/v1', api);
+
+  app.use((_req, _res, next) => next(notFound('The endpoint')));
+  app.use(errorMiddleware(ctx.log));
+  return app;
+}

@@ -1,0 +1,85 @@
+import { type Change, maxPullLimit, type PullRequest, type PullResponse } from '@depotline/shared';
+import type { ServerContext } from '../context';
+import { presentDriver, presentPosition, presentRoute, presentStop, presentVehicle } from './entities';
+import { redactChangeForScope, type ViewerScope } from './visibility';
+import type { ChangeEntity } from './change-log';
+
+export const defaultPullLimit = 500;
+
+/**
+ * The current state of each entity, as a full (unredacted) change at the entity's own
+ * version. Entities are loaded by id *and* location, so nothing of another location can
+ * ever be returned.
+ */
+export async function loadEntityChanges(
+  ctx: ServerContext,
+  locationId: string,
+  refs: readonly { entity: ChangeEntity; id: string }[],
+): Promise<Map<string, Change>> {
+  const ids = (e: ChangeEntity) => [...new Set(refs.filter((r) => r.entity === e).map((r) => r.id))];
+  const out = new Map<string, Change>();
+  const key = (e: string, id: string) => `${e}:${id}`;
+  const chunks = <T,>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / 500) }, (_, i) => xs.slice(i * 500, i * 500 + 500));
+
+  for (const part of chunks(ids('stop'))) {
+    const rows = await ctx.db.selectFrom('stops').selectAll().where('location_id', '=', locationId).where('id', 'in', part).execute();
+    for (const r of rows) out.set(key('stop', r.id), { entity: 'stop', locationId, version: r.version, data: presentStop(ctx, r) });
+  }
+  for (const part of chunks(ids('route'))) {
+    const rows = await ctx.db.selectFrom('routes').selectAll().where('location_id', '=', locationId).where('id', 'in', part).execute();
+    for (const r of rows) out.set(key('route', r.id), { entity: 'route', locationId, version: r.version, data: presentRoute(r) });
+  }
+  for (const part of chunks(ids('position'))) {
+    const rows = await ctx.db.selectFrom('positions').selectAll().where('location_id', '=', locationId).where('driver_id', 'in', part).execute();
+    for (const r of rows) out.set(key('position', r.driver_id), { entity: 'position', locationId, version: r.version, data: presentPosition(r) });
+  }
+  // Drivers and vehicles carry no version column: they change rarely (admin CLI), and their
+  // change-log version stands for them.
+  for (const part of chunks(ids('driver'))) {
+    const rows = await ctx.db.selectFrom('drivers').selectAll().where('location_id', '=', locationId).where('id', 'in', part).execute();
+    for (const r of rows) out.set(key('driver', r.id), { entity: 'driver', locationId, version: 0, data: presentDriver(r) });
+  }
+  for (const part of chunks(ids('vehicle'))) {
+    const rows = await ctx.db.selectFrom('vehicles').selectAll().where('location_id', '=', locationId).where('id', 'in', part).execute();
+    for (const r of rows) out.set(key('vehicle', r.id), { entity: 'vehicle', locationId, version: 0, data: presentVehicle(r) });
+  }
+  return out;
+}
+
+/**
+ * One page of changes after the client's cursor, filtered and redacted for the caller
+ * (DESIGN.md section 4). An entity changed several times is sent once, at its latest change,
+ * so catching up costs one row per entity, not one per edit. Authorization happens before
+ * this is called.
+ */
+export async function pullChanges(ctx: ServerContext, scope: ViewerScope, req: PullRequest): Promise<PullResponse> {
+  const limit = Math.min(req.limit ?? defaultPullLimit, maxPullLimit);
+  const rows = await ctx.db
+    .selectFrom('changes')
+    .select(['version', 'entity', 'entity_id'])
+    .where('location_id', '=', req.locationId)
+    .where('version', '>', req.after)
+    .orderBy('version')
+    .limit(limit + 1)
+    .execute();
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const current = await loadEntityChanges(ctx, req.locationId, page.map((r) => ({ entity: r.entity as ChangeEntity, id: r.entity_id })));
+
+  const changes: Change[] = [];
+  for (const row of page) {
+    const full = current.get(`${row.entity}:${row.entity_id}`);
+    if (!full) continue;
+    const isLatest = full.entity === 'driver' || full.entity === 'vehicle' || full.version === row.version;
+    if (!isLatest) continue; // a later change in the log carries this entity
+    const stamped: Change = full.entity === 'driver' || full.entity === 'vehicle' ? { ...full, version: row.version } : full;
+    const visible = redactChangeForScope(stamped, scope);
+    if (visible) changes.push(visible);
+    else if (req.after > 0 && stamped.entity === 'route') {
+      // A route that stopped being this driver's: tell the device to forget it and its stops.
+      changes.push({ entity: 'removed', locationId: req.locationId, version: row.version, data: { kind: 'route', id: row.entity_id } });
+    }
+  }
+  const cursor = page.length > 0 ? page[page.length - 1]!.version : req.after;
+  return { locationId: req.locationId, changes, cursor, hasMore };
+}

@@ -1,0 +1,119 @@
+/**
+ * Test harness: real databases (a fresh SQLite file, or a fresh PostgreSQL database on the
+ * cluster `npm test` starts) and real servers on loopback port 0. Every integration suite
+ * runs once per backend with `describe.each(backends)`.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { ServerConfig } from '../src/config';
+import type { ServerContext } from '../src/context';
+import { createContext, startServer, type RunningServer } from '../src/server';
+
+export type Backend = 'sqlite' | 'postgres';
+export const backends: Backend[] = ['sqlite', 'postgres'];
+
+function pgBaseUrl(): string {
+  const url = process.env.DEPOTLINE_TEST_PG_URL;
+  if (!url) {
+    throw new Error('DEPOTLINE_TEST_PG_URL is not set: run the suite with `npm test`, which starts a throwaway PostgreSQL.');
+  }
+  return url;
+}
+
+const silent = { error: () => {}, info: () => {}, debug: () => {} };
+const loud = process.env.DEPOTLINE_TEST_LOG === '1';
+
+export interface TestEnv {
+  backend: Backend;
+  dir: string;
+  config: ServerConfig;
+  /** For PostgreSQL: the database's connection string (tests inspect it directly). */
+  databaseUrl: string | null;
+  sqliteFile: string | null;
+  dispose(): Promise<void>;
+}
+
+/** A fresh, empty database and key directory for one test file or test. */
+export async function createTestEnv(backend: Backend, overrides: Partial<ServerConfig> = {}): Promise<TestEnv> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depotline-test-'));
+  let database: ServerConfig['database'];
+  let databaseUrl: string | null = null;
+  let dropDb: (() => Promise<void>) | null = null;
+  if (backend === 'postgres') {
+    const name = `depotline_test_${crypto.randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: pgBaseUrl() });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(pgBaseUrl());
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    database = { kind: 'postgres', url: databaseUrl };
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: pgBaseUrl() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  } else {
+    database = { kind: 'sqlite', file: path.join(dir, 'server.sqlite') };
+  }
+  const config: ServerConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    database,
+    dataDir: dir,
+    fieldKey: {},
+    tokenKey: {},
+    tls: null,
+    allowedOrigins: new Set(['app://depotline']),
+    accessTokenTtlS: 600,
+    sessionIdleTimeoutS: 3600,
+    sessionAbsoluteTimeoutS: 43_200,
+    mfaRequiredRoles: new Set(['admin', 'manager', 'dispatcher']),
+    maxBodyBytes: 262_144,
+    maxSocketMessageBytes: 262_144,
+    trustProxyHops: 0,
+    logLevel: loud ? 'debug' : 'silent',
+    ...overrides,
+  };
+  return {
+    backend,
+    dir,
+    config,
+    databaseUrl,
+    sqliteFile: database.kind === 'sqlite' ? database.file : null,
+    async dispose() {
+      if (dropDb) await dropDb();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createTestContext(env: TestEnv): Promise<ServerContext> {
+  return createContext(env.config, loud ? undefined : silent);
+}
+
+export interface TestServer extends RunningServer {
+  env: TestEnv;
+  /** Stops the server and deletes its database. */
+  dispose(): Promise<void>;
+}
+
+/** A real sync-server on 127.0.0.1, port 0, with a fresh database. */
+export async function startTestServer(backend: Backend, overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const env = await createTestEnv(backend, overrides);
+  const ctx = await createTestContext(env);
+  const running = await startServer(ctx);
+  return {
+    ...running,
+    env,
+    async dispose() {
+      await running.close();
+      await env.dispose();
+    },
+  };
+}
