@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Server as SocketServer } from 'socket.io';
 import { assertTransportIsSafe, type ServerConfig } from './config';
-import { createLogger, type Logger, type ServerContext } from './context';
+import { createLogger, type Logger, type ServerContext, silentLiveFeed } from './context';
 import { FieldCipher } from './crypto/field-cipher';
 import { loadKey } from './crypto/key-material';
 import { openDatabase } from './db/database';
@@ -31,7 +31,7 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher([loadKey(config.fieldKey, path.join(keysDir, 'field.key'))]);
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log };
+  return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log, live: silentLiveFeed };
 }
 
 export async function startServer(ctx: ServerContext): Promise<RunningServer> {

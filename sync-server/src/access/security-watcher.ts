@@ -62,16 +62,29 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
     const sockets = await io.local.in(userRoom(userId)).fetchSockets();
     if (sockets.length === 0) return;
     const profile = await loadAccessProfile(ctx.db, userId, now);
-    const revokedGrants = await ctx.db.selectFrom('grants').select('id').where('user_id', '=', userId).where('revoked_at', 'is not', null).executeTakeFirst();
     for (const remote of sockets) {
       const socket = io.sockets.sockets.get(remote.id);
       if (!socket) continue;
       socket.data.profile = profile;
       const { dropped } = joinLocationRooms(socket, now);
       for (const locationId of dropped) {
-        socket.emit('sync:dropLocation', { locationId, reason: revokedGrants ? 'grant_revoked' : 'grant_expired' });
+        socket.emit('sync:dropLocation', { locationId, reason: await dropReason(userId, locationId) });
       }
     }
+  }
+
+  /** Revoked if the most recent grant to end at this location was revoked, else it expired. */
+  async function dropReason(userId: string, locationId: string): Promise<'grant_revoked' | 'grant_expired'> {
+    const last = await ctx.db
+      .selectFrom('grants')
+      .innerJoin('grant_locations', 'grant_locations.grant_id', 'grants.id')
+      .select(['grants.revoked_at', 'grants.expires_at'])
+      .where('grants.user_id', '=', userId)
+      .where('grant_locations.location_id', '=', locationId)
+      .where('grants.revoked_at', 'is not', null)
+      .orderBy('grants.revoked_at', 'desc')
+      .executeTakeFirst();
+    return last ? 'grant_revoked' : 'grant_expired';
   }
 
   const timer = setInterval(() => void tick(), watchIntervalMs);

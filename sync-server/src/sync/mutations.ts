@@ -274,3 +274,25 @@ function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+/**
+ * A whole push, in order, answered per id; committed changes go to the live feed once all are
+ * answered. Shared by the socket event and the REST endpoint.
+ */
+export async function pushMutations(
+  ctx: ServerContext,
+  principal: Principal,
+  actor: AuditActor,
+  profile: AccessProfile,
+  mutations: readonly Mutation[],
+): Promise<{ results: MutationResult[] }> {
+  const results: MutationResult[] = [];
+  const touched: Touched[] = [];
+  for (const m of mutations) {
+    const outcome = await applyMutation(ctx, principal, actor, profile, m);
+    results.push(outcome.result);
+    touched.push(...outcome.touched);
+  }
+  await ctx.live.publish(touched);
+  return { results };
+}

@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { asAppError, badRequest, rateLimited, unauthenticated, unknownEvent, zodIssues } from '../errors';
 import { broadcastTouched, driverRoom, generalRoom, sessionRoom, userRoom, viewClassOf, type DriverPermissionLookup } from './broadcast';
-import { applyMutation, type Touched } from './mutations';
+import { pushMutations } from './mutations';
 import { pullChanges } from './pull';
 import { loadViewerScope } from './visibility';
 
@@ -65,6 +65,8 @@ export function attachSocketServer(server: http.Server | https.Server, ctx: Serv
     const view = viewAt(cached.profile, locationId, now);
     return view && view.assigned.size > 0 ? view.assigned : null;
   };
+
+  ctx.live = { publish: (touched) => broadcastTouched(ctx, io, touched, driverPerms) };
 
   io.use((socket, next) => {
     void (async () => {
@@ -148,15 +150,7 @@ export function attachSocketServer(server: http.Server | https.Server, ctx: Serv
       }
       case 'sync:push': {
         const req = clientEventSchemas['sync:push'].parse(payload);
-        const results = [];
-        const touched: Touched[] = [];
-        for (const m of req.mutations) {
-          const outcome = await applyMutation(ctx, principal, actor, profile, m);
-          results.push(outcome.result);
-          touched.push(...outcome.touched);
-        }
-        await broadcastTouched(ctx, io, touched, driverPerms);
-        return { results };
+        return pushMutations(ctx, principal, actor, profile, req.mutations);
       }
       case 'auth:renew': {
         const req = clientEventSchemas['auth:renew'].parse(payload);
