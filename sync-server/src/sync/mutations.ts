@@ -57,7 +57,9 @@ export async function applyMutation(
   const permission = mutationPermission[mutation.type];
   // Driver-only permissions count when the target is the caller's own route or own position.
   const assignedToCaller = await targetIsAssignedToCaller(ctx, mutation, ownDrivers);
-  if (!checkPermission(profile, { permission, locationId: mutation.locationId, assignedToCaller }, now)) {
+  // A position belongs to one driver: nobody, admins included, reports it for them (API1).
+  const ownsTarget = mutation.type !== 'position.report' || ownDrivers.has(mutation.driverId);
+  if (!ownsTarget || !checkPermission(profile, { permission, locationId: mutation.locationId, assignedToCaller }, now)) {
     await auditDenied(ctx, actor, { permission, locationId: mutation.locationId, action: mutation.type, targetType: targetTypeOf(mutation), targetId: targetIdOf(mutation) });
     return {
       result: { id: mutation.id, status: 'rejected', code: 'forbidden', reason: 'You do not have access to this.', current: null },
@@ -67,7 +69,7 @@ export async function applyMutation(
 
   try {
     return await ctx.db.transaction().execute(async (trx) => {
-      const touched = await applyInTransaction(ctx, trx, principal, mutation, ownDrivers, now);
+      const touched = await applyInTransaction(ctx, trx, principal, mutation, now);
       const version = await versionOf(trx, touched[0]!);
       await trx.insertInto('applied_mutations').values({ id: mutation.id, user_id: principal.userId, location_id: mutation.locationId, version, applied_at: now }).execute();
       await appendAudit(trx, actor, {
@@ -89,7 +91,7 @@ export async function applyMutation(
           targetType: targetTypeOf(mutation),
           targetId: targetIdOf(mutation),
           locationId: mutation.locationId,
-          details: { type: mutation.type, code: err.code, mutationId: mutation.id },
+          details: { type: mutation.type, errorCode: err.code, mutationId: mutation.id },
         }, now),
       );
       const current = err.current ? redactChangeForScope(err.current, await loadViewerScope(ctx.db, profile, mutation.locationId, now)) : null;
@@ -134,7 +136,7 @@ async function targetIsAssignedToCaller(ctx: ServerContext, m: Mutation, ownDriv
   }
 }
 
-async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Principal, m: Mutation, ownDrivers: ReadonlySet<string>, now: number): Promise<Touched[]> {
+async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Principal, m: Mutation, now: number): Promise<Touched[]> {
   const by = principal.username;
   switch (m.type) {
     case 'stop.setStatus': {
@@ -212,7 +214,6 @@ async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Princ
       return touched;
     }
     case 'position.report': {
-      if (!ownDrivers.has(m.driverId)) throw new Rejection('forbidden', 'You can report only your own position.', null);
       const version = await recordChange(trx, m.locationId, 'position', m.driverId, now);
       const row = { location_id: m.locationId, lat: m.lat, lng: m.lng, heading_deg: m.headingDeg, speed_kmh: m.speedKmh, recorded_at: m.createdAt, version };
       await trx.insertInto('positions').values({ driver_id: m.driverId, ...row }).onConflict((oc) => oc.column('driver_id').doUpdateSet(row)).execute();

@@ -93,7 +93,7 @@ export function attachSocketServer(server: http.Server | https.Server, ctx: Serv
         if ((authFailureAudit.get(key) ?? 0) + 10_000 < now) {
           authFailureAudit.set(key, now);
           await ctx.db.transaction().execute((trx) =>
-            appendAudit(trx, { userId: null, label: 'anonymous', deviceId: null, ip }, { action: 'socket.connect', outcome: 'failed', details: { code: appError.code } }, now),
+            appendAudit(trx, { userId: null, label: 'anonymous', deviceId: null, ip }, { action: 'socket.connect', outcome: 'failed', details: { errorCode: appError.code } }, now),
           ).catch(() => {});
         }
         const e = new Error(appError.message) as Error & { data?: unknown };
