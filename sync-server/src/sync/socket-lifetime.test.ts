@@ -1,0 +1,49 @@
+import type { PullResponse } from '@depotline/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueAccessToken } from '../auth/access-tokens';
+import { backends } from '../../test/harness';
+import { buildWorld, connectSocket, emitAck, sleep, type World } from '../../test/world';
+
+/** An open socket must not outlive its token or its session (io.use runs only at connect). */
+describe.each(backends)('socket lifetime (%s)', (backend) => {
+  let w: World;
+  beforeAll(async () => {
+    w = await buildWorld(backend, 1);
+  });
+  afterAll(async () => {
+    await w?.dispose();
+  });
+
+  it('disconnects when the access token expires, and auth:renew keeps it open', async () => {
+    const u = w.users.dispatcher;
+    const session = await w.ctx.db.selectFrom('sessions').select(['device_id']).where('id', '=', u.sessionId).executeTakeFirstOrThrow();
+    const shortCtx = { ...w.ctx, config: { ...w.ctx.config, accessTokenTtlS: 1 } };
+    const short = await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id });
+    const renewed = await connectSocket(w.server.url, short.token);
+    const plain = await connectSocket(w.server.url, (await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id })).token);
+    const plainClosed = new Promise<void>((r) => plain.on('disconnect', () => r()));
+    const fresh = await issueAccessToken(w.ctx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id });
+    const res = await emitAck<{ ok: boolean; data: { expiresAt: number } }>(renewed, 'auth:renew', { accessToken: fresh.token });
+    expect(res.ok).toBe(true);
+    expect(res.data.expiresAt).toBe(fresh.expiresAt);
+    await plainClosed;
+    await sleep(300);
+    expect(renewed.connected).toBe(true);
+    expect((await emitAck<{ ok: boolean; data: PullResponse }>(renewed, 'sync:pull', { locationId: w.A, after: 0 })).ok).toBe(true);
+    // A token of another session cannot be swapped in.
+    const other = await emitAck(renewed, 'auth:renew', { accessToken: w.users.manager.token });
+    expect(other).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    renewed.close();
+  });
+
+  it('an idle session stops working on open sockets too', async () => {
+    const u = w.users.manager;
+    const s = await connectSocket(w.server.url, u.token);
+    const closed = new Promise<void>((r) => s.on('disconnect', () => r()));
+    await w.ctx.db.updateTable('sessions').set({ last_seen_at: Date.now() - 2 * 3600_000 }).where('id', '=', u.sessionId).execute();
+    await sleep(1100); // past the per-socket session re-check interval
+    const res = await emitAck(s, 'sync:pull', { locationId: w.A, after: 0 });
+    expect(res).toMatchObject({ ok: false, error: { code: 'session_expired' } });
+    await closed;
+  });
+});
