@@ -24,6 +24,13 @@ export const permissionCatalogue = {
 export type Permission = keyof typeof permissionCatalogue;
 export const allPermissions = Object.keys(permissionCatalogue) as Permission[];
 
+/**
+ * Permissions that only ever act on the holder's own data (a driver reports their own
+ * position). Granting them gives no power over anyone else, so a manager may hand out the
+ * driver role without holding these.
+ */
+export const selfOnlyPermissions: readonly Permission[] = ['position.report'];
+
 export const roleNames = ['admin', 'manager', 'dispatcher', 'driver', 'finance', 'reporting', 'contractor'] as const;
 export type RoleName = (typeof roleNames)[number];
 
