@@ -11,7 +11,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) => ({ name, message: 'not allowed in this layer (DESIGN.md section 1)' })), patterns }];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.cjs', '**/*.js', 'vitest.config.ts'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.cjs', '**/*.js', 'vitest.config.ts', '**/.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config';
@@ -44,7 +45,7 @@ describe('HTTPS and WSS', () => {
     const res = await new Promise<{ status: number; hsts: string | undefined; protocol: string | null }>((resolve, reject) => {
       const req = https.get(`${server.url}/healthz`, { ca }, (r) => {
         r.resume();
-        resolve({ status: r.statusCode ?? 0, hsts: r.headers['strict-transport-security'] as string | undefined, protocol: (r.socket as import('node:tls').TLSSocket).getProtocol() });
+        resolve({ status: r.statusCode ?? 0, hsts: r.headers['strict-transport-security'], protocol: (r.socket as TLSSocket).getProtocol() });
       });
       req.on('error', reject);
     });

@@ -26,7 +26,7 @@ export interface RunningServer {
 
 /** Builds the context: opens the database, runs migrations, loads keys. */
 export async function createContext(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<ServerContext> {
-  const { db, kind } = openDatabase(config.database);
+  const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
   await migrateToLatest(db);
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher([loadKey(config.fieldKey, path.join(keysDir, 'field.key'))]);

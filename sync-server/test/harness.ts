@@ -103,10 +103,14 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-/** A real sync-server on 127.0.0.1, port 0, with a fresh database. */
-export async function startTestServer(backend: Backend, overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+/**
+ * A real sync-server on 127.0.0.1, port 0, with a fresh database. `options.now` replaces the
+ * server's clock (tests of timeouts and TOTP steps move it by hand).
+ */
+export async function startTestServer(backend: Backend, overrides: Partial<ServerConfig> = {}, options: { now?: () => number } = {}): Promise<TestServer> {
   const env = await createTestEnv(backend, overrides);
   const ctx = await createTestContext(env);
+  if (options.now) ctx.now = options.now;
   const running = await startServer(ctx);
   return {
     ...running,

@@ -2,7 +2,7 @@ import { type AuditEntry, GrantCreate } from '@depotline/shared';
 import { z } from 'zod';
 import type { RouteModule } from '../http/app';
 import { actorOf, parseWith, requirePrincipal } from '../http/pipeline';
-import { requireAuth } from '../http/require-auth';
+import { requireAuth } from '../auth/require-auth';
 import { loadAccessProfile } from './access-profile';
 import { authorize } from './authorize';
 import { createGrant, revokeGrant } from './grants';

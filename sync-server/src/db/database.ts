@@ -20,9 +20,15 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
-export function openDatabase(target: DatabaseTarget): OpenDatabase {
+/**
+ * @param onIdleClientError an idle pooled connection failed (PostgreSQL restarted, or an
+ *   admin terminated it). pg's Pool emits this as an 'error' event, which would crash the
+ *   process unhandled; the pool replaces the connection on the next query.
+ */
+export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Error) => void = () => {}): OpenDatabase {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    pool.on('error', onIdleClientError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }

@@ -4,7 +4,7 @@ import { loadAccessProfile, listLocationAccess } from '../access/access-profile'
 import { authorize } from '../access/authorize';
 import type { RouteModule } from '../http/app';
 import { actorOf, parseWith, requirePrincipal } from '../http/pipeline';
-import { requireAuth } from '../http/require-auth';
+import { requireAuth } from '../auth/require-auth';
 import { pushMutations } from './mutations';
 import { pullChanges } from './pull';
 import { loadViewerScope } from './visibility';

@@ -9,6 +9,7 @@ import { type AccessProfile, loadAccessProfile, listLocationAccess, viewAt } fro
 import { authorize } from '../access/authorize';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import { authenticateAccessToken } from '../auth/access-tokens';
+import { touchSession } from '../auth/require-auth';
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { asAppError, badRequest, rateLimited, unauthenticated, unknownEvent, zodIssues } from '../errors';
@@ -169,6 +170,8 @@ export function attachSocketServer(server: http.Server | https.Server, ctx: Serv
     if (socket.data.principal.accessExpiresAt <= now) throw unauthenticated('The access token has expired; renew it.');
     if (now - socket.data.sessionCheckedAt < sessionRecheckMs) return;
     await authenticateAccessToken(ctx, socket.data.token);
+    // Sync traffic is activity: it keeps the session from going idle (at most one write a minute).
+    await touchSession(ctx, socket.data.principal.sessionId);
     socket.data.sessionCheckedAt = now;
   }
 

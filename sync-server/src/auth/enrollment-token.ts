@@ -1,0 +1,52 @@
+import crypto from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import type { ServerContext } from '../context';
+import { unauthenticated } from '../errors';
+
+const issuer = 'depotline-sync-server';
+/** Distinct from access tokens' audience, so neither kind is accepted as the other. */
+const audience = 'depotline-mfa-enroll';
+export const enrollmentTokenTtlS = 600;
+
+export interface EnrollmentClaims {
+  userId: string;
+  /**
+   * The pending TOTP seed, already encrypted exactly as it will be stored in
+   * `users.totp_secret_enc` (AES-GCM bound to the user's row). The pending seed lives only in
+   * this token until confirmation: nothing is written to the user's row before the user has
+   * proven they can produce codes, so an abandoned enrollment leaves no state behind, and a
+   * pending enrollment never overwrites an enrolled seed. The seed is encrypted rather than
+   * merely signed because tokens end up in client memory and logs (ASVS 2.8.2).
+   */
+  secretEnc: string;
+}
+
+export async function issueEnrollmentToken(ctx: ServerContext, claims: EnrollmentClaims): Promise<string> {
+  const nowS = Math.floor(ctx.now() / 1000);
+  return new SignJWT({ sec: claims.secretEnc })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.userId)
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(nowS)
+    .setExpirationTime(nowS + enrollmentTokenTtlS)
+    .sign(ctx.tokenKey);
+}
+
+export async function verifyEnrollmentToken(ctx: ServerContext, token: string): Promise<EnrollmentClaims> {
+  const invalid = () => unauthenticated('The MFA enrollment is invalid or has expired; sign in again.');
+  try {
+    const { payload } = await jwtVerify(token, ctx.tokenKey, {
+      algorithms: ['HS256'],
+      issuer,
+      audience,
+      currentDate: new Date(ctx.now()),
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.sec !== 'string') throw invalid();
+    return { userId: payload.sub, secretEnc: payload.sec };
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError) throw invalid();
+    throw err;
+  }
+}

@@ -1,0 +1,149 @@
+import { SignJWT, decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
+import { buildUser, newDeviceId, testClock, type TestClock, testOperator } from '../../test/factories';
+import { authenticateAccessToken } from '../auth/access-tokens';
+import { verifyPassword } from '../auth/passwords';
+import { createSession } from '../auth/sessions';
+import { base32Decode, totp } from '../auth/totp';
+import type { ServerContext } from '../context';
+import { AppError } from '../errors';
+import {
+  beginTotpEnrollment, confirmTotpEnrollment, createUser, decryptTotpSecret, disableUser, enableUser, findUserById,
+  findUserByUsername, resetMfa, setPassword, totpSecretAad,
+} from './users';
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return 'resolved';
+  } catch (err) {
+    return err instanceof AppError ? err.code : String(err);
+  }
+};
+
+describe.each(backends)('user service (%s)', (backend: Backend) => {
+  let env: TestEnv;
+  let ctx: ServerContext;
+  let clock: TestClock;
+
+  beforeAll(async () => {
+    env = await createTestEnv(backend);
+    ctx = await createTestContext(env);
+    clock = testClock();
+    ctx.now = clock.now;
+  });
+  afterAll(async () => {
+    await ctx?.db.destroy();
+    await env?.dispose();
+  });
+
+  const auditOf = (targetId: string) =>
+    ctx.db.selectFrom('audit_log').select(['action', 'outcome', 'actor', 'details']).where('target_id', '=', targetId).orderBy('seq').execute();
+
+  async function openSession(userId: string) {
+    return ctx.db.transaction().execute((trx) => createSession(ctx, trx, userId, { deviceId: newDeviceId(), deviceName: null, ip: null }));
+  }
+
+  it('creates a user with an argon2id hash and an audit entry, folding the username to lower case', async () => {
+    const created = await createUser(ctx, testOperator, { username: 'Ana.Lopez', displayName: ' Ana Lopez ', password: 'purple lantern orchard' });
+    expect(created).toEqual({ id: expect.any(String) as unknown, username: 'ana.lopez', displayName: 'Ana Lopez', mfaEnrolled: false });
+    const row = (await findUserByUsername(ctx, 'ANA.LOPEZ'))!;
+    expect(row.id).toBe(created.id);
+    expect(row.password_hash).toMatch(/^\$argon2id\$/);
+    expect(row.password_hash).not.toContain('purple');
+    expect(await verifyPassword(row.password_hash, 'purple lantern orchard')).toBe(true);
+    const audit = await auditOf(created.id);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ action: 'user.create', outcome: 'ok', actor: 'test' });
+    expect(audit[0]!.details).not.toContain('purple');
+  });
+
+  it('refuses weak passwords, taken and invalid usernames, and writes nothing then', async () => {
+    const before = await ctx.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(await codeOf(createUser(ctx, testOperator, { username: 'weak1', displayName: 'W', password: 'password1' }))).toBe('weak_password');
+    expect(await codeOf(createUser(ctx, testOperator, { username: 'weak2', displayName: 'W', password: 'weak2-and-more' }))).toBe('weak_password');
+    expect(await codeOf(createUser(ctx, testOperator, { username: 'has space', displayName: 'W', password: 'purple lantern orchard' }))).toBe('bad_request');
+    await createUser(ctx, testOperator, { username: 'taken', displayName: 'T', password: 'purple lantern orchard' });
+    expect(await codeOf(createUser(ctx, testOperator, { username: 'TAKEN', displayName: 'T2', password: 'purple lantern orchard' }))).toBe('conflict');
+    expect(await findUserByUsername(ctx, 'weak1')).toBeNull();
+    expect(await findUserByUsername(ctx, 'has space')).toBeNull();
+    const after = await ctx.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n) + 1);
+  });
+
+  it('concurrent creates of one username: exactly one wins', async () => {
+    const results = await Promise.all([1, 2, 3].map((i) =>
+      codeOf(createUser(ctx, testOperator, { username: 'race', displayName: `R${i}`, password: 'purple lantern orchard' }))));
+    expect(results.filter((r) => r === 'resolved')).toHaveLength(1);
+    expect(results.filter((r) => r === 'conflict')).toHaveLength(2);
+  });
+
+  it('setPassword checks the rules, clears lockouts and revokes the other sessions', async () => {
+    const user = await buildUser(ctx, { role: 'finance' });
+    const keep = await openSession(user.id);
+    const drop = await openSession(user.id);
+    await ctx.db.updateTable('users').set({ failed_logins: 7, locked_until: clock.now() + 60_000 }).where('id', '=', user.id).execute();
+    expect(await codeOf(setPassword(ctx, testOperator, user.id, 'qwerty123'))).toBe('weak_password');
+    await setPassword(ctx, testOperator, user.id, 'seven quiet lanterns glow', { keepSessionId: keep.sessionId });
+    const row = (await findUserById(ctx, user.id))!;
+    expect(await verifyPassword(row.password_hash, 'seven quiet lanterns glow')).toBe(true);
+    expect(await verifyPassword(row.password_hash, user.password)).toBe(false);
+    expect({ failed: row.failed_logins, locked: row.locked_until }).toEqual({ failed: 0, locked: null });
+    expect((await authenticateAccessToken(ctx, keep.accessToken)).sessionId).toBe(keep.sessionId);
+    expect(await codeOf(authenticateAccessToken(ctx, drop.accessToken))).toBe('session_revoked');
+    expect((await auditOf(user.id)).map((a) => a.action)).toContain('user.password_set');
+  });
+
+  it('disableUser cuts off existing sessions at once; enableUser lets the user sign in again', async () => {
+    const user = await buildUser(ctx, { role: 'finance' });
+    const s = await openSession(user.id);
+    expect((await authenticateAccessToken(ctx, s.accessToken)).userId).toBe(user.id);
+    await disableUser(ctx, testOperator, user.id);
+    expect(await codeOf(authenticateAccessToken(ctx, s.accessToken))).toBe('session_revoked');
+    expect((await findUserById(ctx, user.id))!.disabled_at).toBe(clock.now());
+    await disableUser(ctx, testOperator, user.id); // idempotent: no second entry
+    await enableUser(ctx, testOperator, user.id);
+    expect((await findUserById(ctx, user.id))!.disabled_at).toBeNull();
+    // Re-enabling does not resurrect the old session.
+    expect(await codeOf(authenticateAccessToken(ctx, s.accessToken))).toBe('session_revoked');
+    expect((await auditOf(user.id)).map((a) => a.action)).toEqual(['user.create', 'user.disable', 'user.enable']);
+    expect(await codeOf(disableUser(ctx, testOperator, 'no-such-user'))).toBe('not_found');
+  });
+
+  it('TOTP enrollment stores the seed only encrypted, bound to the user row', async () => {
+    const user = await buildUser(ctx, { role: 'dispatcher' });
+    const enrollment = await beginTotpEnrollment(ctx, user.id);
+    expect((await findUserById(ctx, user.id))!.totp_secret_enc).toBeNull();
+    const code = totp(base32Decode(enrollment.secretBase32), clock.now());
+    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code: '123456' === code ? '654321' : '123456' }, { deviceId: null, ip: null }))).toBe('mfa_invalid');
+    const confirmed = await confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code }, { deviceId: null, ip: null });
+    const row = (await findUserById(ctx, user.id))!;
+    expect(row.totp_secret_enc).not.toContain(enrollment.secretBase32);
+    expect(ctx.cipher.decrypt(row.totp_secret_enc!, totpSecretAad(user.id))).toBe(enrollment.secretBase32);
+    expect(decryptTotpSecret(ctx, row)).toBe(enrollment.secretBase32);
+    expect(row.totp_last_step).toBe(Math.floor(clock.now() / 30_000));
+    expect(confirmed.totp_enrolled_at).toBe(clock.now());
+    expect(await codeOf(beginTotpEnrollment(ctx, user.id))).toBe('conflict');
+    // A seed encrypted for one user cannot be enrolled for another, even in a token signed
+    // with the server's own key.
+    const other = await buildUser(ctx, { role: 'dispatcher' });
+    const { sec } = decodeJwt(enrollment.enrollmentToken);
+    const moved = await new SignJWT({ sec }).setProtectedHeader({ alg: 'HS256' }).setSubject(other.id).setIssuer('depotline-sync-server')
+      .setAudience('depotline-mfa-enroll').setExpirationTime(Math.floor(clock.now() / 1000) + 60).sign(ctx.tokenKey);
+    clock.advance(30_000);
+    const nextCode = totp(base32Decode(enrollment.secretBase32), clock.now());
+    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: moved, code: nextCode }, { deviceId: null, ip: null }))).toBe('unauthenticated');
+    expect((await findUserById(ctx, other.id))!.totp_secret_enc).toBeNull();
+  });
+
+  it('resetMfa removes the authenticator and is audited', async () => {
+    const user = await buildUser(ctx, { role: 'admin', withTotp: true });
+    await resetMfa(ctx, testOperator, user.id);
+    const row = (await findUserById(ctx, user.id))!;
+    expect({ enc: row.totp_secret_enc, at: row.totp_enrolled_at, step: row.totp_last_step }).toEqual({ enc: null, at: null, step: null });
+    const audit = await auditOf(user.id);
+    expect(audit.at(-1)).toMatchObject({ action: 'mfa.reset', outcome: 'ok' });
+    expect(JSON.parse(audit.at(-1)!.details)).toEqual({ wasEnrolled: true });
+  });
+});

@@ -1,0 +1,210 @@
+import crypto from 'node:crypto';
+import { type MfaEnrollment, Username, type UserSummary } from '@depotline/shared';
+import type { Selectable } from 'kysely';
+import { appendAudit, type AuditActor } from '../audit/audit-log';
+import { verifyEnrollmentToken, issueEnrollmentToken } from '../auth/enrollment-token';
+import { checkNewPassword, hashPassword } from '../auth/passwords';
+import { markSessionRevoked, markSessionsOfUserRevoked } from '../auth/sessions';
+import { base32Encode, generateTotpSecret, otpauthUri, verifyTotp } from '../auth/totp';
+import type { ServerContext } from '../context';
+import { fieldAad } from '../crypto/field-cipher';
+import type { Db } from '../db/database';
+import type { Database } from '../db/schema';
+import { AppError, badRequest, conflict, mfaInvalid, mfaReplayed, notFound, unauthenticated, zodIssues } from '../errors';
+
+/**
+ * The user service behind the admin CLI and sign-in. Every change writes its audit entry in
+ * the same transaction. Passwords are stored only as argon2id hashes and TOTP seeds only
+ * field-encrypted, bound to the user's row (ASVS 2.4.1, 2.8.2).
+ */
+
+export type UserRow = Selectable<Database['users']>;
+
+export const totpIssuer = 'Depotline';
+export const totpSecretAad = (userId: string) => fieldAad('users', 'totp_secret', userId);
+
+export function toUserSummary(row: Pick<UserRow, 'id' | 'username' | 'display_name' | 'totp_enrolled_at'>): UserSummary {
+  return { id: row.id, username: row.username, displayName: row.display_name, mfaEnrolled: row.totp_enrolled_at !== null };
+}
+
+/** Usernames are stored lower-case; lookups fold case so `Ana` finds `ana`. */
+export async function findUserByUsername(ctx: ServerContext, username: string): Promise<UserRow | null> {
+  const folded = username.trim().toLowerCase();
+  if (!Username.safeParse(folded).success) return null;
+  return (await ctx.db.selectFrom('users').selectAll().where('username', '=', folded).executeTakeFirst()) ?? null;
+}
+
+export async function findUserById(ctx: ServerContext, userId: string): Promise<UserRow | null> {
+  return (await ctx.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()) ?? null;
+}
+
+async function requireUser(trx: Db, userId: string): Promise<UserRow> {
+  const row = await trx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+  if (!row) throw notFound('The user');
+  return row;
+}
+
+const isUniqueViolation = (err: unknown) => {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+};
+
+export async function createUser(
+  ctx: ServerContext,
+  actor: AuditActor,
+  input: { username: string; displayName: string; password: string },
+): Promise<UserSummary> {
+  const parsed = Username.safeParse(input.username.trim().toLowerCase());
+  if (!parsed.success) throw badRequest(zodIssues(parsed.error).map((l) => `username${l.slice(l.indexOf(':'))}`));
+  const username = parsed.data;
+  const displayName = input.displayName.trim();
+  if (displayName.length === 0 || displayName.length > 200) throw badRequest(['displayName: 1 to 200 characters']);
+  checkNewPassword(input.password, { username, displayName });
+  const passwordHash = await hashPassword(input.password);
+  const id = crypto.randomUUID();
+  try {
+    await ctx.db.transaction().execute(async (trx) => {
+      const now = ctx.now();
+      const taken = await trx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+      if (taken) throw conflict('That username is taken.');
+      await trx.insertInto('users').values({
+        id, username, display_name: displayName, password_hash: passwordHash, totp_secret_enc: null, totp_enrolled_at: null,
+        totp_last_step: null, failed_logins: 0, locked_until: null, disabled_at: null, created_at: now,
+      }).execute();
+      await appendAudit(trx, actor, { action: 'user.create', outcome: 'ok', targetType: 'user', targetId: id, details: { username, displayName } }, now);
+    });
+  } catch (err) {
+    // Two concurrent creates of one name: the unique index decides, the loser gets a conflict.
+    if (!(err instanceof AppError) && isUniqueViolation(err)) throw conflict('That username is taken.');
+    throw err;
+  }
+  return { id, username, displayName, mfaEnrolled: false };
+}
+
+/**
+ * Sets a new password (NIST rules apply) and clears any lockout. Every session of the user
+ * is revoked except `keepSessionId` (ASVS 3.3.3), since whoever knew the old password may
+ * hold one.
+ */
+export async function setPassword(
+  ctx: ServerContext,
+  actor: AuditActor,
+  userId: string,
+  password: string,
+  options: { keepSessionId?: string } = {},
+): Promise<void> {
+  const user = await findUserById(ctx, userId);
+  if (!user) throw notFound('The user');
+  checkNewPassword(password, { username: user.username, displayName: user.display_name });
+  const passwordHash = await hashPassword(password);
+  await ctx.db.transaction().execute(async (trx) => {
+    const now = ctx.now();
+    await trx.updateTable('users').set({ password_hash: passwordHash, failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
+    const open = await trx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    let revoked = 0;
+    for (const s of open) {
+      if (s.id !== options.keepSessionId && (await markSessionRevoked(trx, s.id, 'password_changed', now))) revoked++;
+    }
+    await appendAudit(trx, actor, { action: 'user.password_set', outcome: 'ok', targetType: 'user', targetId: userId, details: { sessionsRevoked: revoked } }, now);
+  });
+}
+
+/**
+ * Disables a user inside the caller's transaction: sign-in refuses them, their access tokens
+ * stop working at once (access-tokens.ts checks `disabled_at`) and their sessions are revoked
+ * so re-enabling does not bring old devices back.
+ */
+export async function disableUserIn(trx: Db, actor: AuditActor, userId: string, reason: string, now: number): Promise<void> {
+  const user = await requireUser(trx, userId);
+  if (user.disabled_at !== null) return;
+  await trx.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).execute();
+  const sessionsRevoked = await markSessionsOfUserRevoked(trx, userId, 'user_disabled', now);
+  await appendAudit(trx, actor, { action: 'user.disable', outcome: 'ok', targetType: 'user', targetId: userId, details: { reason, sessionsRevoked } }, now);
+}
+
+export async function disableUser(ctx: ServerContext, actor: AuditActor, userId: string, reason = 'disabled by an administrator'): Promise<void> {
+  await ctx.db.transaction().execute((trx) => disableUserIn(trx, actor, userId, reason, ctx.now()));
+}
+
+/** Re-enables a user and clears failed sign-ins (after the NIST 100-failure disable, say). */
+export async function enableUser(ctx: ServerContext, actor: AuditActor, userId: string): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    const now = ctx.now();
+    const user = await requireUser(trx, userId);
+    if (user.disabled_at === null && user.failed_logins === 0 && user.locked_until === null) return;
+    await trx.updateTable('users').set({ disabled_at: null, failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
+    await appendAudit(trx, actor, { action: 'user.enable', outcome: 'ok', targetType: 'user', targetId: userId }, now);
+  });
+}
+
+/** Removes the user's authenticator; their next sign-in enrolls a new one if policy needs it. */
+export async function resetMfa(ctx: ServerContext, actor: AuditActor, userId: string): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    const now = ctx.now();
+    const user = await requireUser(trx, userId);
+    await trx.updateTable('users').set({ totp_secret_enc: null, totp_enrolled_at: null, totp_last_step: null }).where('id', '=', userId).execute();
+    await appendAudit(trx, actor, {
+      action: 'mfa.reset', outcome: 'ok', targetType: 'user', targetId: userId, details: { wasEnrolled: user.totp_enrolled_at !== null },
+    }, now);
+  });
+}
+
+/** The user's TOTP seed (base32), decrypted, or null when none is enrolled. */
+export function decryptTotpSecret(ctx: ServerContext, user: Pick<UserRow, 'id' | 'totp_secret_enc' | 'totp_enrolled_at'>): string | null {
+  if (user.totp_enrolled_at === null || user.totp_secret_enc === null) return null;
+  return ctx.cipher.decrypt(user.totp_secret_enc, totpSecretAad(user.id));
+}
+
+/**
+ * Starts a TOTP enrollment: a fresh 160-bit seed, its otpauth URI, and a 10-minute
+ * enrollment token that carries the encrypted seed (see enrollment-token.ts). Nothing is
+ * stored until `confirmTotpEnrollment`.
+ */
+export async function beginTotpEnrollment(ctx: ServerContext, userId: string): Promise<MfaEnrollment> {
+  const user = await findUserById(ctx, userId);
+  if (!user || user.disabled_at !== null) throw notFound('The user');
+  if (user.totp_enrolled_at !== null) throw conflict('An authenticator is already set up; ask an administrator to reset it first.');
+  const secretBase32 = base32Encode(generateTotpSecret());
+  const secretEnc = ctx.cipher.encrypt(secretBase32, totpSecretAad(userId));
+  const enrollmentToken = await issueEnrollmentToken(ctx, { userId, secretEnc });
+  return { enrollmentToken, otpauthUri: otpauthUri({ issuer: totpIssuer, account: user.username, secret: secretBase32 }), secretBase32 };
+}
+
+/**
+ * Completes an enrollment once the user shows a valid code for the pending seed. The code's
+ * step is stored as the last accepted one, so the same code cannot also sign in (ASVS 2.8.4).
+ * Only an unenrolled user can be enrolled: a second confirmation (or a stale token after
+ * another enrollment) is a conflict, never a silent seed swap.
+ */
+export async function confirmTotpEnrollment(
+  ctx: ServerContext,
+  input: { enrollmentToken: string; code: string },
+  origin: { deviceId: string | null; ip: string | null },
+): Promise<UserRow> {
+  const invalid = () => unauthenticated('The MFA enrollment is invalid or has expired; sign in again.');
+  const claims = await verifyEnrollmentToken(ctx, input.enrollmentToken);
+  const user = await findUserById(ctx, claims.userId);
+  if (!user || user.disabled_at !== null) throw invalid();
+  if (user.totp_enrolled_at !== null) throw conflict('An authenticator is already set up for this account.');
+  let secret: string;
+  try {
+    // The seed's ciphertext is bound to the user's row: it cannot be moved to another user.
+    secret = ctx.cipher.decrypt(claims.secretEnc, totpSecretAad(user.id));
+  } catch {
+    throw invalid();
+  }
+  const now = ctx.now();
+  const check = verifyTotp(secret, input.code, now, null);
+  if (!check.ok) throw check.reason === 'replayed' ? mfaReplayed() : mfaInvalid();
+  const actor: AuditActor = { userId: user.id, label: user.username, deviceId: origin.deviceId, ip: origin.ip };
+  await ctx.db.transaction().execute(async (trx) => {
+    const r = await trx.updateTable('users')
+      .set({ totp_secret_enc: claims.secretEnc, totp_enrolled_at: now, totp_last_step: check.step })
+      .where('id', '=', user.id)
+      .where('totp_enrolled_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw conflict('An authenticator is already set up for this account.');
+    await appendAudit(trx, actor, { action: 'mfa.enroll', outcome: 'ok', targetType: 'user', targetId: user.id }, now);
+  });
+  return { ...user, totp_secret_enc: claims.secretEnc, totp_enrolled_at: now, totp_last_step: check.step };
+}
