@@ -1,1 +1,28 @@
-export {};
+/**
+ * @depotline/desktop core: the encrypted local store, the key vault and the sync client.
+ * Node only (no Electron): the main process wires these to IPC.
+ */
+export * from './errors';
+
+export { DatabaseKey } from './vault/database-key';
+export { assertProfileId, type KeySlot, type KeyVault, type SessionSecretVault } from './vault/key-vault';
+export { KeytarVault, type KeytarVaultOptions } from './vault/keytar-vault';
+
+export type { SqlBinding, SqlConnection, SqlErrorKind } from './store/sql-binding';
+export { sqlcipherBinding } from './store/sqlcipher-binding';
+export type {
+  AckOutcome, ApplyResult, BoardFilter, BoardQuery, BoardRow, BoardSortKey, DroppedLocation, LocalStore, MetaKey,
+  PendingMutation, RejectedMutation, StoreChange, StoredLocation,
+} from './store/local-store';
+
+export {
+  openProfileStore, reenrollProfile, rotateProfileKey, wipeProfile,
+  type ProfileOptions, type ReenrollReport, type WipeReport,
+} from './profile/profile-store';
+
+export {
+  SyncClient,
+  type ConnectionState, type LocationDroppedEvent, type SessionEndedEvent, type SignInOutcome, type SyncClientOptions,
+  type SyncEvents, type SyncLog, type SyncStatus,
+} from './sync/sync-client';
+export { parseServerUrl } from './sync/server-url';

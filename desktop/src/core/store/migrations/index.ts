@@ -1,0 +1,7 @@
+import { migration0001 } from './0001-initial';
+import type { Migration } from './migration';
+
+/** Every schema step, oldest first. Append only: a shipped migration never changes. */
+export const migrations: readonly Migration[] = [migration0001];
+
+export const latestSchemaVersion = migrations[migrations.length - 1]?.version ?? 0;

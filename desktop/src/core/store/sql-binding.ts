@@ -1,0 +1,38 @@
+/**
+ * The seam between the store and a SQLite/SQLCipher library. @journeyapps/sqlcipher builds
+ * only on Linux and macOS; a Windows binding must open the same SQLCipher 4 files, so
+ * everything about the file format (key pragma, verification, settings) lives above this
+ * seam in encrypted-database.ts and each binding only runs SQL and classifies its errors.
+ */
+
+export type SqlValue = string | number | null | Uint8Array;
+export type SqlParams = readonly SqlValue[];
+export type SqlRow = Readonly<Record<string, SqlValue>>;
+
+/** What the store needs to know about a failed statement, independent of the library. */
+export type SqlErrorKind =
+  | 'not_a_database' // SQLITE_NOTADB: wrong key, or not an SQLCipher file
+  | 'corrupt'        // SQLITE_CORRUPT: structure damaged
+  | 'cannot_open'    // SQLITE_CANTOPEN: missing file, no permission
+  | 'busy'           // SQLITE_BUSY / SQLITE_LOCKED: another process holds the file
+  | 'constraint'
+  | 'other';
+
+export interface SqlConnection {
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): Promise<void>;
+  run(sql: string, params?: SqlParams): Promise<{ changes: number }>;
+  all(sql: string, params?: SqlParams): Promise<SqlRow[]>;
+  get(sql: string, params?: SqlParams): Promise<SqlRow | undefined>;
+  close(): Promise<void>;
+}
+
+export interface SqlBinding {
+  readonly name: string;
+  /**
+   * Opens the file without reading it. `create` allows the file not to exist yet; without it a
+   * missing file is an error, so a database can never be created by accident.
+   */
+  open(path: string, options: { create: boolean }): Promise<SqlConnection>;
+  errorKind(err: unknown): SqlErrorKind;
+}

@@ -1,0 +1,147 @@
+import crypto from 'node:crypto';
+import type { ErrorCode, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
+import { NotSignedInError, ProfileMismatchError, ServerRequestError } from '../errors';
+import type { LocalStore } from '../store/local-store';
+import type { SessionSecretVault } from '../vault/key-vault';
+import type { AuthClient } from './auth-client';
+import type { Backoff } from './backoff';
+
+export type SignInOutcome = { status: 'ok'; me: Me } | { status: 'mfa_enrollment_required'; enrollment: MfaEnrollment };
+
+export interface SessionKeeperOptions {
+  auth: AuthClient;
+  store: LocalStore;
+  vault: SessionSecretVault;
+  profileId: string;
+  serverUrl: string;
+  deviceName: string | undefined;
+  renewBeforeMs: number;
+  retry: Backoff;
+  now: () => number;
+  /** Fresh tokens are in; hand the access token to the open socket. */
+  renewed(tokens: SessionTokens): Promise<void>;
+  /** The server refused the session (revoked, reused, expired). */
+  refused(code: ErrorCode): Promise<void>;
+  failed(err: unknown): void;
+}
+
+/**
+ * The session's tokens: sign-in, the refresh token in the keychain, and renewal of the
+ * short-lived access token before it expires. A profile is bound to the first user and server
+ * that sign in to it, so one user's data never shows to another.
+ */
+export class SessionKeeper {
+  readonly #o: SessionKeeperOptions;
+  #tokens: SessionTokens | null = null;
+  #refreshing: Promise<SessionTokens> | null = null;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: SessionKeeperOptions) {
+    this.#o = options;
+  }
+
+  get accessToken(): string {
+    return this.#tokens?.accessToken ?? '';
+  }
+
+  get hasTokens(): boolean {
+    return this.#tokens !== null;
+  }
+
+  async hasStoredSession(): Promise<boolean> {
+    return this.#tokens !== null || (await this.#o.vault.getRefreshToken(this.#o.profileId)) !== null;
+  }
+
+  async signIn(credentials: { username: string; password: string; totp?: string }): Promise<SignInOutcome> {
+    const res = await this.#o.auth.login({ ...credentials, deviceId: await this.deviceId(), deviceName: this.#o.deviceName });
+    if (res.status === 'mfa_enrollment_required') return res;
+    await this.#adopt(res.tokens, res.me);
+    return { status: 'ok', me: res.me };
+  }
+
+  async confirmMfaEnrollment(input: { enrollmentToken: string; code: string }): Promise<SignInOutcome> {
+    const res = await this.#o.auth.confirmMfa({ ...input, deviceId: await this.deviceId(), deviceName: this.#o.deviceName });
+    if (res.status === 'mfa_enrollment_required') return res;
+    await this.#adopt(res.tokens, res.me);
+    return { status: 'ok', me: res.me };
+  }
+
+  /**
+   * New tokens from the refresh token. One refresh at a time: a refresh token is single-use,
+   * and two concurrent refreshes with it look like theft to the server (`refresh_reused`),
+   * which revokes the session.
+   */
+  refresh(): Promise<SessionTokens> {
+    this.#refreshing ??= (async () => {
+      try {
+        const refreshToken = await this.#o.vault.getRefreshToken(this.#o.profileId);
+        if (!refreshToken) throw new NotSignedInError();
+        const tokens = await this.#o.auth.refresh({ refreshToken, deviceId: await this.deviceId() });
+        // The old token is spent now; keep the new one before anything else can fail.
+        await this.#o.vault.setRefreshToken(this.#o.profileId, tokens.refreshToken);
+        this.#use(tokens);
+        return tokens;
+      } catch (err) {
+        if (err instanceof ServerRequestError) await this.#o.refused(err.code);
+        throw err;
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Forgets the tokens in memory; `forget` also deletes the refresh token from the keychain. */
+  async clear(options: { forget: boolean }): Promise<void> {
+    this.#tokens = null;
+    clearTimeout(this.#timer);
+    if (options.forget) await this.#o.vault.deleteRefreshToken(this.#o.profileId).catch(() => false);
+  }
+
+  stopRenewing(): void {
+    clearTimeout(this.#timer);
+  }
+
+  async deviceId(): Promise<string> {
+    const known = await this.#o.store.getMeta('deviceId');
+    if (known) return known;
+    const id = crypto.randomBytes(16).toString('base64url');
+    await this.#o.store.setMeta('deviceId', id);
+    return id;
+  }
+
+  async #adopt(tokens: SessionTokens, me: Me): Promise<void> {
+    const store = this.#o.store;
+    const [userId, serverUrl] = [await store.getMeta('userId'), await store.getMeta('serverUrl')];
+    const mismatch = userId !== null && userId !== me.user.id ? 'user' : serverUrl !== null && serverUrl !== this.#o.serverUrl ? 'server' : null;
+    if (mismatch) {
+      await this.#o.auth.logout(tokens.accessToken).catch(() => undefined);
+      throw new ProfileMismatchError(mismatch);
+    }
+    await store.setMeta('userId', me.user.id);
+    await store.setMeta('serverUrl', this.#o.serverUrl);
+    await this.#o.vault.setRefreshToken(this.#o.profileId, tokens.refreshToken);
+    this.#use(tokens);
+  }
+
+  #use(tokens: SessionTokens): void {
+    this.#tokens = tokens;
+    this.#schedule(Math.max(1_000, tokens.accessExpiresAt - this.#o.now() - this.#o.renewBeforeMs));
+  }
+
+  #schedule(inMs: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#renew(), inMs);
+    this.#timer.unref();
+  }
+
+  async #renew(): Promise<void> {
+    try {
+      await this.#o.renewed(await this.refresh());
+    } catch (err) {
+      if (!this.#tokens) return; // the session ended meanwhile
+      this.#o.failed(err);
+      this.#schedule(this.#o.retry.next());
+    }
+  }
+}
