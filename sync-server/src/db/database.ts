@@ -33,7 +33,10 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   if (target.file !== ':memory:') fs.mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
+  const created = target.file !== ':memory:' && !fs.existsSync(target.file);
   const sqlite = new SqliteDatabase(target.file);
+  // Owner-only, like the key files: SQLite gives its -wal and -shm files the same mode.
+  if (created) fs.chmodSync(target.file, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

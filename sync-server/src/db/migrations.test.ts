@@ -29,3 +29,18 @@ describe.each(backends)('migrations (%s)', (backend) => {
     }
   });
 });
+
+describe('SQLite file', () => {
+  it('is created readable by its owner only', async () => {
+    const env = await createTestEnv('sqlite');
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db);
+      const fs = await import('node:fs');
+      expect(fs.statSync(env.sqliteFile!).mode & 0o777).toBe(0o600);
+    } finally {
+      await close();
+      await env.dispose();
+    }
+  });
+});

@@ -1,0 +1,176 @@
+import { Username } from '@depotline/shared';
+import { checkNewPassword } from '../../auth/passwords';
+import { findSession, listSessions, revokeAllSessionsOfUser, revokeSession } from '../../auth/sessions';
+import type { ServerContext } from '../../context';
+import { badRequest, notFound, zodIssues } from '../../errors';
+import { generatePassword } from '../../provisioning/generated-password';
+import { operatorActor } from '../../provisioning/operator';
+import { createUser, disableUser, enableUser, findUserByUsername, resetMfa, type UserRow } from '../../users/users';
+import { type CliCommand, isoTime, optionalString, readStdin, requiredString, UsageError } from '../command';
+
+const userOption = { type: 'string', value: '<username>', description: 'The user\u2019s username', required: true } as const;
+
+export async function requireUserByUsername(ctx: ServerContext, username: string): Promise<UserRow> {
+  const user = await findUserByUsername(ctx, username);
+  if (!user) throw notFound(`The user ${username}`);
+  return user;
+}
+
+const userCreate: CliCommand = {
+  group: 'user',
+  name: 'create',
+  summary: 'Create a user account (no access until a grant is added)',
+  options: {
+    username: { type: 'string', value: '<username>', description: 'Lower-case letters, digits and . _ @ -', required: true },
+    name: { type: 'string', value: '<display name>', description: 'The person\u2019s name as shown to colleagues', required: true },
+    'password-stdin': { type: 'boolean', description: 'Read the password from stdin; otherwise a strong one is generated and printed once' },
+  },
+  notes: ['Example: depotline-admin user create --username jdoe --name "Jane Doe"'],
+  async prepare(values, io) {
+    const parsed = Username.safeParse(requiredString(values, 'username').trim().toLowerCase());
+    if (!parsed.success) throw badRequest(zodIssues(parsed.error).map((l) => `--username${l.slice(l.indexOf(':'))}`));
+    const username = parsed.data;
+    const displayName = requiredString(values, 'name').trim();
+    if (displayName.length === 0 || displayName.length > 200) throw badRequest(['--name: 1 to 200 characters']);
+    const generated = values['password-stdin'] !== true;
+    const password = generated ? generatePassword() : await readStdin(io.stdin);
+    if (!generated && password.length === 0) throw badRequest(['stdin: no password given']);
+    // Checked here too, so a weak password is refused before the database is opened.
+    checkNewPassword(password, { username, displayName });
+    return async (ctx) => {
+      const user = await createUser(ctx, operatorActor(), { username, displayName, password });
+      const lines = [`Created user ${user.username} (${user.displayName}), id ${user.id}.`];
+      if (generated) lines.push(`Password (shown once, hand it over securely): ${password}`);
+      lines.push(`No access yet: add a grant with depotline-admin grant add --user ${user.username} --role <role> --locations <ids>.`);
+      const mfaRoles = [...ctx.config.mfaRequiredRoles].sort();
+      if (mfaRoles.length > 0) lines.push(`Users with the role ${mfaRoles.join(', ')} enroll an authenticator app (TOTP) at first sign-in.`);
+      return { json: { user, ...(generated ? { password } : {}) }, text: lines.join('\n') };
+    };
+  },
+};
+
+const userDisable: CliCommand = {
+  group: 'user',
+  name: 'disable',
+  summary: 'Disable a user: sign-in refused, every session revoked at once',
+  options: {
+    user: userOption,
+    reason: { type: 'string', value: '<text>', description: 'Why, for the audit log' },
+  },
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    const reason = (optionalString(values, 'reason') ?? 'disabled by an administrator').slice(0, 500);
+    return async (ctx) => {
+      const user = await requireUserByUsername(ctx, username);
+      if (user.disabled_at !== null) {
+        return { json: { user: { id: user.id, username: user.username }, changed: false }, text: `User ${user.username} was already disabled; nothing changed.` };
+      }
+      await disableUser(ctx, operatorActor(), user.id, reason);
+      return { json: { user: { id: user.id, username: user.username }, changed: true }, text: `Disabled user ${user.username}; their sessions were revoked.` };
+    };
+  },
+};
+
+const userEnable: CliCommand = {
+  group: 'user',
+  name: 'enable',
+  summary: 'Re-enable a disabled or locked-out user',
+  options: { user: userOption },
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    return async (ctx) => {
+      const user = await requireUserByUsername(ctx, username);
+      await enableUser(ctx, operatorActor(), user.id);
+      return { json: { user: { id: user.id, username: user.username } }, text: `User ${user.username} can sign in again.` };
+    };
+  },
+};
+
+const userList: CliCommand = {
+  group: 'user',
+  name: 'list',
+  summary: 'List users',
+  options: {},
+  prepare() {
+    return async (ctx) => {
+      const rows = await ctx.db.selectFrom('users')
+        .select(['id', 'username', 'display_name', 'totp_enrolled_at', 'disabled_at', 'locked_until', 'created_at'])
+        .orderBy('username').execute();
+      const now = ctx.now();
+      const users = rows.map((r) => ({
+        id: r.id, username: r.username, displayName: r.display_name, mfaEnrolled: r.totp_enrolled_at !== null,
+        disabled: r.disabled_at !== null, locked: r.locked_until !== null && r.locked_until > now, createdAt: r.created_at,
+      }));
+      const text = users.length === 0 ? 'No users yet.' : users.map((u) =>
+        `${u.username}\t${u.displayName}\t${u.disabled ? 'disabled' : u.locked ? 'locked' : 'active'}\tmfa ${u.mfaEnrolled ? 'enrolled' : 'not enrolled'}`).join('\n');
+      return { json: { users }, text };
+    };
+  },
+};
+
+const mfaReset: CliCommand = {
+  group: 'mfa',
+  name: 'reset',
+  summary: 'Remove a user\u2019s authenticator; they enroll a new one at next sign-in',
+  options: { user: userOption },
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    return async (ctx) => {
+      const user = await requireUserByUsername(ctx, username);
+      await resetMfa(ctx, operatorActor(), user.id);
+      return {
+        json: { user: { id: user.id, username: user.username }, wasEnrolled: user.totp_enrolled_at !== null },
+        text: `Reset MFA for ${user.username}${user.totp_enrolled_at === null ? ' (none was enrolled)' : ''}; a new authenticator is enrolled at next sign-in.`,
+      };
+    };
+  },
+};
+
+const sessionRevoke: CliCommand = {
+  group: 'session',
+  name: 'revoke',
+  summary: 'Revoke one session (--id) or every session of a user (--user); devices are cut off within a second',
+  options: {
+    id: { type: 'string', value: '<session id>', description: 'One session' },
+    user: { type: 'string', value: '<username>', description: 'Every open session of this user' },
+  },
+  prepare(values) {
+    const id = optionalString(values, 'id');
+    const username = optionalString(values, 'user');
+    if ((id === undefined) === (username === undefined)) throw new UsageError('Give exactly one of --id or --user.');
+    return async (ctx) => {
+      const actor = operatorActor();
+      if (username !== undefined) {
+        const user = await requireUserByUsername(ctx, username);
+        const count = await revokeAllSessionsOfUser(ctx, actor, user.id, 'revoked_by_admin');
+        return { json: { user: { id: user.id, username: user.username }, revoked: count }, text: `Revoked ${count} session(s) of ${user.username}.` };
+      }
+      const session = await findSession(ctx, id!);
+      if (!session) throw notFound(`The session ${id}`);
+      const changed = await revokeSession(ctx, actor, session.id, 'revoked_by_admin');
+      return {
+        json: { session: { id: session.id, userId: session.userId }, revoked: changed ? 1 : 0 },
+        text: changed ? `Revoked session ${session.id}.` : `Session ${session.id} was already revoked; nothing changed.`,
+      };
+    };
+  },
+};
+
+const sessionList: CliCommand = {
+  group: 'session',
+  name: 'list',
+  summary: 'List a user\u2019s open sessions',
+  options: { user: userOption },
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    return async (ctx) => {
+      const user = await requireUserByUsername(ctx, username);
+      const sessions = (await listSessions(ctx, user.id, null)).map(({ current: _current, ...s }) => s);
+      const text = sessions.length === 0 ? `${user.username} has no open sessions.` : sessions.map((s) =>
+        `${s.id}\t${s.deviceName ?? s.deviceId}\t${s.ip ?? '-'}\tlast seen ${isoTime(s.lastSeenAt)}\tends ${isoTime(s.expiresAt)}`).join('\n');
+      return { json: { sessions }, text };
+    };
+  },
+};
+
+export const userCommands = [userCreate, userDisable, userEnable, userList, mfaReset, sessionRevoke, sessionList];

@@ -1,0 +1,198 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config';
+import { createLogger, type ServerContext } from '../context';
+import { KeyError } from '../crypto/key-material';
+import { MigrationError } from '../db/migrate';
+import { AppError } from '../errors';
+import {
+  type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, UsageError,
+} from './command';
+import { auditCommands } from './commands/audit';
+import { demoCommands } from './commands/demo';
+import { fleetCommands } from './commands/fleet';
+import { grantCommands } from './commands/grants';
+import { locationCommands } from './commands/locations';
+import { userCommands } from './commands/users';
+
+export const programName = 'depotline-admin';
+
+export const commands: readonly CliCommand[] = [
+  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands,
+];
+
+const globalOptions = {
+  json: { type: 'boolean', description: 'Print machine-readable JSON (errors as {"error":{...}} on stderr)' },
+  help: { type: 'boolean', description: 'Show help' },
+} as const;
+
+/**
+ * Runs one admin command and returns its exit status. The database is opened only after the
+ * command line is fully checked, and always closed again; nothing here calls process.exit, so
+ * buffered output is never lost.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  const [group, name] = argv;
+  const inGroup = commands.filter((c) => c.group === group);
+  const command = inGroup.find((c) => c.name === name);
+
+  if (!command) {
+    if (inGroup.length > 0) {
+      if (wantsHelp) return printHelp(io, groupHelp(group!, inGroup), json);
+      const problem = name === undefined ? `"${group}" needs a command` : `Unknown command "${group} ${name}"`;
+      return fail(io, json, exitCodes.usage, 'usage', `${problem}: ${inGroup.map((c) => `${c.group} ${c.name}`).join(', ')}.`);
+    }
+    if (wantsHelp || argv.length === 0) return printHelp(io, mainHelp(), json, argv.length === 0 ? exitCodes.usage : exitCodes.ok);
+    return fail(io, json, exitCodes.usage, 'usage', `Unknown command "${group}". Run ${programName} --help for the commands.`);
+  }
+  if (wantsHelp) return printHelp(io, commandHelp(command), json);
+
+  let values: CliValues;
+  try {
+    values = parseCommandLine(command, argv.slice(2));
+  } catch (err) {
+    return fail(io, json, exitCodes.usage, 'usage', `${messageOf(err)}\nRun ${programName} ${command.group} ${command.name} --help for its options.`);
+  }
+
+  let prepared: PreparedCommand;
+  try {
+    prepared = await command.prepare(values, io);
+  } catch (err) {
+    return reportError(io, json, err, command);
+  }
+
+  let ctx: ServerContext | null = null;
+  try {
+    ctx = await openContext(io);
+    const result = await prepared(ctx);
+    print(io, json, result);
+    return result.exitCode ?? exitCodes.ok;
+  } catch (err) {
+    return reportError(io, json, err, command);
+  } finally {
+    await ctx?.db.destroy();
+  }
+}
+
+function parseCommandLine(command: CliCommand, args: string[]): CliValues {
+  const options: NonNullable<ParseArgsConfig['options']> = { ...globalOptions };
+  for (const [key, spec] of Object.entries(command.options)) options[key] = { type: spec.type };
+  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  for (const [key, spec] of Object.entries(command.options)) {
+    if (spec.required && values[key] === undefined) throw new UsageError(`--${key} is required.`);
+  }
+  return values as CliValues;
+}
+
+/** The same database and keys as the server: the same environment variables, read the same way. */
+async function openContext(io: CliIo): Promise<ServerContext> {
+  const config = loadConfig(io.env);
+  // Loaded only now: the server module pulls in Express and Socket.IO, which help and
+  // command-line errors never need.
+  const { createContext } = await import('../server');
+  // Errors only, on stderr: stdout carries the command's output (and JSON must stay parseable).
+  return createContext(config, createLogger(config.logLevel === 'silent' ? 'silent' : 'error'));
+}
+
+function print(io: CliIo, json: boolean, result: CommandResult): void {
+  const stream = result.output === 'stderr' ? io.stderr : io.stdout;
+  if (json) {
+    if (result.json !== undefined) stream.write(JSON.stringify(result.json, null, 2) + '\n');
+  } else {
+    stream.write(result.text + '\n');
+  }
+}
+
+function reportError(io: CliIo, json: boolean, err: unknown, command: CliCommand): number {
+  if (err instanceof UsageError) {
+    return fail(io, json, exitCodes.usage, 'usage', `${err.message}\nRun ${programName} ${command.group} ${command.name} --help for its options.`);
+  }
+  if (err instanceof AppError) {
+    // The REST wording ("the request does not match its schema") means nothing on a command line.
+    const message = err.code === 'bad_request' ? 'Invalid input:' : err.message;
+    return fail(io, json, exitCodes.failed, err.code, message, err.extra.issues);
+  }
+  if (err instanceof ConfigError || err instanceof KeyError || err instanceof MigrationError) {
+    return fail(io, json, exitCodes.failed, 'config', err.message);
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === '28P01' || e?.code === '3D000') {
+    return fail(io, json, exitCodes.failed, 'database', `Cannot open the database: ${e.message}`);
+  }
+  // Unexpected: the full error for the operator on the server host, who is allowed to see it.
+  return fail(io, json, exitCodes.failed, 'internal', `Unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+}
+
+function fail(io: CliIo, json: boolean, exitCode: number, code: string, message: string, issues?: readonly string[]): number {
+  if (json) {
+    io.stderr.write(JSON.stringify({ error: { code, message, ...(issues && issues.length > 0 ? { issues } : {}) } }) + '\n');
+  } else {
+    const details = issues && issues.length > 0 ? `\n${issues.map((i) => `  ${i}`).join('\n')}` : '';
+    io.stderr.write(`${programName}: ${message}${details}\n`);
+  }
+  return exitCode;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof UsageError) return err.message;
+  // parseArgs errors (ERR_PARSE_ARGS_*) carry a readable message.
+  return err instanceof Error ? err.message : String(err);
+}
+
+/* ---------------------------------------------------------------------------------- help */
+
+function printHelp(io: CliIo, text: string, json: boolean, exitCode: number = exitCodes.ok): number {
+  const stream = exitCode === exitCodes.ok ? io.stdout : io.stderr;
+  stream.write(json ? JSON.stringify({ help: text }) + '\n' : text + '\n');
+  return exitCode;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => `${c.group} ${c.name}`.length));
+  return [
+    `Usage: ${programName} <command> [options] [--json]`,
+    '',
+    'Provisioning for the Depotline sync server. It uses the same database and keys as the',
+    'server, from the same environment variables (DATABASE_URL, DEPOTLINE_DATA_DIR, DEPOTLINE_SQLITE_FILE,',
+    'DEPOTLINE_FIELD_KEY_FILE, ...). Every change is written to the audit log as cli:<your OS user>.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${`${c.group} ${c.name}`.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options for every command:',
+    ...optionLines(globalOptions),
+    '',
+    'Exit status: 0 ok, 1 bad input or refused, 2 wrong command line, 3 audit chain broken.',
+    `Run ${programName} <command> --help for a command's options.`,
+  ].join('\n');
+}
+
+function groupHelp(group: string, inGroup: readonly CliCommand[]): string {
+  return [
+    `Usage: ${programName} ${group} <${inGroup.map((c) => c.name).join('|')}> [options]`,
+    '',
+    ...inGroup.map((c) => `  ${group} ${c.name.padEnd(8)}  ${c.summary}`),
+    '',
+    `Run ${programName} ${group} <command> --help for its options.`,
+  ].join('\n');
+}
+
+function commandHelp(c: CliCommand): string {
+  const required = Object.entries(c.options).filter(([, o]) => o.required).map(([k, o]) => `--${k} ${o.value ?? ''}`.trim());
+  return [
+    ['Usage:', programName, c.group, c.name, ...required, ...(Object.values(c.options).some((o) => !o.required) ? ['[options]'] : []), '[--json]'].join(' '),
+    '',
+    c.summary + '.',
+    '',
+    'Options:',
+    ...optionLines({ ...c.options, ...globalOptions }),
+    ...(c.notes && c.notes.length > 0 ? ['', ...c.notes] : []),
+  ].join('\n');
+}
+
+function optionLines(options: Readonly<Record<string, { description: string; value?: string; required?: boolean }>>): string[] {
+  const entries = Object.entries(options).map(([k, o]) => [`--${k}${o.value ? ` ${o.value}` : ''}`, `${o.description}${o.required ? ' (required)' : ''}`] as const);
+  const width = Math.max(0, ...entries.map(([flag]) => flag.length));
+  return entries.map(([flag, desc]) => `  ${flag.padEnd(width)}  ${desc}`);
+}

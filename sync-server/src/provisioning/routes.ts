@@ -1,0 +1,124 @@
+import {
+  Address, CustomerName, DeliveryNotes, EntityId, Phone, type Route, RouteDate, type Stop, TimeWindow,
+} from '@depotline/shared';
+import { z } from 'zod';
+import { appendAudit, type AuditActor } from '../audit/audit-log';
+import type { ServerContext } from '../context';
+import type { Db } from '../db/database';
+import { conflict, notFound } from '../errors';
+import { recordChange } from '../sync/change-log';
+import { encryptStopPii, presentRoute, presentStop } from '../sync/entities';
+import { newEntityId } from './fleet';
+import { requireLocation } from './locations';
+import { isUniqueViolation, parseInput } from './operator';
+
+export const RouteCreateInput = z.object({
+  id: EntityId.optional(),
+  locationId: EntityId,
+  name: z.string().trim().min(1).max(200),
+  date: RouteDate,
+  driverId: EntityId.nullable().optional(),
+  vehicleId: EntityId.nullable().optional(),
+});
+export type RouteCreateInput = z.input<typeof RouteCreateInput>;
+
+export const StopCreateInput = z.object({
+  id: EntityId.optional(),
+  locationId: EntityId,
+  routeId: EntityId,
+  /** Position on the route; defaults to after the last stop. */
+  sequence: z.number().int().nonnegative().optional(),
+  customerName: CustomerName,
+  address: Address,
+  phone: Phone.nullable(),
+  notes: DeliveryNotes.default(''),
+  window: TimeWindow,
+});
+export type StopCreateInput = z.input<typeof StopCreateInput>;
+
+/** Creates a route inside the caller's transaction; driver and vehicle must be of the same location. */
+export async function createRouteIn(trx: Db, actor: AuditActor, input: RouteCreateInput, now: number): Promise<Route> {
+  const r = parseInput(RouteCreateInput, input);
+  const id = r.id ?? newEntityId('route');
+  await requireLocation(trx, r.locationId);
+  if (await trx.selectFrom('routes').select('id').where('id', '=', id).executeTakeFirst()) {
+    throw conflict(`A route with id ${id} already exists.`);
+  }
+  const driverId = r.driverId ?? null;
+  const vehicleId = r.vehicleId ?? null;
+  // Scoped by location: naming another depot's driver is the same error as naming none.
+  if (driverId !== null && !(await trx.selectFrom('drivers').select('id').where('id', '=', driverId).where('location_id', '=', r.locationId).executeTakeFirst())) {
+    throw notFound(`The driver ${driverId} at ${r.locationId}`);
+  }
+  if (vehicleId !== null && !(await trx.selectFrom('vehicles').select('id').where('id', '=', vehicleId).where('location_id', '=', r.locationId).executeTakeFirst())) {
+    throw notFound(`The vehicle ${vehicleId} at ${r.locationId}`);
+  }
+  const version = await recordChange(trx, r.locationId, 'route', id, now);
+  const row = {
+    id, location_id: r.locationId, name: r.name, date: r.date, driver_id: driverId, vehicle_id: vehicleId,
+    version, updated_at: now, updated_by: actor.label,
+  };
+  await trx.insertInto('routes').values(row).execute();
+  await appendAudit(trx, actor, {
+    action: 'route.create', outcome: 'ok', targetType: 'route', targetId: id, locationId: r.locationId,
+    details: { name: r.name, date: r.date, driverId, vehicleId },
+  }, now);
+  return presentRoute(row);
+}
+
+export async function createRoute(ctx: ServerContext, actor: AuditActor, input: RouteCreateInput): Promise<Route> {
+  const r = parseInput(RouteCreateInput, input);
+  const withId = { ...r, id: r.id ?? newEntityId('route') };
+  try {
+    return await ctx.db.transaction().execute((trx) => createRouteIn(trx, actor, withId, ctx.now()));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`A route with id ${withId.id} already exists.`);
+    throw err;
+  }
+}
+
+/**
+ * Creates a stop inside the caller's transaction. The customer's name, address, phone and
+ * notes are encrypted before they reach the database, and the audit entry names which of
+ * them were set, never their values.
+ */
+export async function createStopIn(ctx: ServerContext, trx: Db, actor: AuditActor, input: StopCreateInput, now: number): Promise<Stop> {
+  const s = parseInput(StopCreateInput, input);
+  const id = s.id ?? newEntityId('stop');
+  await requireLocation(trx, s.locationId);
+  const route = await trx.selectFrom('routes').select('id').where('id', '=', s.routeId).where('location_id', '=', s.locationId).executeTakeFirst();
+  if (!route) throw notFound(`The route ${s.routeId} at ${s.locationId}`);
+  if (await trx.selectFrom('stops').select('id').where('id', '=', id).executeTakeFirst()) {
+    throw conflict(`A stop with id ${id} already exists.`);
+  }
+  let sequence = s.sequence;
+  if (sequence === undefined) {
+    const last = await trx.selectFrom('stops').select((eb) => eb.fn.max('sequence').as('max')).where('route_id', '=', s.routeId).executeTakeFirst();
+    sequence = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;
+  }
+  const pii = encryptStopPii(ctx, id, { customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes });
+  const version = await recordChange(trx, s.locationId, 'stop', id, now);
+  const row = {
+    id, location_id: s.locationId, route_id: s.routeId, sequence,
+    customer_name_enc: pii.customer_name_enc!, address_enc: pii.address_enc!, phone_enc: pii.phone_enc ?? null, notes_enc: pii.notes_enc!,
+    window_start: s.window.start, window_end: s.window.end, status: 'planned', eta: null,
+    version, updated_at: now, updated_by: actor.label,
+  };
+  await trx.insertInto('stops').values(row).execute();
+  await appendAudit(trx, actor, {
+    action: 'stop.create', outcome: 'ok', targetType: 'stop', targetId: id, locationId: s.locationId,
+    details: { routeId: s.routeId, sequence, window: s.window, fields: ['customerName', 'address', 'notes', ...(s.phone !== null ? ['phone'] : [])].sort() },
+  }, now);
+  return presentStop(ctx, row);
+}
+
+export async function createStop(ctx: ServerContext, actor: AuditActor, input: StopCreateInput): Promise<Stop> {
+  const s = parseInput(StopCreateInput, input);
+  const withId = { ...s, id: s.id ?? newEntityId('stop') };
+  try {
+    return await ctx.db.transaction().execute((trx) => createStopIn(ctx, trx, actor, withId, ctx.now()));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`A stop with id ${withId.id} already exists.`);
+    throw err;
+  }
+}
