@@ -55,7 +55,57 @@ export async function openProfileStore(options: ProfileOptions): Promise<LocalSt
     await db.close().catch(() => undefined);
     throw err;
   }
-  return new EncryptedStore(db, options.now ? { now: options.now } : {});
+  return new ProfileStore(db, options.now ? { now: options.now } : {}, dbPath);
+}
+
+/**
+ * The number of unpushed edits, kept beside the database in plain text (a number says nothing
+ * about the data). If the key is ever lost the encrypted outbox cannot be read, but this file
+ * still tells the user how many edits went with it (issue: "the user is told how many").
+ */
+export const pendingCountPath = (dbPath: string) => `${dbPath}.pending`;
+
+/**
+ * The profile's store: rewrites the pending-count file atomically after every outbox change,
+ * one write at a time, and finishes the last write before closing.
+ */
+class ProfileStore extends EncryptedStore {
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(db: EncryptedDatabase, options: { now?: () => number }, private readonly dbPath: string) {
+    super(db, options);
+    this.#recordPendingCount();
+    this.subscribe((change) => {
+      if (change.outbox) this.#recordPendingCount();
+    });
+  }
+
+  #recordPendingCount(): void {
+    this.#writes = this.#writes
+      .then(async () => {
+        if (this.closed) return;
+        const n = await this.pendingCount();
+        const file = pendingCountPath(this.dbPath);
+        fs.writeFileSync(`${file}.tmp`, `${n}\n`, { mode: 0o600 });
+        fs.renameSync(`${file}.tmp`, file);
+      })
+      .catch(() => undefined); // a missed count is not worth failing an edit over
+  }
+
+  override async close(): Promise<void> {
+    await this.#writes;
+    return super.close();
+  }
+}
+
+/** The last recorded count, or null when none was recorded or the file is unreadable. */
+export function readRecordedPendingCount(dbPath: string): number | null {
+  try {
+    const n = Number.parseInt(fs.readFileSync(pendingCountPath(dbPath), 'utf8').trim(), 10);
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -137,6 +187,10 @@ export async function wipeProfile(options: {
   }
   try {
     report.deletedFiles.push(...removeWithSidecars(options.dbPath), ...removeWithSidecars(`${options.dbPath}.creating`));
+    if (fs.existsSync(pendingCountPath(options.dbPath))) {
+      fs.rmSync(pendingCountPath(options.dbPath));
+      report.deletedFiles.push(pendingCountPath(options.dbPath));
+    }
   } catch (err) {
     report.failures.push(`deleting the database files: ${describe(err)}`);
   }
@@ -144,7 +198,7 @@ export async function wipeProfile(options: {
 }
 
 export interface ReenrollReport {
-  /** Unpushed edits lost with the unreadable file; null when unknown (the file cannot be read). */
+  /** Unpushed edits lost with the unreadable file, as last recorded beside it; null when never recorded. */
   lostEdits: number | null;
   /** Where the unreadable file was moved; it is never overwritten or deleted silently. */
   setAsidePath: string | null;
@@ -162,6 +216,8 @@ export async function reenrollProfile(options: ProfileOptions): Promise<Reenroll
   assertProfileId(options.profileId);
   await options.vault.probe();
   let setAsidePath: string | null = null;
+  const recorded = readRecordedPendingCount(options.dbPath);
+  fs.rmSync(pendingCountPath(options.dbPath), { force: true });
   if (fs.existsSync(options.dbPath)) {
     setAsidePath = uniqueAsidePath(options.dbPath, (options.now ?? Date.now)());
     fs.renameSync(options.dbPath, setAsidePath);
@@ -172,8 +228,9 @@ export async function reenrollProfile(options: ProfileOptions): Promise<Reenroll
   await options.vault.deleteKey(options.profileId, 'current');
   await options.vault.deleteKey(options.profileId, 'next');
   const store = await openProfileStore(options);
-  // An unreadable file cannot say how many of its edits were unpushed.
-  return { lostEdits: setAsidePath ? null : 0, setAsidePath, store };
+  // The unreadable file cannot say how many of its edits were unpushed; the count kept
+  // beside it can (null only if it was never recorded).
+  return { lostEdits: setAsidePath ? recorded : 0, setAsidePath, store };
 }
 
 function uniqueAsidePath(dbPath: string, now: number): string {

@@ -161,7 +161,7 @@ describe('sync client: sessions, grants and keys', () => {
     expect(make('ftp://127.0.0.1')).toThrow(InsecureServerUrlError);
   });
 
-  it('after the key is lost, re-enrolls: new key, empty database, full re-sync; lost edits are reported as unknown', async () => {
+  it('after the key is lost, re-enrolls: new key, empty database, full re-sync; the user is told how many unpushed edits were lost', async () => {
     const routeId = await office.createRoute(A);
     const stops = await office.createStops(A, routeId, 3);
     const user = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [A] });
@@ -175,7 +175,7 @@ describe('sync client: sessions, grants and keys', () => {
 
     await expect(openProfileStore({ profileId: c.profileId, dbPath: c.dbPath, vault: c.vault })).rejects.toBeInstanceOf(DatabaseKeyMissingError);
     const report = await reenrollProfile({ profileId: c.profileId, dbPath: c.dbPath, vault: c.vault });
-    expect(report.lostEdits).toBeNull();
+    expect(report.lostEdits).toBe(1);
     const client = new SyncClient({ serverUrl: server.url, profileId: c.profileId, dbPath: c.dbPath, store: report.store, vault: c.vault, log: quietLog([]) });
     track({ ...c, store: report.store, client });
     await client.signIn({ username: user.username, password: user.password });
