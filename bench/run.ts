@@ -1,0 +1,138 @@
+/**
+ * `npm run bench` (issue 5): runs every section in its own process, prints ONE JSON object with
+ * the figures under the keys of issue 5, and writes it to bench/results/latest.json (run details
+ * to latest.meta.json). `npm run bench -- --quick` shrinks each section to stay under two minutes.
+ * `--only fanout,memory` runs a subset (the other keys are null). See docs/performance.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AuditVerifyFigures } from './audit-verify';
+import type { BoardQueryFigures } from './board-query';
+import type { CatchupFigures } from './catchup';
+import type { FanoutFigure, FanoutFigures } from './fanout';
+import type { MemoryFigures } from './memory';
+import { type BenchOptions, parseOptions, progress } from './lib/options';
+import { startPostgres, type PostgresCluster } from './lib/postgres';
+import { benchDir, runSectionProcess, type SectionResult } from './lib/process';
+import type { ThroughputFigures } from './throughput';
+
+export interface BenchResult {
+  fanout: FanoutFigures;
+  throughput: ThroughputFigures;
+  catchup: CatchupFigures;
+  board_query: BoardQueryFigures;
+  audit_verify_per_s: number | null;
+  memory_kb_per_console: number | null;
+  machine: { cpu_model: string; cores: number; node: string };
+  /** Present only when a figure could not be measured as specified: figure -> why. */
+  missing?: Record<string, string>;
+}
+
+const minOpenFiles = 8192;
+
+/** 1,000 sockets need ~1,000 descriptors in each of two processes: raise the soft limit, then re-run. */
+function ensureOpenFileLimit(): void {
+  if (process.env.DEPOTLINE_BENCH_NOFILE_RAISED) return;
+  const soft = Number(spawnSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).stdout.trim());
+  if (!Number.isFinite(soft) || soft >= minOpenFiles) return;
+  const res = spawnSync('sh', ['-c', `ulimit -Sn ${minOpenFiles} 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"; exec "$@"`, 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit', env: { ...process.env, DEPOTLINE_BENCH_NOFILE_RAISED: '1' },
+  });
+  process.exit(res.status ?? 1);
+}
+
+const nullFanout: FanoutFigure = { p50_ms: null, p99_ms: null, max_ms: null, baseline_p50_ms: null, baseline_p99_ms: null, ratio_p99: null };
+
+async function main(): Promise<void> {
+  ensureOpenFileLimit();
+  const options: BenchOptions = parseOptions(process.argv.slice(2));
+  const wanted = (name: string) => options.only.size === 0 || options.only.has(name);
+  const started = Date.now();
+  const cpus = os.cpus();
+  const result: BenchResult = {
+    fanout: { n100: nullFanout, n500: nullFanout, n1000: nullFanout },
+    throughput: { sqlite_per_s: null, postgres_per_s: null },
+    catchup: { changes: options.quick ? 20_000 : 50_000, ours_s: null, pouchdb_s: null, ratio: null },
+    board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
+    audit_verify_per_s: null,
+    memory_kb_per_console: null,
+    machine: { cpu_model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
+  };
+  const missing: Record<string, string> = {};
+  // Load average: other work on the machine moves absolute figures (ratios less so).
+  const meta: Record<string, unknown> = { mode: options.quick ? 'quick' : 'full', started_at: new Date(started).toISOString(), commit: gitCommit(), loadavg_start: os.loadavg().map((l) => Math.round(l * 100) / 100), sections: {} };
+
+  let cluster: PostgresCluster | null = null;
+  const stopCluster = () => cluster?.stop();
+  process.once('SIGINT', () => { stopCluster(); process.exit(130); });
+  process.once('SIGTERM', () => { stopCluster(); process.exit(143); });
+
+  // Order: the latency and memory figures first, on a quiet machine.
+  const sections: { name: string; file: string; timeoutS: number; apply(r: SectionResult<unknown>): void }[] = [
+    { name: 'memory', file: 'memory.ts', timeoutS: 180, apply: (r) => { result.memory_kb_per_console = (r.figures as MemoryFigures).memory_kb_per_console; } },
+    { name: 'fanout', file: 'fanout.ts', timeoutS: 600, apply: (r) => { result.fanout = r.figures as FanoutFigures; } },
+    { name: 'throughput', file: 'throughput.ts', timeoutS: 400, apply: (r) => { result.throughput = r.figures as ThroughputFigures; } },
+    { name: 'catchup', file: 'catchup.ts', timeoutS: 600, apply: (r) => { result.catchup = r.figures as CatchupFigures; } },
+    { name: 'board_query', file: 'board-query.ts', timeoutS: 300, apply: (r) => { result.board_query = r.figures as BoardQueryFigures; } },
+    { name: 'audit_verify', file: 'audit-verify.ts', timeoutS: 300, apply: (r) => { result.audit_verify_per_s = (r.figures as AuditVerifyFigures).audit_verify_per_s; } },
+  ];
+  try {
+    for (const s of sections) {
+      if (!wanted(s.name)) continue;
+      if (s.name === 'throughput' && !cluster) {
+        cluster = await startPostgres().catch((err: unknown) => {
+          missing['throughput.postgres_per_s'] = `no PostgreSQL: ${String((err as Error).message)}`;
+          return null;
+        });
+        // Children take the cluster from the environment instead of starting their own.
+        if (cluster) process.env.DEPOTLINE_BENCH_PG_URL = cluster.url;
+      }
+      const t = Date.now();
+      progress('run', `${s.name} ...`);
+      try {
+        const r = await runSectionProcess<unknown>(s.file, options, s.timeoutS * 1000);
+        s.apply(r);
+        const note = r.meta.missing;
+        if (typeof note === 'string') missing[s.name] = note;
+        (meta.sections as Record<string, unknown>)[s.name] = { seconds: Math.round((Date.now() - t) / 1000), ...r.meta };
+      } catch (err) {
+        const message = String((err as Error)?.message ?? err);
+        missing[s.name] = /ERR_MODULE_NOT_FOUND|Cannot find module/.test(message) ? `code not present: ${firstLine(message)}` : `failed: ${firstLine(message)}`;
+        (meta.sections as Record<string, unknown>)[s.name] = { seconds: Math.round((Date.now() - t) / 1000), error: message };
+        progress('run', `${s.name} failed: ${firstLine(message)}`);
+      }
+    }
+  } finally {
+    stopCluster();
+  }
+  if (Object.keys(missing).length > 0) result.missing = missing;
+  meta.seconds = Math.round((Date.now() - started) / 1000);
+  meta.loadavg_end = os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+  const dir = path.join(benchDir, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const json = JSON.stringify(result, null, 2);
+  fs.writeFileSync(path.join(dir, 'latest.json'), json + '\n');
+  fs.writeFileSync(path.join(dir, 'latest.meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  progress('run', `done in ${meta.seconds as number} s; wrote bench/results/latest.json and latest.meta.json`);
+  process.stdout.write(json + '\n');
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? s;
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: benchDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

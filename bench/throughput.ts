@@ -1,0 +1,98 @@
+/**
+ * Issue 5, figure 2: sustained write throughput. 50 consoles (real dispatchers over 20
+ * locations, each on its own route) push stop status changes in a closed loop: each sends a
+ * push of `batch` mutations, waits for the answers, sends the next. Every mutation is parsed,
+ * authorized, checked against the stop state machine, written with its change-log row and its
+ * hash-chained audit entry in one transaction, and broadcast live. Counted: mutations answered
+ * `applied` inside the measuring window, per second. Once on SQLite, once on PostgreSQL.
+ */
+import { createConsoles, insertLocations, insertRoute, seedStops } from './lib/depot';
+import { type BenchOptions, progress } from './lib/options';
+import { startPostgres } from './lib/postgres';
+import { profiled } from './lib/profile';
+import { type SectionResult, sectionEntry } from './lib/process';
+import { type BenchDatabase, createBenchServer } from './lib/server';
+import { round, sleep } from './lib/stats';
+import { ConsoleSwarm } from './lib/swarm';
+import type { ThroughputOutcome, ThroughputPlan } from './lib/swarm-protocol';
+
+export interface ThroughputFigures {
+  sqlite_per_s: number | null;
+  postgres_per_s: number | null;
+}
+
+const clients = 50;
+const locations = 20;
+/** Mutations per push. A console pushes its outbox in batches (docs/sync-protocol.md allows 1-200). */
+const batch = 20;
+const stopsPerClient = 400;
+
+export async function measure(database: BenchDatabase, quick: boolean): Promise<ThroughputOutcome & { serverCpuPct: number | null; serverCpuMsPerMutation: number | null }> {
+  const env = await createBenchServer(database);
+  const swarm = ConsoleSwarm.start();
+  try {
+    const ctx = env.ctx;
+    const locationIds = await insertLocations(ctx, locations);
+    const creds = await createConsoles(ctx, Array.from({ length: clients }, (_, i) => ({ locationId: locationIds[i % locations]!, role: 'dispatcher' as const })), 'pusher');
+    const pushers: ThroughputPlan['pushers'] = [];
+    for (let i = 0; i < clients; i++) {
+      const locationId = creds[i]!.locationId;
+      const routeId = `route-c${i}`;
+      await insertRoute(ctx, locationId, routeId);
+      pushers.push({ index: i, locationId, stopIds: await seedStops(ctx, locationId, routeId, stopsPerClient) });
+    }
+    const running = await env.start();
+    const conn = await swarm.connect(running.url, 'ours', creds.map((c) => ({ locationId: c.locationId, token: c.token })));
+    if (conn.failed) throw new Error(`${conn.failed} pushers failed to connect: ${conn.errors.join('; ')}`);
+    await sleep(1500);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const outcome = await profiled(`throughput-${database.kind}`, () =>
+      swarm.throughput({ pushers, batch, warmupMs: quick ? 1000 : 2000, durationMs: quick ? 3000 : 10_000 }));
+    const cpu = process.cpuUsage(cpu0);
+    // Share of one core the server process used while the pushers ran (100 = one core saturated).
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const serverCpuPct = round((cpuMs / (performance.now() - t0)) * 100, 0);
+    // Server CPU per mutation over warm-up + window: steadier than the rate on a shared machine.
+    const applied = outcome.applied / outcome.windowMs * (performance.now() - t0);
+    return { ...outcome, serverCpuPct, serverCpuMsPerMutation: round(cpuMs / Math.max(1, applied), 3) };
+  } catch (err) {
+    progress('throughput', `failed: ${String((err as Error)?.stack ?? err)}`);
+    throw err;
+  } finally {
+    await swarm.disconnect().catch(() => {});
+    await sleep(500); // pushes still in flight on the server finish before its database closes
+    swarm.stop();
+    await env.dispose();
+  }
+}
+
+const perSecond = (o: ThroughputOutcome) => round(o.applied / (o.windowMs / 1000), 0);
+
+export async function run(options: BenchOptions): Promise<SectionResult<ThroughputFigures>> {
+  const meta: Record<string, unknown> = { clients, locations, batch, mutation: 'stop.setStatus' };
+  progress('throughput', 'SQLite');
+  const sqliteRun = await measure({ kind: 'sqlite' }, options.quick);
+  meta.sqlite = sqliteRun;
+  progress('throughput', `SQLite: ${perSecond(sqliteRun)}/s`);
+
+  let postgres_per_s: number | null = null;
+  const cluster = await startPostgres().catch((err: unknown) => {
+    meta.postgres = { missing: `no PostgreSQL: ${String((err as Error).message)}` };
+    return null;
+  });
+  if (cluster) {
+    try {
+      progress('throughput', `PostgreSQL (${cluster.owned ? 'throwaway cluster' : 'DEPOTLINE_BENCH_PG_URL'})`);
+      const pgRun = await measure({ kind: 'postgres', clusterUrl: cluster.url }, options.quick);
+      meta.postgres = pgRun;
+      postgres_per_s = perSecond(pgRun);
+      progress('throughput', `PostgreSQL: ${postgres_per_s}/s`);
+    } finally {
+      cluster.stop();
+    }
+  }
+  return { figures: { sqlite_per_s: perSecond(sqliteRun), postgres_per_s }, meta };
+}
+
+sectionEntry(import.meta.url, run);
