@@ -87,29 +87,56 @@ export async function appendAudit(
   event: AuditEvent,
   now = Date.now(),
 ): Promise<number> {
+  const [seq] = await appendAuditEntries(trx, [{ actor, event }], now);
+  return seq!;
+}
+
+/** Rows per INSERT: 14 columns each stays under SQLite's 999 bound parameters. */
+const insertChunk = 60;
+
+/**
+ * Appends several entries in order, taking the head once: one round trip to lock and advance
+ * the head, the inserts, one to store the new head hash. A push of many mutations audits them
+ * all this way, so the head row (which serializes every writer) is held for three statements,
+ * not three per mutation.
+ */
+export async function appendAuditEntries(
+  trx: Transaction<Database> | Kysely<Database>,
+  entries: readonly { actor: AuditActor; event: AuditEvent }[],
+  now = Date.now(),
+): Promise<number[]> {
+  if (entries.length === 0) return [];
   const head = await sql<{ seq: number; hash: string }>`
-    update audit_head set seq = seq + 1 where id = 1 returning seq, hash`.execute(trx);
+    update audit_head set seq = seq + ${entries.length} where id = 1 returning seq, hash`.execute(trx);
   const row = head.rows[0];
   if (!row) throw new Error('audit_head row is missing: the database was not migrated');
-  const fields: ChainedFields = {
-    seq: Number(row.seq),
-    at: now,
-    actor_user_id: actor.userId,
-    actor: actor.label,
-    action: event.action,
-    outcome: event.outcome,
-    target_type: event.targetType ?? null,
-    target_id: event.targetId ?? null,
-    location_id: event.locationId ?? null,
-    details: canonicalJson(redactForAudit(event.details ?? {})),
-    device_id: actor.deviceId,
-    ip: actor.ip,
-    prev_hash: row.hash,
-  };
-  const hash = hashEntry(fields);
-  await trx.insertInto('audit_log').values({ ...fields, hash }).execute();
-  await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
-  return fields.seq;
+  let seq = Number(row.seq) - entries.length;
+  let prevHash = row.hash;
+  const rows: (ChainedFields & { hash: string })[] = [];
+  for (const { actor, event } of entries) {
+    const fields: ChainedFields = {
+      seq: ++seq,
+      at: now,
+      actor_user_id: actor.userId,
+      actor: actor.label,
+      action: event.action,
+      outcome: event.outcome,
+      target_type: event.targetType ?? null,
+      target_id: event.targetId ?? null,
+      location_id: event.locationId ?? null,
+      details: canonicalJson(redactForAudit(event.details ?? {})),
+      device_id: actor.deviceId,
+      ip: actor.ip,
+      prev_hash: prevHash,
+    };
+    prevHash = hashEntry(fields);
+    rows.push({ ...fields, hash: prevHash });
+  }
+  for (let i = 0; i < rows.length; i += insertChunk) {
+    await trx.insertInto('audit_log').values(rows.slice(i, i + insertChunk)).execute();
+  }
+  await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
+  return rows.map((r) => r.seq);
 }
 
 export const systemActor: AuditActor = { userId: null, label: 'system', deviceId: null, ip: null };

@@ -43,6 +43,34 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
   sqlite.pragma('busy_timeout = 5000');
   // Freed pages are zeroed, so erased data does not linger in the file.
   sqlite.pragma('secure_delete = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, kind: 'sqlite', close: () => db.destroy() };
 }
+
+/**
+ * Kysely's SQLite driver prepares every statement anew on each run, about a fifth of the
+ * server's CPU per mutation. The queries are built from a fixed set of shapes, so a small LRU
+ * cache of prepared statements by SQL text removes that cost. Kysely runs one query at a time
+ * on the connection, so a cached statement is never in use twice at once.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, max = 512): { close(): void; prepare(sql: string): SqliteDatabase.Statement } {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql); // re-insert: most recently used last
+      } else {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
+}
+

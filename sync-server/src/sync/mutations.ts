@@ -4,8 +4,8 @@ import {
 } from '@depotline/shared';
 import type { Transaction } from 'kysely';
 import type { AccessProfile } from '../access/access-profile';
-import { auditDenied, checkPermission } from '../access/authorize';
-import { appendAudit, type AuditActor } from '../audit/audit-log';
+import { checkPermission } from '../access/authorize';
+import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/audit-log';
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import type { Database } from '../db/schema';
@@ -36,31 +36,57 @@ class Rejection extends Error {
   }
 }
 
-/**
- * Applies one pushed mutation (DESIGN.md section 4): duplicate check, authorization,
- * business rules (the stop state machine), the write, the change-log entry and the audit
- * entry, all in one transaction. Each mutation gets its own transaction so one refusal never
- * undoes the others in a push; answers keep the order of the push.
- */
-export async function applyMutation(
-  ctx: ServerContext,
-  principal: Principal,
-  actor: AuditActor,
-  profile: AccessProfile,
-  mutation: Mutation,
-): Promise<MutationOutcome> {
-  const now = ctx.now();
-  const seen = await ctx.db.selectFrom('applied_mutations').select(['user_id', 'version']).where('id', '=', mutation.id).executeTakeFirst();
-  if (seen) return duplicateOrClash(principal, mutation, seen);
+/** What one push needs once, not per mutation. */
+interface PushScope {
+  principal: Principal;
+  actor: AuditActor;
+  profile: AccessProfile;
+  now: number;
+  /** The caller's driver records per location. */
+  ownDrivers: Map<string, ReadonlySet<string>>;
+  /** Audit entries of the push, appended together before it commits. */
+  audits: { actor: AuditActor; event: AuditEvent }[];
+}
 
-  const ownDrivers = await driverIdsOfUser(ctx.db, principal.userId, mutation.locationId);
+/**
+ * Applies one pushed mutation inside the push's transaction (DESIGN.md section 4).
+ *
+ * The id is claimed first (`insert ... on conflict do nothing`): a replay, or a concurrent push
+ * of the same id (PostgreSQL waits for the other transaction, then reports the conflict), is
+ * answered `duplicate` and nothing runs. Then authorization and the business rules (the stop
+ * state machine); every refusal is decided before anything is written, so undoing it is only
+ * releasing the claim. Then the write and its change-log entry. The audit entry is queued on
+ * the scope and written in the same transaction.
+ */
+async function applyMutation(ctx: ServerContext, trx: Trx, scope: PushScope, mutation: Mutation): Promise<MutationOutcome> {
+  const { principal, actor, profile, now } = scope;
+  const claimed = await trx.insertInto('applied_mutations')
+    .values({ id: mutation.id, user_id: principal.userId, location_id: mutation.locationId, version: 0, applied_at: now })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!claimed) {
+    const seen = await trx.selectFrom('applied_mutations').select(['user_id', 'version']).where('id', '=', mutation.id).executeTakeFirstOrThrow();
+    return duplicateOrClash(principal, mutation, seen);
+  }
+  const release = () => trx.deleteFrom('applied_mutations').where('id', '=', mutation.id).execute();
+
+  let ownDrivers = scope.ownDrivers.get(mutation.locationId);
+  if (!ownDrivers) {
+    ownDrivers = await driverIdsOfUser(trx, principal.userId, mutation.locationId);
+    scope.ownDrivers.set(mutation.locationId, ownDrivers);
+  }
   const permission = mutationPermission[mutation.type];
   // Driver-only permissions count when the target is the caller's own route or own position.
-  const assignedToCaller = await targetIsAssignedToCaller(ctx, mutation, ownDrivers);
+  const assignedToCaller = await targetIsAssignedToCaller(trx, mutation, ownDrivers);
   // A position belongs to one driver: nobody, admins included, reports it for them (API1).
   const ownsTarget = mutation.type !== 'position.report' || ownDrivers.has(mutation.driverId);
   if (!ownsTarget || !checkPermission(profile, { permission, locationId: mutation.locationId, assignedToCaller }, now)) {
-    await auditDenied(ctx, actor, { permission, locationId: mutation.locationId, action: mutation.type, targetType: targetTypeOf(mutation), targetId: targetIdOf(mutation) });
+    await release();
+    scope.audits.push({ actor, event: {
+      action: mutation.type, outcome: 'denied', targetType: targetTypeOf(mutation), targetId: targetIdOf(mutation),
+      locationId: mutation.locationId, details: { permission },
+    } });
     return {
       result: { id: mutation.id, status: 'rejected', code: 'forbidden', reason: 'You do not have access to this.', current: null },
       touched: [],
@@ -68,41 +94,24 @@ export async function applyMutation(
   }
 
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
-      const touched = await applyInTransaction(ctx, trx, principal, mutation, now);
-      const version = await versionOf(trx, touched[0]!);
-      await trx.insertInto('applied_mutations').values({ id: mutation.id, user_id: principal.userId, location_id: mutation.locationId, version, applied_at: now }).execute();
-      await appendAudit(trx, actor, {
-        action: mutation.type,
-        outcome: 'ok',
-        targetType: targetTypeOf(mutation),
-        targetId: targetIdOf(mutation),
-        locationId: mutation.locationId,
-        details: auditDetailsOf(mutation),
-      }, now);
-      return { result: { id: mutation.id, status: 'applied' as const, version }, touched };
-    });
+    const { touched, version } = await applyInTransaction(ctx, trx, principal, mutation, now);
+    await trx.updateTable('applied_mutations').set({ version }).where('id', '=', mutation.id).execute();
+    scope.audits.push({ actor, event: {
+      action: mutation.type, outcome: 'ok', targetType: targetTypeOf(mutation), targetId: targetIdOf(mutation),
+      locationId: mutation.locationId, details: auditDetailsOf(mutation),
+    } });
+    return { result: { id: mutation.id, status: 'applied', version }, touched };
   } catch (err) {
-    if (err instanceof Rejection) {
-      await ctx.db.transaction().execute((trx) =>
-        appendAudit(trx, actor, {
-          action: 'mutation.rejected',
-          outcome: 'failed',
-          targetType: targetTypeOf(mutation),
-          targetId: targetIdOf(mutation),
-          locationId: mutation.locationId,
-          details: { type: mutation.type, errorCode: err.code, mutationId: mutation.id },
-        }, now),
-      );
-      const current = err.current ? redactChangeForScope(err.current, await loadViewerScope(ctx.db, profile, mutation.locationId, now)) : null;
-      return { result: { id: mutation.id, status: 'rejected', code: err.code, reason: err.reason, current }, touched: [] };
-    }
-    if (isUniqueViolation(err)) {
-      // A concurrent push of the same id won the race: answer as its replay.
-      const again = await ctx.db.selectFrom('applied_mutations').select(['user_id', 'version']).where('id', '=', mutation.id).executeTakeFirst();
-      if (again) return duplicateOrClash(principal, mutation, again);
-    }
-    throw err;
+    // Anything else (a database fault) fails the whole push: its transaction rolls back and
+    // the device retries it later; replays are harmless.
+    if (!(err instanceof Rejection)) throw err;
+    await release();
+    scope.audits.push({ actor, event: {
+      action: 'mutation.rejected', outcome: 'failed', targetType: targetTypeOf(mutation), targetId: targetIdOf(mutation),
+      locationId: mutation.locationId, details: { type: mutation.type, errorCode: err.code, mutationId: mutation.id },
+    } });
+    const current = err.current ? redactChangeForScope(err.current, await loadViewerScope(trx, profile, mutation.locationId, now)) : null;
+    return { result: { id: mutation.id, status: 'rejected', code: err.code, reason: err.reason, current }, touched: [] };
   }
 }
 
@@ -114,7 +123,7 @@ function duplicateOrClash(principal: Principal, mutation: Mutation, seen: { user
   return { result: { id: mutation.id, status: 'rejected', code: 'conflict', reason: 'This mutation id is already in use.', current: null }, touched: [] };
 }
 
-async function targetIsAssignedToCaller(ctx: ServerContext, m: Mutation, ownDrivers: ReadonlySet<string>): Promise<boolean> {
+async function targetIsAssignedToCaller(db: Trx, m: Mutation, ownDrivers: ReadonlySet<string>): Promise<boolean> {
   if (ownDrivers.size === 0) return false;
   switch (m.type) {
     case 'position.report':
@@ -122,7 +131,7 @@ async function targetIsAssignedToCaller(ctx: ServerContext, m: Mutation, ownDriv
     case 'stop.setStatus':
     case 'stop.editNotes':
     case 'stop.update': {
-      const row = await ctx.db
+      const row = await db
         .selectFrom('stops').innerJoin('routes', 'routes.id', 'stops.route_id')
         .select('routes.driver_id')
         .where('stops.id', '=', m.stopId).where('stops.location_id', '=', m.locationId)
@@ -136,7 +145,8 @@ async function targetIsAssignedToCaller(ctx: ServerContext, m: Mutation, ownDriv
   }
 }
 
-async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Principal, m: Mutation, now: number): Promise<Touched[]> {
+/** Every Rejection here is thrown before the mutation's first write: applyMutation relies on it. */
+async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Principal, m: Mutation, now: number): Promise<{ touched: Touched[]; version: number }> {
   const by = principal.username;
   switch (m.type) {
     case 'stop.setStatus': {
@@ -147,13 +157,13 @@ async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Princ
       }
       const version = await recordChange(trx, m.locationId, 'stop', stop.id, now);
       await trx.updateTable('stops').set({ status: m.to, version, updated_at: now, updated_by: by }).where('id', '=', stop.id).execute();
-      return [{ entity: 'stop', id: stop.id, locationId: m.locationId }];
+      return { touched: [{ entity: 'stop', id: stop.id, locationId: m.locationId }], version };
     }
     case 'stop.editNotes': {
       const stop = await loadStop(trx, m.stopId, m.locationId);
       const version = await recordChange(trx, m.locationId, 'stop', stop.id, now);
       await trx.updateTable('stops').set({ ...encryptStopPii(ctx, stop.id, { notes: m.notes }), version, updated_at: now, updated_by: by }).where('id', '=', stop.id).execute();
-      return [{ entity: 'stop', id: stop.id, locationId: m.locationId }];
+      return { touched: [{ entity: 'stop', id: stop.id, locationId: m.locationId }], version };
     }
     case 'stop.update': {
       const stop = await loadStop(trx, m.stopId, m.locationId);
@@ -166,7 +176,7 @@ async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Princ
         ...(c.eta !== undefined ? { eta: c.eta } : {}),
         version, updated_at: now, updated_by: by,
       }).where('id', '=', stop.id).execute();
-      return [{ entity: 'stop', id: stop.id, locationId: m.locationId }];
+      return { touched: [{ entity: 'stop', id: stop.id, locationId: m.locationId }], version };
     }
     case 'stop.create': {
       const clash = await trx.selectFrom('stops').select(['id', 'location_id']).where('id', '=', m.stopId).executeTakeFirst();
@@ -179,14 +189,14 @@ async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Princ
         window_start: m.window.start, window_end: m.window.end, status: 'planned', eta: null,
         version, updated_at: now, updated_by: by,
       }).execute();
-      return [{ entity: 'stop', id: m.stopId, locationId: m.locationId }];
+      return { touched: [{ entity: 'stop', id: m.stopId, locationId: m.locationId }], version };
     }
     case 'route.create': {
       const clash = await trx.selectFrom('routes').selectAll().where('id', '=', m.routeId).executeTakeFirst();
       if (clash) throw new Rejection('conflict', 'A route with this id already exists.', clash.location_id === m.locationId ? routeChange(clash) : null);
       const version = await recordChange(trx, m.locationId, 'route', m.routeId, now);
       await trx.insertInto('routes').values({ id: m.routeId, location_id: m.locationId, name: m.name, date: m.date, driver_id: null, vehicle_id: null, version, updated_at: now, updated_by: by }).execute();
-      return [{ entity: 'route', id: m.routeId, locationId: m.locationId }];
+      return { touched: [{ entity: 'route', id: m.routeId, locationId: m.locationId }], version };
     }
     case 'route.assign': {
       const route = await loadRoute(trx, m.routeId, m.locationId);
@@ -211,13 +221,13 @@ async function applyInTransaction(ctx: ServerContext, trx: Trx, principal: Princ
           touched.push({ entity: 'stop', id: s.id, locationId: m.locationId });
         }
       }
-      return touched;
+      return { touched, version };
     }
     case 'position.report': {
       const version = await recordChange(trx, m.locationId, 'position', m.driverId, now);
       const row = { location_id: m.locationId, lat: m.lat, lng: m.lng, heading_deg: m.headingDeg, speed_kmh: m.speedKmh, recorded_at: m.createdAt, version };
       await trx.insertInto('positions').values({ driver_id: m.driverId, ...row }).onConflict((oc) => oc.column('driver_id').doUpdateSet(row)).execute();
-      return [{ entity: 'position', id: m.driverId, locationId: m.locationId }];
+      return { touched: [{ entity: 'position', id: m.driverId, locationId: m.locationId }], version };
     }
   }
 }
@@ -237,14 +247,6 @@ async function loadRoute(trx: Trx, routeId: string, locationId: string): Promise
 
 const stopChange = (ctx: ServerContext, row: StopRow): Change => ({ entity: 'stop', locationId: row.location_id, version: row.version, data: presentStop(ctx, row) });
 const routeChange = (row: RouteRow): Change => ({ entity: 'route', locationId: row.location_id, version: row.version, data: presentRoute(row) });
-
-async function versionOf(trx: Trx, t: Touched): Promise<number> {
-  const table = t.entity === 'position' ? 'positions' : t.entity === 'stop' ? 'stops' : 'routes';
-  if (table === 'positions') {
-    return (await trx.selectFrom('positions').select('version').where('driver_id', '=', t.id).executeTakeFirstOrThrow()).version;
-  }
-  return (await trx.selectFrom(table).select('version').where('id', '=', t.id).executeTakeFirstOrThrow()).version;
-}
 
 function targetTypeOf(m: Mutation): string {
   return m.type.split('.')[0]!;
@@ -271,14 +273,11 @@ function auditDetailsOf(m: Mutation): Record<string, unknown> {
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
 /**
- * A whole push, in order, answered per id; committed changes go to the live feed once all are
- * answered. Shared by the socket event and the REST endpoint.
+ * A whole push, in order, answered per id, in one transaction: each mutation in its own
+ * savepoint, all audit entries appended together before the commit. Committed changes go to
+ * the live feed afterwards. Shared by the socket event and the REST endpoint.
  */
 export async function pushMutations(
   ctx: ServerContext,
@@ -287,13 +286,17 @@ export async function pushMutations(
   profile: AccessProfile,
   mutations: readonly Mutation[],
 ): Promise<{ results: MutationResult[] }> {
+  const scope: PushScope = { principal, actor, profile, now: ctx.now(), ownDrivers: new Map(), audits: [] };
   const results: MutationResult[] = [];
   const touched: Touched[] = [];
-  for (const m of mutations) {
-    const outcome = await applyMutation(ctx, principal, actor, profile, m);
-    results.push(outcome.result);
-    touched.push(...outcome.touched);
-  }
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const m of mutations) {
+      const outcome = await applyMutation(ctx, trx, scope, m);
+      results.push(outcome.result);
+      touched.push(...outcome.touched);
+    }
+    await appendAuditEntries(trx, scope.audits, scope.now);
+  });
   await ctx.live.publish(touched);
   return { results };
 }
