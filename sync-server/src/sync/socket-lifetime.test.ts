@@ -17,7 +17,8 @@ describe.each(backends)('socket lifetime (%s)', (backend) => {
   it('disconnects when the access token expires, and auth:renew keeps it open', async () => {
     const u = w.users.dispatcher;
     const session = await w.ctx.db.selectFrom('sessions').select(['device_id']).where('id', '=', u.sessionId).executeTakeFirstOrThrow();
-    const shortCtx = { ...w.ctx, config: { ...w.ctx.config, accessTokenTtlS: 1 } };
+    // Three seconds: long enough to connect and renew on a loaded machine, short enough to wait out.
+    const shortCtx = { ...w.ctx, config: { ...w.ctx.config, accessTokenTtlS: 3 } };
     const short = await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id });
     const renewed = await connectSocket(w.server.url, short.token);
     const plain = await connectSocket(w.server.url, (await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id })).token);
