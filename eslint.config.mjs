@@ -54,9 +54,20 @@ export default tseslint.config(
   },
   {
     files: ['desktop/src/main/**/*.ts'],
+    ignores: ['desktop/src/main/electron/**'],
+    rules: {
+      // Only main/electron/ touches Electron; the rest of main (service, bridge dispatch,
+      // security policy) runs under plain Node so the e2e test host runs exactly it.
+      'no-restricted-imports': restrict(['electron'], [
+        { group: ['**/renderer/**', '**/renderer', '**/preload/**', '**/preload', '**/electron/**', '**/electron', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'main talks to the renderer only over IPC, and only main/electron/ may use Electron' },
+      ]),
+    },
+  },
+  {
+    files: ['desktop/src/main/electron/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([], [
-        { group: ['**/renderer/**', '**/renderer', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'main talks to the renderer only over IPC' },
+        { group: ['**/renderer/**', '**/renderer', '**/preload/**', '**/preload', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'main talks to the renderer only over IPC' },
       ]),
     },
   },
@@ -74,10 +85,33 @@ export default tseslint.config(
       'no-restricted-imports': restrict([...nodeBuiltins, 'electron', 'keytar', '@journeyapps/sqlcipher', 'socket.io-client'], [
         { group: ['**/core/**', '**/core', '**/main/**', '**/main', '**/preload/**', '**/preload', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'the renderer reaches the rest only through the bridge' },
       ]),
+      // The renderer stores nothing (issue 4, DESIGN.md section 5) and runs under a CSP without
+      // 'unsafe-eval': no web storage, no IndexedDB, no Cache API, no cookies, no network, no eval.
+      'no-restricted-globals': ['error',
+        ...['localStorage', 'sessionStorage', 'indexedDB', 'caches', 'openDatabase', 'fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource'].map((name) => ({ name, message: 'the renderer stores nothing and reaches main only through window.depotline' })),
+      ],
+      'no-restricted-properties': ['error',
+        ...['localStorage', 'sessionStorage', 'indexedDB', 'caches', 'fetch'].map((property) => ({ object: 'window', property, message: 'the renderer stores nothing and reaches main only through window.depotline' })),
+        { object: 'document', property: 'cookie', message: 'the renderer stores nothing' },
+        { object: 'navigator', property: 'serviceWorker', message: 'no service workers: the renderer caches nothing' },
+      ],
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
     },
   },
   {
-    files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
+    // The preload: the typed bridge and nothing else (DESIGN.md section 1).
+    files: ['desktop/src/preload/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: "ImportDeclaration[importKind!='type'][source.value='@depotline/shared']", message: 'the preload imports only types from shared/ (values would bundle zod into it)' },
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts', 'desktop/e2e/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',

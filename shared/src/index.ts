@@ -4,3 +4,4 @@ export * from './permissions';
 export * from './stop-status';
 export * from './sync';
 export * from './api';
+export * from './bridge';

@@ -63,34 +63,45 @@ describe('crashes in the middle of a sync', () => {
     for (const s of truth) expect(isDeepStrictEqual(await store.stop(s.id), s), s.id).toBe(true);
   }
 
-  it('server killed mid-push: after its restart every edit is applied exactly once and none is lost', async () => {
-    const { A, office, stops } = await seed(40);
-    const user = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [A] });
-    const core = await startCore(server.url, tmp.dir, user);
-    cleanup.push(() => core.dispose());
-    await core.client.stop();
-    const edits = stops.map((s) => editNotesOf(A, s.id, `edited ${s.id}`));
-    for (const m of edits) await core.client.edit(m);
+  /**
+   * The server dies in the middle of answering a push of 40 edits. A push is one transaction on
+   * the server: killed inside it, none of the push is committed; killed after its COMMIT and
+   * before the answer, all of it is, and the device (which heard nothing) sends it again.
+   * Either way, after the restart every edit is applied exactly once.
+   */
+  for (const scenario of [
+    { killAt: 'mutation:15', when: 'inside its transaction', committedBeforeAnswer: 0 },
+    { killAt: 'after-commit', when: 'after its commit, before its answer', committedBeforeAnswer: 40 },
+  ]) {
+    it(`server killed mid-push, ${scenario.when}: after its restart every edit is applied exactly once and none is lost`, async () => {
+      const { A, office, stops } = await seed(40);
+      const user = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [A] });
+      const core = await startCore(server.url, tmp.dir, user);
+      cleanup.push(() => core.dispose());
+      await core.client.stop();
+      const edits = stops.map((s) => editNotesOf(A, s.id, `edited ${s.id}`));
+      for (const m of edits) await core.client.edit(m);
 
-    await server.stop();
-    const crashing = startChild('server-child.ts', [dataDir, String(server.env.config.port), '15']);
-    cleanup.push(() => Promise.resolve(crashing.child.kill('SIGKILL')));
-    await waitFor(() => crashing.lines.length > 0, 'the child server to listen');
-    await core.client.start();
-    expect(await crashing.exited).toBe('SIGKILL');
+      await server.stop();
+      const crashing = startChild('server-child.ts', [dataDir, String(server.env.config.port), scenario.killAt]);
+      cleanup.push(() => Promise.resolve(crashing.child.kill('SIGKILL')));
+      await waitFor(() => crashing.lines.length > 0, 'the child server to listen');
+      await core.client.start();
+      expect(await crashing.exited).toBe('SIGKILL');
+      expect(await core.store.pendingCount()).toBe(edits.length); // no answer reached the device
 
-    await server.resume();
-    const applied = async () => (await server.ctx.db.selectFrom('applied_mutations').select('id').where('id', 'in', edits.map((m) => m.id)).execute()).length;
-    const appliedBeforeAck = await applied();
-    expect(appliedBeforeAck).toBe(15); // it died mid-push: 15 committed, no ack sent
+      await server.resume();
+      const applied = async () => (await server.ctx.db.selectFrom('applied_mutations').select('id').where('id', 'in', edits.map((m) => m.id)).execute()).length;
+      expect(await applied()).toBe(scenario.committedBeforeAnswer);
 
-    await waitFor(async () => (await core.store.pendingCount()) === 0 && core.client.status.connection === 'live', 'the outbox to drain after the restart', 20_000);
-    expect(await applied()).toBe(edits.length);
-    expect(await core.store.rejectedMutations()).toEqual([]);
-    const audited = await server.ctx.db.selectFrom('audit_log').select('target_id').where('action', '=', 'stop.editNotes').where('actor_user_id', '=', user.id).execute();
-    expect(audited.length).toBe(edits.length); // one audit entry per edit: nothing applied twice
-    await expectMatchesServer(core.store, office, A);
-  }, 60_000);
+      await waitFor(async () => (await core.store.pendingCount()) === 0 && core.client.status.connection === 'live', 'the outbox to drain after the restart', 20_000);
+      expect(await applied()).toBe(edits.length);
+      expect(await core.store.rejectedMutations()).toEqual([]);
+      const audited = await server.ctx.db.selectFrom('audit_log').select('target_id').where('action', '=', 'stop.editNotes').where('actor_user_id', '=', user.id).execute();
+      expect(audited.length).toBe(edits.length); // one audit entry per edit: nothing applied twice
+      await expectMatchesServer(core.store, office, A);
+    }, 60_000);
+  }
 
   it('client killed mid-apply: the file opens intact, and the resumed sync converges without loss or duplicates', async () => {
     const { A, office, routeId, stops } = await seed(20);

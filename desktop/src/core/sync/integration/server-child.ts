@@ -1,16 +1,22 @@
 /**
  * Test support, run as a child process (`node --import tsx`): a real sync-server on a given
- * port and data directory that kills itself with SIGKILL when it is about to record mutation
- * number `killAfter + 1` of this run: in the middle of a push, after `killAfter` committed
- * transactions and before the ack. Prints one JSON line when listening.
+ * port and data directory that kills itself with SIGKILL in the middle of a push. `killAt`:
+ * - `mutation:N`: when it is about to record mutation number N + 1 of this run, inside the
+ *   push's transaction (a push is one transaction, so nothing of it is committed);
+ * - `after-commit`: once the first push has committed, before its answer is sent (the moment
+ *   it hands the committed changes to the live feed).
+ * Prints one JSON line when listening.
  */
 import path from 'node:path';
 import type { KyselyPlugin, RootOperationNode } from 'kysely';
 import { startServer } from '../../../../../sync-server/src/server';
 import { createTestContext, createTestEnv } from '../../../../../sync-server/test/harness';
 
-const [dataDir, port, killAfter] = process.argv.slice(2);
-if (!dataDir || !port || !killAfter) throw new Error('usage: server-child <dataDir> <port> <killAfter>');
+const [dataDir, port, killAt] = process.argv.slice(2);
+const killAfter = /^mutation:(\d+)$/.exec(killAt ?? '')?.[1];
+if (!dataDir || !port || (killAt !== 'after-commit' && killAfter === undefined)) {
+  throw new Error('usage: server-child <dataDir> <port> mutation:<N>|after-commit');
+}
 
 const env = await createTestEnv('sqlite', {
   dataDir, database: { kind: 'sqlite', file: path.join(dataDir, 'server.sqlite') }, port: Number(port), mfaRequiredRoles: new Set(),
@@ -24,11 +30,20 @@ const isAppliedMutationInsert = (node: RootOperationNode) =>
   node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'applied_mutations';
 const killer: KyselyPlugin = {
   transformQuery({ node }) {
-    if (isAppliedMutationInsert(node) && ++recorded > Number(killAfter)) process.kill(process.pid, 'SIGKILL');
+    if (killAfter !== undefined && isAppliedMutationInsert(node) && ++recorded > Number(killAfter)) process.kill(process.pid, 'SIGKILL');
     return node;
   },
   transformResult: ({ result }) => Promise.resolve(result),
 };
 ctx.db = ctx.db.withPlugin(killer);
 const running = await startServer(ctx);
+if (killAt === 'after-commit') {
+  // The push path publishes its changes after COMMIT and before it answers.
+  ctx.live = {
+    publish: () => {
+      process.kill(process.pid, 'SIGKILL');
+      return Promise.resolve();
+    },
+  };
+}
 console.log(JSON.stringify({ url: running.url }));

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { TestHost } from '../host/test-host';
+
+/** Debian's Chromium (never `npx playwright install`), with nothing reaching out to the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['DEPOTLINE_CHROMIUM'] ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export const screenshotDir = path.resolve(import.meta.dirname, '../screenshots');
+
+export interface ConsolePage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors (CSP violations among them) and uncaught page errors. */
+  problems: string[];
+  screenshot(name: string): Promise<void>;
+  /** What the page stored in the browser: must stay empty (the renderer stores nothing). */
+  storedData(): Promise<{ localStorage: number; sessionStorage: number; indexedDb: number; caches: number; cookies: number }>;
+  close(): Promise<void>;
+}
+
+/** A fresh browser context (a fresh profile) showing the console of `host`. */
+export async function openConsole(browser: Browser, host: TestHost): Promise<ConsolePage> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, locale: 'en-GB', timezoneId: 'Europe/London' });
+  await context.addInitScript(host.shimScript);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || /Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(host.url);
+  return {
+    page, context, problems,
+    async screenshot(name) {
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) });
+    },
+    storedData: async () => {
+      const stored = await page.evaluate(async () => ({
+        localStorage: window.localStorage.length,
+        sessionStorage: window.sessionStorage.length,
+        indexedDb: (await window.indexedDB.databases()).length,
+        caches: (await window.caches.keys()).length,
+      }));
+      return { ...stored, cookies: (await context.cookies()).length };
+    },
+    close: () => context.close(),
+  };
+}

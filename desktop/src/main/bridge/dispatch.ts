@@ -1,0 +1,115 @@
+import {
+  bridgeCalls, type BridgeArgs, type BridgeCallName, type BridgeResult, type BridgeValue,
+} from '@depotline/shared';
+import type { z } from 'zod';
+import type { ConsoleService } from '../service/console-service';
+import { toBridgeError } from '../service/console-error';
+
+/** The handler of each bridge call, with its arguments already parsed. */
+export type BridgeHandlers = {
+  [K in BridgeCallName]: (args: z.output<(typeof bridgeCalls)[K]['args']>) => Promise<BridgeValue<K>>;
+};
+
+export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
+  return {
+    getState: () => service.getState(),
+    signIn: (args) => service.signIn(args),
+    confirmMfaEnrollment: (args) => service.confirmMfaEnrollment(args),
+    backToSignIn: () => service.backToSignIn(),
+    startOver: () => service.startOver(),
+    lock: () => service.lock('manual'),
+    unlock: (args) => service.unlock(args),
+    signOut: () => service.signOut(),
+    reportActivity: () => service.reportActivity(),
+    listLocations: () => service.data.listLocations(),
+    queryBoard: (args) => service.data.queryBoard(args),
+    listStops: (args) => service.data.listStops(args),
+    stopDetail: (args) => service.data.stopDetail(args),
+    setStopStatus: (args) => service.data.setStopStatus(args),
+    editStopNotes: (args) => service.data.editStopNotes(args),
+    listPositions: (args) => service.data.listPositions(args),
+    syncStatus: () => service.syncStatus(),
+    syncNow: () => service.data.syncNow(),
+    listRejected: () => service.data.listRejected(),
+    dismissRejected: (args) => service.data.dismissRejected(args),
+  };
+}
+
+/** Who sent a call, as the transport saw it (Electron: the sender frame). */
+export interface BridgeSender {
+  url: string | null | undefined;
+  /** Calls from subframes are refused: the console has none, so one is something injected. */
+  isMainFrame: boolean;
+}
+
+export interface BridgeLog {
+  warn(message: string, fields?: Record<string, string | number | boolean | null>): void;
+}
+
+const isCallName = (name: string): name is BridgeCallName => Object.hasOwn(bridgeCalls, name);
+
+/**
+ * Every bridge call goes through here, in Electron and in the e2e test host alike (VS Code's
+ * validatedIpcMain; Electron security checklist item 17, "validate the sender of all IPC
+ * messages"): the sender must be the console's own page, the arguments must parse with the
+ * call's schema from shared/bridge.ts, and the answer is parsed with the call's result schema,
+ * which drops any field the contract does not declare before it reaches the renderer.
+ */
+export class BridgeDispatcher {
+  readonly #handlers: BridgeHandlers;
+  readonly #isTrustedSender: (sender: BridgeSender) => boolean;
+  readonly #log: BridgeLog;
+
+  constructor(handlers: BridgeHandlers, options: { isTrustedSender: (sender: BridgeSender) => boolean; log?: BridgeLog }) {
+    this.#handlers = handlers;
+    this.#isTrustedSender = options.isTrustedSender;
+    this.#log = options.log ?? { warn: (message, fields) => console.warn(`[depotline bridge] ${message}`, fields ?? {}) };
+  }
+
+  async dispatch(name: string, sender: BridgeSender, rawArgs: unknown): Promise<BridgeResult<unknown>> {
+    if (!isCallName(name)) {
+      this.#log.warn('unknown bridge call', { name: name.slice(0, 64) });
+      return { ok: false, error: { code: 'bad_request', message: 'Unknown call.' } };
+    }
+    if (!this.#isTrustedSender(sender)) {
+      // Do not echo the URL back: it is attacker-chosen. Log its scheme only.
+      this.#log.warn('bridge call from an untrusted sender refused', { name, scheme: schemeOf(sender.url), mainFrame: sender.isMainFrame });
+      return { ok: false, error: { code: 'untrusted_sender', message: 'This call did not come from the Depotline console.' } };
+    }
+    return this.#call(name, rawArgs);
+  }
+
+  async #call<K extends BridgeCallName>(name: K, rawArgs: unknown): Promise<BridgeResult<BridgeValue<K>>> {
+    const contract = bridgeCalls[name];
+    const parsed = contract.args.safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      // Paths and messages only: the rejected values may be passwords.
+      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+      return { ok: false, error: { code: 'bad_request', message: `The request was not valid: ${issues}` } };
+    }
+    let value: unknown;
+    try {
+      const handler = this.#handlers[name] as (args: BridgeArgs<K>) => Promise<BridgeValue<K>>;
+      value = await handler(parsed.data as BridgeArgs<K>);
+    } catch (err) {
+      const error = toBridgeError(err);
+      if (error.code === 'internal') this.#log.warn('bridge call failed', { name, error: err instanceof Error ? err.name : typeof err });
+      return { ok: false, error };
+    }
+    const result = contract.result.safeParse(value);
+    if (!result.success) {
+      this.#log.warn('bridge answer broke its contract', { name, issue: result.error.issues[0]?.path.join('.') ?? '' });
+      return { ok: false, error: toBridgeError(new Error('contract')) };
+    }
+    return { ok: true, value: result.data as BridgeValue<K> };
+  }
+}
+
+function schemeOf(url: string | null | undefined): string {
+  if (!url) return 'none';
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return 'invalid';
+  }
+}

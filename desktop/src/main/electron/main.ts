@@ -1,0 +1,108 @@
+/**
+ * The Electron main process: thin. It applies the security policy (../security/policy.ts) to
+ * Electron's objects, serves the renderer over app://, and connects the bridge's IPC channels
+ * to the ConsoleService, which holds all the logic and runs without Electron.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } from 'electron';
+import { KeytarVault } from '../../core';
+import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
+import { ConsoleService } from '../service/console-service';
+import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy, type ConsolePolicy } from '../service/policy';
+import { KeytarUnlockVerifierVault } from '../service/unlock-verifier';
+import { appSchemePrivileges, serveAppRequest } from '../security/app-protocol';
+import {
+  appEntryUrl, contentSecurityPolicy, denyDevicePermission, denyPermissionCheck, denyPermissionRequest, guardWebContents, isAllowedRequestUrl,
+} from '../security/policy';
+import { isTrustedAppSender, registerBridge, sendBridgeEvent } from './ipc';
+import { createMainWindow } from './window';
+
+const here = import.meta.dirname;
+const rendererDir = path.join(here, 'renderer');
+const preloadPath = path.join(here, 'preload.cjs');
+
+// Item 4: every renderer sandboxed, whatever a window's own options say.
+app.enableSandbox();
+// Item 18: must happen before `ready`.
+protocol.registerSchemesAsPrivileged([appSchemePrivileges]);
+
+// One console per user session: two would fight over the same profile database.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  run();
+}
+
+function loadPolicy(): ConsolePolicy {
+  const file = policyFileLocations(process.platform, process.env).find((f) => fs.existsSync(f));
+  return resolvePolicy(file ? fs.readFileSync(file, 'utf8') : null, process.env);
+}
+
+function run(): void {
+  let window: BrowserWindow | null = null;
+  let service: ConsoleService | null = null;
+
+  app.on('second-instance', () => {
+    if (!window) return;
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  // Items 11-14 on every webContents that will ever exist, not only the ones we create.
+  app.on('web-contents-created', (_event, contents) => {
+    guardWebContents(contents);
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('before-quit', () => {
+    void service?.dispose();
+  });
+
+  app.whenReady().then(() => {
+    let policy: ConsolePolicy;
+    try {
+      policy = loadPolicy();
+    } catch (err) {
+      dialog.showErrorBox('Depotline cannot start', err instanceof PolicyError ? err.message : String(err));
+      app.exit(1);
+      return;
+    }
+
+    const ses = session.defaultSession;
+    ses.setPermissionRequestHandler(denyPermissionRequest); // 5
+    ses.setPermissionCheckHandler(denyPermissionCheck); // 5
+    ses.setDevicePermissionHandler(denyDevicePermission);
+    // A second wall behind the CSP: the page can load nothing but app:// (1, 7).
+    ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequestUrl(details.url) }));
+    ses.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] } });
+    });
+    protocol.handle('app', (request) => serveAppRequest(rendererDir, request));
+
+    const profilesDir = path.join(app.getPath('userData'), 'profiles');
+    fs.mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
+    service = new ConsoleService({
+      serverUrl: policy.serverUrl,
+      profilesDir,
+      vault: new KeytarVault(),
+      verifiers: new KeytarUnlockVerifierVault(),
+      idleLockMs: idleLockMs(policy),
+      deviceName: `Depotline on ${os.hostname()}`,
+    });
+    registerBridge(ipcMain, new BridgeDispatcher(bridgeHandlersFor(service), { isTrustedSender: isTrustedAppSender }));
+
+    window = createMainWindow({ BrowserWindow }, { preloadPath, devTools: !app.isPackaged });
+    const target = window.webContents;
+    service.onEvent((message) => sendBridgeEvent(target, message));
+    // Lock with the operating system's screen lock, and before the machine sleeps.
+    powerMonitor.on('lock-screen', () => void service?.lock('system'));
+    powerMonitor.on('suspend', () => void service?.lock('system'));
+    window.on('closed', () => {
+      window = null;
+    });
+    return window.loadURL(appEntryUrl);
+  }).catch((err: unknown) => {
+    dialog.showErrorBox('Depotline cannot start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+  });
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  appEntryUrl, contentSecurityPolicy, denyDevicePermission, denyPermissionCheck, denyPermissionRequest, guardWebContents, isAllowedRequestUrl,
+  isAppUrl, securityHeaders, type GuardableWebContents, type PreventableEvent,
+} from './policy';
+
+const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+
+describe('Electron security checklist, as configuration', () => {
+  it('7: the CSP allows scripts and styles only from the app, no eval, no inline code, no network, no frames', () => {
+    const csp = directives(contentSecurityPolicy());
+    expect(csp.get('default-src')).toEqual(["'none'"]);
+    expect(csp.get('script-src')).toEqual(["'self'"]);
+    expect(csp.get('style-src')).toEqual(["'self'"]);
+    expect(csp.get('img-src')).toEqual(["'self'"]);
+    expect(csp.get('connect-src')).toEqual(["'none'"]);
+    for (const d of ['object-src', 'frame-src', 'base-uri', 'form-action', 'frame-ancestors', 'worker-src']) expect(csp.get(d)).toEqual(["'none'"]);
+    const all = contentSecurityPolicy();
+    for (const loose of ['unsafe-eval', 'unsafe-inline', 'wasm-unsafe-eval', 'data:', 'blob:', 'http:', 'https:', '*']) expect(all).not.toContain(loose);
+  });
+
+  it('7: only the e2e host widens connect-src, and only by what it names', () => {
+    const csp = directives(contentSecurityPolicy({ extraConnectSrc: ["'self'"] }));
+    expect(csp.get('connect-src')).toEqual(["'self'"]);
+    expect(csp.get('script-src')).toEqual(["'self'"]);
+  });
+
+  it('every app response carries the CSP, nosniff and no-store', () => {
+    const headers = securityHeaders();
+    expect(headers['Content-Security-Policy']).toBe(contentSecurityPolicy());
+    expect(headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(headers['Cache-Control']).toBe('no-store');
+  });
+
+  it('18: only app://depotline pages count as the app', () => {
+    expect(isAppUrl(appEntryUrl)).toBe(true);
+    expect(isAppUrl('app://depotline/assets/index.js')).toBe(true);
+    for (const url of [
+      'file:///opt/Depotline/resources/app.asar/index.html', 'https://depotline.app/', 'http://127.0.0.1/', 'app://evil/index.html',
+      'app://depotline.evil/', 'app://user:pw@depotline/', 'app://depotline:81/', 'javascript:alert(1)', 'about:blank', '', null, undefined, 'not a url',
+    ]) expect(isAppUrl(url), String(url)).toBe(false);
+  });
+
+  it('1: the page may request nothing but app:// (DevTools aside)', () => {
+    expect(isAllowedRequestUrl('app://depotline/assets/x.js')).toBe(true);
+    expect(isAllowedRequestUrl('devtools://devtools/bundled/inspector.html')).toBe(true);
+    for (const url of ['https://cdn.example.com/x.js', 'http://127.0.0.1:8787/api/v1/me', 'ws://127.0.0.1:8787/socket.io/', 'file:///etc/passwd', 'data:text/javascript,alert(1)']) {
+      expect(isAllowedRequestUrl(url), url).toBe(false);
+    }
+  });
+
+  it('5: every permission request is denied, every check answers no', () => {
+    for (const permission of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fullscreen']) {
+      const callback = vi.fn();
+      denyPermissionRequest({}, permission, callback);
+      expect(callback).toHaveBeenCalledExactlyOnceWith(false);
+    }
+    expect(denyPermissionCheck()).toBe(false);
+    expect(denyDevicePermission()).toBe(false);
+  });
+
+  it('11-14: navigation, redirects and webviews are prevented, new windows denied', () => {
+    const listeners = new Map<string, (event: PreventableEvent, ...args: unknown[]) => void>();
+    let openHandler: (() => { action: 'deny' }) | null = null;
+    const contents: GuardableWebContents = {
+      on: (event, listener) => listeners.set(event, listener),
+      setWindowOpenHandler: (handler) => {
+        openHandler = handler;
+      },
+    };
+    guardWebContents(contents);
+    for (const [event, url] of [['will-navigate', 'https://phish.example/'], ['will-navigate', 'app://depotline/other.html'], ['will-redirect', 'https://x/'], ['will-attach-webview', '']] as const) {
+      const preventDefault = vi.fn();
+      listeners.get(event)!({ preventDefault }, url);
+      expect(preventDefault, event).toHaveBeenCalledOnce();
+    }
+    expect(openHandler!()).toEqual({ action: 'deny' });
+  });
+});

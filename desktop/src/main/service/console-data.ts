@@ -1,0 +1,193 @@
+import crypto from 'node:crypto';
+import {
+  canTransitionStop,
+  type BridgeArgs, type LocationView, type Mutation, type Permission, type PositionView, type RejectedNotice, type RouteRowView,
+  type StopDetailView, type StopRowView, type SyncStatusView,
+} from '@depotline/shared';
+import type { LocalStore, StoredLocation, SyncClient } from '../../core';
+import { ConsoleError } from './console-error';
+import {
+  permissionsOf, stopMatches, stopsWithPendingEdits, toLocationView, toPositionView, toRejectedNotice, toRouteRow, toStopDetail, toStopRow,
+} from './console-views';
+
+/** The signed-in profile, while the console is unlocked. */
+export interface UnlockedSession {
+  store: LocalStore;
+  client: SyncClient;
+}
+
+export interface ConsoleDataOptions {
+  /** The unlocked session; throws ConsoleError `locked` or `not_signed_in` otherwise. */
+  session: () => UnlockedSession;
+  now: () => number;
+  /** An edit counts as activity for the idle lock. */
+  activity: () => void;
+  /** Depot names, remembered so a notice can name a depot after its data is gone. */
+  locationNames: Map<string, string>;
+}
+
+/**
+ * The data behind the bridge's read and edit calls: what the local store holds for the
+ * user's locations, mapped through console-views (redaction by permission, transitions by the
+ * state machine). Every call first asks for the unlocked session, so nothing is read while
+ * the console is locked or signed out.
+ */
+export class ConsoleData {
+  readonly #o: ConsoleDataOptions;
+
+  constructor(options: ConsoleDataOptions) {
+    this.#o = options;
+  }
+
+  #session(): UnlockedSession {
+    return this.#o.session();
+  }
+
+  async #location(session: UnlockedSession, locationId: string): Promise<StoredLocation> {
+    const location = (await session.store.locations()).find((l) => l.id === locationId);
+    if (!location) throw new ConsoleError('forbidden', 'That depot is not available to you.');
+    return location;
+  }
+
+  async listLocations(): Promise<LocationView[]> {
+    const session = this.#session();
+    const locations = await session.store.locations();
+    for (const location of locations) this.#o.locationNames.set(location.id, location.name);
+    return locations.map(toLocationView).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async queryBoard(args: BridgeArgs<'queryBoard'>): Promise<RouteRowView[]> {
+    const session = this.#session();
+    await this.#location(session, args.locationId);
+    const rows = await session.store.boardQuery(args.locationId, {
+      filter: {
+        ...(args.statuses && args.statuses.length > 0 ? { stopStatus: args.statuses } : {}),
+        ...(args.date ? { date: args.date } : {}),
+      },
+      ...(args.search?.trim() ? { search: args.search } : {}),
+      sort: { key: args.sort ?? 'name', direction: args.descending ? 'desc' : 'asc' },
+      limit: args.limit ?? 5000,
+    });
+    return rows.map(toRouteRow);
+  }
+
+  async listStops(args: BridgeArgs<'listStops'>): Promise<StopRowView[]> {
+    const session = this.#session();
+    const permissions = permissionsOf(await this.#location(session, args.locationId));
+    const routes = args.routeId !== null
+      ? await this.#routeOf(session, args.locationId, args.routeId)
+      : (await session.store.boardQuery(args.locationId, { sort: { key: 'name' }, limit: 5000 })).map((r) => ({
+        id: r.route.id, text: [r.route.name, r.driverName, r.vehicleLabel].filter(Boolean).join(' ').toLocaleLowerCase(),
+      }));
+    const pending = stopsWithPendingEdits(await session.store.pendingMutations());
+    const out: StopRowView[] = [];
+    for (const route of routes) {
+      for (const stop of await session.store.stopsOfRoute(route.id)) {
+        if (stop.locationId !== args.locationId) continue;
+        const row = toStopRow(stop, permissions, pending.has(stop.id));
+        if (stopMatches(row, route.text, args)) out.push(row);
+      }
+    }
+    return out;
+  }
+
+  async #routeOf(session: UnlockedSession, locationId: string, routeId: string): Promise<Array<{ id: string; text: string }>> {
+    const route = await session.store.route(routeId);
+    if (!route || route.locationId !== locationId) throw new ConsoleError('not_found', 'That route is not on this device.');
+    return [{ id: route.id, text: route.name.toLocaleLowerCase() }];
+  }
+
+  async stopDetail(args: BridgeArgs<'stopDetail'>): Promise<StopDetailView> {
+    return this.#stopDetail(this.#session(), args.stopId);
+  }
+
+  async #stopDetail(session: UnlockedSession, stopId: string): Promise<StopDetailView> {
+    const stop = await session.store.stop(stopId);
+    if (!stop) throw new ConsoleError('not_found', 'That stop is not on this device any more.');
+    const permissions = permissionsOf(await this.#location(session, stop.locationId));
+    const route = await session.store.route(stop.routeId);
+    const drivers = route?.driverId ? await session.store.drivers(stop.locationId) : [];
+    const pending = stopsWithPendingEdits(await session.store.pendingMutations());
+    return toStopDetail({
+      stop, permissions, route, driverName: drivers.find((d) => d.id === route?.driverId)?.name ?? null, pendingEdits: pending.get(stop.id) ?? 0,
+    });
+  }
+
+  setStopStatus(args: BridgeArgs<'setStopStatus'>): Promise<StopDetailView> {
+    return this.#editStop(args.stopId, 'stop.setStatus', (stop) => {
+      if (!canTransitionStop(stop.status, args.to)) {
+        throw new ConsoleError('invalid_transition', `A ${stop.status.replace('_', ' ')} stop cannot become ${args.to.replace('_', ' ')}.`);
+      }
+      return { type: 'stop.setStatus', stopId: stop.id, to: args.to, ...(args.reason ? { reason: args.reason } : {}) };
+    });
+  }
+
+  editStopNotes(args: BridgeArgs<'editStopNotes'>): Promise<StopDetailView> {
+    return this.#editStop(args.stopId, 'stop.editNotes', (stop, permissions) => {
+      if (!permissions.has('stop.readNotes')) throw new ConsoleError('forbidden', 'You cannot see or edit delivery notes here.');
+      return { type: 'stop.editNotes', stopId: stop.id, notes: args.notes };
+    });
+  }
+
+  async #editStop(
+    stopId: string,
+    needs: Permission,
+    build: (stop: { id: string; status: StopDetailView['stop']['status'] }, permissions: ReadonlySet<Permission>) => DistributiveOmit<Mutation, 'id' | 'locationId' | 'createdAt'>,
+  ): Promise<StopDetailView> {
+    const session = this.#session();
+    const stop = await session.store.stop(stopId);
+    if (!stop) throw new ConsoleError('not_found', 'That stop is not on this device any more.');
+    const permissions = permissionsOf(await this.#location(session, stop.locationId));
+    if (!permissions.has(needs)) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that change.');
+    const mutation = { ...build(stop, permissions), id: crypto.randomUUID(), locationId: stop.locationId, createdAt: this.#o.now() } as Mutation;
+    await session.client.edit(mutation);
+    this.#o.activity();
+    return this.#stopDetail(session, stopId);
+  }
+
+  async listPositions(args: BridgeArgs<'listPositions'>): Promise<PositionView[]> {
+    const session = this.#session();
+    const permissions = permissionsOf(await this.#location(session, args.locationId));
+    if (!permissions.has('position.read')) throw new ConsoleError('forbidden', 'You may not see driver positions at this depot.');
+    const [positions, drivers] = await Promise.all([session.store.positions(args.locationId), session.store.drivers(args.locationId)]);
+    const byId = new Map(drivers.map((d) => [d.id, d]));
+    return positions.map((p) => toPositionView(p, byId)).sort((a, b) => b.recordedAt - a.recordedAt);
+  }
+
+  async syncNow(): Promise<SyncStatusView> {
+    const session = this.#session();
+    await session.client.syncNow();
+    return session.client.status;
+  }
+
+  async listRejected(): Promise<RejectedNotice[]> {
+    const session = this.#session();
+    const locations = new Map((await session.store.locations()).map((l) => [l.id, permissionsOf(l)]));
+    const notices: RejectedNotice[] = [];
+    for (const rejected of await session.store.rejectedMutations()) {
+      const permissions = locations.get(rejected.mutation.locationId);
+      if (!permissions) continue;
+      notices.push(toRejectedNotice(rejected, await this.#labelOf(session, rejected.mutation, permissions), permissions));
+    }
+    return notices;
+  }
+
+  async #labelOf(session: UnlockedSession, m: Mutation, permissions: ReadonlySet<Permission>): Promise<string | null> {
+    if ('stopId' in m) {
+      const stop = await session.store.stop(m.stopId);
+      if (!stop) return null;
+      const route = await session.store.route(stop.routeId);
+      const who = permissions.has('stop.readCustomer') && stop.customerName ? ` · ${stop.customerName}` : '';
+      return `${route?.name ?? 'Route'} · stop ${stop.sequence + 1}${who}`;
+    }
+    if ('routeId' in m) return (await session.store.route(m.routeId))?.name ?? null;
+    return null;
+  }
+
+  async dismissRejected(args: BridgeArgs<'dismissRejected'>): Promise<null> {
+    await this.#session().store.dismissRejected(args.id);
+    return null;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * The console's managed policy, set by IT (DESIGN.md section 7: managed desktop policy). Read
+ * from a JSON file the user cannot edit (see `policyFileLocations`) and, for development,
+ * from environment variables; the file wins, so a user cannot loosen what IT set.
+ */
+export const ConsolePolicy = z.object({
+  /** The sync server. https:// unless it is on this machine. */
+  serverUrl: z.url().default('http://127.0.0.1:8787'),
+  /**
+   * Lock after this many minutes without input (issue 4: default 10). Capped at 30: ASVS 4 L2
+   * asks for an inactivity timeout of at most 30 minutes (SECURITY-REFERENCES.md).
+   */
+  idleLockMinutes: z.number().min(0.05).max(30).default(10),
+}).strict();
+export type ConsolePolicy = z.infer<typeof ConsolePolicy>;
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError' as const;
+}
+
+/** Where IT puts the policy file, per platform. */
+export function policyFileLocations(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string[] {
+  if (platform === 'win32') return [`${env['ProgramData'] ?? 'C:\\ProgramData'}\\Depotline\\policy.json`];
+  if (platform === 'darwin') return ['/Library/Application Support/Depotline/policy.json'];
+  return ['/etc/depotline/policy.json'];
+}
+
+/**
+ * The effective policy: the file's settings over the environment's (`DEPOTLINE_SERVER_URL`,
+ * `DEPOTLINE_IDLE_LOCK_MINUTES`) over the defaults. A policy file that does not parse stops the
+ * console with a clear message rather than running with defaults IT did not choose.
+ */
+export function resolvePolicy(fileText: string | null, env: NodeJS.ProcessEnv): ConsolePolicy {
+  const fromEnv: Record<string, unknown> = {};
+  if (env['DEPOTLINE_SERVER_URL']) fromEnv['serverUrl'] = env['DEPOTLINE_SERVER_URL'];
+  if (env['DEPOTLINE_IDLE_LOCK_MINUTES']) fromEnv['idleLockMinutes'] = Number(env['DEPOTLINE_IDLE_LOCK_MINUTES']);
+  let fromFile: Record<string, unknown> = {};
+  if (fileText !== null) {
+    let json: unknown;
+    try {
+      json = JSON.parse(fileText);
+    } catch {
+      throw new PolicyError('The Depotline policy file is not valid JSON.');
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new PolicyError('The Depotline policy file must hold a JSON object.');
+    fromFile = json as Record<string, unknown>;
+  }
+  const parsed = ConsolePolicy.safeParse({ ...fromEnv, ...fromFile });
+  if (!parsed.success) {
+    throw new PolicyError(`The Depotline policy is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export const idleLockMs = (policy: ConsolePolicy) => Math.round(policy.idleLockMinutes * 60_000);

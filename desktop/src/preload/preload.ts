@@ -1,0 +1,51 @@
+/**
+ * The preload: the typed bridge and nothing else (STYLE.md "thin edges"; Electron security
+ * checklist item 20: no Electron API reaches the page). One object, `window.depotline`, whose
+ * methods each invoke one channel of shared/bridge.ts, plus `on` for pushed events. The
+ * IpcRendererEvent is never handed to the page, only the payload. No logic, no Node.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type {
+  BridgeCallName, bridgeEventChannel, BridgeEventMessage, BridgeEventName, BridgeEventPayload, DepotlineBridge,
+} from '@depotline/shared';
+
+// Channel names are typed against the bridge map (a typo does not compile), but written out:
+// importing the map's values would pull zod and every schema into the sandboxed preload.
+type Channel = `depotline:${BridgeCallName}`;
+const eventChannel: typeof bridgeEventChannel = 'depotline:event';
+
+const call = (channel: Channel) => (args?: unknown) => ipcRenderer.invoke(channel, args ?? {});
+
+const depotline = {
+  getState: call('depotline:getState'),
+  signIn: call('depotline:signIn'),
+  confirmMfaEnrollment: call('depotline:confirmMfaEnrollment'),
+  backToSignIn: call('depotline:backToSignIn'),
+  startOver: call('depotline:startOver'),
+  lock: call('depotline:lock'),
+  unlock: call('depotline:unlock'),
+  signOut: call('depotline:signOut'),
+  reportActivity: call('depotline:reportActivity'),
+  listLocations: call('depotline:listLocations'),
+  queryBoard: call('depotline:queryBoard'),
+  listStops: call('depotline:listStops'),
+  stopDetail: call('depotline:stopDetail'),
+  setStopStatus: call('depotline:setStopStatus'),
+  editStopNotes: call('depotline:editStopNotes'),
+  listPositions: call('depotline:listPositions'),
+  syncStatus: call('depotline:syncStatus'),
+  syncNow: call('depotline:syncNow'),
+  listRejected: call('depotline:listRejected'),
+  dismissRejected: call('depotline:dismissRejected'),
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
+    const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
+      if (message.event === event) listener(message.payload as BridgeEventPayload<E>);
+    };
+    ipcRenderer.on(eventChannel, relay);
+    return () => {
+      ipcRenderer.removeListener(eventChannel, relay);
+    };
+  },
+} satisfies DepotlineBridge;
+
+contextBridge.exposeInMainWorld('depotline', depotline);

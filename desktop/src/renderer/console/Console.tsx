@@ -1,0 +1,98 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ConsoleNotice, LocationView, SyncStatusView } from '@depotline/shared';
+import type { ScreenProps } from '../App';
+import { call, useBridgeEvent } from '../bridge';
+import { BoardView } from './BoardView';
+import { useActivityReports, useQuery } from './hooks';
+import { Notices } from './Notices';
+import { PositionsView } from './PositionsView';
+import { SyncIndicator } from './SyncIndicator';
+
+const initialStatus: SyncStatusView = { connection: 'connecting', pendingCount: 0, lastSyncAt: null, lastError: null };
+
+/**
+ * The signed-in console. Everything it shows is fetched through the bridge and kept only in
+ * React state, which is dropped when the console locks (this component unmounts).
+ */
+export function Console({ state }: ScreenProps<'console'>) {
+  useActivityReports(state.idleLockMs);
+  const [status, setStatus] = useState<SyncStatusView>(initialStatus);
+  const [dataVersion, setDataVersion] = useState(0);
+  const [locationId, setLocationId] = useState<string | null>(null);
+  const [view, setView] = useState<'board' | 'positions'>('board');
+  const [notices, setNotices] = useState<ConsoleNotice[]>([]);
+  const bump = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  useEffect(() => {
+    void call('syncStatus').then(setStatus, () => undefined);
+  }, []);
+  useBridgeEvent('syncStatus', setStatus);
+  // Changes come in bursts while syncing; refresh the views at most every 100 ms.
+  useBridgeEvent('dataChanged', () => {
+    if (bump.current) return;
+    bump.current = setTimeout(() => {
+      bump.current = null;
+      setDataVersion((v) => v + 1);
+    }, 100);
+  });
+  useEffect(() => () => {
+    if (bump.current) clearTimeout(bump.current);
+  }, []);
+  useBridgeEvent('notice', (notice) => setNotices((n) => [...n, notice]));
+
+  const locations = useQuery(() => call('listLocations'), [dataVersion]);
+  const location: LocationView | null = useMemo(() => {
+    const list = locations.data ?? [];
+    return list.find((l) => l.id === locationId) ?? list[0] ?? null;
+  }, [locations.data, locationId]);
+  const canSeePositions = location?.permissions.includes('position.read') ?? false;
+  useEffect(() => {
+    if (view === 'positions' && !canSeePositions) setView('board');
+  }, [view, canSeePositions]);
+
+  const dismissNotice = useCallback((index: number) => setNotices((n) => n.filter((_, i) => i !== index)), []);
+
+  return (
+    <div className="console" data-testid="screen-console">
+      <header className="topbar">
+        <div className="brand"><span className="brand-mark" aria-hidden="true" />Depotline</div>
+        <label className="location-switcher">
+          <span className="visually-hidden">Depot</span>
+          <select
+            data-testid="location-switcher"
+            value={location?.id ?? ''}
+            onChange={(e) => setLocationId(e.target.value)}
+            disabled={(locations.data?.length ?? 0) < 2}
+          >
+            {(locations.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+          </select>
+        </label>
+        <nav className="tabs" aria-label="Views">
+          <button type="button" className={view === 'board' ? 'tab active' : 'tab'} aria-pressed={view === 'board'} onClick={() => setView('board')}>Routes</button>
+          {canSeePositions && (
+            <button type="button" className={view === 'positions' ? 'tab active' : 'tab'} aria-pressed={view === 'positions'} onClick={() => setView('positions')} data-testid="tab-positions">
+              Driver positions
+            </button>
+          )}
+        </nav>
+        <div className="topbar-spacer" />
+        <SyncIndicator status={status} />
+        <div className="user">
+          <span className="user-name" title={state.user.username}>{state.user.displayName}</span>
+          <button type="button" onClick={() => void call('lock')} data-testid="lock">Lock</button>
+          <button type="button" onClick={() => void call('signOut')} data-testid="sign-out">Sign out</button>
+        </div>
+      </header>
+      <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
+      {location === null ? (
+        <div className="empty-state" data-testid="no-locations">
+          {locations.loading ? 'Loading depots…' : 'No depot data on this computer yet. It appears once the console has synced with the server.'}
+        </div>
+      ) : view === 'board' ? (
+        <BoardView key={location.id} location={location} dataVersion={dataVersion} />
+      ) : (
+        <PositionsView location={location} dataVersion={dataVersion} />
+      )}
+    </div>
+  );
+}

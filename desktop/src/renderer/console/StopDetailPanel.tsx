@@ -1,0 +1,109 @@
+import { useEffect, useState } from 'react';
+import type { StopDetailView, StopStatus } from '@depotline/shared';
+import { call, messageOf } from '../bridge';
+import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
+import { StatusBadge } from '../ui/StatusBadge';
+import { useQuery } from './hooks';
+
+export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { stopId: string; timeZone: string; dataVersion: number; onClose: () => void }) {
+  const fetched = useQuery(() => call('stopDetail', { stopId }), [stopId, dataVersion]);
+  const [detail, setDetail] = useState<StopDetailView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (fetched.data) setDetail(fetched.data);
+  }, [fetched.data]);
+
+  if (!detail) return <p className="empty-state">{fetched.error ?? 'Loading…'}</p>;
+  const { stop } = detail;
+
+  async function setStatus(to: StopStatus) {
+    setBusy(true);
+    setError(null);
+    try {
+      setDetail(await call('setStopStatus', { stopId, to }));
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="stop-detail" data-testid="stop-detail" data-stop-id={stop.id}>
+      <div className="detail-head">
+        <div>
+          <div className="muted">{detail.routeName ?? 'Route'} · stop {stop.sequence + 1}</div>
+          <h2>{stop.customerName ?? 'Customer hidden'}</h2>
+        </div>
+        <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>×</button>
+      </div>
+      <dl className="facts">
+        {stop.address !== undefined && (<><dt>Address</dt><dd>{stop.address}</dd></>)}
+        {stop.phone !== undefined && (<><dt>Phone</dt><dd>{stop.phone ?? '—'}</dd></>)}
+        <dt>Window</dt><dd>{windowText(stop.window, timeZone)}</dd>
+        <dt>ETA</dt><dd>{stop.eta ? timeAt(stop.eta, timeZone) : '—'}</dd>
+        <dt>Driver</dt><dd>{detail.driverName ?? '—'}</dd>
+        <dt>Status</dt>
+        <dd data-testid="detail-status" data-status={stop.status}>
+          <StatusBadge status={stop.status} />
+          {detail.pendingEdits > 0 && <span className="pending-note" data-testid="detail-pending">waiting to sync</span>}
+        </dd>
+      </dl>
+      {detail.allowedTransitions.length > 0 && (
+        <div className="transitions" role="group" aria-label="Change status">
+          {detail.allowedTransitions.map((to) => (
+            <button key={to} type="button" className={`transition to-${to}`} disabled={busy} onClick={() => void setStatus(to)} data-testid={`transition-${to}`}>
+              {transitionLabel[to]}
+            </button>
+          ))}
+        </div>
+      )}
+      {error && <p className="form-error" role="alert">{error}</p>}
+      {detail.notesVisible && <NotesEditor key={stop.id} detail={detail} onSaved={setDetail} />}
+      <p className="last-change" data-testid="last-change">
+        Last changed {stop.updatedBy ? <>by <strong>{stop.updatedBy}</strong> </> : ''}{dateTimeAt(stop.updatedAt, timeZone)}
+      </p>
+    </div>
+  );
+}
+
+function NotesEditor({ detail, onSaved }: { detail: StopDetailView; onSaved: (d: StopDetailView) => void }) {
+  const saved = detail.stop.notes ?? '';
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const value = draft ?? saved;
+
+  async function save() {
+    if (draft === null) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await call('editStopNotes', { stopId: detail.stop.id, notes: draft }));
+      setDraft(null);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="notes" data-testid="notes">
+      <h3>Delivery notes</h3>
+      {detail.canEditNotes ? (
+        <>
+          <textarea value={value} maxLength={2000} rows={4} onChange={(e) => setDraft(e.target.value)} aria-label="Delivery notes" data-testid="notes-input" />
+          <div className="actions">
+            {draft !== null && <button type="button" onClick={() => setDraft(null)}>Discard</button>}
+            <button type="button" className="primary" disabled={busy || draft === null || draft === saved} onClick={() => void save()} data-testid="notes-save">Save notes</button>
+          </div>
+        </>
+      ) : (
+        <p className="notes-text">{saved || <span className="muted">No notes.</span>}</p>
+      )}
+      {error && <p className="form-error" role="alert">{error}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,70 @@
+import { useRef, useState, type FormEvent } from 'react';
+import type { ScreenProps } from '../App';
+import { BridgeFailure, call, messageOf } from '../bridge';
+import { Card } from './Card';
+
+export function SignIn({ state }: ScreenProps<'sign_in'>) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [needsCode, setNeedsCode] = useState(false);
+  const codeInput = useRef<HTMLInputElement>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // The new state arrives as an event too; nothing to do with the answer here.
+      await call('signIn', { username, password, ...(code ? { totp: code } : {}) });
+    } catch (err) {
+      setError(messageOf(err));
+      if (err instanceof BridgeFailure && (err.code === 'mfa_required' || err.code === 'mfa_invalid' || err.code === 'mfa_replayed')) {
+        setNeedsCode(true);
+        setCode('');
+        setTimeout(() => codeInput.current?.focus(), 0);
+      } else {
+        setPassword('');
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="Sign in" testId="screen-sign-in">
+      {state.notice === 'signed_out' && <p className="notice" role="status">You signed out. The depot data on this computer stays encrypted.</p>}
+      {state.notice === 'session_expired' && <p className="notice" role="status">Your session ended. Sign in again to carry on.</p>}
+      <form onSubmit={(e) => void submit(e)} className="form" aria-busy={busy}>
+        <label>
+          Username
+          <input name="username" autoComplete="username" autoFocus required value={username} onChange={(e) => setUsername(e.target.value)} />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        </label>
+        <label>
+          Authenticator code {!needsCode && <span className="hint">if your account has one</span>}
+          <input
+            ref={codeInput}
+            name="totp"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            placeholder="6 digits"
+            required={needsCode}
+            value={code}
+            onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
+          />
+        </label>
+        {error && <p className="form-error" role="alert" data-testid="sign-in-error">{error}</p>}
+        <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+      <p className="fine">Server: {state.serverUrl}</p>
+    </Card>
+  );
+}
