@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Change, LocationAccess, StopStatus } from '@depotline/shared';
-import { createEncryptedDatabase, type EncryptedDatabase } from '../desktop/src/core/store/encrypted-database';
+import { connectionSettings, createEncryptedDatabase, type EncryptedDatabase } from '../desktop/src/core/store/encrypted-database';
 import { EncryptedStore } from '../desktop/src/core/store/encrypted-store';
 import type { BoardQuery } from '../desktop/src/core/store/local-store';
 import { migrate, schemaVersion } from '../desktop/src/core/store/migrate';
@@ -40,20 +40,18 @@ export const boardQuery: BoardQuery = { filter: { date: dates[0]!, stopStatus: [
 const searchQuery: BoardQuery = { filter: { date: dates[0]! }, search: 'Lindenstrasse 12', sort: { key: 'name' } };
 
 /**
- * The same settings encrypted-database.ts applies (its applySettings), minus the key: keep in
- * step with it, or the comparison measures settings instead of encryption.
+ * The settings encrypted-database.ts applies to every store connection (page cache included),
+ * minus the key, taken from the same list so the comparison cannot measure settings instead of
+ * encryption. The schema, indexes included, comes over with sqlcipher_export.
  */
-const plainSettings = [
-  'PRAGMA secure_delete = ON', 'PRAGMA foreign_keys = ON', 'PRAGMA journal_mode = WAL',
-  'PRAGMA synchronous = FULL', 'PRAGMA temp_store = MEMORY', 'PRAGMA busy_timeout = 5000',
-].join(';\n');
+const plainSettings = connectionSettings.join(';\n');
 
 /**
  * The plain twin of the seeded encrypted store: `sqlcipher_export` copies schema, rows and
  * user_version into an unkeyed file (the same content, byte for byte as SQL), which is then
  * opened by the same store code with the same settings and no key.
  */
-async function exportPlainStore(cipherConn: SqlConnection, file: string): Promise<EncryptedStore> {
+async function exportPlainStore(cipherConn: SqlConnection, file: string): Promise<{ store: EncryptedStore; conn: SqlConnection }> {
   // The store's handle is opened without SQLITE_OPEN_CREATE, so ATTACH cannot create the file:
   // an empty file is a valid empty database.
   fs.writeFileSync(file, '');
@@ -68,7 +66,13 @@ async function exportPlainStore(cipherConn: SqlConnection, file: string): Promis
     checkpoint: async () => { await conn.exec('PRAGMA wal_checkpoint(TRUNCATE)'); },
     async close() { await conn.close(); },
   };
-  return new EncryptedStore(handle);
+  return { store: new EncryptedStore(handle), conn };
+}
+
+/** Both files must hold the same schema, indexes included, or the ratio compares plans. */
+async function indexesOf(conn: SqlConnection): Promise<string[]> {
+  const rows = await conn.all("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name");
+  return rows.map((r) => `${String(r['name'])}: ${String(r['sql'])}`);
 }
 
 async function openCipherStore(file: string): Promise<{ store: EncryptedStore; conn: SqlConnection }> {
@@ -142,9 +146,13 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
     const opened = await openCipherStore(path.join(dir, 'cipher.db'));
     const cipher = opened.store;
     await seed(cipher, depotChanges());
-    const plain = await exportPlainStore(opened.conn, path.join(dir, 'plain.db'));
+    const exported = await exportPlainStore(opened.conn, path.join(dir, 'plain.db'));
+    const plain = exported.store;
+    // sqlcipher_export copies schema and rows (not user_version): the indexes are compared below.
     const versions = [await schemaVersion(opened.conn), (await plain.locations()).length];
     if (versions[0] !== latestSchemaVersion || versions[1] !== 1) throw new Error(`plain twin does not match: ${JSON.stringify(versions)}`);
+    const indexes = await indexesOf(opened.conn);
+    if (JSON.stringify(indexes) !== JSON.stringify(await indexesOf(exported.conn))) throw new Error('plain twin has other indexes');
     const rowsShown = (await cipher.boardQuery(locationId, boardQuery)).length;
     const timings = { cipher: [] as number[], plain: [] as number[], cipherSearch: [] as number[], plainSearch: [] as number[] };
     for (let i = 0; i < 5; i++) {
@@ -177,6 +185,8 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
         query: boardQuery, sqlcipher_p99_ms: round(c.p99), sqlite_p99_ms: round(p.p99),
         search: { query: searchQuery, sqlcipher_p50_ms: round(cs.p50), sqlite_p50_ms: round(ps.p50), overhead: ratio(cs.p50, ps.p50) },
         file_mb: round(fs.statSync(path.join(dir, 'cipher.db')).size / 2 ** 20, 1),
+        schema_version: versions[0], settings: connectionSettings,
+        plain_twin: 'same schema and indexes (sqlcipher_export, checked), same settings list, no key',
       },
     };
   } finally {

@@ -5,7 +5,7 @@
  * store at the server's version. Baseline in the same run: PouchDB (leveldb) replicating the
  * same 50,000 documents from express-pouchdb (PouchDB's CouchDB-protocol server) into a local
  * PouchDB that had replicated the same base. Each client runs in its own process, apart from
- * its server; both fetch the same page size (the SyncClient's default, 500).
+ * its server; both fetch the same page size (the SyncClient's default, the server's maximum of 1000).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import expressPouchdb from 'express-pouchdb';
 import PouchDB from 'pouchdb';
-import type { Stop } from '@depotline/shared';
+import { maxPullLimit, type Stop } from '@depotline/shared';
 import { createConsoles, insertLocations, insertRoute, routeDate, seedStops } from './lib/depot';
 import type { CatchupDone, FromCatchupClient, ToCatchupClient } from './lib/catchup-protocol';
 import { type BenchOptions, progress } from './lib/options';
@@ -34,8 +34,8 @@ export interface CatchupFigures {
 
 const routes = 500;
 const baseStops = 1000;
-/** The SyncClient's default pull page; PouchDB gets the same batch_size. */
-const pageSize = 500;
+/** The SyncClient's default pull page (the server's maximum); PouchDB gets the same batch_size. */
+const pageSize = maxPullLimit;
 const password = 'bench catch-up passphrase 7f3c';
 
 class CatchupClient {

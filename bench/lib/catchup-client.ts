@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import PouchDB, { type PouchDatabase } from 'pouchdb';
+import { maxPullLimit } from '@depotline/shared';
 import { openProfileStore } from '../../desktop/src/core/profile/profile-store';
 import type { LocalStore } from '../../desktop/src/core/store/local-store';
 import { SyncClient } from '../../desktop/src/core/sync/sync-client';
@@ -71,7 +72,7 @@ async function handle(msg: ToCatchupClient): Promise<FromCatchupClient> {
       await startAndWaitLive(client, warnings);
       await client.stop();
       const [loc] = await store.locations();
-      return { kind: 'ready', stops: await countStops(store), cursor: loc ? await store.cursor(loc.id) : 0, client: 'desktop core: openProfileStore + SyncClient (defaults)', pageSize: 500 };
+      return { kind: 'ready', stops: await countStops(store), cursor: loc ? await store.cursor(loc.id) : 0, client: 'desktop core: openProfileStore + SyncClient (defaults)', pageSize: maxPullLimit };
     }
     case 'ours-catchup': {
       if (!ours) throw new Error('not prepared');

@@ -42,16 +42,25 @@ export async function queryBoard(conn: SqlConnection, locationId: string, query:
   const where: string[] = ['b.location_id = ?'];
   const params: SqlValue[] = [locationId];
   const f = query.filter ?? {};
+  // Filters on the route row alone also narrow the stop counts to the routes that can show
+  // (a day's routes, not the location's whole history): see `agg` below.
+  const routeWhere: string[] = [];
+  const routeParams: SqlValue[] = [];
 
   if (f.date !== undefined) {
     where.push('b.date = ?');
     params.push(f.date);
+    routeWhere.push('date = ?');
+    routeParams.push(f.date);
   }
   if (f.driverId === null) {
     where.push('b.driver_id IS NULL');
+    routeWhere.push('driver_id IS NULL');
   } else if (f.driverId !== undefined) {
     where.push('b.driver_id = ?');
     params.push(f.driverId);
+    routeWhere.push('driver_id = ?');
+    routeParams.push(f.driverId);
   }
   if (f.stopStatus && f.stopStatus.length > 0) {
     const wanted = f.stopStatus.map((s) => StopStatusSchema.parse(s));
@@ -76,7 +85,8 @@ export async function queryBoard(conn: SqlConnection, locationId: string, query:
   const rows = await conn.all(
     `WITH agg AS (
        SELECT route_id, count(*) AS total, ${statuses.map((s) => `sum(status = '${s}') AS n_${s}`).join(', ')}
-       FROM stops WHERE location_id = ? GROUP BY route_id
+       FROM stops WHERE location_id = ?${routeWhere.length > 0 ? ` AND route_id IN (SELECT id FROM routes WHERE location_id = ? AND ${routeWhere.join(' AND ')})` : ''}
+       GROUP BY route_id
      ),
      b AS (
        SELECT r.*, d.name AS driver_name, v.label AS vehicle_label, v.plate AS vehicle_plate,
@@ -94,7 +104,7 @@ export async function queryBoard(conn: SqlConnection, locationId: string, query:
      WHERE ${where.join(' AND ')}
      ORDER BY ${sortExpression(query.sort?.key ?? 'name')} ${direction}, b.id ASC
      LIMIT ${limit}`,
-    [locationId, locationId, ...params],
+    [locationId, ...(routeWhere.length > 0 ? [locationId, ...routeParams] : []), locationId, ...params],
   );
   return rows.map((row) => ({
     route: tables.route.fromRow(row),

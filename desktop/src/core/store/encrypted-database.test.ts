@@ -47,6 +47,8 @@ describe('encrypted database file (SQLCipher 4, raw key)', () => {
     expect(await db.conn.get('PRAGMA secure_delete')).toEqual({ secure_delete: 1 });
     expect(await db.conn.get('PRAGMA foreign_keys')).toEqual({ foreign_keys: 1 });
     expect(await db.conn.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+    // A page cache that holds a depot's file, so board refreshes do not decrypt it again each time.
+    expect(await db.conn.get('PRAGMA cache_size')).toEqual({ cache_size: -65536 });
     await db.close();
   });
 

@@ -161,19 +161,29 @@ async function verifyPages(binding: SqlBinding, conn: SqlConnection, file: strin
   }
 }
 
+/**
+ * Settings of every connection to a profile database, applied once the key is proven.
+ * secure_delete zeroes deleted rows and freed pages, so a dropped location leaves nothing in
+ * the file even for someone who later holds the key. WAL frames are encrypted like pages;
+ * checkpoint() truncates the WAL after purges. synchronous=FULL makes a committed outbox
+ * entry survive a power cut; temp_store=MEMORY keeps sort spills off the disk.
+ * cache_size: a 64 MB page cache (SQLite's default is 2 MB) holds a depot's whole file, so a
+ * board refresh reads decrypted pages instead of decrypting (AES-256-CBC + HMAC-SHA512) most
+ * of the stops table again each time; the store's plaintext reads put those pages in process
+ * memory anyway. Exported for the benchmark's unencrypted twin (bench/board-query.ts).
+ */
+export const connectionSettings: readonly string[] = [
+  'PRAGMA secure_delete = ON',
+  'PRAGMA foreign_keys = ON',
+  'PRAGMA journal_mode = WAL',
+  'PRAGMA synchronous = FULL',
+  'PRAGMA temp_store = MEMORY',
+  'PRAGMA busy_timeout = 5000',
+  'PRAGMA cache_size = -65536',
+];
+
 async function applySettings(conn: SqlConnection): Promise<void> {
-  // secure_delete zeroes deleted rows and freed pages, so a dropped location leaves nothing in
-  // the file even for someone who later holds the key. WAL frames are encrypted like pages;
-  // checkpoint() truncates the WAL after purges. synchronous=FULL makes a committed outbox
-  // entry survive a power cut; temp_store=MEMORY keeps sort spills off the disk.
-  await conn.exec([
-    'PRAGMA secure_delete = ON',
-    'PRAGMA foreign_keys = ON',
-    'PRAGMA journal_mode = WAL',
-    'PRAGMA synchronous = FULL',
-    'PRAGMA temp_store = MEMORY',
-    'PRAGMA busy_timeout = 5000',
-  ].join(';\n'));
+  await conn.exec(connectionSettings.join(';\n'));
 }
 
 function handle(file: string, conn: SqlConnection): EncryptedDatabase {

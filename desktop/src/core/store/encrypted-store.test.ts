@@ -202,6 +202,10 @@ describe('encrypted store: routes board', () => {
     expect(await names({ search: '%' })).toEqual([]);
     expect(await names({ sort: { key: 'date', direction: 'desc' } })).toEqual(['beta', 'Alpha']);
     expect(await names({ sort: { key: 'progress', direction: 'desc' } })).toEqual(['Alpha', 'beta']);
+    // Route filters narrow which routes get counted, never the counts of those shown.
+    expect(await store.boardQuery(L, { filter: { date: '2026-03-02' } })).toEqual([all[0]]);
+    expect(await store.boardQuery(L, { filter: { driverId: anna.id, date: '2026-03-02', stopStatus: ['en_route'] } })).toEqual([all[0]]);
+    expect(await store.boardQuery(L, { filter: { driverId: null } })).toEqual([all[1]]);
   });
 
   it('search never matches a field the server withheld', async () => {

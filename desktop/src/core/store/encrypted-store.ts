@@ -13,7 +13,7 @@ import type {
 } from './local-store';
 import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
 import { SerialQueue } from './serial-queue';
-import { applyServerChange } from './server-state';
+import { applyServerChanges } from './server-state';
 import type { SqlConnection } from './sql-binding';
 
 const noChange: StoreChange = { locationIds: [], data: false, outbox: false, rejected: false, locations: false };
@@ -276,8 +276,7 @@ async function deleteLocation(conn: SqlConnection, locationId: string): Promise<
 }
 
 async function applyAll(conn: SqlConnection, changes: readonly Change[]): Promise<ApplyResult> {
-  let applied = 0;
-  for (const change of changes) if (await applyServerChange(conn, change)) applied++;
+  const applied = await applyServerChanges(conn, changes);
   return { applied, skipped: changes.length - applied };
 }
 

@@ -1,4 +1,4 @@
-import type { Change, DropLocation, ErrorCode, Mutation, SessionEnded } from '@depotline/shared';
+import { maxPullLimit, type Change, type DropLocation, type ErrorCode, type Mutation, type SessionEnded } from '@depotline/shared';
 import { z } from 'zod';
 import { NotSignedInError, ServerDataRejectedError, ServerRequestError, StoreClosedError } from '../errors';
 import { wipeProfile, type WipeReport } from '../profile/profile-store';
@@ -61,6 +61,7 @@ export interface SyncClientOptions {
   /** Sent as the handshake Origin; the server allows `app://depotline` by default. */
   origin?: string;
   deviceName?: string;
+  /** Changes per pull page; the server's maximum (maxPullLimit, 1000) by default. */
   pullPageSize?: number;
   ackTimeoutMs?: number;
   retryDelayMs?: number;
@@ -97,7 +98,7 @@ export class SyncClient {
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
     this.#o = {
-      origin: 'app://depotline', pullPageSize: 500, ackTimeoutMs: 15_000, retryDelayMs: 500, retryDelayMaxMs: 30_000,
+      origin: 'app://depotline', pullPageSize: maxPullLimit, ackTimeoutMs: 15_000, retryDelayMs: 500, retryDelayMaxMs: 30_000,
       renewBeforeMs: 60_000, log: consoleLog, now: Date.now, ...options, serverUrl: serverUrl.origin, deviceName: options.deviceName,
     };
     this.#retry = new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs);

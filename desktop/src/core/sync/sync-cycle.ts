@@ -1,5 +1,5 @@
 import {
-  LocationAccess, maxPushBatch, PullResponse, PushResponse, type Mutation, type MutationResult,
+  LocationAccess, maxPushBatch, PullResponse, PushResponse, type Change, type Mutation, type MutationResult,
 } from '@depotline/shared';
 import { z } from 'zod';
 import { ServerDataRejectedError, ServerRequestError } from '../errors';
@@ -70,17 +70,42 @@ export async function refreshLocations(channel: SyncChannel, store: LocalStore):
   return { locationIds: access.map((a) => a.location.id), dropped };
 }
 
-/** Pulls one location from its cursor until the server has no more. Returns changes applied. */
+/**
+ * A pull page as the channel checks it: everything but the changes, which the store parses
+ * (against the shared Change schema) before it applies them, as it does with every change
+ * it is given. Parsing them here as well would do the same work twice per page.
+ */
+const PullPage = PullResponse.extend({ changes: z.array(z.unknown()) });
+
+/**
+ * Pulls one location from its cursor until the server has no more. Returns changes applied.
+ * Pipelined: a page's cursor is known when it arrives, so the next page is requested before
+ * this one is applied, and the server reads it while the store writes. Pages are still applied
+ * one at a time, in order, each with its cursor in its own transaction; a page that fails
+ * stops the pull, and the page already asked for is dropped unapplied.
+ */
 export async function pullLocation(channel: SyncChannel, store: LocalStore, locationId: string, pageSize: number, now: () => number): Promise<number> {
+  const fetchPage = async (after: number) => {
+    const page = await channel.request('sync:pull', { locationId, after, limit: pageSize }, PullPage);
+    if (page.locationId !== locationId) throw new ServerDataRejectedError(`asked for ${locationId}, got a page of ${page.locationId}`);
+    return page;
+  };
   let after = await store.cursor(locationId);
+  let next = fetchPage(after);
   let applied = 0;
   for (;;) {
-    const page = await channel.request('sync:pull', { locationId, after, limit: pageSize }, PullResponse);
-    if (page.locationId !== locationId) throw new ServerDataRejectedError(`asked for ${locationId}, got a page of ${page.locationId}`);
-    applied += (await store.applyChanges(page.changes, { locationId, cursor: page.cursor })).applied;
-    if (!page.hasMore) break;
+    const page = await next;
     // A server that keeps saying "more" without moving on would pull forever.
-    if (page.cursor <= after) throw new ServerDataRejectedError(`the cursor of ${locationId} did not advance`);
+    const advanced = page.cursor > after;
+    if (page.hasMore && advanced) {
+      next = fetchPage(page.cursor);
+      // Awaited on the next turn; if applying this page fails first, its outcome is moot.
+      next.catch(() => undefined);
+    }
+    // Unparsed until here: applyChanges refuses the whole page if any change is malformed.
+    applied += (await store.applyChanges(page.changes as Change[], { locationId, cursor: page.cursor })).applied;
+    if (!page.hasMore) break;
+    if (!advanced) throw new ServerDataRejectedError(`the cursor of ${locationId} did not advance`);
     after = page.cursor;
   }
   await store.markSynced(locationId, now());

@@ -1,7 +1,8 @@
 import { migration0001 } from './0001-initial';
+import { migration0002 } from './0002-board-index';
 import type { Migration } from './migration';
 
 /** Every schema step, oldest first. Append only: a shipped migration never changes. */
-export const migrations: readonly Migration[] = [migration0001];
+export const migrations: readonly Migration[] = [migration0001, migration0002];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]?.version ?? 0;
