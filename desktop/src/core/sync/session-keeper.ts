@@ -102,6 +102,21 @@ export class SessionKeeper {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * Ends the session on the server (`POST /auth/logout`) when there is a token to do it with
+   * and the server answers, then forgets the tokens here and in the keychain. Returns whether
+   * the server confirmed; offline, the server session ends at its idle limit instead.
+   */
+  async signOut(): Promise<boolean> {
+    const tokens = this.#tokens;
+    let ended = false;
+    if (tokens && tokens.accessExpiresAt > this.#o.now()) {
+      ended = await this.#o.auth.logout(tokens.accessToken).then(() => true, () => false);
+    }
+    await this.clear({ forget: true });
+    return ended;
+  }
+
   async deviceId(): Promise<string> {
     const known = await this.#o.store.getMeta('deviceId');
     if (known) return known;

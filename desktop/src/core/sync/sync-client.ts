@@ -194,6 +194,19 @@ export class SyncClient {
     if (this.#status.connection !== 'ended') this.#setConnection(this.#session.hasTokens ? 'offline' : 'signed_out');
   }
 
+  /**
+   * Signs the user out: stops syncing, ends the session on the server when it can be reached,
+   * and deletes the refresh token. Local data and unsent edits stay (encrypted) for the next
+   * sign-in. `serverSessionEnded` is false when the server could not be told (offline): the
+   * session then ends at its idle limit.
+   */
+  async signOut(): Promise<{ serverSessionEnded: boolean }> {
+    await this.stop();
+    const serverSessionEnded = await this.#session.signOut();
+    if (this.#status.connection !== 'ended') this.#setConnection('signed_out');
+    return { serverSessionEnded };
+  }
+
   /** Stops and forgets listeners; the store stays open (its owner closes it). */
   async dispose(): Promise<void> {
     await this.stop();

@@ -343,6 +343,8 @@ export class ConsoleService {
     if (session) {
       // The local data stays, encrypted (unsent edits go out at the next sign-in); what lets
       // anyone back in without the server, the refresh token and the unlock verifier, goes.
+      // Ends the server session too, so the device's tokens are worthless even if copied.
+      await session.client.signOut().catch(() => undefined);
       await this.#close(session, { forget: false });
       await this.#o.vault.deleteRefreshToken(session.profileId).catch(() => false);
       await this.#o.verifiers.delete(session.profileId).catch(() => false);

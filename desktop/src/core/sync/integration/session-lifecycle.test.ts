@@ -133,6 +133,19 @@ describe('sync client: sessions, grants and keys', () => {
     expect(c.client.status.connection).toBe('live');
   }, 20_000);
 
+  it('signing out ends the session on the server and deletes the refresh token; the data stays', async () => {
+    const user = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [A] });
+    const c = track(await startCore(server.url, tmp.dir, user));
+    const session = await server.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    expect(await c.client.signOut()).toEqual({ serverSessionEnded: true });
+    const row = await server.ctx.db.selectFrom('sessions').select(['revoked_at', 'revoke_reason']).where('id', '=', session.id).executeTakeFirstOrThrow();
+    expect(row.revoked_at).not.toBeNull();
+    expect(row.revoke_reason).toBe('logout');
+    expect(await c.vault.getRefreshToken(c.profileId)).toBeNull();
+    expect(c.client.status.connection).toBe('signed_out');
+    expect(fs.existsSync(c.dbPath)).toBe(true);
+  });
+
   it('resumes after a restart from the refresh token in the keychain, without the password', async () => {
     const user = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [A] });
     const first = await startCore(server.url, tmp.dir, user);
