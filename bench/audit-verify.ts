@@ -3,10 +3,13 @@
  * (250,000 with --quick). The chain is written straight into the server's migrated SQLite file
  * with the server's own hashing (hashEntry, canonicalJson), entries shaped like the ones pushes
  * write; then the server's verifier (`verifyAuditChain`) walks it through the server's own
- * database layer. Only the walk is timed.
+ * database layer, at its defaults (on a multi-core machine: this thread plus worker threads,
+ * one per further core, each reading its own chunks). Only the walk is timed, worker start-up
+ * included; the meta says who checked how many chunks.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -25,7 +28,8 @@ export interface AuditVerifyFigures {
 }
 
 type VerifyResult = { ok: boolean; entries: number };
-type Verify = (db: Db) => Promise<VerifyResult>;
+type VerifyStats = Record<string, number>;
+type Verify = (db: Db, options?: { onStats?: (stats: VerifyStats) => void }) => Promise<VerifyResult>;
 
 /** The verifier is being written alongside this bench; report `missing` rather than a number if it is not there. */
 async function loadVerifier(): Promise<Verify | null> {
@@ -86,15 +90,24 @@ export async function run(options: BenchOptions): Promise<SectionResult<AuditVer
     const { db, close } = openDatabase({ kind: 'sqlite', file });
     try {
       progress('audit-verify', 'verifying');
+      let stats: VerifyStats | null = null;
       const t1 = performance.now();
-      const result = await profiled('audit-verify', () => verify(db));
+      const cpu0 = process.cpuUsage();
+      // The CPU profile (DEPOTLINE_BENCH_PROFILE_DIR) covers this thread only, not the workers.
+      const result = await profiled('audit-verify', () => verify(db, { onStats: (st) => { stats = st; } }));
       const s = (performance.now() - t1) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       if (!result.ok || result.entries !== entries) throw new Error(`verifier did not accept the chain: ${JSON.stringify(result)}`);
       const perS = entries / s;
       progress('audit-verify', `${Math.round(perS).toLocaleString('en')} entries/s (${s.toFixed(2)} s)`);
       return {
         figures: { audit_verify_per_s: round(perS, 0) },
-        meta: { entries, verify_s: round(s, 2), write_s: round(writeS, 1), database: 'sqlite', file_mb: round(fs.statSync(file).size / 2 ** 20, 0) },
+        meta: {
+          entries, verify_s: round(s, 2), write_s: round(writeS, 1), database: 'sqlite', file_mb: round(fs.statSync(file).size / 2 ** 20, 0),
+          // All threads: user + system CPU seconds, and the same per entry.
+          cpu_s: round((cpu.user + cpu.system) / 1e6, 2), cpu_us_per_entry: round((cpu.user + cpu.system) / entries, 2),
+          cores: os.availableParallelism(), verify_stats: stats,
+        },
       };
     } finally {
       await close();

@@ -21,6 +21,22 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
 /**
+ * The driver handle behind a `Db` from `openDatabase`, for the few bulk reads where Kysely's
+ * per-row objects dominate (audit verification reads millions of rows as arrays) and for
+ * worker threads that open their own connection to the same database.
+ */
+export type RawDatabase =
+  | { kind: 'sqlite'; sqlite: SqliteDatabase.Database; file: string }
+  | { kind: 'postgres'; pool: pg.Pool; url: string };
+
+const rawHandles = new WeakMap<Db, RawDatabase>();
+
+/** `undefined` for a `Db` not made by `openDatabase` (or derived from one, e.g. a transaction). */
+export function rawDatabaseOf(db: Db): RawDatabase | undefined {
+  return rawHandles.get(db);
+}
+
+/**
  * @param onIdleClientError an idle pooled connection failed (PostgreSQL restarted, or an
  *   admin terminated it). pg's Pool emits this as an 'error' event, which would crash the
  *   process unhandled; the pool replaces the connection on the next query.
@@ -30,6 +46,7 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
     pool.on('error', onIdleClientError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    rawHandles.set(db, { kind: 'postgres', pool, url: target.url });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   if (target.file !== ':memory:') fs.mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
@@ -44,6 +61,7 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
   // Freed pages are zeroed, so erased data does not linger in the file.
   sqlite.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  rawHandles.set(db, { kind: 'sqlite', sqlite, file: target.file });
   return { db, kind: 'sqlite', close: () => db.destroy() };
 }
 
