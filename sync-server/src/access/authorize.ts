@@ -2,7 +2,8 @@ import type { Permission } from '@depotline/shared';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { forbidden } from '../errors';
-import { type AccessProfile, type LocationView, viewAt } from './access-profile';
+import type { Db } from '../db/database';
+import { type AccessProfile, type LocationView, loadAccessProfile, viewAt } from './access-profile';
 
 export interface AuthorizationRequest {
   permission: Permission;
@@ -55,4 +56,18 @@ export async function auditDenied(ctx: ServerContext, actor: AuditActor, req: Au
       details: { permission: req.permission },
     }, ctx.now()),
   );
+}
+
+/**
+ * Whether the holder of `profile` may end another user's sessions: they need
+ * `session.revokeAny` at a location where the target holds an active grant (an admin of one
+ * depot cannot cut off another depot's staff). A user with no active grant reaches no data, so
+ * any holder of `session.revokeAny` may end their sessions.
+ */
+export async function mayRevokeSessionsOf(db: Db, profile: AccessProfile, targetUserId: string, now: number): Promise<boolean> {
+  const revokerLocations = [...profile.byLocation.keys()].filter((id) => viewAt(profile, id, now)?.general.has('session.revokeAny'));
+  if (revokerLocations.length === 0) return false;
+  const target = await loadAccessProfile(db, targetUserId, now);
+  const targetLocations = [...target.byLocation.keys()].filter((id) => viewAt(target, id, now));
+  return targetLocations.length === 0 || targetLocations.some((id) => revokerLocations.includes(id));
 }

@@ -72,4 +72,28 @@ describe.each(backends)('grants (%s)', (backend) => {
       { action: 'grant.revoke', outcome: 'ok', actor: 'manager-a' },
     ]);
   });
+
+  it('an admin of one depot cannot end the sessions of another depot\'s staff', async () => {
+    const victim = await openSession(w.ctx, w.dispatcherB.id);
+    const refused = await rest(w, 'DELETE', `/sessions/${victim.sessionId}`, w.users.admin.token);
+    expect(refused).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const row = await w.ctx.db.selectFrom('sessions').select('revoked_at').where('id', '=', victim.sessionId).executeTakeFirstOrThrow();
+    expect(row.revoked_at).toBeNull();
+    const denied = await w.ctx.db.selectFrom('audit_log').select('outcome').where('action', '=', 'session.revoke').where('target_id', '=', victim.sessionId).execute();
+    expect(denied).toEqual([{ outcome: 'denied' }]);
+    // At their own depot it works.
+    const own = await openSession(w.ctx, w.users.finance.id);
+    expect((await rest(w, 'DELETE', `/sessions/${own.sessionId}`, w.users.admin.token)).status).toBe(204);
+  });
+
+  it('a grant over several locations is audited at each of them', async () => {
+    const target = await insertUser(w.ctx, `new-${backend}-5`);
+    const g = await createGrant(w.ctx, operator, { userId: target, role: 'reporting', locationIds: [w.A, w.B] });
+    const rows = await w.ctx.db.selectFrom('audit_log').select(['action', 'location_id']).where('target_id', '=', g.id).orderBy('location_id').execute();
+    expect(rows).toEqual([{ action: 'grant.create', location_id: w.A }, { action: 'grant.create', location_id: w.B }]);
+    const trailB = await rest(w, 'GET', `/locations/${w.B}/audit?limit=1000`, w.dispatcherB.token);
+    expect(trailB.status).toBe(403); // dispatchers do not read the audit trail
+    const trailA = await rest(w, 'GET', `/locations/${w.A}/audit?limit=1000`, w.users.manager.token);
+    expect(JSON.stringify(trailA.body)).toContain(g.id);
+  });
 });

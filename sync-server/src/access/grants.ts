@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { type Grant, type GrantCreate, type RoleName, roleTemplates } from '@depotline/shared';
-import { appendAudit, type AuditActor } from '../audit/audit-log';
+import { appendAuditEntries, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
 import type { AccessProfile } from './access-profile';
@@ -49,10 +49,11 @@ export async function createGrant(ctx: ServerContext, granter: Granter, input: G
       created_by: granter.actor.userId ?? granter.actor.label, revoked_at: null, revoked_by: null,
     }).execute();
     await trx.insertInto('grant_locations').values(locationIds.map((location_id) => ({ grant_id: id, location_id }))).execute();
-    await appendAudit(trx, granter.actor, {
-      action: 'grant.create', outcome: 'ok', targetType: 'grant', targetId: id, locationId: locationIds.length === 1 ? locationIds[0]! : null,
+    // One entry per location, so each depot's audit trail shows who was given access to it.
+    await appendAuditEntries(trx, locationIds.map((locationId) => ({ actor: granter.actor, event: {
+      action: 'grant.create', outcome: 'ok' as const, targetType: 'grant', targetId: id, locationId,
       details: { userId: input.userId, role: input.role, locationIds, expiresAt },
-    }, now);
+    } })), now);
     return { id, userId: input.userId, role: input.role, locationIds, expiresAt, createdAt: now, createdBy: granter.actor.userId ?? granter.actor.label, revokedAt: null };
   });
 }
@@ -77,10 +78,10 @@ export async function revokeGrant(ctx: ServerContext, granter: Granter, grantId:
   if (grant.revokedAt !== null) return;
   await ctx.db.transaction().execute(async (trx) => {
     await trx.updateTable('grants').set({ revoked_at: now, revoked_by: granter.actor.userId ?? granter.actor.label }).where('id', '=', grantId).where('revoked_at', 'is', null).execute();
-    await appendAudit(trx, granter.actor, {
-      action: 'grant.revoke', outcome: 'ok', targetType: 'grant', targetId: grantId, locationId: grant.locationIds.length === 1 ? grant.locationIds[0]! : null,
+    await appendAuditEntries(trx, grant.locationIds.map((locationId) => ({ actor: granter.actor, event: {
+      action: 'grant.revoke', outcome: 'ok' as const, targetType: 'grant', targetId: grantId, locationId,
       details: { userId: grant.userId, role: grant.role, locationIds: grant.locationIds },
-    }, now);
+    } })), now);
   });
 }
 

@@ -1,10 +1,10 @@
-import { type Permission, type RoleName, roleNames, roleTemplates } from '@depotline/shared';
+import { type RoleName, roleNames } from '@depotline/shared';
 import type { ServerConfig } from '../config';
 import type { Db } from '../db/database';
 
 /**
  * The little sign-in needs to know about a user's grants: their roles (for the MFA policy),
- * their locations (for `Me`) and whether they hold a permission anywhere. Only active grants
+ * their locations (for `Me`). Only active grants
  * count: not revoked and not expired at `now`. access/ has the full authorization model; these
  * queries stay deliberately small so sign-in does not depend on it.
  */
@@ -29,7 +29,3 @@ export function rolesRequireMfa(roles: readonly RoleName[], config: Pick<ServerC
   return roles.some((r) => config.mfaRequiredRoles.has(r));
 }
 
-export async function holdsPermissionAnywhere(db: Db, userId: string, permission: Permission, now: number): Promise<boolean> {
-  const roles = await activeRolesOfUser(db, userId, now);
-  return roles.some((r) => roleTemplates[r].permissions.includes(permission));
-}

@@ -8,7 +8,8 @@ import type { RouteModule } from '../http/app';
 import { actorOf, clientIp, parseWith, requirePrincipal } from '../http/pipeline';
 import { notFound, unauthenticated } from '../errors';
 import { beginTotpEnrollment, confirmTotpEnrollment, findUserById } from '../users/users';
-import { holdsPermissionAnywhere } from './location-access';
+import { loadAccessProfile } from '../access/access-profile';
+import { mayRevokeSessionsOf } from '../access/authorize';
 import { buildMe, completeSignIn, login } from './login';
 import { requireAuth } from './require-auth';
 import { findSession, listSessions, refreshSession, revokeSession } from './sessions';
@@ -89,7 +90,8 @@ export const authRoutes: RouteModule = (router, ctx) => {
     const actor = actorOf(req, principal);
     const session = await findSession(ctx, sessionId);
     const own = session?.userId === principal.userId;
-    if (!own && !(await holdsPermissionAnywhere(ctx.db, principal.userId, 'session.revokeAny', ctx.now()))) {
+    const allowed = own || (session !== null && await mayRevokeSessionsOf(ctx.db, await loadAccessProfile(ctx.db, principal.userId, ctx.now()), session.userId, ctx.now()));
+    if (!allowed) {
       await ctx.db.transaction().execute((trx) =>
         appendAudit(trx, actor, {
           action: 'session.revoke', outcome: 'denied', targetType: 'session', targetId: sessionId, details: { permission: 'session.revokeAny' },

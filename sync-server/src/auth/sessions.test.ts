@@ -2,7 +2,7 @@ import { SessionInfo, SessionTokens } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { backends, startTestServer, type TestServer } from '../../test/harness';
-import { buildUser, newDeviceId, restCall, signIn, testClock, type TestClock } from '../../test/factories';
+import { buildLocation, buildUser, newDeviceId, restCall, signIn, testClock, type TestClock } from '../../test/factories';
 
 const minute = 60_000;
 
@@ -22,8 +22,8 @@ describe.each(backends)('sessions and refresh tokens (%s)', (backend) => {
   const refresh = (refreshToken: string, deviceId: string) => restCall(server.url, 'POST', '/auth/refresh', { body: { refreshToken, deviceId } });
   const errorCode = (r: { body: Record<string, unknown> | null }) => (r.body?.error as { code?: string } | undefined)?.code;
 
-  async function session(role: 'finance' | 'reporting' | 'admin' = 'finance') {
-    const user = await buildUser(server.ctx, { role, withTotp: role === 'admin' });
+  async function session(role: 'finance' | 'reporting' | 'admin' = 'finance', locationIds?: string[]) {
+    const user = await buildUser(server.ctx, { role, withTotp: role === 'admin', ...(locationIds ? { locationIds } : {}) });
     const deviceId = newDeviceId();
     const { tokens } = await signIn(server.url, server.ctx, user, { deviceId });
     return { user, deviceId, tokens };
@@ -161,9 +161,10 @@ describe.each(backends)('sessions and refresh tokens (%s)', (backend) => {
     expect(denied).toEqual([{ outcome: 'denied' }]);
   });
 
-  it('a holder of session.revokeAny (admin) can end anyone\u2019s session', async () => {
-    const admin = await session('admin');
-    const victim = await session('reporting');
+  it('a holder of session.revokeAny (admin) can end the sessions of users at their locations', async () => {
+    const depot = (await buildLocation(server.ctx)).id;
+    const admin = await session('admin', [depot]);
+    const victim = await session('reporting', [depot]);
     const res = await restCall(server.url, 'DELETE', `/sessions/${victim.tokens.sessionId}`, { token: admin.tokens.accessToken });
     expect(res.status).toBe(204);
     expect(errorCode(await me(victim.tokens.accessToken))).toBe('session_revoked');

@@ -62,7 +62,8 @@ describe.each(backends)('depotline-admin end to end (%s)', (backend) => {
     expect(grant.json.grant).toMatchObject({ role: 'dispatcher', locationIds: ['depot-north', 'depot-south'], expiresAt: null });
 
     const audit = await ctx.db.selectFrom('audit_log').select(['action', 'actor', 'actor_user_id']).orderBy('seq').execute();
-    expect(audit.map((a) => a.action)).toEqual(['location.create', 'location.create', 'user.create', 'grant.create']);
+    // The two-location grant is audited at each location.
+    expect(audit.map((a) => a.action)).toEqual(['location.create', 'location.create', 'user.create', 'grant.create', 'grant.create']);
     expect(new Set(audit.map((a) => a.actor))).toEqual(new Set([`cli:${osUser}`]));
     expect(JSON.stringify(audit)).not.toContain(created.json.password);
   }, cliTimeout);
