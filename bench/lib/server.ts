@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { ServerConfig } from '../../sync-server/src/config';
+import { loadConfig, type ServerConfig } from '../../sync-server/src/config';
 import type { Logger, ServerContext } from '../../sync-server/src/context';
 import { createContext, startServer, type RunningServer } from '../../sync-server/src/server';
 
@@ -49,22 +49,15 @@ export async function createBenchServer(database: BenchDatabase, overrides: Part
   } else {
     target = { kind: 'sqlite', file: path.join(dir, 'server.sqlite') };
   }
+  // The production defaults (an empty environment); tokens last the full 15 minutes so a long
+  // section never measures a renewal.
   const config: ServerConfig = {
+    ...loadConfig({}),
     port: 0,
-    host: '127.0.0.1',
     database: target,
     dataDir: dir,
-    fieldKey: {},
-    tokenKey: {},
-    tls: null,
     allowedOrigins: new Set(['app://depotline']),
     accessTokenTtlS: 900,
-    sessionIdleTimeoutS: 3600,
-    sessionAbsoluteTimeoutS: 43_200,
-    mfaRequiredRoles: new Set(['admin', 'manager', 'dispatcher']),
-    maxBodyBytes: 262_144,
-    maxSocketMessageBytes: 262_144,
-    trustProxyHops: 0,
     logLevel: 'error',
     ...overrides,
   };

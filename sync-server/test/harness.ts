@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { ServerConfig } from '../src/config';
+import { loadConfig, type ServerConfig } from '../src/config';
 import type { ServerContext } from '../src/context';
 import { createContext, startServer, type RunningServer } from '../src/server';
 
@@ -61,22 +61,13 @@ export async function createTestEnv(backend: Backend, overrides: Partial<ServerC
   } else {
     database = { kind: 'sqlite', file: path.join(dir, 'server.sqlite') };
   }
+  // The production defaults (an empty environment), with only what a test server needs changed.
   const config: ServerConfig = {
+    ...loadConfig({}),
     port: 0,
-    host: '127.0.0.1',
     database,
     dataDir: dir,
-    fieldKey: {},
-    tokenKey: {},
-    tls: null,
     allowedOrigins: new Set(['app://depotline']),
-    accessTokenTtlS: 600,
-    sessionIdleTimeoutS: 3600,
-    sessionAbsoluteTimeoutS: 43_200,
-    mfaRequiredRoles: new Set(['admin', 'manager', 'dispatcher']),
-    maxBodyBytes: 262_144,
-    maxSocketMessageBytes: 262_144,
-    trustProxyHops: 0,
     logLevel: loud ? 'debug' : 'silent',
     ...overrides,
   };

@@ -2,7 +2,7 @@ import type { PullResponse } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
 import { buildWorld, connectSocket, emitAck, eventually, insertUser, openSession, rest, sleep, type World } from '../../test/world';
-import { createGrant } from './grants';
+import { createGrant, revokeGrant } from './grants';
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };
 
@@ -41,6 +41,9 @@ describe.each(backends)('grants (%s)', (backend) => {
 
   it('a grant that expires while a socket is open stops access on the spot and drops the location', async () => {
     const target = await insertUser(w.ctx, `new-${backend}-3`);
+    // An earlier grant at A that was revoked must not make the later expiry look like a revocation.
+    const earlier = await createGrant(w.ctx, operator, { userId: target, role: 'reporting', locationIds: [w.A] });
+    await revokeGrant(w.ctx, operator, earlier.id);
     await createGrant(w.ctx, operator, { userId: target, role: 'contractor', locationIds: [w.A], expiresAt: Date.now() + 1200 });
     const { token } = await openSession(w.ctx, target);
     const s = await connectSocket(w.server.url, token);

@@ -73,18 +73,23 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
     }
   }
 
-  /** Revoked if the most recent grant to end at this location was revoked, else it expired. */
+  /** Whichever ended last among the user's grants at this location: a revocation or an expiry. */
   async function dropReason(userId: string, locationId: string): Promise<'grant_revoked' | 'grant_expired'> {
-    const last = await ctx.db
+    const ended = await ctx.db
       .selectFrom('grants')
       .innerJoin('grant_locations', 'grant_locations.grant_id', 'grants.id')
       .select(['grants.revoked_at', 'grants.expires_at'])
       .where('grants.user_id', '=', userId)
       .where('grant_locations.location_id', '=', locationId)
-      .where('grants.revoked_at', 'is not', null)
-      .orderBy('grants.revoked_at', 'desc')
-      .executeTakeFirst();
-    return last ? 'grant_revoked' : 'grant_expired';
+      .execute();
+    let last: { at: number; reason: 'grant_revoked' | 'grant_expired' } = { at: -1, reason: 'grant_expired' };
+    for (const g of ended) {
+      // A grant ends at whichever comes first: its revocation or its expiry.
+      const endedAt = Math.min(g.revoked_at ?? Infinity, g.expires_at ?? Infinity);
+      if (endedAt === Infinity || endedAt < last.at) continue;
+      last = { at: endedAt, reason: g.revoked_at !== null && g.revoked_at === endedAt ? 'grant_revoked' : 'grant_expired' };
+    }
+    return last.reason;
   }
 
   const timer = setInterval(() => void tick(), watchIntervalMs);

@@ -8,7 +8,6 @@ import {
   beginTotpEnrollment, decryptTotpSecret, disableUserIn, findUserByUsername, toUserSummary, type UserRow,
 } from '../users/users';
 import { loadAccessProfile, listLocationAccess } from '../access/access-profile';
-import { activeRolesOfUser, rolesRequireMfa } from './location-access';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { createSession, type DeviceInfo } from './sessions';
 import { afterFailure, lockedForS, type LoginThrottle } from './throttle';
@@ -65,7 +64,11 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   }
 
   const enrolled = user.totp_enrolled_at !== null;
-  const mfaNeeded = enrolled || rolesRequireMfa(await activeRolesOfUser(ctx.db, user.id, now), ctx.config);
+  // DESIGN.md section 3: which roles must use MFA is policy (MFA_REQUIRED_ROLES), applied to the
+  // roles of the user's grants in force now (the same access model every check uses).
+  const profile = await loadAccessProfile(ctx.db, user.id, now);
+  const roles = [...profile.byLocation.values()].flatMap((v) => [...v.roles]);
+  const mfaNeeded = enrolled || roles.some((r) => ctx.config.mfaRequiredRoles.has(r));
   let totpStep: number | null = null;
   if (mfaNeeded) {
     if (!enrolled) {

@@ -12,7 +12,8 @@ import { authenticateAccessToken } from '../auth/access-tokens';
 import { touchSession } from '../auth/require-auth';
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
-import { asAppError, badRequest, rateLimited, unauthenticated, unknownEvent, zodIssues } from '../errors';
+import { asAppError, rateLimited, unauthenticated, unknownEvent } from '../errors';
+import { parseWith } from '../http/pipeline';
 import { broadcastTouched, driverRoom, generalRoom, sessionRoom, userRoom, viewClassOf, type DriverPermissionLookup } from './broadcast';
 import { pushMutations } from './mutations';
 import { pullChanges } from './pull';
@@ -137,24 +138,24 @@ export function attachSocketServer(server: http.Server | https.Server, ctx: Serv
       throw res;
     }
     await recheckSession(socket);
-    const parsed = clientEventSchemas[name].safeParse(payload ?? {});
-    if (!parsed.success) throw badRequest(zodIssues(parsed.error));
     const { principal, profile, actor } = socket.data;
     const now = ctx.now();
+    // Each payload is parsed once, with its event's schema, before anything else reads it.
     switch (name) {
       case 'sync:locations':
+        parseWith(clientEventSchemas['sync:locations'], payload ?? {});
         return listLocationAccess(ctx.db, profile, now);
       case 'sync:pull': {
-        const req = clientEventSchemas['sync:pull'].parse(payload);
+        const req = parseWith(clientEventSchemas['sync:pull'], payload);
         await authorize(ctx, actor, profile, { permission: 'location.read', locationId: req.locationId, action: 'sync.pull', assignedToCaller: true });
         return pullChanges(ctx, await loadViewerScope(ctx.db, profile, req.locationId, now), req);
       }
       case 'sync:push': {
-        const req = clientEventSchemas['sync:push'].parse(payload);
+        const req = parseWith(clientEventSchemas['sync:push'], payload);
         return pushMutations(ctx, principal, actor, profile, req.mutations);
       }
       case 'auth:renew': {
-        const req = clientEventSchemas['auth:renew'].parse(payload);
+        const req = parseWith(clientEventSchemas['auth:renew'], payload);
         const renewed = await authenticateAccessToken(ctx, req.accessToken);
         if (renewed.sessionId !== principal.sessionId || renewed.userId !== principal.userId) throw unauthenticated('The new token belongs to another session.');
         socket.data.principal = renewed;
