@@ -36,8 +36,3 @@ export function App() {
       return <ProblemScreen state={state} onState={setState} />;
   }
 }
-
-export type ScreenProps<S extends ConsoleState['screen']> = {
-  state: Extract<ConsoleState, { screen: S }>;
-  onState: (state: ConsoleState) => void;
-};

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ConsoleNotice, LocationView, SyncStatusView } from '@depotline/shared';
-import type { ScreenProps } from '../App';
+import type { ScreenProps } from '../screen-props';
 import { call, useBridgeEvent } from '../bridge';
 import { BoardView } from './BoardView';
 import { useActivityReports, useQuery } from './hooks';

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { ScreenProps } from '../App';
+import type { ScreenProps } from '../screen-props';
 import { call, messageOf } from '../bridge';
 import { QrCode } from '../ui/QrCode';
 import { Card } from './Card';

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { ConsoleProblem } from '@depotline/shared';
-import type { ScreenProps } from '../App';
+import type { ScreenProps } from '../screen-props';
 import { call, messageOf } from '../bridge';
 import { Card } from './Card';
 

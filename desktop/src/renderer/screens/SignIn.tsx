@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent } from 'react';
-import type { ScreenProps } from '../App';
+import type { ScreenProps } from '../screen-props';
 import { BridgeFailure, call, messageOf } from '../bridge';
 import { Card } from './Card';
 

@@ -1,4 +1,4 @@
-import type { ScreenProps } from '../App';
+import type { ScreenProps } from '../screen-props';
 import { call } from '../bridge';
 import { Card } from './Card';
 
