@@ -370,7 +370,7 @@ describe('the console in Chromium against a real sync-server', () => {
 
     // The page really runs under the CSP: an injected inline script is refused, and the bridge
     // object cannot be replaced by page script. (eval cannot be probed from here: code that the
-    // DevTools protocol evaluates is exempt from the eval check; policy.test.ts covers the
+    // DevTools protocol evaluates is exempt from the eval check; renderer-policy.test.ts covers the
     // policy's lack of 'unsafe-eval'.)
     const attempts = await c.page.evaluate(() => {
       const script = document.createElement('script');

@@ -23,7 +23,7 @@ import { BridgeDispatcher, bridgeHandlersFor, type BridgeSender } from '../../sr
 import { ConsoleService, type ConsoleServiceOptions } from '../../src/main/service/console-service';
 import type { UnlockVerifierVault } from '../../src/main/service/unlock-verifier';
 import { resolveAppAsset } from '../../src/main/security/app-assets';
-import { securityHeaders } from '../../src/main/security/policy';
+import { securityHeaders } from '../../src/main/security/renderer-policy';
 
 export interface TestHostOptions {
   serverUrl: string;

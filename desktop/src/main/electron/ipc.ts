@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { bridgeCallNames, bridgeChannel, bridgeEventChannel, type BridgeEventMessage } from '@depotline/shared';
 import type { BridgeDispatcher, BridgeSender } from '../bridge/dispatch';
-import { isAppUrl } from '../security/policy';
+import { isAppUrl } from '../security/renderer-policy';
 
 /** The sender of an IPC call as the dispatcher judges it: the frame's URL and whether it is top-level. */
 export function senderOf(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): BridgeSender {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bridgeCallNames, bridgeChannel } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentSecurityPolicy } from '../security/policy';
+import { contentSecurityPolicy } from '../security/renderer-policy';
 
 const desktop = path.resolve(import.meta.dirname, '../../..');
 

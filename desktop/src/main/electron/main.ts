@@ -1,5 +1,5 @@
 /**
- * The Electron main process: thin. It applies the security policy (../security/policy.ts) to
+ * The Electron main process: thin. It applies the security policy (../security/renderer-policy.ts) to
  * Electron's objects, serves the renderer over app://, and connects the bridge's IPC channels
  * to the ConsoleService, which holds all the logic and runs without Electron.
  */
@@ -10,12 +10,12 @@ import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } 
 import { KeytarVault } from '../../core';
 import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
 import { ConsoleService } from '../service/console-service';
-import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy, type ConsolePolicy } from '../service/policy';
+import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy, type ConsolePolicy } from '../service/managed-policy';
 import { KeytarUnlockVerifierVault } from '../service/unlock-verifier';
 import { appSchemePrivileges, serveAppRequest } from '../security/app-protocol';
 import {
   appEntryUrl, contentSecurityPolicy, denyDevicePermission, denyPermissionCheck, denyPermissionRequest, guardWebContents, isAllowedRequestUrl,
-} from '../security/policy';
+} from '../security/renderer-policy';
 import { isTrustedAppSender, registerBridge, sendBridgeEvent } from './ipc';
 import { createMainWindow } from './window';
 

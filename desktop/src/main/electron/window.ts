@@ -1,12 +1,12 @@
 import type { BrowserWindow as ElectronBrowserWindow, BrowserWindowConstructorOptions } from 'electron';
-import { guardWebContents } from '../security/policy';
+import { guardWebContents } from '../security/renderer-policy';
 
 export type BrowserWindowConstructor = new (options: BrowserWindowConstructorOptions) => ElectronBrowserWindow;
 
 /**
  * The console window. The web preferences are written out in full, literally, at the
  * constructor call, so both a reader and Electronegativity see every security setting where
- * it takes effect (numbers: the Electron security checklist in SECURITY-REFERENCES.md).
+ * it takes effect (numbers: electronjs.org/docs/latest/tutorial/security, as in desktop/README.md).
  * The constructor is passed in so a unit test can check the options without Electron.
  */
 export function createMainWindow({ BrowserWindow }: { BrowserWindow: BrowserWindowConstructor }, options: { preloadPath: string; devTools: boolean }): ElectronBrowserWindow {

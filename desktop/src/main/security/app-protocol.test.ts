@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveAppRequest } from './app-protocol';
-import { contentSecurityPolicy } from './policy';
+import { contentSecurityPolicy } from './renderer-policy';
 
 describe('app:// protocol (checklist item 18: a custom scheme, not file://)', () => {
   let root: string;

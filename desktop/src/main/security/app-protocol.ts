@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { resolveAppAsset } from './app-assets';
-import { appScheme, isAppUrl, securityHeaders } from './policy';
+import { appScheme, isAppUrl, securityHeaders } from './renderer-policy';
 
 /**
  * Item 18 of the Electron security checklist: the console's files come from a custom scheme

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   appEntryUrl, contentSecurityPolicy, denyDevicePermission, denyPermissionCheck, denyPermissionRequest, guardWebContents, isAllowedRequestUrl,
   isAppUrl, securityHeaders, type GuardableWebContents, type PreventableEvent,
-} from './policy';
+} from './renderer-policy';
 
 const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy } from './policy';
+import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy } from './managed-policy';
 
 describe('console policy', () => {
   it('defaults: a loopback server and a 10 minute idle lock', () => {

@@ -1,8 +1,9 @@
 /**
- * The console's Electron security policy as plain data and functions, so that each item of
- * the Electron security checklist (electronjs.org/docs/latest/tutorial/security, numbered as
- * in SECURITY-REFERENCES.md) is checked by a unit test without launching Electron. The
- * Electron wiring in ../electron only hands Electron objects to these.
+ * What the console's page may do (load, navigate, open, ask for), as plain data and
+ * functions, so that each item of the Electron security checklist
+ * (electronjs.org/docs/latest/tutorial/security, numbered as there and in desktop/README.md)
+ * is checked by a unit test without launching Electron. The Electron wiring in ../electron
+ * only hands Electron objects to these.
  */
 
 /** Item 18: the renderer is served from a custom, privileged scheme, never file://. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The console's managed policy, set by IT (DESIGN.md section 7: managed desktop policy). Read
+ * The console's managed policy, set by IT (desktop/README.md, "Sign-in, lock and offline"). Read
  * from a JSON file the user cannot edit (see `policyFileLocations`) and, for development,
  * from environment variables; the file wins, so a user cannot loosen what IT set.
  */
@@ -9,8 +9,8 @@ export const ConsolePolicy = z.object({
   /** The sync server. https:// unless it is on this machine. */
   serverUrl: z.url().default('http://127.0.0.1:8787'),
   /**
-   * Lock after this many minutes without input (issue 4: default 10). Capped at 30: ASVS 4 L2
-   * asks for an inactivity timeout of at most 30 minutes (SECURITY-REFERENCES.md).
+   * Lock after this many minutes without input (issue 4: default 10). Capped at 30: OWASP ASVS
+   * 4.0 V3.3.2 asks level 2 for re-authentication after at most 30 minutes of inactivity.
    */
   idleLockMinutes: z.number().min(0.05).max(30).default(10),
 }).strict();
