@@ -1,7 +1,7 @@
 /**
  * A worker thread of `verifyAuditChain` (verify.ts): opens its own connection to the database
  * (`workerData`, a ChunkSource), says `ready`, then checks each chunk it is sent and answers
- * with its ChunkResult, in the order sent. Started by verify.ts, which registers tsx's
+ * with its ChunkResult, in the order sent. Started by verify-pool.ts, which registers tsx's
  * CommonJS loader in the thread first when this file runs as TypeScript.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -10,9 +10,9 @@ import { type ChunkResult, type ChunkSource, checkChunk, openChunkReader } from 
 export type WorkerRequest = { type: 'chunk'; id: number; from: number; to: number } | { type: 'close' };
 export type WorkerReply = { type: 'ready' } | { type: 'result'; id: number; result: ChunkResult };
 
-// Loaded as CommonJS when tsx compiles it (see verify.ts), so no top-level await.
+// Loaded as CommonJS when tsx compiles it (see verify-pool.ts), so no top-level await.
 const port = parentPort;
-if (!port) throw new Error('verify-worker.ts runs as a worker thread of verify.ts');
+if (!port) throw new Error('verify-worker.ts runs as a worker thread of verify-pool.ts');
 
 const opening = openChunkReader((workerData as { source: ChunkSource }).source);
 const undecided: ChunkResult = { firstPrevHash: null, lastHash: null, problem: null, recheck: true };
@@ -31,6 +31,6 @@ port.on('message', (request: WorkerRequest) => {
   const result = opening.then((reader) => checkChunk(reader, request.from, request.to)).catch(() => undecided);
   answered = answered.then(() => result).then((r) => port.postMessage({ type: 'result', id: request.id, result: r } satisfies WorkerReply));
 });
-// A connection that cannot be opened fails the thread (its 'error' event): verify.ts then
-// checks the chunks itself.
+// A connection that cannot be opened fails the thread (its 'error' event): verify-pool.ts
+// then has the chunks checked on the verifying thread.
 void opening.then(() => port.postMessage({ type: 'ready' } satisfies WorkerReply));
