@@ -20,9 +20,8 @@ export {
   type ProfileOptions, type ReenrollReport, type WipeReport,
 } from './profile/profile-store';
 
-export {
-  SyncClient,
-  type ConnectionState, type LocationDroppedEvent, type SessionEndedEvent, type SignInOutcome, type SyncClientOptions,
-  type SyncEvents, type SyncLog, type SyncStatus,
-} from './sync/sync-client';
+export { SyncClient, type SignInOutcome, type SyncClientOptions } from './sync/sync-client';
+export type {
+  ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,
+} from './sync/sync-events';
 export { parseServerUrl } from './sync/server-url';

@@ -10,7 +10,7 @@ import { openProfileStore, reenrollProfile } from '../../profile/profile-store';
 import { requireTestKeyring, testVault } from '../../testing/keyring';
 import { decryptDatabaseFile, decryptWalFile, findNeedles } from '../../testing/sqlcipher-pages';
 import { makeTempDir, readDatabaseFiles } from '../../testing/temp-dir';
-import type { SessionEndedEvent } from '../sync-client';
+import type { SessionEndedEvent } from '../sync-events';
 import { SyncClient } from '../sync-client';
 import {
   buildLocation, buildUser, editNotesOf, Office, openCore, quietLog, startCore, startServer, waitFor, type Core,

@@ -13,7 +13,8 @@ import { openProfileStore } from '../../profile/profile-store';
 import type { LocalStore } from '../../store/local-store';
 import { testProfileId, testVault } from '../../testing/keyring';
 import type { KeytarVault } from '../../vault/keytar-vault';
-import { SyncClient, type SyncClientOptions, type SyncLog } from '../sync-client';
+import { SyncClient, type SyncClientOptions } from '../sync-client';
+import type { SyncLog } from '../sync-events';
 
 export { buildLocation, buildUser, restCall };
 
