@@ -136,7 +136,7 @@ describe('the console in Chromium against a real sync-server', () => {
     const e = await open(h2);
     await submitSignIn(e.page, { username: fresh.username, password: fresh.password });
     await e.page.getByTestId('screen-enroll-mfa').waitFor();
-    expect(await e.page.locator('svg.qr path').count()).toBe(1);
+    await eventually(() => e.page.locator('svg.qr path').count()).toBe(1);
     await e.screenshot('02-enroll-mfa');
     const secret = (await e.page.getByTestId('totp-secret').textContent())!.replace(/\s/g, '');
     await e.page.getByLabel('Code from the app').fill(totp(base32Decode(secret), server.ctx.now()));
@@ -151,7 +151,7 @@ describe('the console in Chromium against a real sync-server', () => {
     const c = await open(h);
     await signIn(c.page, credentialsOf(user));
     await waitForBoard(c.page);
-    expect(await c.page.getByTestId('location-switcher').locator('option').allTextContents()).toEqual(['South Depot']);
+    await eventually(() => c.page.getByTestId('location-switcher').locator('option').allTextContents()).toEqual(['South Depot']);
     for (const name of await c.page.locator('.route-name').allTextContents()) expect(name).toMatch(/^South /);
 
     const southState = await office.serverState(South);
@@ -185,7 +185,8 @@ describe('the console in Chromium against a real sync-server', () => {
     await A.page.getByTestId('transition-en_route').click();
     await B.page.locator(`[data-testid="stop-row"][data-stop-id="${stopId}"][data-status="en_route"]`).waitFor({ timeout: 15_000 });
     const elapsed = Date.now() - started;
-    await B.page.locator('[data-testid="detail-status"][data-status="en_route"]').waitFor({ timeout: 2000 });
+    // Only the row is timed; the open detail is a query of its own and may follow it.
+    await B.page.locator('[data-testid="detail-status"][data-status="en_route"]').waitFor({ timeout: 15_000 });
     console.log(`console A -> console B: status change visible after ${elapsed} ms`);
     expect(elapsed, `B saw A's change after ${elapsed} ms`).toBeLessThan(1000);
     await eventually(() => B.page.getByTestId('last-change').textContent()).toContain(a.username);
@@ -228,10 +229,10 @@ describe('the console in Chromium against a real sync-server', () => {
 
     const notice = c.page.getByTestId('rejected-notice');
     await notice.waitFor({ timeout: 10_000 });
-    expect(await notice.getByTestId('rejected-server-value').textContent()).toBe('status: cancelled');
-    expect(await notice.getByTestId('rejected-reason').textContent()).not.toBe('');
-    await stopRow(c.page, stops[1]!.id).waitFor();
-    expect(await stopRow(c.page, stops[1]!.id).getAttribute('data-status')).toBe('cancelled');
+    await eventually(() => notice.getByTestId('rejected-server-value').textContent()).toBe('status: cancelled');
+    await eventually(() => notice.getByTestId('rejected-reason').textContent()).not.toBe('');
+    // The notice and the row's rollback to the server's value are separate refreshes.
+    await eventually(() => stopRow(c.page, stops[1]!.id).getAttribute('data-status')).toBe('cancelled');
     await c.screenshot('06-rejected-edit-notice');
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     await eventually(() => c.page.getByTestId('rejected-notice').count()).toBe(0);
@@ -243,7 +244,9 @@ describe('the console in Chromium against a real sync-server', () => {
     const c = await open(h);
     await signIn(c.page, { username: finance.username, password: finance.password });
     await waitForBoard(c.page);
-    expect(await c.page.getByTestId('location-switcher').locator('option').allTextContents()).toEqual(['North Depot', 'South Depot']);
+    // The depot list is a query of its own, refreshed as the sync lands: a board on screen says
+    // nothing about it yet.
+    await eventually(() => c.page.getByTestId('location-switcher').locator('option').allTextContents()).toEqual(['North Depot', 'South Depot']);
     await c.page.getByTestId('stop-row').nth(3).click();
     await c.page.getByTestId('stop-detail').waitFor();
     expect(await c.page.getByTestId('notes').count()).toBe(0);
@@ -277,7 +280,7 @@ describe('the console in Chromium against a real sync-server', () => {
     await revokeSession(server.ctx, { userId: null, label: 'test', deviceId: null, ip: null }, session.id, 'revoked_by_admin');
     await c.page.getByTestId('screen-wiped').waitFor({ timeout: 15_000 });
     expect(await c.page.getByTestId('stop-row').count()).toBe(0);
-    expect(install.profileIds()).toEqual([]);
+    await eventually(() => install.profileIds()).toEqual([]);
     await c.screenshot('09-session-revoked-wiped');
   });
 
