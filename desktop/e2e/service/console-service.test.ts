@@ -128,6 +128,8 @@ describe('console service against a real sync-server', () => {
 
     // A change arrives while locked: nothing is announced to the page.
     await office.expectApplied([setStatusOf(A, stops[1]!.id, 'cancelled')]);
+    // A fixed wait on purpose: a locked console shows nothing that says the change has arrived
+    // (that is what this checks), so it is given time to; the unlocked read below proves it did.
     await new Promise((r) => setTimeout(r, 400));
     expect(events.filter((e) => e.event === 'dataChanged')).toEqual([]);
 

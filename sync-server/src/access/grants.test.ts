@@ -44,14 +44,17 @@ describe.each(backends)('grants (%s)', (backend) => {
     // An earlier grant at A that was revoked must not make the later expiry look like a revocation.
     const earlier = await createGrant(w.ctx, operator, { userId: target, role: 'reporting', locationIds: [w.A] });
     await revokeGrant(w.ctx, operator, earlier.id);
-    await createGrant(w.ctx, operator, { userId: target, role: 'contractor', locationIds: [w.A], expiresAt: Date.now() + 1200 });
+    // Far enough out that session, socket and first pull fit before it on a loaded machine.
+    const expiresAt = Date.now() + 3000;
+    await createGrant(w.ctx, operator, { userId: target, role: 'contractor', locationIds: [w.A], expiresAt });
     const { token } = await openSession(w.ctx, target);
     const s = await connectSocket(w.server.url, token);
     const drops: unknown[] = [];
     s.on('sync:dropLocation', (p: unknown) => drops.push(p));
     try {
       expect((await emitAck<{ ok: boolean; data: PullResponse }>(s, 'sync:pull', { locationId: w.A, after: 0 })).ok).toBe(true);
-      await sleep(1300);
+      // Deliberately past the grant's expiry: the point is what the open socket meets after it.
+      await sleep(Math.max(0, expiresAt + 100 - Date.now()));
       // Refused at once (expiry is re-checked on every use), before the watcher even runs.
       expect(await emitAck(s, 'sync:pull', { locationId: w.A, after: 0 })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
       expect(await eventually(() => drops.length > 0, 1500)).toBe(true);
