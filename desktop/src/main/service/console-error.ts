@@ -1,4 +1,4 @@
-import type { BridgeError, BridgeErrorCode, ErrorCode } from '@depotline/shared';
+import type { BridgeError, BridgeErrorCode, ConsoleState, ErrorCode } from '@depotline/shared';
 import { assertNever, type CoreError } from '../../core';
 
 /**
@@ -83,6 +83,39 @@ function fromCoreError(err: CoreError): BridgeError {
     default:
       return assertNever(err);
   }
+}
+
+type ErrorScreen = Extract<ConsoleState, { screen: 'error' }>;
+
+/**
+ * The core errors that stop the console before it can show data, each with its own error
+ * screen. Starting over sets the database aside for a new one, so it is offered only where a
+ * new one helps: not without a keychain (a new database could not be keyed either), not for a
+ * newer app's file (an update opens it), not for another user's profile. Every core error is
+ * listed, so a new one needs a decision here.
+ */
+const problemScreens: Record<CoreError['name'], Pick<ErrorScreen, 'problem' | 'canStartOver'> | null> = {
+  KeychainUnavailableError: { problem: 'keychain_unavailable', canStartOver: false },
+  KeychainEntryInvalidError: { problem: 'database_unavailable', canStartOver: true },
+  DatabaseKeyMissingError: { problem: 'database_unavailable', canStartOver: true },
+  DatabaseKeyMismatchError: { problem: 'database_unavailable', canStartOver: true },
+  DatabaseCorruptError: { problem: 'database_unavailable', canStartOver: true },
+  DatabaseTooNewError: { problem: 'database_unavailable', canStartOver: false },
+  ProfileMismatchError: { problem: 'profile_mismatch', canStartOver: false },
+  StoreClosedError: null,
+  ServerDataRejectedError: null,
+  LocalEditRefusedError: null,
+  InsecureServerUrlError: null,
+  ServerUnreachableError: null,
+  ServerRequestError: null,
+  NotSignedInError: null,
+};
+
+/** The error screen for `err` (keychain, database, profile); null when it has none. */
+export function problemScreenFor(err: unknown): ErrorScreen | null {
+  if (!isCoreError(err)) return null;
+  const screen = problemScreens[err.name];
+  return screen && { screen: 'error', problem: screen.problem, message: err.message, canStartOver: screen.canStartOver };
 }
 
 /** The bridge form of any error. Unknown errors say nothing about their cause (main logs it). */

@@ -1,14 +1,17 @@
 import fs from 'node:fs';
-import type {
-  BridgeArgs, BridgeEventMessage, ConsoleProblem, ConsoleState, Me, SyncStatusView, UserView,
-} from '@depotline/shared';
+import type { BridgeArgs, BridgeEventMessage, ConsoleState, SyncStatusView } from '@depotline/shared';
 import {
-  InsecureServerUrlError, KeychainUnavailableError, parseServerUrl, ProfileMismatchError, reenrollProfile, ServerUnreachableError,
-  SyncClient, wipeProfile, openProfileStore,
-  type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncClientOptions, type SyncLog,
+  InsecureServerUrlError, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore,
+  type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncLog,
 } from '../../core';
 import { ConsoleData } from './console-data';
-import { ConsoleError } from './console-error';
+import { ConsoleError, problemScreenFor } from './console-error';
+import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
+import {
+  closeProfile, newSyncClient, userViewOf,
+  type ActiveSession, type OpenProfile, type PendingEnrollment, type Profile, type SyncTuning,
+} from './console-session';
+import { IdleLock } from './idle-lock';
 import { profileDbPath, profileIdFor } from './profiles';
 import { makeVerifier, verifyPassword, type StoredVerifier, type UnlockVerifierVault } from './unlock-verifier';
 
@@ -22,47 +25,22 @@ export interface ConsoleServiceOptions {
   idleLockMs: number;
   deviceName?: string;
   /** Tuning of the sync client (tests shorten its delays). */
-  sync?: Partial<Pick<SyncClientOptions, 'retryDelayMs' | 'retryDelayMaxMs' | 'ackTimeoutMs' | 'origin' | 'pullPageSize'>>;
+  sync?: SyncTuning;
   log?: SyncLog;
   now?: () => number;
   /** How often the idle lock is checked. */
   idleCheckMs?: number;
 }
 
-interface Profile {
-  profileId: string;
-  dbPath: string;
-}
-
-interface OpenProfile extends Profile {
-  store: LocalStore;
-  client: SyncClient;
-}
-
-interface ActiveSession extends OpenProfile {
-  user: UserView;
-  verifier: StoredVerifier;
-  failedUnlocks: number;
-}
-
-interface PendingEnrollment extends OpenProfile {
-  enrollmentToken: string;
-  /** The profile was created by this sign-in: a cancelled enrollment leaves nothing behind. */
-  fresh: boolean;
-  /** Hash of the password that got this far; the password itself is not kept. */
-  verifier: StoredVerifier;
-}
-
 /** Wrong unlock passwords before the console signs out and asks for a full sign-in again. */
 export const maxFailedUnlocks = 5;
 
-const signedOutStatus: SyncStatusView = { connection: 'signed_out', pendingCount: 0, lastSyncAt: null, lastError: null };
-
 /**
  * The logic behind every bridge call, and nothing Electron: the main process and the e2e test
- * host run exactly this. It owns the screen the console shows (`ConsoleState`), the signed-in
- * profile (encrypted store + sync client), the lock and idle lock, and the events pushed to the
- * renderer; `data` (console-data.ts) answers the read and edit calls.
+ * host run exactly this. It is the console's screen state machine: it owns the screen the
+ * console shows (`ConsoleState`), the signed-in profile (encrypted store + sync client), and the
+ * lock and idle lock. Pushes to the renderer go through console-events.ts, error screens come
+ * from console-error.ts, and `data` (console-data.ts) answers the read and edit calls.
  *
  * Lock semantics: while locked or signed out, every data call fails with `locked` and no data
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
@@ -74,10 +52,9 @@ export class ConsoleService {
   #session: ActiveSession | null = null;
   #enrollment: PendingEnrollment | null = null;
   #problemProfile: Profile | null = null;
-  #lastActivity = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idle: IdleLock;
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #listeners = new Set<(message: BridgeEventMessage) => void>();
+  readonly #events: ConsoleEvents;
   readonly #locationNames = new Map<string, string>();
   /** The read and edit calls; each refuses unless the console is unlocked. */
   readonly data: ConsoleData;
@@ -98,37 +75,24 @@ export class ConsoleService {
     }
     this.#serverOrigin = origin;
     if (origin) this.#state = { screen: 'sign_in', serverUrl: origin, notice: null };
+    this.#events = new ConsoleEvents(this.#o.log);
+    this.#idle = new IdleLock({ idleLockMs: this.#o.idleLockMs, checkMs: this.#o.idleCheckMs, now: this.#o.now });
     this.data = new ConsoleData({
       session: () => this.#unlocked(),
       now: this.#o.now,
-      activity: () => {
-        this.#lastActivity = this.#o.now();
-      },
+      activity: () => this.#idle.touch(),
       locationNames: this.#locationNames,
     });
   }
 
-  /* ---------------------------------------------------------------------------- events */
-
   /** Pushes for the renderer (state, sync status, data changes, notices). Returns the unsubscribe. */
   onEvent(listener: (message: BridgeEventMessage) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #emit(message: BridgeEventMessage): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(message);
-      } catch (err) {
-        this.#o.log.warn('event listener failed', { error: err instanceof Error ? err.name : 'unknown' });
-      }
-    }
+    return this.#events.on(listener);
   }
 
   #setState(state: ConsoleState): ConsoleState {
     this.#state = state;
-    this.#emit({ event: 'state', payload: state });
+    this.#events.emit({ event: 'state', payload: state });
     return state;
   }
 
@@ -165,7 +129,7 @@ export class ConsoleService {
       } catch (err) {
         return this.#problem(err, profile);
       }
-      const open: OpenProfile = { ...profile, store, client: this.#newClient(profile, store) };
+      const open: OpenProfile = { ...profile, store, client: newSyncClient(profile, store, this.#o) };
       try {
         // A session this device already holds, unlocked by the password that proved itself
         // online before (with its second factor): works while the server is down.
@@ -186,7 +150,7 @@ export class ConsoleService {
         return await this.#activate(open, verifier);
       } catch (err) {
         if (this.#session?.profileId === profileId) throw err; // activated, then failed: #activate cleaned up
-        await this.#close(open, { forget: !existed });
+        await closeProfile(open, { forget: !existed }, this.#o);
         if (err instanceof ServerUnreachableError) {
           if (!existed) {
             return this.#setState({
@@ -198,8 +162,7 @@ export class ConsoleService {
           throw new ConsoleError('server_unreachable', 'The server could not be reached, and this password does not unlock ' +
             'the session kept on this computer. Check the password, or try again when the server is back.');
         }
-        if (this.#isProblem(err)) return this.#problem(err, profile);
-        throw err;
+        return this.#problem(err, profile);
       }
     });
   }
@@ -257,52 +220,38 @@ export class ConsoleService {
     } catch (err) {
       if (this.#session !== session) return this.#state; // the session ended while starting (revoked: wiped)
       this.#session = null;
-      await this.#close(session, { forget: false });
+      await closeProfile(session, { forget: false }, this.#o);
       throw err;
     }
     if (this.#session !== session) return this.#state;
     for (const location of await session.store.locations()) this.#locationNames.set(location.id, location.name);
-    this.#lastActivity = this.#o.now();
-    this.#startIdleTimer();
-    this.#emit({ event: 'syncStatus', payload: session.client.status });
+    this.#idle.touch();
+    this.#idle.start(() => this.checkIdle());
+    this.#events.emit({ event: 'syncStatus', payload: session.client.status });
     return this.#setState({ screen: 'console', user: session.user, idleLockMs: this.#o.idleLockMs });
   }
 
   #wire(session: ActiveSession): void {
-    const { client } = session;
-    client.on('status', (status) => {
-      if (this.#session === session) this.#emit({ event: 'syncStatus', payload: status });
-    });
-    client.on('change', (change) => {
-      if (this.#session !== session || this.#state.screen !== 'console') return;
-      this.#emit({ event: 'dataChanged', payload: { ...change, locationIds: [...change.locationIds] } });
-    });
-    client.on('locationDropped', (dropped) => {
-      if (this.#session !== session) return;
-      this.#emit({
-        event: 'notice',
-        payload: {
-          kind: 'location_removed', locationId: dropped.locationId, locationName: this.#locationNames.get(dropped.locationId) ?? null,
-          reason: dropped.reason, discardedEdits: dropped.discardedEdits,
-        },
-      });
-    });
-    client.on('sessionEnded', (ended) => this.#onSessionEnded(session, ended));
-    client.on('protocolError', ({ event }) => this.#o.log.warn('the server sent a message the console refused', { event }));
+    forwardSyncEvents(session.client, this.#events, {
+      isCurrent: () => this.#session === session,
+      showsData: () => this.#state.screen === 'console',
+      locationName: (locationId) => this.#locationNames.get(locationId) ?? null,
+      sessionEnded: (ended) => this.#onSessionEnded(session, ended),
+    }, this.#o.log);
   }
 
   #onSessionEnded(session: ActiveSession, ended: SessionEndedEvent): void {
     if (this.#session !== session) return;
     this.#session = null;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     if (ended.wipe) {
       this.#setState({ screen: 'wiped', reason: ended.reason, complete: (ended.wipeReport?.failures.length ?? 0) === 0 });
       void this.#o.verifiers.delete(session.profileId).catch(() => false);
     } else if (this.#serverOrigin) {
       this.#setState({ screen: 'sign_in', serverUrl: this.#serverOrigin, notice: 'session_expired' });
     }
-    this.#emit({ event: 'syncStatus', payload: signedOutStatus });
-    void this.#close(session, { forget: false }).catch(() => undefined);
+    this.#events.emit({ event: 'syncStatus', payload: signedOutStatus });
+    void closeProfile(session, { forget: false }, this.#o).catch(() => undefined);
   }
 
   /* ------------------------------------------------------------------ lock and sign-out */
@@ -319,7 +268,7 @@ export class ConsoleService {
       if (!session || this.#state.screen !== 'locked') return this.#state;
       if (await verifyPassword(session.verifier, args.password)) {
         session.failedUnlocks = 0;
-        this.#lastActivity = this.#o.now();
+        this.#idle.touch();
         return this.#setState({ screen: 'console', user: session.user, idleLockMs: this.#o.idleLockMs });
       }
       session.failedUnlocks++;
@@ -338,52 +287,41 @@ export class ConsoleService {
   async #signOut(): Promise<ConsoleState> {
     const session = this.#session;
     this.#session = null;
-    this.#stopIdleTimer();
+    this.#idle.stop();
     await this.#dropEnrollment();
     if (session) {
       // The local data stays, encrypted (unsent edits go out at the next sign-in); what lets
       // anyone back in without the server, the refresh token and the unlock verifier, goes.
       // Ends the server session too, so the device's tokens are worthless even if copied.
       await session.client.signOut().catch(() => undefined);
-      await this.#close(session, { forget: false });
+      await closeProfile(session, { forget: false }, this.#o);
       await this.#o.vault.deleteRefreshToken(session.profileId).catch(() => false);
       await this.#o.verifiers.delete(session.profileId).catch(() => false);
-      this.#emit({ event: 'syncStatus', payload: signedOutStatus });
+      this.#events.emit({ event: 'syncStatus', payload: signedOutStatus });
     }
     if (!this.#serverOrigin) return this.#state;
     return this.#setState({ screen: 'sign_in', serverUrl: this.#serverOrigin, notice: session ? 'signed_out' : null });
   }
 
   reportActivity(): Promise<null> {
-    if (this.#state.screen === 'console') this.#lastActivity = this.#o.now();
+    if (this.#state.screen === 'console') this.#idle.touch();
     return Promise.resolve(null);
-  }
-
-  #startIdleTimer(): void {
-    this.#stopIdleTimer();
-    this.#idleTimer = setInterval(() => this.checkIdle(), this.#o.idleCheckMs);
-    this.#idleTimer.unref();
-  }
-
-  #stopIdleTimer(): void {
-    clearInterval(this.#idleTimer);
-    this.#idleTimer = undefined;
   }
 
   /** Locks when the user has been idle for the policy's time. Runs on a timer; exposed for tests. */
   checkIdle(): void {
-    if (this.#state.screen === 'console' && this.#o.now() - this.#lastActivity >= this.#o.idleLockMs) void this.lock('idle');
+    if (this.#state.screen === 'console' && this.#idle.expired) void this.lock('idle');
   }
 
   /** Stops syncing and closes the database (app quit). The session stays for the next start. */
   async dispose(): Promise<void> {
-    this.#stopIdleTimer();
-    this.#listeners.clear();
+    this.#idle.stop();
+    this.#events.clear();
     await this.#exclusive(async () => {
       await this.#dropEnrollment();
       const session = this.#session;
       this.#session = null;
-      if (session) await this.#close(session, { forget: false });
+      if (session) await closeProfile(session, { forget: false }, this.#o);
     });
   }
 
@@ -401,57 +339,19 @@ export class ConsoleService {
     return Promise.resolve(this.#session?.client.status ?? signedOutStatus);
   }
 
-  /* --------------------------------------------------------------------------- helpers */
-
-  #newClient(profile: Profile, store: LocalStore): SyncClient {
-    return new SyncClient({
-      serverUrl: this.#o.serverUrl, profileId: profile.profileId, dbPath: profile.dbPath, store, vault: this.#o.vault, log: this.#o.log,
-      ...(this.#o.deviceName ? { deviceName: this.#o.deviceName } : {}),
-      ...this.#o.sync,
-    });
-  }
-
-  async #close(open: OpenProfile, options: { forget: boolean }): Promise<void> {
-    await open.client.dispose().catch(() => undefined);
-    if (!open.store.closed) await open.store.close().catch(() => undefined);
-    if (options.forget) {
-      await wipeProfile({ ...open, vault: this.#o.vault, sessionSecrets: this.#o.vault }).catch(() => undefined);
-      await this.#o.verifiers.delete(open.profileId).catch(() => false);
-    }
-  }
+  /* --------------------------------------------------------------- closing and problems */
 
   async #dropEnrollment(): Promise<void> {
     const pending = this.#enrollment;
     this.#enrollment = null;
-    if (pending) await this.#close(pending, { forget: pending.fresh });
-  }
-
-  #isProblem(err: unknown): boolean {
-    return err instanceof KeychainUnavailableError || err instanceof ProfileMismatchError || (err instanceof Error && [
-      'KeychainEntryInvalidError', 'DatabaseKeyMissingError', 'DatabaseKeyMismatchError', 'DatabaseCorruptError', 'DatabaseTooNewError',
-    ].includes(err.name));
+    if (pending) await closeProfile(pending, { forget: pending.fresh }, this.#o);
   }
 
   /** The error screens: keychain, database, profile. Anything else is thrown to the caller. */
   #problem(err: unknown, profile: Profile): ConsoleState {
-    if (!this.#isProblem(err) || !(err instanceof Error)) throw err;
-    let problem: ConsoleProblem = 'database_unavailable';
-    let canStartOver = true;
-    if (err instanceof KeychainUnavailableError) {
-      problem = 'keychain_unavailable';
-      canStartOver = false;
-    } else if (err instanceof ProfileMismatchError) {
-      problem = 'profile_mismatch';
-      canStartOver = false;
-    } else if (err.name === 'DatabaseTooNewError') {
-      canStartOver = false;
-    }
-    this.#problemProfile = canStartOver ? profile : null;
-    return this.#setState({ screen: 'error', problem, message: err.message, canStartOver });
+    const screen = problemScreenFor(err);
+    if (!screen) throw err;
+    this.#problemProfile = screen.canStartOver ? profile : null;
+    return this.#setState(screen);
   }
-}
-
-
-function userViewOf(me: Me): UserView {
-  return { id: me.user.id, username: me.user.username, displayName: me.user.displayName };
 }
