@@ -5,7 +5,7 @@ import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTypes, type MutationType } from './sync';
 
 /**
- * The typed bridge between the console's renderer and its main process (DESIGN.md section 2:
+ * The typed bridge between the console's renderer and its main process (desktop/README.md:
  * every IPC call has one zod schema here). One map, `bridgeCalls`: the preload exposes one
  * method per entry and nothing else; the main process parses `args` with the entry's schema
  * before anything runs, and parses what it answers with `result`, so a field that is not
@@ -196,11 +196,16 @@ export const PositionView = z.object({
 });
 export type PositionView = z.infer<typeof PositionView>;
 
+/* The desktop core's sync status types (ConnectionState, SyncStatus) are these. */
+
 export const ConnectionStateView = z.enum(['signed_out', 'connecting', 'syncing', 'live', 'offline', 'ended']);
+export type ConnectionStateView = z.infer<typeof ConnectionStateView>;
 
 export const SyncStatusView = z.object({
   connection: ConnectionStateView,
+  /** Local edits the server has not answered yet. */
   pendingCount: z.number().int().nonnegative(),
+  /** When the last full pull finished. */
   lastSyncAt: Timestamp.nullable(),
   lastError: z.object({ name: z.string().max(100), message: z.string().max(2000) }).nullable(),
 });
@@ -297,6 +302,7 @@ export function bridgeChannel<K extends BridgeCallName>(name: K): `depotline:${K
 
 /* ------------------------------------------------------------------------------ events */
 
+/** What one committed write to the local store changed (the core's StoreChange is this). */
 export const DataChanged = z.object({
   locationIds: z.array(EntityId),
   data: z.boolean(),

@@ -105,7 +105,7 @@ export class LocalEditRefusedError extends Error {
   }
 }
 
-/** DESIGN.md section 5: plain HTTP only on loopback, for development. */
+/** Plain HTTP only on loopback, for development (docs/security-model.md, "Transit"). */
 export class InsecureServerUrlError extends Error {
   override readonly name = 'InsecureServerUrlError' as const;
   constructor(readonly url: string) {
@@ -154,6 +154,22 @@ export type CoreError =
   | KeychainUnavailableError | KeychainEntryInvalidError | DatabaseKeyMissingError | DatabaseKeyMismatchError
   | DatabaseCorruptError | DatabaseTooNewError | StoreClosedError | ServerDataRejectedError | LocalEditRefusedError
   | InsecureServerUrlError | ServerUnreachableError | ServerRequestError | ProfileMismatchError | NotSignedInError;
+
+/**
+ * Each core error's class under its name: the one runtime list of them, for `isCoreError`.
+ * `satisfies` holds it to `CoreError` both ways, so a name missing here, one that is not a
+ * core error, or a class under another's name fails the build.
+ */
+const coreErrorClasses = {
+  KeychainUnavailableError, KeychainEntryInvalidError, DatabaseKeyMissingError, DatabaseKeyMismatchError,
+  DatabaseCorruptError, DatabaseTooNewError, StoreClosedError, ServerDataRejectedError, LocalEditRefusedError,
+  InsecureServerUrlError, ServerUnreachableError, ServerRequestError, ProfileMismatchError, NotSignedInError,
+} satisfies { [N in CoreError['name']]: abstract new (...args: never) => Extract<CoreError, { name: N }> };
+
+/** Tells a core error by its `name`, which survives bundling where a class identity may not. */
+export function isCoreError(err: unknown): err is CoreError {
+  return err instanceof Error && Object.hasOwn(coreErrorClasses, err.name);
+}
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);

@@ -1,5 +1,5 @@
 import type {
-  Change, Driver, DriverPosition, LocationAccess, Mutation, MutationResult, Route, Stop, Vehicle,
+  Change, DataChanged, Driver, DriverPosition, LocationAccess, Mutation, MutationResult, Route, Stop, Vehicle,
 } from '@depotline/shared';
 import type { DatabaseKey } from '../vault/database-key';
 import type { BoardQuery, BoardRow } from './board';
@@ -26,14 +26,12 @@ export interface ApplyResult {
   skipped: number;
 }
 
-/** What changed in one committed write, for the UI to refresh the right views. */
-export interface StoreChange {
-  locationIds: readonly string[];
-  data: boolean;
-  outbox: boolean;
-  rejected: boolean;
-  locations: boolean;
-}
+/**
+ * What changed in one committed write, for the UI to refresh the right views: the bridge's
+ * `DataChanged`, with the location list read-only because one change object goes to every
+ * listener.
+ */
+export type StoreChange = Omit<DataChanged, 'locationIds'> & { locationIds: readonly string[] };
 
 /** Small plaintext facts about the profile, kept inside the encrypted file. */
 export type MetaKey = 'userId' | 'serverUrl' | 'deviceId' | 'lastSyncAt';

@@ -1,19 +1,12 @@
-import type { DropLocation, SessionEnded } from '@depotline/shared';
+import type { ConnectionStateView, DropLocation, SessionEnded, SyncStatusView } from '@depotline/shared';
 import type { WipeReport } from '../profile/profile-store';
 import type { StoreChange } from '../store/local-store';
 
 /* What the sync client tells its owner: its status, the events it emits, and its log lines. */
 
-export type ConnectionState = 'signed_out' | 'connecting' | 'syncing' | 'live' | 'offline' | 'ended';
-
-export interface SyncStatus {
-  connection: ConnectionState;
-  /** Local edits the server has not answered yet. */
-  pendingCount: number;
-  /** When the last full pull finished. */
-  lastSyncAt: number | null;
-  lastError: { name: string; message: string } | null;
-}
+/** The status crosses the bridge as it is, so the bridge contract declares it. */
+export type ConnectionState = ConnectionStateView;
+export type SyncStatus = SyncStatusView;
 
 export interface LocationDroppedEvent {
   locationId: string;

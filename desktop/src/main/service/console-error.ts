@@ -1,5 +1,5 @@
 import type { BridgeError, BridgeErrorCode, ConsoleState, ErrorCode } from '@depotline/shared';
-import { assertNever, type CoreError } from '../../core';
+import { assertNever, isCoreError, type CoreError } from '../../core';
 
 /**
  * An error the console answers over the bridge: a stable code and a message for people. Core
@@ -33,14 +33,6 @@ const serverCodeMessages: Partial<Record<ErrorCode, [BridgeErrorCode, string]>> 
   refresh_reused: ['not_signed_in', 'Your session was ended for safety. Sign in again.'],
   weak_password: ['bad_request', 'That password is too weak.'],
 };
-
-function isCoreError(err: unknown): err is CoreError {
-  return err instanceof Error && [
-    'KeychainUnavailableError', 'KeychainEntryInvalidError', 'DatabaseKeyMissingError', 'DatabaseKeyMismatchError',
-    'DatabaseCorruptError', 'DatabaseTooNewError', 'StoreClosedError', 'ServerDataRejectedError', 'LocalEditRefusedError',
-    'InsecureServerUrlError', 'ServerUnreachableError', 'ServerRequestError', 'ProfileMismatchError', 'NotSignedInError',
-  ].includes(err.name);
-}
 
 function fromCoreError(err: CoreError): BridgeError {
   switch (err.name) {
