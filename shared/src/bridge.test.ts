@@ -1,16 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import { bridgeCallNames, bridgeCalls, bridgeChannel, bridgeEvents, ConsoleState, StopDetailView, SignInArgs } from './index';
+import {
+  BridgeError, bridgeCallNames, bridgeCalls, bridgeEvents, ConsoleNotice, ConsoleState, PositionView, StopDetailView, SignInArgs,
+  StopStatus, SyncStatusView,
+  type BridgeArgs, type BridgeCallName, type BridgeEventName, type BridgeEventPayload,
+} from './index';
+
+/** Arguments each call accepts; the type makes sure no call is left out. */
+const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
+  getState: {},
+  signIn: { username: 'dora', password: 'pw' },
+  confirmMfaEnrollment: { code: '123456' },
+  backToSignIn: {},
+  startOver: {},
+  lock: {},
+  unlock: { password: 'pw' },
+  signOut: {},
+  reportActivity: {},
+  listLocations: {},
+  queryBoard: { locationId: 'depot-north' },
+  listStops: { locationId: 'depot-north', routeId: null },
+  stopDetail: { stopId: 's1' },
+  setStopStatus: { stopId: 's1', to: 'delivered' },
+  editStopNotes: { stopId: 's1', notes: 'back door' },
+  listPositions: { locationId: 'depot-north' },
+  syncStatus: {},
+  syncNow: {},
+  listRejected: {},
+  dismissRejected: { id: '9b2f1c3e-4a5b-4c6d-8e7f-0123456789ab' },
+};
+
+/** A payload of each pushed event; the type makes sure no event is left out. */
+const validPayloads: { [E in BridgeEventName]: BridgeEventPayload<E> } = {
+  state: { screen: 'locked', user: { id: 'u1', username: 'dora', displayName: 'Dora' }, reason: 'idle' },
+  syncStatus: { connection: 'live', pendingCount: 2, lastSyncAt: 1, lastError: { name: 'ServerUnreachableError', message: 'down' } },
+  dataChanged: { locationIds: ['depot-north'], data: true, outbox: false, rejected: false, locations: false },
+  notice: { kind: 'location_removed', locationId: 'depot-north', locationName: null, reason: 'grant_revoked', discardedEdits: 0 },
+};
 
 describe('bridge contract', () => {
-  it('has one args and one result schema per call, and one channel each', () => {
-    expect(bridgeCallNames.length).toBeGreaterThan(10);
+  it('every call takes its valid arguments, and refuses them with one undeclared field more', () => {
     for (const name of bridgeCallNames) {
-      expect(bridgeCalls[name].args, name).toBeDefined();
-      expect(bridgeCalls[name].result, name).toBeDefined();
+      const args = bridgeCalls[name].args;
+      expect(args.safeParse(validArgs[name]).success, name).toBe(true);
+      expect(args.safeParse({ ...validArgs[name], isAdmin: true }).success, name).toBe(false);
     }
-    expect(new Set(bridgeCallNames.map(bridgeChannel)).size).toBe(bridgeCallNames.length);
-    expect(bridgeChannel('signIn')).toBe('depotline:signIn');
-    expect(Object.keys(bridgeEvents).sort()).toEqual(['dataChanged', 'notice', 'state', 'syncStatus']);
   });
 
   it('arguments are strict: unknown fields are refused, not ignored', () => {
@@ -19,6 +52,35 @@ describe('bridge contract', () => {
     expect(SignInArgs.safeParse({ username: 'dora', password: 'pw', totp: '12345' }).success).toBe(false);
     expect(bridgeCalls.lock.args.safeParse({ force: true }).success).toBe(false);
     expect(bridgeCalls.listStops.args.safeParse({ locationId: '../etc', routeId: null }).success).toBe(false);
+  });
+
+  it('arguments outside their bounds are refused before any handler runs', () => {
+    const refused: [BridgeCallName, unknown][] = [
+      ['signIn', { username: '   ', password: 'pw' }],
+      ['signIn', { username: 'd'.repeat(257), password: 'pw' }],
+      ['signIn', { username: 'dora', password: '' }],
+      ['signIn', { username: 'dora', password: 'p'.repeat(257) }],
+      ['confirmMfaEnrollment', { code: '12345a' }],
+      ['unlock', {}],
+      ['queryBoard', { locationId: 'depot-north', limit: 0 }],
+      ['queryBoard', { locationId: 'depot-north', limit: 5001 }],
+      ['queryBoard', { locationId: 'depot-north', statuses: ['planned', 'lost'] }],
+      ['queryBoard', { locationId: 'depot-north', statuses: [...StopStatus.options, 'planned'] }],
+      ['queryBoard', { locationId: 'depot-north', date: '2024-1-5' }],
+      ['listStops', { locationId: 'depot-north' }],
+      ['stopDetail', { stopId: 'a/b' }],
+      ['setStopStatus', { stopId: 's1', to: 'teleported' }],
+      ['setStopStatus', { stopId: 's1', to: 'delivered', reason: 'r'.repeat(501) }],
+      ['editStopNotes', { stopId: 's1', notes: 'n'.repeat(2001) }],
+      ['dismissRejected', { id: 'not-a-uuid' }],
+    ];
+    for (const [name, args] of refused) {
+      expect(bridgeCalls[name].args.safeParse(args).success, `${name} ${JSON.stringify(args).slice(0, 80)}`).toBe(false);
+    }
+  });
+
+  it('a username reaches the handler trimmed', () => {
+    expect(SignInArgs.parse({ username: '  dora ', password: 'pw' }).username).toBe('dora');
   });
 
   it('results carry only declared fields: anything else is dropped on the way out', () => {
@@ -30,5 +92,34 @@ describe('bridge contract', () => {
     });
     expect('secret' in detail.stop).toBe(false);
     expect(ConsoleState.safeParse({ screen: 'debug' }).success).toBe(false);
+  });
+
+  it('an error in the sync status crosses as name and message only, never its stack', () => {
+    const status = SyncStatusView.parse({
+      connection: 'offline', pendingCount: 0, lastSyncAt: null,
+      lastError: { name: 'ServerRequestError', message: 'refused', stack: 'at /home/dora/.config/depotline/…', cause: { token: 't' } },
+    });
+    expect(status.lastError).toEqual({ name: 'ServerRequestError', message: 'refused' });
+  });
+
+  it('every pushed event drops undeclared fields of its payload', () => {
+    for (const event of Object.keys(bridgeEvents) as BridgeEventName[]) {
+      const parsed: unknown = bridgeEvents[event].parse({ ...validPayloads[event], accessToken: 'y' });
+      expect(JSON.stringify(parsed), event).not.toContain('accessToken');
+    }
+  });
+
+  it('results outside the contract are refused, so main answers an error instead of passing them on', () => {
+    expect(BridgeError.safeParse({ code: 'stack_trace', message: 'x' }).success).toBe(false);
+    expect(BridgeError.safeParse({ code: 'internal', message: 'm'.repeat(2001) }).success).toBe(false);
+    expect(BridgeError.safeParse({ code: 'rate_limited', message: 'wait', retryAfterS: -1 }).success).toBe(false);
+    expect(ConsoleState.safeParse({ screen: 'console', user: { id: 'u1', username: 'dora', displayName: 'Dora' }, idleLockMs: 0 }).success).toBe(false);
+    expect(ConsoleState.safeParse({ screen: 'wiped', reason: 'bored', complete: true }).success).toBe(false);
+    expect(SyncStatusView.safeParse({ ...validPayloads.syncStatus, connection: 'hacked' }).success).toBe(false);
+    expect(SyncStatusView.safeParse({ ...validPayloads.syncStatus, pendingCount: -1 }).success).toBe(false);
+    expect(ConsoleNotice.safeParse({ ...validPayloads.notice, reason: 'because' }).success).toBe(false);
+    expect(PositionView.safeParse({
+      driverId: 'd1', driverName: null, lat: 91, lng: 0, headingDeg: null, speedKmh: null, recordedAt: 1,
+    }).success).toBe(false);
   });
 });
