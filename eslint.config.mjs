@@ -3,12 +3,50 @@
 // sync-server -> shared. shared imports nothing platform-specific.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 /** @param {string[]} paths @param {{group: string[], message: string}[]} patterns */
 const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) => ({ name, message: 'not allowed in this layer (DESIGN.md section 1)' })), patterns }];
+
+/**
+ * The sync server's layers, lowest first. Each entry is a list of paths under sync-server/src.
+ * - foundation: configuration, errors, the server context, the database and the field cipher
+ * - audit: the hash-chained audit log
+ * - identity: who the caller is and what they may do (sessions, tokens, users, grants)
+ * - domain: the delivery data and its sync (mutations, pull, provisioning)
+ * - transport: REST endpoints and Socket.IO events, the only code that knows HTTP or sockets
+ * - entry: wiring and entry points (server start-up, the admin CLI)
+ */
+export const serverLayers = [
+  ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto'],
+  ['audit'],
+  ['access', 'auth', 'users'],
+  ['sync', 'provisioning'],
+  ['http', 'socket'],
+  ['cli', 'server.ts', 'main.ts', 'index.ts'],
+];
+
+function serverLayerZones() {
+  const at = (p) => `./sync-server/src/${p}`;
+  return serverLayers.slice(0, -1).map((layer, i) => ({
+    target: layer.map(at),
+    from: serverLayers.slice(i + 1).flat().map(at),
+    message: 'a server layer imports only the layers below it (docs/architecture.md)',
+  }));
+}
+
+/** The server's layers as a lint rule: a layer imports only layers below it (and itself). */
+export const serverLayerConfig = {
+  files: ['sync-server/src/**/*.ts'],
+  plugins: { 'import-x': importX },
+  // Imports are resolved to files, so the rule holds whatever path spelling an import uses.
+  settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['sync-server/tsconfig.json'] })] },
+  rules: { 'import-x/no-restricted-paths': ['error', { zones: serverLayerZones() }] },
+};
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.cjs', '**/*.js', 'vitest.config.ts', '**/.scratch/**'] },
@@ -44,6 +82,7 @@ export default tseslint.config(
       ]),
     },
   },
+  serverLayerConfig,
   {
     files: ['desktop/src/core/**/*.ts'],
     rules: {

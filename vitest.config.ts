@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['shared/src/**/*.test.ts', 'sync-server/**/*.test.ts', 'desktop/src/**/*.test.ts', 'desktop/e2e/**/*.test.ts'],
+    include: ['scripts/**/*.test.ts', 'shared/src/**/*.test.ts', 'sync-server/**/*.test.ts', 'desktop/src/**/*.test.ts', 'desktop/e2e/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -11,7 +11,7 @@ import { createGrant } from '../../sync-server/src/access/grants';
 import { issueAccessToken } from '../../sync-server/src/auth/access-tokens';
 import type { ServerContext } from '../../sync-server/src/context';
 import { recordChange } from '../../sync-server/src/sync/change-log';
-import { encryptStopPii } from '../../sync-server/src/sync/entities';
+import { encryptStopPii } from '../../sync-server/src/sync/stop-pii';
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'bench', deviceId: null, ip: null } };
 /** A valid argon2id string for no known password: consoles here never sign in with a password. */

@@ -6,7 +6,7 @@
 import type { DepotlineBridge } from '@depotline/shared';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRouteIn, createStopIn } from '../../sync-server/src/provisioning/routes';
+import { createRouteIn, createStopIn } from '../../sync-server/src/provisioning/delivery-routes';
 import { operatorActor } from '../../sync-server/src/provisioning/operator';
 import { startTestServer, type TestServer } from '../../sync-server/test/harness';
 import { buildLocation, buildUser } from '../src/core/sync/integration/sync-fixture';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp } from './domain';
 import { Password, TotpCode } from './api';
 import { permissionCatalogue, type Permission } from './permissions';
-import { mutationTypes, type MutationType } from './sync';
+import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
 
 /**
  * The typed bridge between the console's renderer and its main process (desktop/README.md:
@@ -218,7 +218,7 @@ export const RejectedNotice = z.object({
   id: z.uuid(),
   locationId: EntityId,
   type: z.enum(mutationTypeNames),
-  target: z.object({ kind: z.enum(['stop', 'route', 'position']), id: EntityId, label: z.string().max(300).nullable() }),
+  target: z.object({ kind: z.enum(mutationTargetKinds), id: EntityId, label: z.string().max(300).nullable() }),
   /** What the user tried, e.g. "status: delivered". */
   attempted: z.string().max(2500),
   code: z.string().max(64),

@@ -27,3 +27,9 @@ export function canTransitionStop(from: StopStatus, to: StopStatus): boolean {
 export function isFinalStopStatus(status: StopStatus): boolean {
   return stopTransitions[status].length === 0;
 }
+
+/** How a refused transition is worded, on the server and the desktop alike; null when allowed. */
+export function stopTransitionRefusal(from: StopStatus, to: StopStatus): string | null {
+  if (canTransitionStop(from, to)) return null;
+  return `A ${from.replace('_', ' ')} stop cannot become ${to.replace('_', ' ')}.`;
+}

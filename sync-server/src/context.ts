@@ -1,7 +1,6 @@
 import type { ServerConfig } from './config';
 import type { FieldCipher } from './crypto/field-cipher';
 import type { Db, DbKind } from './db/database';
-import type { Touched } from './sync/mutations';
 
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -22,18 +21,7 @@ export interface ServerContext {
   tokenKey: Uint8Array;
   now: () => number;
   log: Logger;
-  /**
-   * Sends committed changes to the sockets allowed to see them. The socket server installs
-   * it at start-up; until then (and in the admin CLI) it does nothing.
-   */
-  live: LiveFeed;
 }
-
-export interface LiveFeed {
-  publish(touched: readonly Touched[]): Promise<void>;
-}
-
-export const silentLiveFeed: LiveFeed = { publish: () => Promise.resolve() };
 
 const levels = { silent: 0, error: 1, info: 2, debug: 3 } as const;
 

@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorCode } from '@depotline/shared';
+import type { z } from 'zod';
 
 /**
  * Every error a client can see is an AppError: a stable code from shared/errors.ts, an HTTP
@@ -56,4 +57,14 @@ export function asAppError(err: unknown): AppError {
 /** Formats zod issues as `path: message` lines for `bad_request` errors. */
 export function zodIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
   return error.issues.slice(0, 20).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+}
+
+/**
+ * Parses input that crossed a trust boundary (a REST body, a socket payload, a CLI argument)
+ * with its schema; a failure is the one `bad_request` every caller answers with.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw badRequest(zodIssues(parsed.error));
+  return parsed.data;
 }

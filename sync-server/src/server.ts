@@ -5,15 +5,18 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Server as SocketServer } from 'socket.io';
 import { assertTransportIsSafe, type ServerConfig } from './config';
-import { createLogger, type Logger, type ServerContext, silentLiveFeed } from './context';
+import { createLogger, type Logger, type ServerContext } from './context';
 import { FieldCipher } from './crypto/field-cipher';
 import { loadKey } from './crypto/key-material';
 import { openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
+import { apiEndpoints } from './http/api';
 import { createHttpApp } from './http/app';
-import { routeModules } from './routes';
-import { attachSocketServer } from './sync/socket-server';
-import { startSecurityWatcher } from './access/security-watcher';
+import { createLiveFeed } from './socket/broadcast';
+import { syncEvents } from './socket/events';
+import { startSecurityWatcher } from './socket/security-watcher';
+import { createSocketServer, serveSocketEvents } from './socket/socket-server';
+import type { LiveFeed } from './sync/mutations/handler';
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -31,25 +34,37 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher([loadKey(config.fieldKey, path.join(keysDir, 'field.key'))]);
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log, live: silentLiveFeed };
+  return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log };
 }
 
-export async function startServer(ctx: ServerContext): Promise<RunningServer> {
+export interface StartOptions {
+  /**
+   * Wraps the live feed that every committed push goes through. Crash-safety tests use it to
+   * stop the process between COMMIT and the answer; nothing else needs it.
+   */
+  wrapLiveFeed?: (feed: LiveFeed) => LiveFeed;
+}
+
+/**
+ * Wires the server together, lowest layer first: the socket server, the live feed built on
+ * it, then the socket events and the REST API, both handed that feed explicitly.
+ */
+export async function startServer(ctx: ServerContext, options: StartOptions = {}): Promise<RunningServer> {
   const { config } = ctx;
   assertTransportIsSafe(config);
   let ready = false;
-  const app = createHttpApp(ctx, routeModules, () => ready);
   const server = config.tls
-    ? https.createServer(
-        { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' },
-        app,
-      )
-    : http.createServer(app);
+    ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' })
+    : http.createServer();
   // Slow-loris bounds: a client must send its headers and body promptly.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
 
-  const io = attachSocketServer(server, ctx);
+  const io = createSocketServer(server, ctx);
+  const realFeed = createLiveFeed(ctx, io);
+  const live = options.wrapLiveFeed ? options.wrapLiveFeed(realFeed) : realFeed;
+  serveSocketEvents(io, ctx, syncEvents(live));
+  server.on('request', createHttpApp(ctx, apiEndpoints({ live }), () => ready));
   const watcher = startSecurityWatcher(ctx, io);
 
   await new Promise<void>((resolve, reject) => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerContext } from '../src/context';
 import { FieldCipher, FieldDecryptError, fieldAad } from '../src/crypto/field-cipher';
 import { seedDemo } from '../src/provisioning/seed-demo';
-import { presentStop, type StopRow } from '../src/sync/entities';
+import { presentStop, type StopRow } from '../src/sync/presenters';
 import { backends, createTestContext, createTestEnv, type TestEnv } from './harness';
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import { createGrant } from '../src/access/grants';
 import { issueAccessToken } from '../src/auth/access-tokens';
 import type { ServerContext } from '../src/context';
 import { recordChange } from '../src/sync/change-log';
-import { encryptStopPii } from '../src/sync/entities';
+import { encryptStopPii } from '../src/sync/stop-pii';
 import { startTestServer, type Backend, type TestServer } from './harness';
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };

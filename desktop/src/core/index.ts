@@ -25,3 +25,6 @@ export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,
 } from './sync/sync-events';
 export { parseServerUrl } from './sync/server-url';
+
+export { optimisticHandlerFor } from './mutations/registry';
+export { clip, statusText } from './mutations/handler';

@@ -1,16 +1,15 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ServerContext } from '../context';
 import { notFound } from '../errors';
-import { errorMiddleware } from './pipeline';
-
-export type RouteModule = (router: Router, ctx: ServerContext) => void;
+import { type Endpoint, mountEndpoints } from './endpoint';
+import { errorMiddleware } from './error-middleware';
 
 /**
  * The Express app: security headers on every response, bounded JSON bodies, the API under
  * /api/v1, and one error middleware registered last.
  */
-export function createHttpApp(ctx: ServerContext, modules: readonly RouteModule[], isReady: () => boolean): Express {
+export function createHttpApp(ctx: ServerContext, endpoints: readonly Endpoint[], isReady: () => boolean): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxyHops);
@@ -34,7 +33,7 @@ export function createHttpApp(ctx: ServerContext, modules: readonly RouteModule[
 
   const api = express.Router();
   api.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true }));
-  for (const register of modules) register(api, ctx);
+  mountEndpoints(api, ctx, endpoints);
   app.use('/api/v1', api);
 
   app.use((_req, _res, next) => next(notFound('The endpoint')));

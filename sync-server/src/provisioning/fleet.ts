@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound, parseInput } from '../errors';
 import { recordChange } from '../sync/change-log';
 import { requireLocation } from './locations';
-import { isUniqueViolation, parseInput } from './operator';
+import { isUniqueViolation } from './operator';
 
 export const DriverCreateInput = z.object({
   id: EntityId.optional(),

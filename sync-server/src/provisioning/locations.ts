@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
-import { conflict, notFound } from '../errors';
-import { isUniqueViolation, parseInput } from './operator';
+import { conflict, notFound, parseInput } from '../errors';
+import { isUniqueViolation } from './operator';
 
 function isTimeZone(name: string): boolean {
   try {

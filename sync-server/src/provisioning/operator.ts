@@ -1,7 +1,5 @@
 import os from 'node:os';
-import type { z } from 'zod';
 import type { AuditActor } from '../audit/audit-log';
-import { badRequest, zodIssues } from '../errors';
 
 /**
  * The actor of changes made on the server host (admin CLI, demo seeding): no user account,
@@ -18,13 +16,6 @@ function osUsername(): string {
     // No passwd entry (containers run with an arbitrary uid).
     return process.env.USER ?? process.env.LOGNAME ?? `uid-${process.getuid?.() ?? 'unknown'}`;
   }
-}
-
-/** Parses service input, turning schema failures into the same `bad_request` as the REST API. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw badRequest(zodIssues(parsed.error));
-  return parsed.data;
 }
 
 export function isUniqueViolation(err: unknown): boolean {

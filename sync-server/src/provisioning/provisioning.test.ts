@@ -9,7 +9,7 @@ import { loadEntityChanges } from '../sync/pull';
 import { createDriver, createVehicle } from './fleet';
 import { createLocation } from './locations';
 import { operatorActor } from './operator';
-import { createRoute, createStop } from './routes';
+import { createRoute, createStop } from './delivery-routes';
 
 const actor: AuditActor = { userId: null, label: 'cli:tester', deviceId: null, ip: null };
 

@@ -8,8 +8,9 @@ import { dateInZone, demoCustomer, type DemoDepot, demoDepot, demoDriverName, de
 import { createDriverIn, createVehicleIn } from './fleet';
 import { generatePassword } from './generated-password';
 import { createLocationIn } from './locations';
-import { operatorActor, parseInput } from './operator';
-import { createRouteIn, createStopIn } from './routes';
+import { parseInput } from '../errors';
+import { operatorActor } from './operator';
+import { createRouteIn, createStopIn } from './delivery-routes';
 
 export const SeedDemoOptions = z.object({
   locations: z.number().int().min(1).max(20).default(2),

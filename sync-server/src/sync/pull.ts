@@ -1,6 +1,6 @@
 import { type Change, maxPullLimit, type PullRequest, type PullResponse } from '@depotline/shared';
 import type { ServerContext } from '../context';
-import { presentDriver, presentPosition, presentRoute, presentStop, presentVehicle } from './entities';
+import { presentDriver, presentPosition, presentRoute, presentStop, presentVehicle } from './presenters';
 import { redactChangeForScope, type ViewerScope } from './visibility';
 import type { ChangeEntity } from './change-log';
 

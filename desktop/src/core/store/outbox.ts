@@ -48,8 +48,7 @@ export async function enqueue(conn: SqlConnection, input: Mutation): Promise<Mut
   }
   const target = targetOf(m);
   const current = await readEntity(conn, target.kind, target.id);
-  const route = m.type === 'stop.create' ? await readEntity(conn, 'route', m.routeId) : null;
-  checkLocalEdit(m, current, route);
+  await checkLocalEdit(m, current, (kind, id) => readEntity(conn, kind, id));
 
   await ensureConfirmed(conn, target, m.locationId);
   await conn.run(

@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import {
-  canTransitionStop,
   type BridgeArgs, type LocationView, type Mutation, type Permission, type PositionView, type RejectedNotice, type RouteRowView,
   type StopDetailView, type StopRowView, type SyncStatusView,
 } from '@depotline/shared';
-import type { LocalStore, StoredLocation, SyncClient } from '../../core';
-import { ConsoleError } from './console-error';
+import { LocalEditRefusedError, type LocalStore, type StoredLocation, type SyncClient } from '../../core';
+import { ConsoleError, toBridgeError } from './console-error';
 import {
   permissionsOf, stopMatches, stopsWithPendingEdits, toLocationView, toPositionView, toRejectedNotice, toRouteRow, toStopDetail, toStopRow,
 } from './console-views';
@@ -114,12 +113,9 @@ export class ConsoleData {
   }
 
   setStopStatus(args: BridgeArgs<'setStopStatus'>): Promise<StopDetailView> {
-    return this.#editStop(args.stopId, 'stop.setStatus', (stop) => {
-      if (!canTransitionStop(stop.status, args.to)) {
-        throw new ConsoleError('invalid_transition', `A ${stop.status.replace('_', ' ')} stop cannot become ${args.to.replace('_', ' ')}.`);
-      }
-      return { type: 'stop.setStatus', stopId: stop.id, to: args.to, ...(args.reason ? { reason: args.reason } : {}) };
-    });
+    // The state machine is checked once, by the core as it queues the edit (core/mutations/stop.ts).
+    return this.#editStop(args.stopId, 'stop.setStatus', (stop) =>
+      ({ type: 'stop.setStatus', stopId: stop.id, to: args.to, ...(args.reason ? { reason: args.reason } : {}) }));
   }
 
   editStopNotes(args: BridgeArgs<'editStopNotes'>): Promise<StopDetailView> {
@@ -140,7 +136,15 @@ export class ConsoleData {
     const permissions = permissionsOf(await this.#location(session, stop.locationId));
     if (!permissions.has(needs)) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that change.');
     const mutation = { ...build(stop, permissions), id: crypto.randomUUID(), locationId: stop.locationId, createdAt: this.#o.now() } as Mutation;
-    await session.client.edit(mutation);
+    try {
+      await session.client.edit(mutation);
+    } catch (err) {
+      // The core refuses an edit that cannot succeed (the stop state machine, checked once, in
+      // core/mutations/): answer it as the console's own error, with the same wording.
+      if (!(err instanceof LocalEditRefusedError)) throw err;
+      const refusal = toBridgeError(err);
+      throw new ConsoleError(refusal.code, refusal.message);
+    }
     this.#o.activity();
     return this.#stopDetail(session, stopId);
   }

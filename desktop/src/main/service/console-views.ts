@@ -1,9 +1,9 @@
 import {
-  PermissionName, redactStopForViewer, stopTransitions,
+  mutationTarget, PermissionName, redactStopForViewer, stopTransitions,
   type Change, type Driver, type DriverPosition, type LocationView, type Permission, type PositionView, type RejectedNotice,
   type Route, type RouteRowView, type Stop, type StopDetailView, type StopRowView, type StopStatus,
 } from '@depotline/shared';
-import type { BoardRow, PendingMutation, RejectedMutation, StoredLocation } from '../../core';
+import { type BoardRow, clip, optimisticHandlerFor, type PendingMutation, type RejectedMutation, statusText, type StoredLocation } from '../../core';
 
 /**
  * Pure translations from what the core stores to what the bridge shows. Every stop passes
@@ -116,10 +116,8 @@ export function toPositionView(position: DriverPosition, drivers: ReadonlyMap<st
 export function stopsWithPendingEdits(pending: readonly PendingMutation[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const p of pending) {
-    const m = p.mutation;
-    if (m.type === 'stop.setStatus' || m.type === 'stop.editNotes' || m.type === 'stop.update' || m.type === 'stop.create') {
-      counts.set(m.stopId, (counts.get(m.stopId) ?? 0) + 1);
-    }
+    const target = mutationTarget(p.mutation);
+    if (target.kind === 'stop') counts.set(target.id, (counts.get(target.id) ?? 0) + 1);
   }
   return counts;
 }
@@ -143,52 +141,26 @@ export function stopMatches(stop: StopRowView, routeText: string, filter: StopFi
     .some((field) => field !== undefined && field.toLocaleLowerCase().includes(term));
 }
 
-/** Statuses as people write them, for notices. */
-export const statusText = (status: StopStatus) => status.replace('_', ' ');
-
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-function describeAttempt(rejected: RejectedMutation): string {
-  const m = rejected.mutation;
-  switch (m.type) {
-    case 'stop.setStatus': return `status: ${statusText(m.to)}`;
-    case 'stop.editNotes': return `notes: “${clip(m.notes, 500)}”`;
-    case 'stop.create': return `new stop for ${clip(m.customerName, 200)}`;
-    case 'stop.update': return `changes to ${Object.keys(m.changes).join(', ')}`;
-    case 'route.create': return `new route “${clip(m.name, 200)}”`;
-    case 'route.assign': return 'driver and vehicle assignment';
-    case 'position.report': return 'position report';
-  }
-}
-
-/** The server's current value of the field the edit was about, as the server sent it (already redacted). */
+/** The server's current value of the record the edit was about, as the server sent it (already redacted). */
 function describeServerValue(rejected: RejectedMutation, permissions: ReadonlySet<Permission>): string | null {
   const current: Change | null = rejected.current;
   if (!current) return null;
   if (current.entity === 'removed') return `the ${current.data.kind} was deleted on the server`;
-  const m = rejected.mutation;
-  if (current.entity === 'stop') {
-    const stop = redactStopForViewer(current.data, permissions);
-    if (m.type === 'stop.editNotes') return stop.notes !== undefined ? `notes: “${clip(stop.notes, 500)}”` : 'notes are not visible to you';
-    return `status: ${statusText(stop.status)}`;
-  }
+  const specific = optimisticHandlerFor(rejected.mutation).describeCurrent?.(rejected.mutation, current, permissions);
+  if (specific != null) return specific;
+  if (current.entity === 'stop') return `status: ${statusText(redactStopForViewer(current.data, permissions).status)}`;
   if (current.entity === 'route') return `route “${clip(current.data.name, 200)}”, version ${current.version}`;
   return `version ${current.version}`;
 }
 
 export function toRejectedNotice(rejected: RejectedMutation, label: string | null, permissions: ReadonlySet<Permission>): RejectedNotice {
   const m = rejected.mutation;
-  const target = m.type.startsWith('stop.')
-    ? { kind: 'stop' as const, id: 'stopId' in m ? m.stopId : '' }
-    : m.type === 'position.report'
-      ? { kind: 'position' as const, id: 'driverId' in m ? m.driverId : '' }
-      : { kind: 'route' as const, id: 'routeId' in m ? m.routeId : '' };
   return {
     id: m.id,
     locationId: m.locationId,
     type: m.type,
-    target: { ...target, label },
-    attempted: describeAttempt(rejected),
+    target: { ...mutationTarget(m), label },
+    attempted: optimisticHandlerFor(m).describe(m),
     code: rejected.code,
     reason: clip(rejected.reason, 2000),
     serverValue: describeServerValue(rejected, permissions),

@@ -36,14 +36,13 @@ const killer: KyselyPlugin = {
   transformResult: ({ result }) => Promise.resolve(result),
 };
 ctx.db = ctx.db.withPlugin(killer);
-const running = await startServer(ctx);
-if (killAt === 'after-commit') {
-  // The push path publishes its changes after COMMIT and before it answers.
-  ctx.live = {
+// The push path publishes its changes after COMMIT and before it answers.
+const running = await startServer(ctx, killAt === 'after-commit' ? {
+  wrapLiveFeed: () => ({
     publish: () => {
       process.kill(process.pid, 'SIGKILL');
       return Promise.resolve();
     },
-  };
-}
+  }),
+} : {});
 console.log(JSON.stringify({ url: running.url }));

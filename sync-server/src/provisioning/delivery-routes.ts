@@ -5,12 +5,14 @@ import { z } from 'zod';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
-import { conflict, notFound } from '../errors';
-import { recordChange } from '../sync/change-log';
-import { encryptStopPii, presentRoute, presentStop } from '../sync/entities';
+import { AppError, conflict, parseInput } from '../errors';
+import { Rejection } from '../sync/mutations/handler';
+import { createRouteRecord } from '../sync/mutations/route';
+import { createStopRecord } from '../sync/mutations/stop';
+import { presentRoute, presentStop } from '../sync/presenters';
 import { newEntityId } from './fleet';
 import { requireLocation } from './locations';
-import { isUniqueViolation, parseInput } from './operator';
+import { isUniqueViolation } from './operator';
 
 export const RouteCreateInput = z.object({
   id: EntityId.optional(),
@@ -36,29 +38,21 @@ export const StopCreateInput = z.object({
 });
 export type StopCreateInput = z.input<typeof StopCreateInput>;
 
+/** A refusal of the shared record writers, as the error the CLI and provisioning answer with. */
+function asProvisioningError(err: unknown): unknown {
+  if (!(err instanceof Rejection)) return err;
+  return err.code === 'not_found' ? new AppError('not_found', 404, err.reason) : conflict(err.reason);
+}
+
 /** Creates a route inside the caller's transaction; driver and vehicle must be of the same location. */
 export async function createRouteIn(trx: Db, actor: AuditActor, input: RouteCreateInput, now: number): Promise<Route> {
   const r = parseInput(RouteCreateInput, input);
   const id = r.id ?? newEntityId('route');
   await requireLocation(trx, r.locationId);
-  if (await trx.selectFrom('routes').select('id').where('id', '=', id).executeTakeFirst()) {
-    throw conflict(`A route with id ${id} already exists.`);
-  }
   const driverId = r.driverId ?? null;
   const vehicleId = r.vehicleId ?? null;
-  // Scoped by location: naming another depot's driver is the same error as naming none.
-  if (driverId !== null && !(await trx.selectFrom('drivers').select('id').where('id', '=', driverId).where('location_id', '=', r.locationId).executeTakeFirst())) {
-    throw notFound(`The driver ${driverId} at ${r.locationId}`);
-  }
-  if (vehicleId !== null && !(await trx.selectFrom('vehicles').select('id').where('id', '=', vehicleId).where('location_id', '=', r.locationId).executeTakeFirst())) {
-    throw notFound(`The vehicle ${vehicleId} at ${r.locationId}`);
-  }
-  const version = await recordChange(trx, r.locationId, 'route', id, now);
-  const row = {
-    id, location_id: r.locationId, name: r.name, date: r.date, driver_id: driverId, vehicle_id: vehicleId,
-    version, updated_at: now, updated_by: actor.label,
-  };
-  await trx.insertInto('routes').values(row).execute();
+  const row = await createRouteRecord({ trx, by: actor.label, now }, { id, locationId: r.locationId, name: r.name, date: r.date, driverId, vehicleId })
+    .catch((err: unknown) => { throw asProvisioningError(err); });
   await appendAudit(trx, actor, {
     action: 'route.create', outcome: 'ok', targetType: 'route', targetId: id, locationId: r.locationId,
     details: { name: r.name, date: r.date, driverId, vehicleId },
@@ -86,25 +80,15 @@ export async function createStopIn(ctx: ServerContext, trx: Db, actor: AuditActo
   const s = parseInput(StopCreateInput, input);
   const id = s.id ?? newEntityId('stop');
   await requireLocation(trx, s.locationId);
-  const route = await trx.selectFrom('routes').select('id').where('id', '=', s.routeId).where('location_id', '=', s.locationId).executeTakeFirst();
-  if (!route) throw notFound(`The route ${s.routeId} at ${s.locationId}`);
-  if (await trx.selectFrom('stops').select('id').where('id', '=', id).executeTakeFirst()) {
-    throw conflict(`A stop with id ${id} already exists.`);
-  }
   let sequence = s.sequence;
   if (sequence === undefined) {
     const last = await trx.selectFrom('stops').select((eb) => eb.fn.max('sequence').as('max')).where('route_id', '=', s.routeId).executeTakeFirst();
     sequence = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;
   }
-  const pii = encryptStopPii(ctx, id, { customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes });
-  const version = await recordChange(trx, s.locationId, 'stop', id, now);
-  const row = {
-    id, location_id: s.locationId, route_id: s.routeId, sequence,
-    customer_name_enc: pii.customer_name_enc!, address_enc: pii.address_enc!, phone_enc: pii.phone_enc ?? null, notes_enc: pii.notes_enc!,
-    window_start: s.window.start, window_end: s.window.end, status: 'planned', eta: null,
-    version, updated_at: now, updated_by: actor.label,
-  };
-  await trx.insertInto('stops').values(row).execute();
+  const row = await createStopRecord(ctx, { trx, by: actor.label, now }, {
+    id, locationId: s.locationId, routeId: s.routeId, sequence,
+    customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes, window: s.window,
+  }).catch((err: unknown) => { throw asProvisioningError(err); });
   await appendAudit(trx, actor, {
     action: 'stop.create', outcome: 'ok', targetType: 'stop', targetId: id, locationId: s.locationId,
     details: { routeId: s.routeId, sequence, window: s.window, fields: ['customerName', 'address', 'notes', ...(s.phone !== null ? ['phone'] : [])].sort() },

@@ -1,7 +1,7 @@
+import { loadAccessProfile } from '../access/access-profile';
 import type { ServerContext } from '../context';
-import { sessionRoom, userRoom } from '../sync/broadcast';
-import { joinLocationRooms, type SyncServer } from '../sync/socket-server';
-import { loadAccessProfile } from './access-profile';
+import { joinLocationRooms, sessionRoom, userRoom } from './rooms';
+import type { SyncServer } from './socket-types';
 
 /** Poll interval: a revoked session is cut off within this plus one round trip (< 1 s). */
 export const watchIntervalMs = 250;

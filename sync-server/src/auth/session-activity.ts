@@ -1,8 +1,4 @@
-import type { RequestHandler } from 'express';
 import type { ServerContext } from '../context';
-import { unauthenticated } from '../errors';
-import { setPrincipal } from '../http/pipeline';
-import { authenticateAccessToken } from './access-tokens';
 
 /** `last_seen_at` (the idle clock) is written at most this often per session. */
 export const lastSeenResolutionMs = 60_000;
@@ -42,29 +38,4 @@ export async function touchSession(ctx: ServerContext, sessionId: string): Promi
     const horizon = now - ctx.config.sessionIdleTimeoutS * 1000;
     for (const [id, seen] of known) if (seen < horizon) known.delete(id);
   }
-}
-
-// RFC 7235: the scheme name is case-insensitive; the token is RFC 6750's b64token.
-const bearer = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
-
-/**
- * REST authentication: `Authorization: Bearer <access token>` only. A token in the query
- * string or body is never read: URLs land in proxy and server logs (RFC 6750 section 5.3).
- * The idle check happens in `authenticateAccessToken` before the touch, so an idle session
- * cannot be revived by using it.
- */
-export function requireAuth(ctx: ServerContext): RequestHandler {
-  return (req, _res, next) => {
-    const match = req.headers.authorization ? bearer.exec(req.headers.authorization) : null;
-    if (!match) {
-      next(unauthenticated());
-      return;
-    }
-    authenticateAccessToken(ctx, match[1]!)
-      .then(async (principal) => {
-        setPrincipal(req, principal);
-        await touchSession(ctx, principal.sessionId);
-      })
-      .then(() => next(), next);
-  };
 }

@@ -1,0 +1,63 @@
+import { redactStopForViewer, type Stop, stopTransitionRefusal } from '@depotline/shared';
+import { LocalEditRefusedError } from '../errors';
+import { asStop, clip, type OptimisticHandlers, requireExisting, statusText, type TargetEntity } from './handler';
+
+/** Stop edits on this device: status (the shared state machine), notes, details, creation. */
+
+function editStop(e: TargetEntity | null, edit: (s: Stop) => Stop): Stop | null {
+  const stop = asStop(e);
+  return stop ? edit(stop) : null;
+}
+
+export const stopEdits = {
+  'stop.setStatus': {
+    apply: (m, current) => editStop(current, (s) => ({ ...s, status: m.to, updatedAt: m.createdAt })),
+    check(m, current) {
+      const stop = requireExisting(asStop(current), 'stop', m.stopId);
+      const refusal = stopTransitionRefusal(stop.status, m.to);
+      if (refusal) throw new LocalEditRefusedError('invalid_transition', refusal);
+      return Promise.resolve();
+    },
+    describe: (m) => `status: ${statusText(m.to)}`,
+  },
+  'stop.editNotes': {
+    apply: (m, current) => editStop(current, (s) => ({ ...s, notes: m.notes, updatedAt: m.createdAt })),
+    check(m, current) {
+      requireExisting(asStop(current), 'stop', m.stopId);
+      return Promise.resolve();
+    },
+    describe: (m) => `notes: “${clip(m.notes, 500)}”`,
+    describeCurrent(_m, current, permissions) {
+      if (current.entity !== 'stop') return null;
+      const { notes } = redactStopForViewer(current.data, permissions);
+      return notes !== undefined ? `notes: “${clip(notes, 500)}”` : 'notes are not visible to you';
+    },
+  },
+  'stop.update': {
+    apply: (m, current) => editStop(current, (s) => ({ ...s, ...m.changes, updatedAt: m.createdAt })),
+    check(m, current) {
+      requireExisting(asStop(current), 'stop', m.stopId);
+      return Promise.resolve();
+    },
+    describe: (m) => `changes to ${Object.keys(m.changes).join(', ')}`,
+  },
+  'stop.create': {
+    apply(m, current) {
+      if (current) return current;
+      const stop: Stop = {
+        id: m.stopId, locationId: m.locationId, routeId: m.routeId, sequence: m.sequence,
+        customerName: m.customerName, address: m.address, phone: m.phone, notes: m.notes, window: m.window,
+        status: 'planned', eta: null, version: 0, updatedAt: m.createdAt, updatedBy: null,
+      };
+      return stop;
+    },
+    async check(m, current, lookup) {
+      if (current) throw new LocalEditRefusedError('already_exists', `stop ${m.stopId} already exists`);
+      const route = await lookup('route', m.routeId);
+      if (!route || route.locationId !== m.locationId) {
+        throw new LocalEditRefusedError('not_found', `route ${m.routeId} is not known at this location`);
+      }
+    },
+    describe: (m) => `new stop for ${clip(m.customerName, 200)}`,
+  },
+} satisfies Pick<OptimisticHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create'>;

@@ -1,0 +1,17 @@
+import type { LiveFeed } from '../../sync/mutations/handler';
+import type { Endpoint } from '../endpoint';
+import { auditEndpoints } from './audit';
+import { authEndpoints } from './auth';
+import { grantEndpoints } from './grants';
+import { sessionEndpoints } from './sessions';
+import { syncEndpoints } from './sync';
+
+/** What the REST API needs from the rest of the server, passed in at start-up. */
+export interface ApiDeps {
+  live: LiveFeed;
+}
+
+/** Every REST endpoint under /api/v1, one module per resource (docs/api.md). */
+export function apiEndpoints(deps: ApiDeps): Endpoint[] {
+  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints()];
+}

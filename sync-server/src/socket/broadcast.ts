@@ -1,0 +1,78 @@
+import { type Change, type Permission, redactStopForViewer } from '@depotline/shared';
+import { type AccessProfile, loadAccessProfile, viewAt } from '../access/access-profile';
+import type { ServerContext } from '../context';
+import { driverUserOfRoute } from '../sync/driver-queries';
+import type { LiveFeed, Touched } from '../sync/mutations/handler';
+import { loadEntityChanges } from '../sync/pull';
+import { driverRoom, generalRoom, permsOfClass, reachableViewClasses } from './rooms';
+import type { SyncServer } from './socket-types';
+
+type DriverPermissionLookup = (userId: string, locationId: string) => Promise<ReadonlySet<Permission> | null>;
+
+/**
+ * The live feed: committed changes go to the rooms allowed to see them, redacted once per view
+ * class. Built once the socket server exists and handed explicitly to whatever commits changes
+ * (the push over REST and over sockets).
+ */
+export function createLiveFeed(ctx: ServerContext, io: SyncServer): LiveFeed {
+  // A driver's permissions, briefly cached: a busy route would otherwise reload them per change.
+  const driverProfiles = new Map<string, { at: number; profile: AccessProfile }>();
+  const driverPerms: DriverPermissionLookup = async (userId, locationId) => {
+    const now = ctx.now();
+    let cached = driverProfiles.get(userId);
+    if (!cached || now - cached.at > 5000) {
+      cached = { at: now, profile: await loadAccessProfile(ctx.db, userId, now) };
+      driverProfiles.set(userId, cached);
+    }
+    const view = viewAt(cached.profile, locationId, now);
+    return view && view.assigned.size > 0 ? view.assigned : null;
+  };
+  return { publish: (touched) => broadcastTouched(ctx, io, touched, driverPerms) };
+}
+
+/** Sends committed changes to every socket allowed to see them, redacted per view class. */
+async function broadcastTouched(ctx: ServerContext, io: SyncServer, touched: readonly Touched[], driverPerms: DriverPermissionLookup): Promise<void> {
+  const byLocation = new Map<string, Touched[]>();
+  for (const t of touched) byLocation.set(t.locationId, [...(byLocation.get(t.locationId) ?? []), t]);
+  const routeDrivers = new Map<string, string | null>();
+  const driverOf = async (routeId: string) => {
+    if (!routeDrivers.has(routeId)) routeDrivers.set(routeId, await driverUserOfRoute(ctx.db, routeId));
+    return routeDrivers.get(routeId)!;
+  };
+  for (const [locationId, items] of byLocation) {
+    const changes = await loadEntityChanges(ctx, locationId, items);
+    for (const t of items) {
+      const change = changes.get(`${t.entity}:${t.id}`);
+      if (!change) continue;
+      await emitChange(io, change, t, driverPerms, driverOf);
+    }
+  }
+}
+
+async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerms: DriverPermissionLookup, driverOf: (routeId: string) => Promise<string | null>): Promise<void> {
+  const loc = change.locationId;
+  // Drivers first: a user in both a driver room and a general room keeps the richer copy,
+  // because the device applies only strictly newer versions.
+  if (change.entity === 'stop' || change.entity === 'route') {
+    const routeId = change.entity === 'stop' ? change.data.routeId : change.data.id;
+    const driverUser = await driverOf(routeId);
+    if (driverUser) {
+      const perms = await driverPerms(driverUser, loc);
+      if (perms?.has('location.read')) {
+        const data = change.entity === 'stop' ? { ...change, data: redactStopForViewer(change.data, perms) } : change;
+        io.to(driverRoom(loc, driverUser)).emit('sync:change', data);
+      }
+    }
+    if (change.entity === 'route' && t.previousDriverUserId && t.previousDriverUserId !== driverUser) {
+      io.to(driverRoom(loc, t.previousDriverUserId)).emit('sync:change', {
+        entity: 'removed', locationId: loc, version: change.version, data: { kind: 'route', id: change.data.id },
+      });
+    }
+  }
+  for (const viewClass of reachableViewClasses) {
+    const perms = permsOfClass(viewClass);
+    if (change.entity === 'position' && !perms.has('position.read')) continue;
+    const data = change.entity === 'stop' ? { ...change, data: redactStopForViewer(change.data, perms) } : change;
+    io.to(generalRoom(loc, viewClass)).emit('sync:change', data);
+  }
+}

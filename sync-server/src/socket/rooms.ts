@@ -1,0 +1,75 @@
+import { type Permission, roleTemplates } from '@depotline/shared';
+import { viewAt } from '../access/access-profile';
+import type { SyncSocket } from './socket-types';
+
+/**
+ * Socket rooms per location and view. A socket joins the general room of its view class
+ * (which redactable fields and whether live positions it may see) and, for drivers, a
+ * personal room that receives only their own routes. Emitting to rooms (not looping over
+ * sockets) keeps fan-out cheap and works unchanged with the Redis adapter across processes.
+ */
+export const viewBits: readonly Permission[] = ['stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'position.read'];
+
+export function viewClassOf(perms: ReadonlySet<Permission>): string {
+  return viewBits.map((p) => (perms.has(p) ? '1' : '0')).join('');
+}
+
+/**
+ * The view classes a socket can be in: the general permissions of every combination of
+ * non-driver role templates (a user may hold several roles at one location). Derived from the
+ * catalogue, not from the sockets connected, so it holds across server processes; emitting to
+ * these few rooms instead of all 16 bit patterns saves encoding a change for rooms nobody
+ * can be in.
+ */
+export const reachableViewClasses: readonly string[] = (() => {
+  const templates = Object.values(roleTemplates).filter((t) => !t.assignedRoutesOnly && t.permissions.includes('location.read'));
+  const classes = new Map<string, Set<Permission>>();
+  for (const t of templates) classes.set(viewClassOf(new Set(t.permissions)), new Set(t.permissions));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const a of [...classes.values()]) {
+      for (const b of [...classes.values()]) {
+        const union = new Set([...a, ...b]);
+        const key = viewClassOf(union);
+        if (!classes.has(key)) {
+          classes.set(key, union);
+          grew = true;
+        }
+      }
+    }
+  }
+  return [...classes.keys()].sort();
+})();
+
+export const generalRoom = (locationId: string, viewClass: string) => `loc:${locationId}:g:${viewClass}`;
+export const driverRoom = (locationId: string, userId: string) => `loc:${locationId}:d:${userId}`;
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+export const userRoom = (userId: string) => `user:${userId}`;
+
+export function permsOfClass(viewClass: string): Set<Permission> {
+  const perms = new Set<Permission>(['location.read']);
+  viewBits.forEach((p, i) => viewClass[i] === '1' && perms.add(p));
+  return perms;
+}
+
+/** Puts the socket in the rooms its grants allow right now (and takes it out of the others). */
+export function joinLocationRooms(socket: SyncSocket, now: number): { dropped: string[] } {
+  const { profile, principal } = socket.data;
+  const wanted = new Set<string>([sessionRoom(principal.sessionId), userRoom(principal.userId), socket.id]);
+  for (const locationId of profile.byLocation.keys()) {
+    const view = viewAt(profile, locationId, now);
+    if (!view) continue;
+    if (view.general.has('location.read')) wanted.add(generalRoom(locationId, viewClassOf(view.general)));
+    if (view.assigned.has('location.read')) wanted.add(driverRoom(locationId, principal.userId));
+  }
+  const dropped = new Set<string>();
+  for (const room of socket.rooms) {
+    if (!wanted.has(room)) {
+      void socket.leave(room);
+      const loc = /^loc:(.+):[gd]:[^:]+$/.exec(room)?.[1];
+      if (loc && !viewAt(profile, loc, now)) dropped.add(loc);
+    }
+  }
+  void socket.join([...wanted]);
+  return { dropped: [...dropped] };
+}

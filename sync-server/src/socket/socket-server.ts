@@ -1,0 +1,144 @@
+import type http from 'node:http';
+import type https from 'node:https';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { Server } from 'socket.io';
+import { loadAccessProfile } from '../access/access-profile';
+import { authorize } from '../access/authorize';
+import { actorOf } from '../access/caller';
+import { appendAudit } from '../audit/audit-log';
+import { authenticateAccessToken } from '../auth/access-tokens';
+import { touchSession } from '../auth/session-activity';
+import type { ServerContext } from '../context';
+import { asAppError, parseInput, rateLimited, unauthenticated, unknownEvent } from '../errors';
+import type { ClientEvent, EventHandler, EventTable } from './events';
+import { joinLocationRooms, sessionRoom, userRoom } from './rooms';
+import type { SyncServer, SyncSocket } from './socket-types';
+
+/** How often an open socket re-checks its session row (revocation also arrives via the watcher). */
+const sessionRecheckMs = 1000;
+
+/**
+ * The Socket.IO server (docs/sync-protocol.md). From the Socket.IO 4 documentation and our
+ * own tests:
+ * - `allowRequest` checks Origin; the `cors` option alone would not stop a cross-site page.
+ * - `io.use` runs once per connection, so every event re-checks token expiry and the session.
+ * - Connection-state recovery stays off: its default skips this middleware on resume.
+ */
+export function createSocketServer(server: http.Server | https.Server, ctx: ServerContext): SyncServer {
+  const io: SyncServer = new Server(server, {
+    serveClient: false,
+    maxHttpBufferSize: ctx.config.maxSocketMessageBytes,
+    allowRequest: (req, cb) => {
+      // Browsers always send Origin; a non-browser client (the desktop core under Node) may
+      // not, and could forge it anyway: the token is the real check, Origin stops cross-site pages.
+      const origin = req.headers.origin;
+      cb(null, origin === undefined || ctx.config.allowedOrigins.has(origin));
+    },
+  });
+  const authFailureAudit = new Map<string, number>();
+
+  io.use((socket, next) => {
+    void (async () => {
+      const ip = socket.handshake.address ?? null;
+      try {
+        const auth = socket.handshake.auth as { token?: unknown } | undefined;
+        // Only the handshake auth payload is read: a token in the URL would end up in logs.
+        if (typeof auth?.token !== 'string') throw unauthenticated();
+        const principal = await authenticateAccessToken(ctx, auth.token);
+        const profile = await loadAccessProfile(ctx.db, principal.userId, ctx.now());
+        socket.data = { principal, profile, token: auth.token, sessionCheckedAt: ctx.now(), actor: actorOf(principal, ip) };
+        next();
+      } catch (err) {
+        const appError = asAppError(err);
+        // One audit entry per address per 10 s, so a flood of bad handshakes cannot flood the log.
+        const key = ip ?? 'unknown';
+        const now = ctx.now();
+        if ((authFailureAudit.get(key) ?? 0) + 10_000 < now) {
+          authFailureAudit.set(key, now);
+          await ctx.db.transaction().execute((trx) =>
+            appendAudit(trx, actorOf(null, ip), { action: 'socket.connect', outcome: 'failed', details: { errorCode: appError.code } }, now),
+          ).catch(() => {});
+        }
+        const e = new Error(appError.message) as Error & { data?: unknown };
+        e.data = appError.toBody();
+        next(e);
+      }
+    })();
+  });
+  return io;
+}
+
+/**
+ * Serves the client events of `table` on every connection: each event goes through the same
+ * steps, in order (known name, per-user rate, token and session still valid, payload parsed
+ * once with its schema, permission, handler), and every failure is answered on the ack, never
+ * by crashing the socket.
+ */
+export function serveSocketEvents(io: SyncServer, ctx: ServerContext, table: EventTable): void {
+  const eventLimiter = new RateLimiterMemory({ points: 60, duration: 1 });
+
+  io.on('connection', (socket: SyncSocket) => {
+    void socket.join([sessionRoom(socket.data.principal.sessionId), userRoom(socket.data.principal.userId)]);
+    joinLocationRooms(socket, ctx.now());
+    scheduleExpiry(socket);
+    socket.on('disconnect', () => clearTimeout(socket.data.expiryTimer));
+
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = typeof args[args.length - 1] === 'function' ? (args[args.length - 1] as (res: unknown) => void) : null;
+      if (!ack) return; // every client event needs an ack; a message without one is dropped
+      const payload = args.length > 1 ? args[0] : undefined;
+      void handleEvent(socket, event, payload)
+        .then((data) => ack({ ok: true, data }))
+        .catch((err: unknown) => {
+          const appError = asAppError(err);
+          if (appError.code === 'internal') ctx.log.error('socket event failed', { event: event.slice(0, 64), err: String((err as Error)?.stack ?? err) });
+          ack({ ok: false, ...appError.toBody() });
+          if (appError.code === 'unauthenticated' || appError.code === 'session_revoked' || appError.code === 'session_expired') socket.disconnect(true);
+        });
+    });
+  });
+
+  async function handleEvent(socket: SyncSocket, event: string, payload: unknown): Promise<unknown> {
+    if (!Object.hasOwn(table, event)) throw unknownEvent(event);
+    // Widened once: the entry under `event` is the handler written for that event.
+    const handler = table[event as ClientEvent] as EventHandler<ClientEvent>;
+    try {
+      await eventLimiter.consume(socket.data.principal.userId);
+    } catch (res) {
+      if (res instanceof RateLimiterRes) throw rateLimited(Math.ceil(res.msBeforeNext / 1000));
+      throw res;
+    }
+    await recheckSession(socket);
+    const input = parseInput(handler.schema, payload ?? {}) as never;
+    const { principal, profile, actor } = socket.data;
+    if (handler.authorize) await authorize(ctx, actor, profile, handler.authorize(input));
+    return handler.handle({
+      ctx,
+      caller: { principal, profile, actor },
+      now: ctx.now(),
+      renew: (renewed, token) => {
+        socket.data.principal = renewed;
+        socket.data.token = token;
+        scheduleExpiry(socket);
+      },
+    }, input);
+  }
+
+  async function recheckSession(socket: SyncSocket): Promise<void> {
+    const now = ctx.now();
+    if (socket.data.principal.accessExpiresAt <= now) throw unauthenticated('The access token has expired; renew it.');
+    if (now - socket.data.sessionCheckedAt < sessionRecheckMs) return;
+    await authenticateAccessToken(ctx, socket.data.token);
+    // Sync traffic is activity: it keeps the session from going idle (at most one write a minute).
+    await touchSession(ctx, socket.data.principal.sessionId);
+    socket.data.sessionCheckedAt = now;
+  }
+
+  function scheduleExpiry(socket: SyncSocket): void {
+    clearTimeout(socket.data.expiryTimer);
+    const ms = Math.max(0, socket.data.principal.accessExpiresAt - ctx.now());
+    // An open socket does not outlive its token: renew with `auth:renew` or reconnect.
+    socket.data.expiryTimer = setTimeout(() => socket.disconnect(true), Math.min(ms, 2_147_000_000));
+    socket.data.expiryTimer.unref();
+  }
+}

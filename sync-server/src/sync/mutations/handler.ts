@@ -1,0 +1,89 @@
+import type { Change, ErrorCode, MutationOf, MutationType } from '@depotline/shared';
+import type { Transaction } from 'kysely';
+import type { ServerContext } from '../../context';
+import type { Db } from '../../db/database';
+import type { Database } from '../../db/schema';
+import type { ChangeEntity } from '../change-log';
+import { presentRoute, presentStop, type RouteRow, type StopRow } from '../presenters';
+
+export type Trx = Transaction<Database>;
+
+/** An entity a mutation changed, to broadcast once the transaction has committed. */
+export interface Touched {
+  entity: ChangeEntity;
+  id: string;
+  locationId: string;
+  /** For route reassignment: the driver user who must be told the route is gone. */
+  previousDriverUserId?: string | null;
+}
+
+/** Sends committed changes to the sockets allowed to see them. */
+export interface LiveFeed {
+  publish(touched: readonly Touched[]): Promise<void>;
+}
+
+/** What a mutation handler works with: the push's transaction and who is pushing. */
+export interface MutationScope {
+  ctx: ServerContext;
+  trx: Trx;
+  /** The caller's username, stored as `updated_by`. */
+  by: string;
+  now: number;
+  /** The caller's driver records at the mutation's location (empty for non-drivers). */
+  ownDrivers: ReadonlySet<string>;
+}
+
+export interface Applied {
+  version: number;
+  touched: Touched[];
+}
+
+/**
+ * How the server handles one mutation type. Permission and target come from the shared
+ * declaration (`mutationRules`); the handler adds what only the server can know.
+ */
+export interface MutationHandler<T extends MutationType> {
+  /**
+   * Whether the target is on a route assigned to the caller as a driver: then driver-only
+   * permissions count too. Omitted: never (dispatcher-only mutations).
+   */
+  assignedToCaller?(scope: MutationScope, m: MutationOf<T>): Promise<boolean>;
+  /**
+   * An ownership rule beyond permissions (API1: a position belongs to one driver, and nobody,
+   * admins included, reports it for them). Omitted: no such rule.
+   */
+  ownedByCaller?(scope: MutationScope, m: MutationOf<T>): boolean;
+  /**
+   * Checks the business rules and writes. Every `Rejection` must be thrown before the first
+   * write: the push loop undoes a refusal by releasing the mutation id only.
+   */
+  apply(scope: MutationScope, m: MutationOf<T>): Promise<Applied>;
+  /** What changed, for the audit entry: field names and operational values, never customer PII. */
+  auditDetails(m: MutationOf<T>): Record<string, unknown>;
+}
+
+/** A handler per mutation type; the mapped type makes a declared but unhandled type a compile error. */
+export type MutationHandlers = { readonly [T in MutationType]: MutationHandler<T> };
+
+/** A refusal with the server's current value, answered to the caller and audited. */
+export class Rejection extends Error {
+  constructor(readonly code: ErrorCode, readonly reason: string, readonly current: Change | null) {
+    super(reason);
+  }
+}
+
+/** Loads a stop of the mutation's location; a stop of another location is simply not found. */
+export async function loadStop(trx: Db, stopId: string, locationId: string): Promise<StopRow> {
+  const row = await trx.selectFrom('stops').selectAll().where('id', '=', stopId).where('location_id', '=', locationId).executeTakeFirst();
+  if (!row) throw new Rejection('not_found', 'That stop does not exist at this location.', null);
+  return row;
+}
+
+export async function loadRoute(trx: Db, routeId: string, locationId: string): Promise<RouteRow> {
+  const row = await trx.selectFrom('routes').selectAll().where('id', '=', routeId).where('location_id', '=', locationId).executeTakeFirst();
+  if (!row) throw new Rejection('not_found', 'That route does not exist at this location.', null);
+  return row;
+}
+
+export const stopChange = (ctx: ServerContext, row: StopRow): Change => ({ entity: 'stop', locationId: row.location_id, version: row.version, data: presentStop(ctx, row) });
+export const routeChange = (row: RouteRow): Change => ({ entity: 'route', locationId: row.location_id, version: row.version, data: presentRoute(row) });

@@ -1,0 +1,99 @@
+import { type StopStatus, stopTransitionRefusal, type TimeWindow } from '@depotline/shared';
+import type { ServerContext } from '../../context';
+import type { Db } from '../../db/database';
+import { recordChange } from '../change-log';
+import type { StopRow } from '../presenters';
+import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
+import { type Applied, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
+
+/** Stop mutations: status (the state machine), notes, customer details and order, creation. */
+
+/** True when the stop is on a route assigned to one of the caller's driver records. */
+async function stopIsOnOwnRoute(scope: MutationScope, m: { stopId: string; locationId: string }): Promise<boolean> {
+  if (scope.ownDrivers.size === 0) return false;
+  const row = await scope.trx
+    .selectFrom('stops').innerJoin('routes', 'routes.id', 'stops.route_id')
+    .select('routes.driver_id')
+    .where('stops.id', '=', m.stopId).where('stops.location_id', '=', m.locationId)
+    .executeTakeFirst();
+  return row?.driver_id != null && scope.ownDrivers.has(row.driver_id);
+}
+
+async function touchStop(scope: MutationScope, stop: StopRow, columns: Partial<StopRow>): Promise<Applied> {
+  const version = await recordChange(scope.trx, stop.location_id, 'stop', stop.id, scope.now);
+  await scope.trx.updateTable('stops').set({ ...columns, version, updated_at: scope.now, updated_by: scope.by }).where('id', '=', stop.id).execute();
+  return { version, touched: [{ entity: 'stop', id: stop.id, locationId: stop.location_id }] };
+}
+
+export interface NewStop extends StopPii {
+  id: string;
+  locationId: string;
+  routeId: string;
+  sequence: number;
+  window: TimeWindow;
+}
+
+/**
+ * The one writer of new stops, for pushed `stop.create` and for provisioning alike: the id is
+ * free, the route is at the same location, the customer data is encrypted before it is stored.
+ */
+export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by: string; now: number }, s: NewStop): Promise<StopRow> {
+  const { trx, by, now } = write;
+  const clash = await trx.selectFrom('stops').selectAll().where('id', '=', s.id).executeTakeFirst();
+  if (clash) throw new Rejection('conflict', 'A stop with this id already exists.', clash.location_id === s.locationId ? stopChange(ctx, clash) : null);
+  await loadRoute(trx, s.routeId, s.locationId);
+  const version = await recordChange(trx, s.locationId, 'stop', s.id, now);
+  const row: StopRow = {
+    id: s.id, location_id: s.locationId, route_id: s.routeId, sequence: s.sequence,
+    ...encryptNewStopPii(ctx, s.id, { customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes }),
+    window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
+    version, updated_at: now, updated_by: by,
+  };
+  await trx.insertInto('stops').values(row).execute();
+  return row;
+}
+
+export const stopMutations = {
+  'stop.setStatus': {
+    assignedToCaller: stopIsOnOwnRoute,
+    async apply(scope, m) {
+      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const refusal = stopTransitionRefusal(stop.status as StopStatus, m.to);
+      if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
+      return touchStop(scope, stop, { status: m.to });
+    },
+    auditDetails: (m) => ({ mutationId: m.id, to: m.to, reason: m.reason }),
+  },
+  'stop.editNotes': {
+    assignedToCaller: stopIsOnOwnRoute,
+    async apply(scope, m) {
+      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      return touchStop(scope, stop, encryptStopPii(scope.ctx, stop.id, { notes: m.notes }));
+    },
+    auditDetails: (m) => ({ mutationId: m.id, fields: ['notes'] }),
+  },
+  'stop.update': {
+    assignedToCaller: stopIsOnOwnRoute,
+    async apply(scope, m) {
+      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const c = m.changes;
+      return touchStop(scope, stop, {
+        ...encryptStopPii(scope.ctx, stop.id, { customerName: c.customerName, address: c.address, phone: c.phone }),
+        ...(c.sequence !== undefined ? { sequence: c.sequence } : {}),
+        ...(c.window !== undefined ? { window_start: c.window.start, window_end: c.window.end } : {}),
+        ...(c.eta !== undefined ? { eta: c.eta } : {}),
+      });
+    },
+    auditDetails: (m) => ({ mutationId: m.id, fields: Object.keys(m.changes).sort(), sequence: m.changes.sequence, window: m.changes.window, eta: m.changes.eta }),
+  },
+  'stop.create': {
+    async apply(scope, m) {
+      const row = await createStopRecord(scope.ctx, scope, {
+        id: m.stopId, locationId: m.locationId, routeId: m.routeId, sequence: m.sequence,
+        customerName: m.customerName, address: m.address, phone: m.phone, notes: m.notes, window: m.window,
+      });
+      return { version: row.version, touched: [{ entity: 'stop', id: row.id, locationId: row.location_id }] };
+    },
+    auditDetails: (m) => ({ mutationId: m.id, routeId: m.routeId, sequence: m.sequence, window: m.window }),
+  },
+} satisfies Pick<MutationHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create'>;

@@ -1,0 +1,64 @@
+import type { Driver, DriverPosition, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
+import type { Selectable } from 'kysely';
+import type { ServerContext } from '../context';
+import type { Database } from '../db/schema';
+import { decryptStopPii } from './stop-pii';
+
+/**
+ * Rows as the shared contract describes them. A presented stop is whole and decrypted:
+ * redact it for the viewer (visibility.ts) before it leaves the server.
+ */
+
+export type StopRow = Selectable<Database['stops']>;
+export type RouteRow = Selectable<Database['routes']>;
+
+export function presentStop(ctx: ServerContext, row: StopRow): Stop {
+  return {
+    id: row.id,
+    locationId: row.location_id,
+    routeId: row.route_id,
+    sequence: row.sequence,
+    ...decryptStopPii(ctx, row),
+    window: { start: row.window_start, end: row.window_end },
+    status: row.status as StopStatus,
+    eta: row.eta,
+    version: row.version,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
+
+export function presentRoute(row: RouteRow): Route {
+  return {
+    id: row.id,
+    locationId: row.location_id,
+    name: row.name,
+    date: row.date,
+    driverId: row.driver_id,
+    vehicleId: row.vehicle_id,
+    version: row.version,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
+
+export function presentDriver(row: Selectable<Database['drivers']>): Driver {
+  return { id: row.id, locationId: row.location_id, name: row.name, userId: row.user_id };
+}
+
+export function presentVehicle(row: Selectable<Database['vehicles']>): Vehicle {
+  return { id: row.id, locationId: row.location_id, label: row.label, plate: row.plate };
+}
+
+export function presentPosition(row: Selectable<Database['positions']>): DriverPosition {
+  return {
+    driverId: row.driver_id,
+    locationId: row.location_id,
+    lat: row.lat,
+    lng: row.lng,
+    headingDeg: row.heading_deg,
+    speedKmh: row.speed_kmh,
+    recordedAt: row.recorded_at,
+    version: row.version,
+  };
+}

@@ -1,0 +1,121 @@
+import { type Mutation, type MutationResult, mutationRules, mutationTarget } from '@depotline/shared';
+import { checkPermission } from '../access/authorize';
+import type { Caller } from '../access/caller';
+import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/audit-log';
+import type { ServerContext } from '../context';
+import { driverIdsOfUser } from './driver-queries';
+import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
+import { handlerFor } from './mutations/registry';
+import { loadViewerScope, redactChangeForScope } from './visibility';
+
+interface MutationOutcome {
+  result: MutationResult;
+  touched: Touched[];
+}
+
+/** What one push needs once, not per mutation. */
+interface PushState {
+  caller: Caller;
+  now: number;
+  /** The caller's driver records per location. */
+  ownDrivers: Map<string, ReadonlySet<string>>;
+  /** Audit entries of the push, appended together before it commits. */
+  audits: { actor: AuditActor; event: AuditEvent }[];
+}
+
+/**
+ * A whole push, in order, answered per id, in one transaction; all audit entries are appended
+ * together before the commit, and committed changes go to the live feed afterwards. Shared by
+ * the socket event and the REST endpoint (docs/sync-protocol.md).
+ */
+export async function pushMutations(
+  ctx: ServerContext,
+  live: LiveFeed,
+  caller: Caller,
+  mutations: readonly Mutation[],
+): Promise<{ results: MutationResult[] }> {
+  const state: PushState = { caller, now: ctx.now(), ownDrivers: new Map(), audits: [] };
+  const results: MutationResult[] = [];
+  const touched: Touched[] = [];
+  await ctx.db.transaction().execute(async (trx) => {
+    for (const m of mutations) {
+      const outcome = await applyOne(ctx, trx, state, m);
+      results.push(outcome.result);
+      touched.push(...outcome.touched);
+    }
+    await appendAuditEntries(trx, state.audits, state.now);
+  });
+  await live.publish(touched);
+  return { results };
+}
+
+/**
+ * Applies one pushed mutation inside the push's transaction.
+ *
+ * The id is claimed first (`insert ... on conflict do nothing`): a replay, or a concurrent push
+ * of the same id (PostgreSQL waits for the other transaction, then reports the conflict), is
+ * answered `duplicate` and nothing runs. Then authorization and the type's business rules;
+ * every refusal is decided before anything is written, so undoing it is only releasing the
+ * claim. Then the write and its change-log entry, through the type's handler. The audit entry
+ * is queued on the push and written in the same transaction.
+ */
+async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutation): Promise<MutationOutcome> {
+  const { caller: { principal, actor, profile }, now } = state;
+  const claimed = await trx.insertInto('applied_mutations')
+    .values({ id: m.id, user_id: principal.userId, location_id: m.locationId, version: 0, applied_at: now })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!claimed) {
+    const seen = await trx.selectFrom('applied_mutations').select(['user_id', 'version']).where('id', '=', m.id).executeTakeFirstOrThrow();
+    return duplicateOrClash(principal.userId, m, seen);
+  }
+  const release = () => trx.deleteFrom('applied_mutations').where('id', '=', m.id).execute();
+
+  const handler = handlerFor(m);
+  const target = mutationTarget(m);
+  const audit = (event: Omit<AuditEvent, 'targetType' | 'targetId' | 'locationId'>) =>
+    state.audits.push({ actor, event: { ...event, targetType: target.kind, targetId: target.id, locationId: m.locationId } });
+  const scope: MutationScope = { ctx, trx, by: principal.username, now, ownDrivers: await ownDriversAt(state, trx, m.locationId) };
+
+  const permission = mutationRules[m.type].permission;
+  const assignedToCaller = (await handler.assignedToCaller?.(scope, m)) ?? false;
+  const owns = handler.ownedByCaller?.(scope, m) ?? true;
+  if (!owns || !checkPermission(profile, { permission, locationId: m.locationId, assignedToCaller }, now)) {
+    await release();
+    audit({ action: m.type, outcome: 'denied', details: { permission } });
+    return { result: { id: m.id, status: 'rejected', code: 'forbidden', reason: 'You do not have access to this.', current: null }, touched: [] };
+  }
+
+  try {
+    const { touched, version } = await handler.apply(scope, m);
+    await trx.updateTable('applied_mutations').set({ version }).where('id', '=', m.id).execute();
+    audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m) });
+    return { result: { id: m.id, status: 'applied', version }, touched };
+  } catch (err) {
+    // Anything else (a database fault) fails the whole push: its transaction rolls back and
+    // the device retries it later; replays are harmless.
+    if (!(err instanceof Rejection)) throw err;
+    await release();
+    audit({ action: 'mutation.rejected', outcome: 'failed', details: { type: m.type, errorCode: err.code, mutationId: m.id } });
+    const current = err.current ? redactChangeForScope(err.current, await loadViewerScope(trx, profile, m.locationId, now)) : null;
+    return { result: { id: m.id, status: 'rejected', code: err.code, reason: err.reason, current }, touched: [] };
+  }
+}
+
+async function ownDriversAt(state: PushState, trx: Trx, locationId: string): Promise<ReadonlySet<string>> {
+  let own = state.ownDrivers.get(locationId);
+  if (!own) {
+    own = await driverIdsOfUser(trx, state.caller.principal.userId, locationId);
+    state.ownDrivers.set(locationId, own);
+  }
+  return own;
+}
+
+function duplicateOrClash(userId: string, m: Mutation, seen: { user_id: string; version: number }): MutationOutcome {
+  if (seen.user_id === userId) {
+    return { result: { id: m.id, status: 'duplicate', version: seen.version }, touched: [] };
+  }
+  // Another user's id: say nothing about it.
+  return { result: { id: m.id, status: 'rejected', code: 'conflict', reason: 'This mutation id is already in use.', current: null }, touched: [] };
+}
