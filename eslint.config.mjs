@@ -1,4 +1,4 @@
-// Lint, including the layering of DESIGN.md section 1: a wrong import fails `npm run lint`.
+// Lint, including the layering of docs/architecture.md: a wrong import fails `npm run lint`.
 // Dependency direction: renderer -> shared, preload -> shared, main -> core -> shared,
 // sync-server -> shared. shared imports nothing platform-specific.
 import js from '@eslint/js';
@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 /** @param {string[]} paths @param {{group: string[], message: string}[]} patterns */
-const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) => ({ name, message: 'not allowed in this layer (DESIGN.md section 1)' })), patterns }];
+const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) => ({ name, message: 'not allowed in this layer (docs/architecture.md)' })), patterns }];
 
 /**
  * The sync server's layers, lowest first. Each entry is a list of paths under sync-server/src.
@@ -124,7 +124,7 @@ export default tseslint.config(
       'no-restricted-imports': restrict([...nodeBuiltins, 'electron', 'keytar', '@journeyapps/sqlcipher', 'socket.io-client'], [
         { group: ['**/core/**', '**/core', '**/main/**', '**/main', '**/preload/**', '**/preload', '@depotline/sync-server', '@depotline/sync-server/*'], message: 'the renderer reaches the rest only through the bridge' },
       ]),
-      // The renderer stores nothing (issue 4, DESIGN.md section 5) and runs under a CSP without
+      // The renderer stores nothing (docs/security-model.md) and runs under a CSP without
       // 'unsafe-eval': no web storage, no IndexedDB, no Cache API, no cookies, no network, no eval.
       'no-restricted-globals': ['error',
         ...['localStorage', 'sessionStorage', 'indexedDB', 'caches', 'openDatabase', 'fetch', 'XMLHttpRequest', 'WebSocket', 'EventSource'].map((name) => ({ name, message: 'the renderer stores nothing and reaches main only through window.depotline' })),
@@ -140,7 +140,7 @@ export default tseslint.config(
     },
   },
   {
-    // The preload: the typed bridge and nothing else (DESIGN.md section 1).
+    // The preload: the typed bridge and nothing else (docs/architecture.md).
     files: ['desktop/src/preload/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {

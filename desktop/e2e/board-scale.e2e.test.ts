@@ -1,6 +1,6 @@
 /**
  * The routes board with 20,000 stops (issue 4: "stays smooth with 20,000 stops"). Speed is
- * measured in bench/, not asserted here (DESIGN.md section 8); this proves the structure that
+ * measured in bench/ (docs/performance.md), not asserted here; this proves the structure that
  * keeps it smooth: the list renders a window of rows, not 20,000, and still reaches every stop.
  */
 import type { DepotlineBridge } from '@depotline/shared';

@@ -3,7 +3,7 @@ import type { RedactableStopField, Stop } from './domain';
 /**
  * The permission catalogue: one list that the server enforces and the console uses to hide
  * what a user cannot do. Every permission is scoped to the locations of the grant that
- * carries it (DESIGN.md section 3). Deny by default: what is not granted is refused.
+ * carries it (docs/security-model.md). Deny by default: what is not granted is refused.
  */
 export const permissionCatalogue = {
   'location.read': 'See the depot, its routes, drivers and vehicles, and stop status and time windows',

@@ -93,7 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return config;
 }
 
-/** DESIGN.md section 5: plain HTTP only on loopback. */
+/** Plain HTTP only on loopback; anything else needs TLS (docs/security-model.md, "Transit and API surface"). */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,5 +1,5 @@
 /**
- * The preload: the typed bridge and nothing else (STYLE.md "thin edges"; Electron security
+ * The preload: the typed bridge and nothing else (docs/architecture.md; Electron security
  * checklist item 20: no Electron API reaches the page). One object, `window.depotline`, whose
  * methods each invoke one channel of shared/bridge.ts, plus `on` for pushed events. The
  * IpcRendererEvent is never handed to the page, only the payload. No logic, no Node.

@@ -20,8 +20,8 @@ export interface AuthorizationRequest {
 }
 
 /**
- * The one authorization check behind every REST route and socket event (DESIGN.md section
- * 3; OWASP API1/API5). Deny by default; a refusal is audited and answered `forbidden`
+ * The one authorization check behind every REST route and socket event (docs/security-model.md;
+ * OWASP API Security Top 10, API1/API5). Deny by default; a refusal is audited and answered `forbidden`
  * without saying whether the location or record exists.
  */
 export async function authorize(

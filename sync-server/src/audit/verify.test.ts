@@ -8,7 +8,7 @@ import { appendAudit, genesisHash, hashEntry, systemActor } from './audit-log';
 import { verifyAuditChain } from './verify';
 
 /*
- * "A tampered audit row fails verify" (STYLE.md): every tampering below is done with raw SQL,
+ * "A tampered audit row fails verify": every tampering below is done with raw SQL,
  * as someone with direct database access would, bypassing the audit writer.
  */
 

@@ -64,7 +64,7 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   }
 
   const enrolled = user.totp_enrolled_at !== null;
-  // DESIGN.md section 3: which roles must use MFA is policy (MFA_REQUIRED_ROLES), applied to the
+  // Which roles must use MFA is policy (docs/security-model.md) (MFA_REQUIRED_ROLES), applied to the
   // roles of the user's grants in force now (the same access model every check uses).
   const profile = await loadAccessProfile(ctx.db, user.id, now);
   const roles = [...profile.byLocation.values()].flatMap((v) => [...v.roles]);

@@ -5,7 +5,7 @@ export class FieldDecryptError extends Error {
 }
 
 /**
- * Field-level encryption of customer PII and MFA seeds (DESIGN.md section 5): AES-256-GCM
+ * Field-level encryption of customer PII and MFA seeds (docs/security-model.md): AES-256-GCM
  * with a random 96-bit nonce per value. The associated data binds each ciphertext to its
  * table, column and row, so a value copied into another row or column fails to decrypt.
  * The key lives outside the database; a dump of the database alone reveals nothing.

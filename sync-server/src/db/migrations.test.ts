@@ -4,7 +4,7 @@ import { backends, createTestEnv, type TestEnv } from '../../test/harness';
 import { openDatabase } from './database';
 import { migrateToLatest, migrations } from './migrate';
 
-/** One test per migration (STYLE.md): it applies cleanly on both databases, and re-running is a no-op. */
+/** One test per migration: it applies cleanly on both databases, and re-running is a no-op. */
 describe.each(backends)('migrations (%s)', (backend) => {
   let env: TestEnv | null = null;
   afterEach(async () => {

@@ -50,7 +50,7 @@ export async function loadEntityChanges(
 
 /**
  * One page of changes after the client's cursor, filtered and redacted for the caller
- * (DESIGN.md section 4). An entity changed several times is sent once, at its latest change,
+ * (docs/sync-protocol.md). An entity changed several times is sent once, at its latest change,
  * so catching up costs one row per entity, not one per edit. Authorization happens before
  * this is called.
  */

@@ -3,7 +3,7 @@ import { InsecureServerUrlError } from '../errors';
 import { Backoff } from './backoff';
 import { parseServerUrl } from './server-url';
 
-describe('server URL policy (DESIGN.md section 5: plain HTTP only on loopback)', () => {
+describe('server URL policy (plain HTTP only on loopback)', () => {
   it('accepts https anywhere and http on this machine, reduced to the origin', () => {
     expect(parseServerUrl('https://depot.example.com/some/path?x=1').href).toBe('https://depot.example.com/');
     expect(parseServerUrl('http://127.0.0.1:8080').href).toBe('http://127.0.0.1:8080/');

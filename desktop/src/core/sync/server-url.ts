@@ -3,8 +3,8 @@ import { InsecureServerUrlError } from '../errors';
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /**
- * The server's origin, normalized. https anywhere; http only to this machine (DESIGN.md
- * section 5), so tokens and customer data never cross a network in the clear.
+ * The server's origin, normalized. https anywhere; http only to this machine
+ * (docs/security-model.md, "Transit and API surface"), so tokens and customer data never cross a network in the clear.
  */
 export function parseServerUrl(input: string): URL {
   let url: URL;

@@ -18,7 +18,7 @@ function dispatcherWith(overrides: Partial<BridgeHandlers>) {
   return { dispatcher, handlers, warnings };
 }
 
-describe('bridge dispatch (checklist item 17, DESIGN.md section 2)', () => {
+describe('bridge dispatch (Electron checklist item 17: validate every IPC sender and argument)', () => {
   it('refuses calls from any page but the console, before any handler runs', async () => {
     const signIn = vi.fn(() => Promise.resolve(state));
     const { dispatcher, warnings } = dispatcherWith({ signIn });
