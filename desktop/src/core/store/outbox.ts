@@ -2,9 +2,8 @@ import { Change as ChangeSchema, Mutation as MutationSchema, type Change, type M
 import { assertNever, LocalEditRefusedError, ServerDataRejectedError } from '../errors';
 import { int, intOrNull, readEntity, text, textOrNull } from './entity-tables';
 import { applyMutation, checkLocalEdit, targetOf, type MutationTarget, type TargetEntity } from './optimistic';
-import {
-  applyServerChange, assertKnownLocation, ensureConfirmed, readConfirmed, settle, writeConfirmed,
-} from './server-state';
+import { applyServerChange, assertKnownLocation } from './server-state';
+import { ensureConfirmed, readConfirmed, settle, writeConfirmed } from './visible-state';
 import type { SqlConnection } from './sql-binding';
 
 /** The outbox and what the server's answers do to it. Every function runs inside a transaction. */

@@ -14,9 +14,6 @@ import { hasConfirmed, isTargetKind, readConfirmed, settle, writeConfirmed } fro
  * (visible-state.ts).
  */
 
-// outbox.ts reaches the confirmed copy through this module.
-export { ensureConfirmed, readConfirmed, settle, writeConfirmed } from './visible-state';
-
 type RemovedKind = Extract<Change, { entity: 'removed' }>['data']['kind'];
 
 export async function assertKnownLocation(conn: SqlConnection, locationId: string): Promise<void> {
