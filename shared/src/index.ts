@@ -6,3 +6,4 @@ export * from './mutations';
 export * from './sync';
 export * from './api';
 export * from './bridge';
+export * from './account';
