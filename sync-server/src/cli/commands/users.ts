@@ -1,4 +1,5 @@
 import { Username } from '@depotline/shared';
+import { resetPasswordByAdmin } from '../../auth/password-change';
 import { checkNewPassword } from '../../auth/passwords';
 import { findSession, listSessions, revokeAllSessionsOfUser, revokeSession } from '../../auth/sessions';
 import type { ServerContext } from '../../context';
@@ -82,6 +83,38 @@ const userEnable: CliCommand = {
       const user = await requireUserByUsername(ctx, username);
       await enableUser(ctx, operatorActor(), user.id);
       return { json: { user: { id: user.id, username: user.username } }, text: `User ${user.username} can sign in again.` };
+    };
+  },
+};
+
+const userResetPassword: CliCommand = {
+  group: 'user',
+  name: 'reset-password',
+  summary: 'Give a user a one-time password that must be changed at next sign-in; ends their sessions',
+  options: {
+    user: userOption,
+    'keep-sessions': { type: 'boolean', description: 'Leave the user\u2019s open sessions running (default: end them all)' },
+  },
+  notes: [
+    'Example: depotline-admin user reset-password --user jdoe',
+    'The generated password is printed once. At the next sign-in with it (and the second factor, if any),',
+    'no session is opened until the user chooses a new password. The user is notified (alert password_reset).',
+  ],
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    const keepSessions = values['keep-sessions'] === true;
+    return async (ctx) => {
+      const user = await requireUserByUsername(ctx, username);
+      const password = generatePassword();
+      const { sessionsEnded } = await resetPasswordByAdmin(ctx, operatorActor(), user.id, password, { keepSessions });
+      const lines = [
+        `Reset the password of ${user.username}.`,
+        `One-time password (shown once, hand it over securely): ${password}`,
+        `It must be changed at the next sign-in; no session is opened before that.`,
+        keepSessions ? 'Their open sessions were kept.' : `Ended ${sessionsEnded} open session(s).`,
+      ];
+      if (user.disabled_at !== null) lines.push(`Note: ${user.username} is disabled; enable them with depotline-admin user enable --user ${user.username}.`);
+      return { json: { user: { id: user.id, username: user.username }, password, mustChangePassword: true, sessionsEnded }, text: lines.join('\n') };
     };
   },
 };
@@ -173,4 +206,4 @@ const sessionList: CliCommand = {
   },
 };
 
-export const userCommands = [userCreate, userDisable, userEnable, userList, mfaReset, sessionRevoke, sessionList];
+export const userCommands = [userCreate, userDisable, userEnable, userResetPassword, userList, mfaReset, sessionRevoke, sessionList];

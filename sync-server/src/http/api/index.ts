@@ -1,5 +1,6 @@
 import type { LiveFeed } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
+import { accountEndpoints } from './account';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
 import { grantEndpoints } from './grants';
@@ -13,5 +14,5 @@ export interface ApiDeps {
 
 /** Every REST endpoint under /api/v1, one module per resource (docs/api.md). */
 export function apiEndpoints(deps: ApiDeps): Endpoint[] {
-  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints()];
+  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...accountEndpoints()];
 }
