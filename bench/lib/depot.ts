@@ -54,7 +54,7 @@ export async function createConsoles(ctx: ServerContext, specs: readonly { locat
       id: sessionId, user_id: u.userId, device_id: deviceId, device_name: 'bench', ip: '127.0.0.1',
       created_at: now, last_seen_at: now, expires_at: now + 3_600_000, revoked_at: null, revoke_reason: null,
     }).execute();
-    const { token } = await issueAccessToken(ctx, { userId: u.userId, sessionId, deviceId });
+    const { token } = await issueAccessToken(ctx, { userId: u.userId, sessionId, deviceId, sessionEndsAt: now + 3_600_000 });
     out.push({ userId: u.userId, username: u.username, role: u.role, locationId: u.locationId, token });
   }
   return out;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EntityId, Timestamp } from './domain';
 import { roleNames } from './permissions';
 import { LocationAccess } from './sync';
+import { WebauthnProof } from './webauthn-credential';
 
 /* REST bodies of the sync server, under /api/v1. Requests are parsed with these on arrival. */
 
@@ -19,12 +20,25 @@ export const NewPassword = z.string().min(minPasswordLength).max(maxPasswordLeng
 export const DeviceId = z.string().min(8).max(128).regex(/^[A-Za-z0-9_-]+$/, 'device ids are url-safe characters');
 export const TotpCode = z.string().regex(/^\d{6}$/, 'a code is 6 digits');
 
+/**
+ * A random secret the device keeps in its encrypted store and shows at each sign-in (OWASP's
+ * "device cookie"): it makes the device *known*, so failed attempts elsewhere never lock it out.
+ */
+export const DeviceSecret = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'a device secret is 32 to 128 url-safe characters');
+export const DevicePlatform = z.string().max(64);
+
 export const LoginRequest = z.object({
   username: z.string().min(1).max(256),
   password: Password,
   deviceId: DeviceId,
   deviceName: z.string().max(200).optional(),
+  deviceSecret: DeviceSecret.optional(),
+  platform: DevicePlatform.optional(),
   totp: TotpCode.optional(),
+  /** One of the user's recovery codes (`abcd-efgh-jkmn`), instead of the second factor; used once. */
+  recoveryCode: z.string().min(1).max(64).regex(/^[A-Za-z0-9 -]+$/, 'a recovery code is letters, digits and dashes').optional(),
+  /** A security-key assertion from a `login` ceremony (shared/src/webauthn.ts), instead of the TOTP code. */
+  webauthn: WebauthnProof.optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
@@ -66,15 +80,30 @@ export const LoginResponse = z.discriminatedUnion('status', [
   z.object({ status: z.literal('ok'), tokens: SessionTokens, me: Me }),
   /** Password accepted, but the user's role requires MFA and none is enrolled yet. */
   z.object({ status: z.literal('mfa_enrollment_required'), enrollment: MfaEnrollment }),
+  /**
+   * Password (and second factor) accepted, but an administrator reset the password: no session
+   * until a new one is set with this token at POST /auth/password/complete, from the same device.
+   */
+  z.object({ status: z.literal('password_change_required'), changeToken: z.string(), changeTokenExpiresAt: Timestamp }),
 ]);
 export type LoginResponse = z.infer<typeof LoginResponse>;
 
+/** Confirms the enrollment a sign-in handed out; only from the device that signed in. */
 export const MfaEnrollConfirm = z.object({
   enrollmentToken: z.string().min(1).max(4096),
   code: TotpCode,
   deviceId: DeviceId,
   deviceName: z.string().max(200).optional(),
+  deviceSecret: DeviceSecret.optional(),
+  platform: DevicePlatform.optional(),
 });
+
+/**
+ * Adding an authenticator while signed in is adding a factor: the password is asked again in
+ * the same request (ASVS 2.2.3, 3.7.1), so an access token alone cannot do it.
+ */
+export const MfaAddStart = z.object({ password: Password });
+export const MfaAddConfirm = z.object({ enrollmentToken: z.string().min(1).max(4096), code: TotpCode });
 export type MfaEnrollConfirm = z.infer<typeof MfaEnrollConfirm>;
 
 export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(512), deviceId: DeviceId });

@@ -14,6 +14,8 @@ export const errorCodes = [
   'mfa_invalid',
   'mfa_replayed',
   'mfa_enrollment_required',
+  'webauthn_invalid',    // a security-key assertion or attestation failed verification (wrong origin or RP id, replayed, cloned key)
+  'webauthn_required',   // policy: this account must sign in with a security key, not an authenticator code
   'account_locked',      // too many failures; retry after `retryAfterS`
   'session_expired',
   'session_revoked',

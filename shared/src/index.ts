@@ -6,4 +6,6 @@ export * from './mutations';
 export * from './sync';
 export * from './api';
 export * from './bridge';
+export * from './account-security';
 export * from './account';
+export * from './webauthn';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
+import net from 'node:net';
+import { roleNames, roleTemplates } from '@depotline/shared';
 
 /**
  * Server configuration, from environment variables only (12-factor). Documented in the
@@ -26,13 +28,25 @@ const Env = z.object({
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(900).default(600),
   SESSION_IDLE_TIMEOUT_S: z.coerce.number().int().min(60).max(3600).default(3600),
   SESSION_ABSOLUTE_TIMEOUT_S: z.coerce.number().int().min(300).max(43_200).default(43_200),
-  /** Roles that must sign in with TOTP, comma-separated. */
-  MFA_REQUIRED_ROLES: z.string().default('admin,manager,dispatcher'),
+  /**
+   * Roles that must sign in with a second factor, comma-separated. Unset: the role templates'
+   * own policy (`mfaRequired` in shared/src/permissions.ts: admin, manager, dispatcher).
+   */
+  MFA_REQUIRED_ROLES: z.string().optional(),
+  /**
+   * Leaving `admin` out of MFA_REQUIRED_ROLES is refused unless this says exactly
+   * `i-accept-admins-without-mfa`; the server then logs it as an error at every start.
+   */
+  DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA: z.string().optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
   MAX_SOCKET_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
   /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
   LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
+  // --- security keys (auth/webauthn.ts): see webauthnConfig below ---
+  WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
+  WEBAUTHN_ORIGIN: z.string().url().optional(),
+  WEBAUTHN_REQUIRED_ROLES: z.string().default(''),
 });
 
 export interface ServerConfig {
@@ -48,10 +62,16 @@ export interface ServerConfig {
   sessionIdleTimeoutS: number;
   sessionAbsoluteTimeoutS: number;
   mfaRequiredRoles: ReadonlySet<string>;
+  /** True only when an operator explicitly accepted admins signing in without a second factor. */
+  adminWithoutMfa: boolean;
   maxBodyBytes: number;
   maxSocketMessageBytes: number;
   trustProxyHops: number;
   logLevel: 'silent' | 'error' | 'info' | 'debug';
+  /** The WebAuthn relying party (security keys); null when it cannot be derived and is not set. */
+  webauthn: WebauthnRelyingParty | null;
+  /** Roles whose users must sign in with a security key once they have one (not TOTP alone). */
+  webauthnRequiredRoles: ReadonlySet<string>;
 }
 
 export class ConfigError extends Error {
@@ -83,14 +103,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
     sessionIdleTimeoutS: e.SESSION_IDLE_TIMEOUT_S,
     sessionAbsoluteTimeoutS: e.SESSION_ABSOLUTE_TIMEOUT_S,
-    mfaRequiredRoles: new Set(e.MFA_REQUIRED_ROLES.split(',').map((s) => s.trim()).filter(Boolean)),
+    ...mfaPolicy(e.MFA_REQUIRED_ROLES, e.DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA),
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxSocketMessageBytes: e.MAX_SOCKET_MESSAGE_BYTES,
     trustProxyHops: e.TRUST_PROXY_HOPS,
     logLevel: e.LOG_LEVEL,
+    ...webauthnConfig(e),
   };
   assertTransportIsSafe(config);
   return config;
+}
+
+export const adminWithoutMfaAcknowledgement = 'i-accept-admins-without-mfa';
+
+/**
+ * Which roles must use a second factor. One source of truth: the role templates, unless the
+ * operator names roles; an unknown name stops the server (a typo must never turn MFA off), and
+ * dropping admin needs the explicit acknowledgement.
+ */
+function mfaPolicy(rolesSetting: string | undefined, acknowledgement: string | undefined): Pick<ServerConfig, 'mfaRequiredRoles' | 'adminWithoutMfa'> {
+  const roles = rolesSetting === undefined
+    ? roleNames.filter((r) => roleTemplates[r].mfaRequired)
+    : rolesSetting.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !(roleNames as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new ConfigError(`MFA_REQUIRED_ROLES: unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (roles: ${roleNames.join(', ')}).`);
+  }
+  if (acknowledgement !== undefined && acknowledgement !== adminWithoutMfaAcknowledgement) {
+    throw new ConfigError(`DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA: the only accepted value is "${adminWithoutMfaAcknowledgement}".`);
+  }
+  const adminWithoutMfa = !roles.includes('admin');
+  if (adminWithoutMfa && acknowledgement !== adminWithoutMfaAcknowledgement) {
+    throw new ConfigError(
+      `MFA_REQUIRED_ROLES leaves out "admin": administrators would sign in with a password alone. Add admin, or set DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA=${adminWithoutMfaAcknowledgement} to accept it.`,
+    );
+  }
+  return { mfaRequiredRoles: new Set(roles), adminWithoutMfa };
 }
 
 /** Plain HTTP only on loopback; anything else needs TLS (docs/security-model.md, "Transit and API surface"). */
@@ -104,4 +152,57 @@ export function assertTransportIsSafe(config: Pick<ServerConfig, 'host' | 'tls'>
       `Refusing to listen on ${config.host} without TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or HOST=127.0.0.1 for local development.`,
     );
   }
+}
+
+/* --- security keys: the relying party (docs/security-model.md, "Security keys and the relying party") --- */
+
+export interface WebauthnRelyingParty {
+  /** W3C WebAuthn L3 section 5.1.4 "RP ID": a domain; credentials are scoped to it. */
+  rpId: string;
+  /** The exact origin the ceremony page is served from; assertions made anywhere else are refused. */
+  origin: string;
+  /** True when derived from HOST/PORT, so a PORT of 0 is filled in once the server listens. */
+  derivedFromPort: boolean;
+}
+
+/** `*.localhost` is a secure context over plain HTTP (W3C Secure Contexts section 3.2). */
+const isLocalhostName = (h: string) => h === 'localhost' || h.endsWith('.localhost');
+
+/** The relying party for HOST/PORT when not configured: `localhost` on loopback, the host name under TLS. */
+export function derivedRelyingParty(host: string, port: number, tls: boolean): WebauthnRelyingParty | null {
+  const scheme = tls ? 'https' : 'http';
+  const defaultPort = tls ? 443 : 80;
+  const withPort = (h: string) => `${scheme}://${h}${port === defaultPort ? '' : `:${port}`}`;
+  // An IP address cannot be an RP ID (L3 section 5.1.4.1): on loopback, the page is served as localhost.
+  if (isLoopbackHost(host)) return { rpId: 'localhost', origin: withPort('localhost'), derivedFromPort: true };
+  if (tls && net.isIP(host) === 0 && host.includes('.')) return { rpId: host.toLowerCase(), origin: withPort(host.toLowerCase()), derivedFromPort: true };
+  return null;
+}
+
+function webauthnConfig(e: z.infer<typeof Env>): Pick<ServerConfig, 'webauthn' | 'webauthnRequiredRoles'> {
+  const required = new Set(e.WEBAUTHN_REQUIRED_ROLES.split(',').map((s) => s.trim()).filter(Boolean));
+  const unknown = [...required].filter((r) => !(roleNames as readonly string[]).includes(r));
+  if (unknown.length > 0) throw new ConfigError(`WEBAUTHN_REQUIRED_ROLES names unknown roles: ${unknown.join(', ')}`);
+  let webauthn: WebauthnRelyingParty | null;
+  if (e.WEBAUTHN_ORIGIN !== undefined) {
+    const url = new URL(e.WEBAUTHN_ORIGIN);
+    const origin = url.origin;
+    const rpId = (e.WEBAUTHN_RP_ID ?? url.hostname).toLowerCase();
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhostName(url.hostname))) {
+      throw new ConfigError('WEBAUTHN_ORIGIN must be https:// (browsers offer WebAuthn only in secure contexts; http is allowed for localhost).');
+    }
+    // L3 section 5.1.4.1: the RP ID must be the origin's effective domain or a registrable suffix of it.
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError(`WEBAUTHN_RP_ID (${rpId}) must be the host of WEBAUTHN_ORIGIN (${url.hostname}) or a parent domain of it.`);
+    }
+    webauthn = { rpId, origin, derivedFromPort: false };
+  } else if (e.WEBAUTHN_RP_ID !== undefined) {
+    throw new ConfigError('WEBAUTHN_RP_ID needs WEBAUTHN_ORIGIN: the origin of the ceremony page (the server as browsers reach it).');
+  } else {
+    webauthn = derivedRelyingParty(e.HOST, e.PORT, e.TLS_CERT_FILE !== undefined);
+  }
+  if (required.size > 0 && webauthn === null) {
+    throw new ConfigError('WEBAUTHN_REQUIRED_ROLES is set but the relying party cannot be derived from HOST: set WEBAUTHN_ORIGIN.');
+  }
+  return { webauthn, webauthnRequiredRoles: required };
 }

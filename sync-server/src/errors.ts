@@ -35,6 +35,9 @@ export const mfaRequired = () => new AppError('mfa_required', 401, 'Enter the co
 export const mfaInvalid = () => new AppError('mfa_invalid', 401, 'The authenticator code is not correct.');
 export const mfaReplayed = () =>
   new AppError('mfa_replayed', 401, 'That authenticator code was already used; wait for the next one.');
+/** A security-key assertion or registration failed verification; the reason is audited, never sent. */
+export const webauthnInvalid = (message = 'The security key could not be verified. Start again.') => new AppError('webauthn_invalid', 401, message);
+export const webauthnRequired = (message = 'This account must sign in with a security key.') => new AppError('webauthn_required', 401, message);
 export const accountLocked = (retryAfterS: number) =>
   new AppError('account_locked', 429, 'Too many failed sign-ins. Try again later.', { retryAfterS });
 export const rateLimited = (retryAfterS: number) =>

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Server as SocketServer } from 'socket.io';
-import { assertTransportIsSafe, type ServerConfig } from './config';
+import { assertTransportIsSafe, derivedRelyingParty, type ServerConfig } from './config';
 import { createLogger, type Logger, type ServerContext } from './context';
 import { FieldCipher } from './crypto/field-cipher';
 import { loadKey } from './crypto/key-material';
@@ -29,6 +29,11 @@ export interface RunningServer {
 
 /** Builds the context: opens the database, runs migrations, loads keys. */
 export async function createContext(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<ServerContext> {
+  if (config.adminWithoutMfa) {
+    log.error('ADMINISTRATORS SIGN IN WITHOUT A SECOND FACTOR: MFA_REQUIRED_ROLES leaves out admin and DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA accepts it', {
+      mfaRequiredRoles: [...config.mfaRequiredRoles].sort(),
+    });
+  }
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
   await migrateToLatest(db);
   const keysDir = path.join(config.dataDir, 'keys');
@@ -74,6 +79,10 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  // A relying party derived from PORT=0 learns its port only now; an explicit WEBAUTHN_ORIGIN is left alone.
+  if (config.webauthn?.derivedFromPort && config.port !== port) {
+    ctx.config = { ...config, webauthn: derivedRelyingParty(config.host, port, config.tls !== null) };
+  }
   ready = true;
   ctx.log.info('sync-server listening', { url, database: ctx.dbKind });
 

@@ -73,7 +73,7 @@ export async function openSession(ctx: ServerContext, userId: string): Promise<{
     id: sessionId, user_id: userId, device_id: deviceId, device_name: 'test', ip: '127.0.0.1',
     created_at: now, last_seen_at: now, expires_at: now + 3_600_000, revoked_at: null, revoke_reason: null,
   }).execute();
-  const { token } = await issueAccessToken(ctx, { userId, sessionId, deviceId });
+  const { token } = await issueAccessToken(ctx, { userId, sessionId, deviceId, sessionEndsAt: now + 3_600_000 });
   return { sessionId, token };
 }
 

@@ -60,14 +60,17 @@ export async function auditDenied(ctx: ServerContext, actor: AuditActor, req: Au
 
 /**
  * Whether the holder of `profile` may end another user's sessions: they need
- * `session.revokeAny` at a location where the target holds an active grant (an admin of one
- * depot cannot cut off another depot's staff). A user with no active grant reaches no data, so
- * any holder of `session.revokeAny` may end their sessions.
+ * `session.revokeAny` at *every* location where the target holds an active grant. Ending a
+ * session cuts the user off everywhere, so authority over one of their depots is not enough: an
+ * admin of depot A who also holds a grant-giving role there could otherwise grant a depot-B
+ * dispatcher access at A and then end their work at B. Such an admin can only remove the user's
+ * access to A. A user with no active grant reaches no data, so any holder of
+ * `session.revokeAny` may end their sessions.
  */
 export async function mayRevokeSessionsOf(db: Db, profile: AccessProfile, targetUserId: string, now: number): Promise<boolean> {
   const revokerLocations = [...profile.byLocation.keys()].filter((id) => viewAt(profile, id, now)?.general.has('session.revokeAny'));
   if (revokerLocations.length === 0) return false;
   const target = await loadAccessProfile(db, targetUserId, now);
   const targetLocations = [...target.byLocation.keys()].filter((id) => viewAt(target, id, now));
-  return targetLocations.length === 0 || targetLocations.some((id) => revokerLocations.includes(id));
+  return targetLocations.every((id) => revokerLocations.includes(id));
 }

@@ -10,6 +10,8 @@ export interface AccessTokenClaims {
   userId: string;
   sessionId: string;
   deviceId: string;
+  /** The session's absolute end (ms): a token never outlives its session. */
+  sessionEndsAt: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface AccessTokenClaims {
  */
 export async function issueAccessToken(ctx: ServerContext, claims: AccessTokenClaims): Promise<{ token: string; expiresAt: number }> {
   const nowS = Math.floor(ctx.now() / 1000);
-  const expS = nowS + ctx.config.accessTokenTtlS;
+  const expS = Math.min(nowS + ctx.config.accessTokenTtlS, Math.floor(claims.sessionEndsAt / 1000));
   const token = await new SignJWT({ sid: claims.sessionId, did: claims.deviceId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.userId)
@@ -32,7 +34,7 @@ export async function issueAccessToken(ctx: ServerContext, claims: AccessTokenCl
 }
 
 /** Verifies signature, algorithm, issuer, audience and expiry; returns the claims. */
-export async function verifyAccessTokenSignature(ctx: ServerContext, token: string): Promise<AccessTokenClaims & { expiresAt: number }> {
+export async function verifyAccessTokenSignature(ctx: ServerContext, token: string): Promise<Omit<AccessTokenClaims, 'sessionEndsAt'> & { expiresAt: number }> {
   if (token.length > 4096) throw unauthenticated();
   try {
     const { payload } = await jwtVerify(token, ctx.tokenKey, {

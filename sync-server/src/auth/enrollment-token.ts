@@ -19,11 +19,20 @@ export interface EnrollmentClaims {
    * merely signed because tokens end up in client memory and logs (ASVS 2.8.2).
    */
   secretEnc: string;
+  /**
+   * What the enrollment may be confirmed for, and by whom: at sign-in, only from the device
+   * that proved the password (no session for another device); when adding a factor while
+   * signed in, only by the session that re-entered the password (no session at all).
+   */
+  binding: EnrollmentBinding;
 }
+
+export type EnrollmentBinding = { purpose: 'sign_in'; deviceId: string } | { purpose: 'add_factor'; sessionId: string };
 
 export async function issueEnrollmentToken(ctx: ServerContext, claims: EnrollmentClaims): Promise<string> {
   const nowS = Math.floor(ctx.now() / 1000);
-  return new SignJWT({ sec: claims.secretEnc })
+  const bound = claims.binding.purpose === 'sign_in' ? { pur: 'sign_in', did: claims.binding.deviceId } : { pur: 'add_factor', sid: claims.binding.sessionId };
+  return new SignJWT({ sec: claims.secretEnc, ...bound })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.userId)
     .setIssuer(issuer)
@@ -44,7 +53,11 @@ export async function verifyEnrollmentToken(ctx: ServerContext, token: string): 
       currentDate: new Date(ctx.now()),
     });
     if (typeof payload.sub !== 'string' || typeof payload.sec !== 'string') throw invalid();
-    return { userId: payload.sub, secretEnc: payload.sec };
+    let binding: EnrollmentBinding;
+    if (payload.pur === 'sign_in' && typeof payload.did === 'string') binding = { purpose: 'sign_in', deviceId: payload.did };
+    else if (payload.pur === 'add_factor' && typeof payload.sid === 'string') binding = { purpose: 'add_factor', sessionId: payload.sid };
+    else throw invalid();
+    return { userId: payload.sub, secretEnc: payload.sec, binding };
   } catch (err) {
     if (err instanceof joseErrors.JOSEError) throw invalid();
     throw err;

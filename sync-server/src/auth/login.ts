@@ -1,107 +1,124 @@
 import type { LoginRequest, LoginResponse, Me } from '@depotline/shared';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
+import type { Db } from '../db/database';
 import {
   accountLocked, invalidCredentials, mfaInvalid, mfaReplayed, mfaRequired, type AppError,
 } from '../errors';
-import {
-  beginTotpEnrollment, decryptTotpSecret, disableUserIn, findUserByUsername, toUserSummary, type UserRow,
-} from '../users/users';
+import { beginTotpEnrollment, findUserByUsername, toUserSummary, type UserRow } from '../users/users';
 import { loadAccessProfile, listLocationAccess } from '../access/access-profile';
+import { type DevicePresented, type DeviceRow, findDevice, isKnownDevice, networkOf, recordDeviceSignIn } from './devices';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
-import { createSession, type DeviceInfo } from './sessions';
-import { afterFailure, lockedForS, type LoginThrottle } from './throttle';
-import { verifyTotp } from './totp';
+import { holdForPasswordChange } from './password-change-token';
+import { enrolledFactors, verifySecondFactor } from './second-factor';
+import { raiseSecurityAlert } from './security-alerts';
+import { createSession } from './sessions';
+import { afterFailure, isBlocked, lockedForS, lockoutPolicy, type LockState, type LoginThrottle, refusedForS } from './throttle';
 
 /**
- * Sign-in: password, then TOTP when the user's roles require it or they enrolled one.
+ * Sign-in: password, then a second factor when the user's roles require one or they set one up.
  *
  * Unknown usernames and wrong passwords get the same answer, cost the same argon2id
  * verification and lock out the same way (ASVS 2.2.1 / OWASP Authentication Cheat Sheet:
  * no user enumeration). Disabled accounts answer `invalid_credentials` too. Lockouts are
- * checked before the password so a locked account costs no hashing.
+ * checked before the password so a locked account costs no hashing. Failures are counted per
+ * bucket (throttle.ts): a known device's own, or the account's bucket for every other device.
  */
 
 /** Attempted usernames are recorded, truncated, as the actor of failed sign-ins; never the password. */
 const attemptedLabel = (username: string) => username.slice(0, 64);
 
+/** Where a failed attempt counts: a known device's own bucket, or the account's unknown-device bucket. */
+export type FailureBucket = { kind: 'device'; deviceRowId: string } | { kind: 'unknown_devices' };
+
+/** The bucket an attempt from `device` counts in, and its state now. */
+export async function failureBucketOf(db: Db, user: UserRow, device: Pick<DevicePresented, 'deviceId' | 'deviceSecret'>): Promise<{ bucket: FailureBucket; state: LockState; known: DeviceRow | null }> {
+  const row = await findDevice(db, user.id, device.deviceId);
+  if (isKnownDevice(row, device.deviceSecret)) {
+    return { bucket: { kind: 'device', deviceRowId: row.id }, state: { failedLogins: row.failed_logins, lockedUntil: row.locked_until }, known: row };
+  }
+  return { bucket: { kind: 'unknown_devices' }, state: { failedLogins: user.failed_logins, lockedUntil: user.locked_until }, known: null };
+}
+
+/** Refuses an attempt from a locked or blocked bucket (audited), before any password hashing. */
+export async function refuseIfLocked(ctx: ServerContext, state: LockState, actor: AuditActor, now: number): Promise<void> {
+  const waitS = refusedForS(state, now);
+  if (waitS === null) return;
+  await auditFailure(ctx, actor, { reason: isBlocked(state) ? 'blocked' : 'locked' });
+  throw accountLocked(waitS);
+}
+
 export async function login(ctx: ServerContext, throttle: LoginThrottle, input: LoginRequest, ip: string | null): Promise<LoginResponse> {
   await throttle.consumeAttempt(ip);
-  const device: DeviceInfo = { deviceId: input.deviceId, deviceName: input.deviceName ?? null, ip };
+  const device: DevicePresented = { deviceId: input.deviceId, deviceSecret: input.deviceSecret, deviceName: input.deviceName ?? null, platform: input.platform ?? null, ip };
   const user = await findUserByUsername(ctx, input.username);
   const now = ctx.now();
 
   if (!user) {
     const actor: AuditActor = { userId: null, label: attemptedLabel(input.username), deviceId: input.deviceId, ip };
-    const state = throttle.unknownUserState(input.username);
-    const locked = lockedForS(state.lockedUntil, now);
-    if (locked !== null) {
-      await auditFailure(ctx, actor, { reason: 'locked' });
-      throw accountLocked(locked);
-    }
+    await refuseIfLocked(ctx, throttle.unknownUserState(input.username), actor, now);
     await verifyAgainstDummy(input.password);
-    if (state.disabled) {
-      await auditFailure(ctx, actor, { reason: 'unknown_user' });
-      throw invalidCredentials();
-    }
     const next = throttle.recordUnknownUserFailure(input.username, now);
     await auditFailure(ctx, actor, { reason: 'unknown_user', failedLogins: next.failedLogins });
     throw invalidCredentials();
   }
 
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: input.deviceId, ip };
-  const locked = lockedForS(user.locked_until, now);
-  if (locked !== null) {
-    await auditFailure(ctx, actor, { reason: 'locked' });
-    throw accountLocked(locked);
-  }
+  const { bucket, state } = await failureBucketOf(ctx.db, user, device);
+  await refuseIfLocked(ctx, state, actor, now);
   const passwordOk = await verifyPassword(user.password_hash, input.password);
   // Wrong passwords count even on a disabled account, so it locks out like an unknown name.
-  if (!passwordOk) throw await recordFailure(ctx, user, actor, 'bad_password', invalidCredentials());
+  if (!passwordOk) throw await recordSignInFailure(ctx, user, bucket, actor, 'bad_password', invalidCredentials());
   if (user.disabled_at !== null) {
     await auditFailure(ctx, actor, { reason: 'disabled' });
     throw invalidCredentials();
   }
 
-  const enrolled = user.totp_enrolled_at !== null;
-  // Which roles must use MFA is policy (docs/security-model.md) (MFA_REQUIRED_ROLES), applied to the
-  // roles of the user's grants in force now (the same access model every check uses).
+  const factors = await enrolledFactors(ctx, user);
+  // Which roles must use MFA is policy (MFA_REQUIRED_ROLES, docs/security-model.md), applied to
+  // the roles of the user's grants in force now (the same access model every check uses).
   const profile = await loadAccessProfile(ctx.db, user.id, now);
   const roles = [...profile.byLocation.values()].flatMap((v) => [...v.roles]);
-  const mfaNeeded = enrolled || roles.some((r) => ctx.config.mfaRequiredRoles.has(r));
+  const mfaNeeded = factors.length > 0 || roles.some((r) => ctx.config.mfaRequiredRoles.has(r));
   let totpStep: number | null = null;
+  let method = 'password';
   if (mfaNeeded) {
-    if (!enrolled) {
-      // Password proven, no authenticator yet: hand out a pending enrollment; no session
-      // exists until a code for it is confirmed (POST /auth/mfa/confirm).
-      const enrollment = await beginTotpEnrollment(ctx, user.id);
+    if (factors.length === 0) {
+      // Password proven, no factor yet: hand out a pending enrollment bound to this device; no
+      // session exists until a code for it is confirmed from this device (POST /auth/mfa/confirm).
+      const enrollment = await beginTotpEnrollment(ctx, user.id, { purpose: 'sign_in', deviceId: input.deviceId });
       await ctx.db.transaction().execute((trx) =>
         appendAudit(trx, actor, { action: 'mfa.enroll_start', outcome: 'ok', targetType: 'user', targetId: user.id }, now));
       return { status: 'mfa_enrollment_required', enrollment };
     }
-    if (input.totp === undefined) throw mfaRequired();
-    const check = verifyTotp(decryptTotpSecret(ctx, user)!, input.totp, now, user.totp_last_step);
+    const check = await verifySecondFactor(ctx, user, input, now);
     if (!check.ok) {
+      if (check.reason === 'missing') throw mfaRequired();
       if (check.reason === 'replayed') throw await auditReplay(ctx, actor, user.id);
-      throw await recordFailure(ctx, user, actor, 'mfa_invalid', mfaInvalid());
+      throw await recordSignInFailure(ctx, user, bucket, actor, 'mfa_invalid', mfaInvalid());
     }
-    totpStep = check.step;
+    totpStep = check.totpStep;
+    method = `password+${check.method}`;
   }
 
   const newHash = passwordNeedsRehash(user.password_hash) ? await hashPassword(input.password) : null;
-  return completeSignIn(ctx, user, device, { method: mfaNeeded ? 'password+totp' : 'password', totpStep, newPasswordHash: newHash });
+  // After an administrator's reset: no session until a new password is set (password-change-token.ts).
+  const held = await holdForPasswordChange(ctx, user, device, { method, totpStep, failuresBefore: state.failedLogins });
+  if (held) return held;
+  return completeSignIn(ctx, user, device, { method, totpStep, newPasswordHash: newHash, failuresBefore: state.failedLogins });
 }
 
 /**
  * The successful end of a sign-in, in one transaction: store the TOTP step (conditionally, so
- * of two concurrent sign-ins with one code only one wins), clear failures, open the session,
- * audit. Also used after an MFA enrollment is confirmed.
+ * of two concurrent sign-ins with one code only one wins), clear failures, trust the device,
+ * open the session, audit, and raise the alerts the situation calls for. Also used after an
+ * MFA enrollment is confirmed.
  */
 export async function completeSignIn(
   ctx: ServerContext,
   user: UserRow,
-  device: DeviceInfo,
-  how: { method: 'password' | 'password+totp' | 'mfa_enrollment'; totpStep: number | null; newPasswordHash?: string | null },
+  device: DevicePresented,
+  how: { method: string; totpStep: number | null; newPasswordHash?: string | null; failuresBefore?: number },
 ): Promise<LoginResponse> {
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: device.deviceId, ip: device.ip };
   const outcome = await ctx.db.transaction().execute(async (trx) => {
@@ -118,16 +135,49 @@ export async function completeSignIn(
       .set({ failed_logins: 0, locked_until: null, ...(how.newPasswordHash ? { password_hash: how.newPasswordHash } : {}) })
       .where('id', '=', user.id)
       .execute();
+    const alerts = await signInAlerts(trx, user.id, device, how.failuresBefore ?? 0, now);
+    await recordDeviceSignIn(trx, user.id, device, now);
     const tokens = await createSession(ctx, trx, user.id, device);
     await appendAudit(trx, actor, {
       action: 'auth.login', outcome: 'ok', targetType: 'session', targetId: tokens.sessionId,
       details: { method: how.method, deviceName: device.deviceName },
     }, now);
+    for (const alert of alerts) await raiseSecurityAlert(trx, { userId: user.id, actor, ...alert }, now);
     return { replayed: false as const, tokens };
   });
   if (outcome.replayed) throw await auditReplay(ctx, actor, user.id);
   const me = await buildMe(ctx, user, outcome.tokens.sessionId);
   return { status: 'ok', tokens: outcome.tokens, me };
+}
+
+type SignInAlert = { kind: 'new_device' | 'new_network' | 'success_after_failures' | 'distant_concurrent_session'; details: Record<string, unknown> };
+
+/**
+ * What about this sign-in deserves the user's attention, decided before it is recorded. An
+ * ordinary sign-in (a known device, a usual network, no failures before it, no session on
+ * another network) raises nothing; neither does the first sign-in of a new account.
+ */
+async function signInAlerts(trx: Db, userId: string, device: DevicePresented, failuresBefore: number, now: number): Promise<SignInAlert[]> {
+  const out: SignInAlert[] = [];
+  const devices = await trx.selectFrom('user_devices').select(['device_id', 'trusted_at']).where('user_id', '=', userId).execute();
+  const thisDevice = await findDevice(trx, userId, device.deviceId);
+  const trustedElsewhere = devices.some((d) => d.device_id !== device.deviceId && d.trusted_at !== null);
+  if (!isKnownDevice(thisDevice, device.deviceSecret) && trustedElsewhere) {
+    out.push({ kind: 'new_device', details: { deviceName: device.deviceName, platform: device.platform ?? null } });
+  }
+  const network = networkOf(device.ip);
+  if (network !== null) {
+    const earlier = await trx.selectFrom('sessions').select(['ip', 'revoked_at', 'expires_at', 'device_id']).where('user_id', '=', userId).execute();
+    const earlierNetworks = new Set(earlier.map((s) => networkOf(s.ip)).filter((n): n is string => n !== null));
+    if (earlierNetworks.size > 0 && !earlierNetworks.has(network)) out.push({ kind: 'new_network', details: { network } });
+    const otherNetworks = new Set(earlier
+      .filter((s) => s.revoked_at === null && s.expires_at > now && s.device_id !== device.deviceId)
+      .map((s) => networkOf(s.ip))
+      .filter((n): n is string => n !== null && n !== network));
+    if (otherNetworks.size > 0) out.push({ kind: 'distant_concurrent_session', details: { network, otherNetworks: [...otherNetworks].sort() } });
+  }
+  if (failuresBefore >= lockoutPolicy.failuresPerLock) out.push({ kind: 'success_after_failures', details: { failedAttempts: failuresBefore } });
+  return out;
 }
 
 export async function buildMe(ctx: ServerContext, user: Pick<UserRow, 'id' | 'username' | 'display_name' | 'totp_enrolled_at'>, sessionId: string): Promise<Me> {
@@ -147,28 +197,36 @@ async function auditReplay(ctx: ServerContext, actor: AuditActor, userId: string
 }
 
 /**
- * Counts a failed attempt on a real account: the counter is incremented in the database (so
- * concurrent attempts all count), then the shared lockout rule decides the lock, and the
- * 100th consecutive failure disables the account. Returns the error to throw.
+ * Counts a failed attempt in its bucket: the counter is incremented in the database (so
+ * concurrent attempts all count), then the shared lockout rule decides the lock. Nothing else
+ * happens to the account: no disabling, no revoked session, no wiped device. Returns the error
+ * to throw.
  */
-async function recordFailure(ctx: ServerContext, user: UserRow, actor: AuditActor, reason: 'bad_password' | 'mfa_invalid', error: AppError): Promise<AppError> {
+export async function recordSignInFailure(
+  ctx: ServerContext,
+  user: UserRow,
+  bucket: FailureBucket,
+  actor: AuditActor,
+  reason: string,
+  error: AppError,
+): Promise<AppError> {
   await ctx.db.transaction().execute(async (trx) => {
     const now = ctx.now();
-    const row = await trx.updateTable('users')
-      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
-      .where('id', '=', user.id)
-      .returning(['failed_logins', 'locked_until'])
-      .executeTakeFirstOrThrow();
+    const row = bucket.kind === 'device'
+      ? await trx.updateTable('user_devices').set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .where('id', '=', bucket.deviceRowId).returning(['failed_logins', 'locked_until']).executeTakeFirstOrThrow()
+      : await trx.updateTable('users').set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .where('id', '=', user.id).returning(['failed_logins', 'locked_until']).executeTakeFirstOrThrow();
     const failedLogins = Number(row.failed_logins);
-    const next = afterFailure({ failedLogins: failedLogins - 1, lockedUntil: row.locked_until, disabled: false }, now);
-    if (next.lockedUntil !== row.locked_until) await trx.updateTable('users').set({ locked_until: next.lockedUntil }).where('id', '=', user.id).execute();
+    const next = afterFailure({ failedLogins: failedLogins - 1, lockedUntil: row.locked_until }, now);
+    if (next.lockedUntil !== row.locked_until) {
+      if (bucket.kind === 'device') await trx.updateTable('user_devices').set({ locked_until: next.lockedUntil }).where('id', '=', bucket.deviceRowId).execute();
+      else await trx.updateTable('users').set({ locked_until: next.lockedUntil }).where('id', '=', user.id).execute();
+    }
     await appendAudit(trx, actor, {
       action: 'auth.login', outcome: 'failed', targetType: 'user', targetId: user.id,
-      details: { reason, failedLogins, lockedForS: lockedForS(next.lockedUntil, now) },
+      details: { reason, failedLogins, bucket: bucket.kind, lockedForS: lockedForS(next.lockedUntil, now), blocked: isBlocked(next) },
     }, now);
-    if (next.disabled) {
-      await disableUserIn(trx, { userId: null, label: 'system', deviceId: actor.deviceId, ip: actor.ip }, user.id, 'too many consecutive failed sign-ins (NIST SP 800-63B 5.2.2)', now);
-    }
   });
   return error;
 }

@@ -25,7 +25,8 @@ describe.each(backends)('TOTP second factor (%s)', (backend) => {
 
   /** Signs in with the password, gets an enrollment, confirms it with a code from the URI's seed. */
   async function enrollViaLogin(user: { username: string; password: string }) {
-    const first = await post('/auth/login', { username: user.username, password: user.password, deviceId: newDeviceId() });
+    const deviceId = newDeviceId();
+    const first = await post('/auth/login', { username: user.username, password: user.password, deviceId });
     expect(first.status).toBe(200);
     const parsed = LoginResponse.parse(first.body);
     if (parsed.status !== 'mfa_enrollment_required') throw new Error(`expected enrollment, got ${parsed.status}`);
@@ -37,22 +38,25 @@ describe.each(backends)('TOTP second factor (%s)', (backend) => {
     expect(decodeURIComponent(uri.pathname)).toBe(`/Depotline:${user.username}`);
     const secret = uri.searchParams.get('secret')!;
     expect(secret).toBe(enrollment.secretBase32);
-    return { enrollment, secret };
+    return { enrollment, secret, deviceId };
   }
 
   it('a dispatcher must enroll at first sign-in; the confirmed code opens a session', async () => {
     const user = await buildUser(server.ctx, { role: 'dispatcher' });
-    const { enrollment, secret } = await enrollViaLogin(user);
+    const { enrollment, secret, deviceId } = await enrollViaLogin(user);
 
     // Nothing is stored before confirmation.
     const before = await server.ctx.db.selectFrom('users').select(['totp_secret_enc', 'totp_enrolled_at']).where('id', '=', user.id).executeTakeFirstOrThrow();
     expect(before).toEqual({ totp_secret_enc: null, totp_enrolled_at: null });
 
-    const wrong = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: '000000', deviceId: newDeviceId() });
+    const wrong = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: '000000', deviceId });
     expect(wrong.body).toMatchObject({ error: { code: 'mfa_invalid' } });
 
     const code = totp(base32Decode(secret), clock.now());
-    const confirmed = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId: newDeviceId(), deviceName: 'Dispatch 1' });
+    // Only the device that proved the password may confirm: another device gets no session.
+    const elsewhere = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId: newDeviceId() });
+    expect(elsewhere.body).toMatchObject({ error: { code: 'unauthenticated' } });
+    const confirmed = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId, deviceName: 'Dispatch 1' });
     expect(confirmed.status).toBe(200);
     const ok = LoginResponse.parse(confirmed.body);
     if (ok.status !== 'ok') throw new Error('expected ok');
@@ -61,7 +65,7 @@ describe.each(backends)('TOTP second factor (%s)', (backend) => {
 
     // The enrollment token is spent: confirming again cannot swap the seed.
     clock.advance(30_000);
-    const again = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: totp(base32Decode(secret), clock.now()), deviceId: newDeviceId() });
+    const again = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: totp(base32Decode(secret), clock.now()), deviceId });
     expect(again.status).toBe(409);
 
     // From now on the password alone is not enough.
@@ -75,9 +79,9 @@ describe.each(backends)('TOTP second factor (%s)', (backend) => {
 
   it('the code used to confirm enrollment cannot be used again to sign in', async () => {
     const user = await buildUser(server.ctx, { role: 'manager' });
-    const { enrollment, secret } = await enrollViaLogin(user);
+    const { enrollment, secret, deviceId } = await enrollViaLogin(user);
     const code = totp(base32Decode(secret), clock.now());
-    expect((await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId: newDeviceId() })).status).toBe(200);
+    expect((await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId })).status).toBe(200);
     const replay = await post('/auth/login', { username: user.username, password: user.password, deviceId: newDeviceId(), totp: code });
     expect(replay.body).toMatchObject({ error: { code: 'mfa_replayed' } });
   });
@@ -113,36 +117,40 @@ describe.each(backends)('TOTP second factor (%s)', (backend) => {
     expect(row.failed_logins).toBe(1);
   });
 
-  it('a user without an MFA role may enroll voluntarily, and is then asked for codes', async () => {
+  it('a user without an MFA role may enroll voluntarily, with the password, and is then asked for codes', async () => {
     const user = await buildUser(server.ctx, { role: 'finance' });
     const session = await signIn(server.url, server.ctx, user);
-    const res = await post('/auth/mfa/enroll', {}, session.tokens.accessToken);
+    const token = session.tokens.accessToken;
+    const res = await post('/auth/mfa/enroll', { password: user.password }, token);
     expect(res.status).toBe(200);
     const enrollment = MfaEnrollment.parse(res.body);
     const code = totp(base32Decode(enrollment.secretBase32), clock.now());
-    expect((await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId: newDeviceId() })).status).toBe(200);
+    const confirmed = await post('/auth/mfa/enroll/confirm', { enrollmentToken: enrollment.enrollmentToken, code }, token);
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body).toMatchObject({ user: { mfaEnrolled: true }, sessionId: session.tokens.sessionId });
+    expect(confirmed.body).not.toHaveProperty('tokens');
     const noCode = await post('/auth/login', { username: user.username, password: user.password, deviceId: newDeviceId() });
     expect(noCode.body).toMatchObject({ error: { code: 'mfa_required' } });
     // Enrolling again while enrolled is refused; an administrator resets MFA instead.
-    expect((await post('/auth/mfa/enroll', {}, session.tokens.accessToken)).status).toBe(409);
-    expect((await post('/auth/mfa/enroll', {})).status).toBe(401);
+    expect((await post('/auth/mfa/enroll', { password: user.password }, token)).status).toBe(409);
+    expect((await post('/auth/mfa/enroll', { password: user.password })).status).toBe(401);
   });
 
   it('an enrollment token is not an access token, and expires after 10 minutes', async () => {
     const user = await buildUser(server.ctx, { role: 'dispatcher' });
-    const { enrollment, secret } = await enrollViaLogin(user);
+    const { enrollment, secret, deviceId } = await enrollViaLogin(user);
     expect((await restCall(server.url, 'GET', '/me', { token: enrollment.enrollmentToken })).status).toBe(401);
     clock.advance(10 * 60_000 + 1_000);
-    const late = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: totp(base32Decode(secret), clock.now()), deviceId: newDeviceId() });
+    const late = await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code: totp(base32Decode(secret), clock.now()), deviceId });
     expect(late.status).toBe(401);
     expect(late.body).toMatchObject({ error: { code: 'unauthenticated' } });
   });
 
   it('stores the TOTP seed only encrypted: the database never holds the base32 secret', async () => {
     const user = await buildUser(server.ctx, { role: 'dispatcher' });
-    const { enrollment, secret } = await enrollViaLogin(user);
+    const { enrollment, secret, deviceId } = await enrollViaLogin(user);
     const code = totp(base32Decode(secret), clock.now());
-    expect((await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId: newDeviceId() })).status).toBe(200);
+    expect((await post('/auth/mfa/confirm', { enrollmentToken: enrollment.enrollmentToken, code, deviceId })).status).toBe(200);
 
     const row = await server.ctx.db.selectFrom('users').select('totp_secret_enc').where('id', '=', user.id).executeTakeFirstOrThrow();
     expect(row.totp_secret_enc).toMatch(/^v1\./);

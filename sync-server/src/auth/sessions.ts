@@ -18,7 +18,7 @@ import { issueAccessToken } from './access-tokens';
 
 export type SessionRevokeReason =
   | 'logout' | 'revoked_by_user' | 'revoked_by_admin' | 'refresh_reused' | 'device_mismatch'
-  | 'password_changed' | 'user_disabled';
+  | 'password_changed' | 'user_disabled' | 'device_revoked';
 
 export interface DeviceInfo {
   deviceId: string;
@@ -50,7 +50,7 @@ export async function createSession(ctx: ServerContext, trx: Db, userId: string,
     created_at: now, last_seen_at: now, expires_at: expiresAt, revoked_at: null, revoke_reason: null,
   }).execute();
   const refreshToken = await insertRefreshToken(trx, sessionId, now);
-  const access = await issueAccessToken(ctx, { userId, sessionId, deviceId: device.deviceId });
+  const access = await issueAccessToken(ctx, { userId, sessionId, deviceId: device.deviceId, sessionEndsAt: expiresAt });
   return { sessionId, accessToken: access.token, accessExpiresAt: access.expiresAt, refreshToken, sessionExpiresAt: expiresAt };
 }
 
@@ -108,7 +108,7 @@ export async function refreshSession(ctx: ServerContext, input: { refreshToken: 
 
     const refreshToken = await insertRefreshToken(trx, row.session_id, now);
     await trx.updateTable('sessions').set({ last_seen_at: now, ...(ip ? { ip } : {}) }).where('id', '=', row.session_id).execute();
-    const access = await issueAccessToken(ctx, { userId: row.user_id, sessionId: row.session_id, deviceId: row.device_id });
+    const access = await issueAccessToken(ctx, { userId: row.user_id, sessionId: row.session_id, deviceId: row.device_id, sessionEndsAt: row.expires_at });
     return {
       kind: 'ok',
       tokens: { sessionId: row.session_id, accessToken: access.token, accessExpiresAt: access.expiresAt, refreshToken, sessionExpiresAt: row.expires_at },

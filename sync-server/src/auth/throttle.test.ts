@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
-import { afterFailure, ipRateKey, type LockState, lockDurationAfter, lockedForS, LoginThrottle } from './throttle';
+import { afterFailure, ipRateKey, isBlocked, type LockState, lockDurationAfter, lockedForS, LoginThrottle, refusedForS } from './throttle';
 
 describe('progressive lockout rule', () => {
   it('locks every 5th consecutive failure, from 1 minute doubling to a cap of 1 hour', () => {
@@ -10,12 +10,16 @@ describe('progressive lockout rule', () => {
     expect(lockDurationAfter(0)).toBeNull();
   });
 
-  it('disables at the 100th consecutive failure', () => {
-    let state: LockState = { failedLogins: 0, lockedUntil: null, disabled: false };
+  it('blocks a bucket at the 100th consecutive failure, and says to wait the longest lock', () => {
+    let state: LockState = { failedLogins: 0, lockedUntil: null };
     for (let i = 0; i < 99; i++) state = afterFailure(state, 0);
-    expect(state.disabled).toBe(false);
+    expect(isBlocked(state)).toBe(false);
     state = afterFailure(state, 0);
-    expect(state).toMatchObject({ failedLogins: 100, disabled: true });
+    expect(state.failedLogins).toBe(100);
+    expect(isBlocked(state)).toBe(true);
+    // Blocked stays refused after every lock has run out.
+    expect(refusedForS(state, 10 * 24 * 3600_000)).toBe(3600);
+    expect(refusedForS({ failedLogins: 4, lockedUntil: null }, 0)).toBeNull();
   });
 
   it('reports the remaining lock in whole seconds, rounding up', () => {

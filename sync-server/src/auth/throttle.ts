@@ -5,17 +5,22 @@ import { rateLimited } from '../errors';
 /**
  * Brute-force defences for sign-in (NIST SP 800-63B 5.2.2, ASVS 2.2.1):
  * - a per-IP rate limit over all attempts, so one client cannot spray many accounts;
- * - per-account progressive lockout after consecutive failures, and disabling at 100.
- * The lockout state machine is one pure function used both for real accounts (state in the
- * users row) and for unknown usernames (state here, in memory), so an attacker cannot tell
- * the two apart by how they lock.
+ * - progressive lockout after consecutive failures, counted per *bucket*: each device the user
+ *   has signed in on before (and proves with its device secret, OWASP's "device cookie"
+ *   pattern) has its own bucket, and every other device shares the account's bucket. A stranger
+ *   who knows a username can slow only the unknown-device bucket, never the user's own desks.
+ * - at 100 consecutive failures a bucket is blocked (sign-in from it refused) until a sign-in
+ *   succeeds from a known device or an admin unlocks it. Reaching any limit never disables the
+ *   account, revokes a session or wipes a device.
+ * The lockout state machine is one pure function used for real accounts (state in the
+ * database) and for unknown usernames (state here, in memory), so an attacker cannot tell the
+ * two apart by how they lock.
  */
 
 export interface LockState {
   failedLogins: number;
   /** Epoch ms until which sign-in is refused; null when not locked. */
   lockedUntil: number | null;
-  disabled: boolean;
 }
 
 export const lockoutPolicy = {
@@ -25,9 +30,12 @@ export const lockoutPolicy = {
   firstLockS: 60,
   /** ...up to an hour. */
   maxLockS: 3600,
-  /** NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts on one account. */
-  disableAfter: 100,
+  /** NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts per authenticator. */
+  blockAfter: 100,
 } as const;
+
+/** A bucket past the NIST limit refuses every attempt until it is reset. */
+export const isBlocked = (state: Pick<LockState, 'failedLogins'>) => state.failedLogins >= lockoutPolicy.blockAfter;
 
 /** The lock (seconds) that starts after the `failures`-th consecutive failure, or null. */
 export function lockDurationAfter(failures: number): number | null {
@@ -39,9 +47,14 @@ export function lockDurationAfter(failures: number): number | null {
 /** The state after one more failure at `now`. */
 export function afterFailure(state: LockState, now: number): LockState {
   const failedLogins = state.failedLogins + 1;
-  if (failedLogins >= lockoutPolicy.disableAfter) return { failedLogins, lockedUntil: state.lockedUntil, disabled: true };
   const lockS = lockDurationAfter(failedLogins);
-  return { failedLogins, lockedUntil: lockS === null ? state.lockedUntil : now + lockS * 1000, disabled: state.disabled };
+  return { failedLogins, lockedUntil: lockS === null ? state.lockedUntil : now + lockS * 1000 };
+}
+
+/** Seconds a caller is told to wait: the lock, or the longest lock while blocked. */
+export function refusedForS(state: LockState, now: number): number | null {
+  if (isBlocked(state)) return lockoutPolicy.maxLockS;
+  return lockedForS(state.lockedUntil, now);
 }
 
 /** Whole seconds until `lockedUntil`, at least 1; null when not locked at `now`. */
@@ -96,7 +109,7 @@ export class LoginThrottle {
 
   /** The lock state of a username that has no account (keyed lower-cased, like accounts). */
   unknownUserState(username: string): LockState {
-    return this.unknown.get(unknownKey(username)) ?? { failedLogins: 0, lockedUntil: null, disabled: false };
+    return this.unknown.get(unknownKey(username)) ?? { failedLogins: 0, lockedUntil: null };
   }
 
   recordUnknownUserFailure(username: string, now: number): LockState {

@@ -20,6 +20,77 @@ export interface Database {
     locked_until: number | null;
     disabled_at: number | null;
     created_at: number;
+    /** 1 after an admin reset: the next sign-in must set a new password before any session. */
+    must_change_password: Generated<number>;
+    password_changed_at: number | null;
+  };
+  /** The devices a user has signed in from; failed sign-ins are counted per known device. */
+  user_devices: {
+    id: string;
+    user_id: string;
+    device_id: string;
+    secret_hash: string | null;
+    name: string | null;
+    platform: string | null;
+    first_seen_at: number;
+    last_seen_at: number;
+    last_ip: string | null;
+    trusted_at: number | null;
+    revoked_at: number | null;
+    failed_logins: number;
+    locked_until: number | null;
+  };
+  /** A sign-in from an unknown device, held until a trusted device or an admin approves it. */
+  sign_in_requests: {
+    id: string;
+    user_id: string;
+    device_row_id: string;
+    ip: string | null;
+    method: string;
+    requested_at: number;
+    expires_at: number;
+    status: 'pending' | 'approved' | 'denied' | 'used';
+    decided_at: number | null;
+    decided_by: string | null;
+    poll_hash: string;
+  };
+  recovery_codes: { id: string; user_id: string; code_hash: string; created_at: number; used_at: number | null };
+  webauthn_credentials: {
+    id: string;
+    user_id: string;
+    public_key: string;
+    sign_count: number;
+    transports: string;
+    name: string;
+    aaguid: string | null;
+    backed_up: number;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  webauthn_challenges: {
+    id: string;
+    user_id: string | null;
+    purpose: string;
+    challenge: string;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+    /** 0003: SHA-256 (hex) of the poll token only the ceremony's starter holds. */
+    poll_hash: string | null;
+    /** 0003: pending | answered | done | failed (auth/webauthn-ceremonies.ts). */
+    state: Generated<string>;
+    /** 0003: JSON, what the ceremony needs and the page's answer. */
+    payload: Generated<string>;
+  };
+  security_alerts: {
+    id: string;
+    user_id: string;
+    kind: string;
+    details: string;
+    at: number;
+    read_at: number | null;
+    device_id: string | null;
+    ip: string | null;
   };
   grants: {
     id: string;

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ServerContext } from '../context';
 import { notFound } from '../errors';
+import { ceremonyPageRouter } from './ceremony-page';
 import { type Endpoint, mountEndpoints } from './endpoint';
 import { errorMiddleware } from './error-middleware';
 
@@ -30,6 +31,9 @@ export function createHttpApp(ctx: ServerContext, endpoints: readonly Endpoint[]
     if (isReady()) res.json({ status: 'ok' });
     else res.status(503).json({ status: 'starting' });
   });
+
+  // The security-key ceremony page (its own, stricter-for-scripts policy): ceremony-page.ts.
+  app.use(ceremonyPageRouter());
 
   const api = express.Router();
   api.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true }));

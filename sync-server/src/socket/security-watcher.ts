@@ -1,7 +1,15 @@
+import type { SessionEnded } from '@depotline/shared';
 import { loadAccessProfile } from '../access/access-profile';
 import type { ServerContext } from '../context';
 import { joinLocationRooms, sessionRoom, userRoom } from './rooms';
 import type { SyncServer } from './socket-types';
+
+/** What a device is told about why its session ended, from the reason it was revoked for. */
+function endedReasonOf(revokeReason: string | null): SessionEnded['reason'] {
+  if (revokeReason === 'refresh_reused') return 'refresh_reused';
+  if (revokeReason === 'user_disabled') return 'user_disabled';
+  return 'revoked';
+}
 
 /** Poll interval: a revoked session is cut off within this plus one round trip (< 1 s). */
 export const watchIntervalMs = 250;
@@ -13,6 +21,7 @@ export const watchIntervalMs = 250;
  * way. Each process handles only its own sockets (`io.local`).
  *
  * - session revoked, or user disabled -> `session:ended` { wipe: true }, then disconnect
+ * - session past its absolute end or idle limit -> `session:ended` { reason: 'expired', wipe: false }
  * - grant created, revoked or expired -> re-read the user's grants; locations no longer
  *   allowed get `sync:dropLocation` and the socket leaves their rooms
  */
@@ -28,10 +37,21 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
       const now = ctx.now();
       const from = since - 1000;
       const revoked = await ctx.db.selectFrom('sessions').select(['id', 'revoke_reason']).where('revoked_at', '>', from).execute();
-      for (const s of revoked) endSession(sessionRoom(s.id), s.revoke_reason === 'refresh_reused' ? 'refresh_reused' : 'revoked');
+      for (const s of revoked) endSession(sessionRoom(s.id), endedReasonOf(s.revoke_reason), true);
+
+      // A session past its absolute end, or idle past its limit, ends on every socket as a
+      // revocation does (the device keeps its data: it may sign in again).
+      const idleMs = ctx.config.sessionIdleTimeoutS * 1000;
+      const expired = await ctx.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null)
+        .where((eb) => eb.or([
+          eb.and([eb('expires_at', '>', from), eb('expires_at', '<=', now)]),
+          eb.and([eb('last_seen_at', '>', from - idleMs), eb('last_seen_at', '<=', now - idleMs)]),
+        ]))
+        .execute();
+      for (const s of expired) endSession(sessionRoom(s.id), 'expired', false);
 
       const disabled = await ctx.db.selectFrom('users').select('id').where('disabled_at', '>', from).execute();
-      for (const u of disabled) endSession(userRoom(u.id), 'user_disabled');
+      for (const u of disabled) endSession(userRoom(u.id), 'user_disabled', true);
 
       const grantUsers = await ctx.db
         .selectFrom('grants')
@@ -52,9 +72,9 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
     }
   }
 
-  function endSession(room: string, reason: 'revoked' | 'refresh_reused' | 'user_disabled'): void {
+  function endSession(room: string, reason: SessionEnded['reason'], wipe: boolean): void {
     const target = io.local.in(room);
-    target.emit('session:ended', { reason, wipe: true });
+    target.emit('session:ended', { reason, wipe });
     target.disconnectSockets(true);
   }
 

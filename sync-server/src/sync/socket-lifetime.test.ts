@@ -28,14 +28,14 @@ describe.each(backends)('socket lifetime (%s)', (backend) => {
 
   it('disconnects when the access token expires, and auth:renew keeps it open', async () => {
     const u = w.users.dispatcher;
-    const session = await w.ctx.db.selectFrom('sessions').select(['device_id']).where('id', '=', u.sessionId).executeTakeFirstOrThrow();
+    const session = await w.ctx.db.selectFrom('sessions').select(['device_id', 'expires_at']).where('id', '=', u.sessionId).executeTakeFirstOrThrow();
     // Three seconds: long enough to connect and renew on a loaded machine, short enough to wait out.
     const shortCtx = { ...w.ctx, config: { ...w.ctx.config, accessTokenTtlS: 3 } };
-    const short = await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id });
+    const short = await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id, sessionEndsAt: session.expires_at });
     const renewed = await connectSocket(w.server.url, short.token);
-    const plain = await connectSocket(w.server.url, (await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id })).token);
+    const plain = await connectSocket(w.server.url, (await issueAccessToken(shortCtx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id, sessionEndsAt: session.expires_at })).token);
     const plainClosed = new Promise<void>((r) => plain.on('disconnect', () => r()));
-    const fresh = await issueAccessToken(w.ctx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id });
+    const fresh = await issueAccessToken(w.ctx, { userId: u.id, sessionId: u.sessionId, deviceId: session.device_id, sessionEndsAt: session.expires_at });
     const res = await emitAck<{ ok: boolean; data: { expiresAt: number } }>(renewed, 'auth:renew', { accessToken: fresh.token });
     expect(res.ok).toBe(true);
     expect(res.data.expiresAt).toBe(fresh.expiresAt);

@@ -112,28 +112,30 @@ describe.each(backends)('user service (%s)', (backend: Backend) => {
   });
 
   it('TOTP enrollment stores the seed only encrypted, bound to the user row', async () => {
+    const signInHere = { purpose: 'sign_in', deviceId: 'dev-1' } as const;
+    const noCount = () => Promise.resolve();
     const user = await buildUser(ctx, { role: 'dispatcher' });
-    const enrollment = await beginTotpEnrollment(ctx, user.id);
+    const enrollment = await beginTotpEnrollment(ctx, user.id, signInHere);
     expect((await findUserById(ctx, user.id))!.totp_secret_enc).toBeNull();
     const code = totp(base32Decode(enrollment.secretBase32), clock.now());
-    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code: '123456' === code ? '654321' : '123456' }, { deviceId: null, ip: null }))).toBe('mfa_invalid');
-    const confirmed = await confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code }, { deviceId: null, ip: null });
+    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code: '123456' === code ? '654321' : '123456' }, { deviceId: 'dev-1', ip: null, binding: signInHere }, noCount))).toBe('mfa_invalid');
+    const confirmed = await confirmTotpEnrollment(ctx, { enrollmentToken: enrollment.enrollmentToken, code }, { deviceId: 'dev-1', ip: null, binding: signInHere }, noCount);
     const row = (await findUserById(ctx, user.id))!;
     expect(row.totp_secret_enc).not.toContain(enrollment.secretBase32);
     expect(ctx.cipher.decrypt(row.totp_secret_enc!, totpSecretAad(user.id))).toBe(enrollment.secretBase32);
     expect(decryptTotpSecret(ctx, row)).toBe(enrollment.secretBase32);
     expect(row.totp_last_step).toBe(Math.floor(clock.now() / 30_000));
     expect(confirmed.totp_enrolled_at).toBe(clock.now());
-    expect(await codeOf(beginTotpEnrollment(ctx, user.id))).toBe('conflict');
+    expect(await codeOf(beginTotpEnrollment(ctx, user.id, signInHere))).toBe('conflict');
     // A seed encrypted for one user cannot be enrolled for another, even in a token signed
     // with the server's own key.
     const other = await buildUser(ctx, { role: 'dispatcher' });
     const { sec } = decodeJwt(enrollment.enrollmentToken);
-    const moved = await new SignJWT({ sec }).setProtectedHeader({ alg: 'HS256' }).setSubject(other.id).setIssuer('depotline-sync-server')
+    const moved = await new SignJWT({ sec, pur: 'sign_in', did: 'dev-1' }).setProtectedHeader({ alg: 'HS256' }).setSubject(other.id).setIssuer('depotline-sync-server')
       .setAudience('depotline-mfa-enroll').setExpirationTime(Math.floor(clock.now() / 1000) + 60).sign(ctx.tokenKey);
     clock.advance(30_000);
     const nextCode = totp(base32Decode(enrollment.secretBase32), clock.now());
-    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: moved, code: nextCode }, { deviceId: null, ip: null }))).toBe('unauthenticated');
+    expect(await codeOf(confirmTotpEnrollment(ctx, { enrollmentToken: moved, code: nextCode }, { deviceId: 'dev-1', ip: null, binding: signInHere }, noCount))).toBe('unauthenticated');
     expect((await findUserById(ctx, other.id))!.totp_secret_enc).toBeNull();
   });
 

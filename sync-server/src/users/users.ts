@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import { type MfaEnrollment, Username, type UserSummary } from '@depotline/shared';
 import type { Selectable } from 'kysely';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
-import { verifyEnrollmentToken, issueEnrollmentToken } from '../auth/enrollment-token';
+import { type EnrollmentBinding, verifyEnrollmentToken, issueEnrollmentToken } from '../auth/enrollment-token';
 import { checkNewPassword, hashPassword } from '../auth/passwords';
 import { markSessionRevoked, markSessionsOfUserRevoked } from '../auth/sessions';
+import { raiseSecurityAlert } from '../auth/security-alerts';
 import { base32Encode, generateTotpSecret, otpauthUri, verifyTotp } from '../auth/totp';
 import type { ServerContext } from '../context';
 import { fieldAad } from '../crypto/field-cipher';
@@ -160,13 +161,13 @@ export function decryptTotpSecret(ctx: ServerContext, user: Pick<UserRow, 'id' |
  * enrollment token that carries the encrypted seed (see enrollment-token.ts). Nothing is
  * stored until `confirmTotpEnrollment`.
  */
-export async function beginTotpEnrollment(ctx: ServerContext, userId: string): Promise<MfaEnrollment> {
+export async function beginTotpEnrollment(ctx: ServerContext, userId: string, binding: EnrollmentBinding): Promise<MfaEnrollment> {
   const user = await findUserById(ctx, userId);
   if (!user || user.disabled_at !== null) throw notFound('The user');
   if (user.totp_enrolled_at !== null) throw conflict('An authenticator is already set up; ask an administrator to reset it first.');
   const secretBase32 = base32Encode(generateTotpSecret());
   const secretEnc = ctx.cipher.encrypt(secretBase32, totpSecretAad(userId));
-  const enrollmentToken = await issueEnrollmentToken(ctx, { userId, secretEnc });
+  const enrollmentToken = await issueEnrollmentToken(ctx, { userId, secretEnc, binding });
   return { enrollmentToken, otpauthUri: otpauthUri({ issuer: totpIssuer, account: user.username, secret: secretBase32 }), secretBase32 };
 }
 
@@ -179,10 +180,17 @@ export async function beginTotpEnrollment(ctx: ServerContext, userId: string): P
 export async function confirmTotpEnrollment(
   ctx: ServerContext,
   input: { enrollmentToken: string; code: string },
-  origin: { deviceId: string | null; ip: string | null },
+  origin: { deviceId: string | null; ip: string | null; binding: EnrollmentBinding },
+  onWrongCode: (user: UserRow) => Promise<void>,
 ): Promise<UserRow> {
   const invalid = () => unauthenticated('The MFA enrollment is invalid or has expired; sign in again.');
   const claims = await verifyEnrollmentToken(ctx, input.enrollmentToken);
+  const bound = claims.binding;
+  const expected = origin.binding;
+  // An enrollment is confirmed only where it was started: the signing-in device, or the session.
+  if (bound.purpose !== expected.purpose) throw invalid();
+  if (bound.purpose === 'sign_in' && expected.purpose === 'sign_in' && bound.deviceId !== expected.deviceId) throw invalid();
+  if (bound.purpose === 'add_factor' && expected.purpose === 'add_factor' && bound.sessionId !== expected.sessionId) throw invalid();
   const user = await findUserById(ctx, claims.userId);
   if (!user || user.disabled_at !== null) throw invalid();
   if (user.totp_enrolled_at !== null) throw conflict('An authenticator is already set up for this account.');
@@ -195,7 +203,11 @@ export async function confirmTotpEnrollment(
   }
   const now = ctx.now();
   const check = verifyTotp(secret, input.code, now, null);
-  if (!check.ok) throw check.reason === 'replayed' ? mfaReplayed() : mfaInvalid();
+  if (!check.ok) {
+    // Wrong codes here count like wrong codes at sign-in.
+    await onWrongCode(user);
+    throw check.reason === 'replayed' ? mfaReplayed() : mfaInvalid();
+  }
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: origin.deviceId, ip: origin.ip };
   await ctx.db.transaction().execute(async (trx) => {
     const r = await trx.updateTable('users')
@@ -204,7 +216,8 @@ export async function confirmTotpEnrollment(
       .where('totp_enrolled_at', 'is', null)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw conflict('An authenticator is already set up for this account.');
-    await appendAudit(trx, actor, { action: 'mfa.enroll', outcome: 'ok', targetType: 'user', targetId: user.id }, now);
+    await appendAudit(trx, actor, { action: 'mfa.enroll', outcome: 'ok', targetType: 'user', targetId: user.id, details: { purpose: bound.purpose } }, now);
+    await raiseSecurityAlert(trx, { userId: user.id, kind: 'factor_added', details: { factor: 'totp' }, actor }, now);
   });
   return { ...user, totp_secret_enc: claims.secretEnc, totp_enrolled_at: now, totp_last_step: check.step };
 }

@@ -34,7 +34,7 @@ export interface ApplyResult {
 export type StoreChange = Omit<DataChanged, 'locationIds'> & { locationIds: readonly string[] };
 
 /** Small plaintext facts about the profile, kept inside the encrypted file. */
-export type MetaKey = 'userId' | 'serverUrl' | 'deviceId' | 'lastSyncAt';
+export type MetaKey = 'userId' | 'serverUrl' | 'deviceId' | 'deviceSecret' | 'lastSyncAt';
 
 /**
  * The encrypted local store of one profile: what the server sent for this user's locations,

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { ErrorCode, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
+import type { ErrorCode, LoginResponse, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
 import { NotSignedInError, ProfileMismatchError, ServerRequestError } from '../errors';
 import type { LocalStore } from '../store/local-store';
 import type { SessionSecretVault } from '../vault/key-vault';
@@ -53,17 +53,41 @@ export class SessionKeeper {
   }
 
   async signIn(credentials: { username: string; password: string; totp?: string }): Promise<SignInOutcome> {
-    const res = await this.#o.auth.login({ ...credentials, deviceId: await this.deviceId(), deviceName: this.#o.deviceName });
-    if (res.status === 'mfa_enrollment_required') return res;
-    await this.#adopt(res.tokens, res.me);
-    return { status: 'ok', me: res.me };
+    return this.#outcome(await this.#o.auth.login({ ...credentials, ...(await this.#device()) }));
   }
 
   async confirmMfaEnrollment(input: { enrollmentToken: string; code: string }): Promise<SignInOutcome> {
-    const res = await this.#o.auth.confirmMfa({ ...input, deviceId: await this.deviceId(), deviceName: this.#o.deviceName });
-    if (res.status === 'mfa_enrollment_required') return res;
-    await this.#adopt(res.tokens, res.me);
-    return { status: 'ok', me: res.me };
+    return this.#outcome(await this.#o.auth.confirmMfa({ ...input, ...(await this.#device()) }));
+  }
+
+  async #outcome(res: LoginResponse): Promise<SignInOutcome> {
+    switch (res.status) {
+      case 'mfa_enrollment_required':
+        return res;
+      case 'ok':
+        await this.#adopt(res.tokens, res.me);
+        return { status: 'ok', me: res.me };
+      case 'password_change_required':
+        // A step the console cannot take yet (a new password after an admin reset): say so
+        // plainly instead of half-signing in.
+        throw new ServerRequestError('forbidden', 'Your password was reset and must be changed before this console can sign in. Ask an administrator.');
+    }
+  }
+
+  /**
+   * Who this device is, for every sign-in: its id, its name, its platform, and the secret that
+   * makes it a known device to the server (kept in the encrypted database, never sent elsewhere).
+   */
+  async #device(): Promise<{ deviceId: string; deviceName?: string; deviceSecret: string; platform: string }> {
+    let secret = await this.#o.store.getMeta('deviceSecret');
+    if (!secret) {
+      secret = crypto.randomBytes(32).toString('base64url');
+      await this.#o.store.setMeta('deviceSecret', secret);
+    }
+    return {
+      deviceId: await this.deviceId(), deviceSecret: secret, platform: process.platform,
+      ...(this.#o.deviceName !== undefined ? { deviceName: this.#o.deviceName } : {}),
+    };
   }
 
   /**

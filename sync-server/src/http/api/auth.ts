@@ -1,8 +1,12 @@
-import { LoginRequest, MfaEnrollConfirm, RefreshRequest, type LoginResponse, type MfaEnrollment, type SessionTokens } from '@depotline/shared';
-import { buildMe, completeSignIn, login } from '../../auth/login';
+import {
+  LoginRequest, MfaAddConfirm, MfaAddStart, MfaEnrollConfirm, RefreshRequest, type LoginResponse, type Me, type MfaEnrollment, type SessionTokens,
+} from '@depotline/shared';
+import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, refuseIfLocked } from '../../auth/login';
+import { holdForPasswordChange } from '../../auth/password-change-token';
+import { verifyPassword } from '../../auth/passwords';
 import { refreshSession, revokeSession } from '../../auth/sessions';
 import { LoginThrottle } from '../../auth/throttle';
-import { unauthenticated } from '../../errors';
+import { invalidCredentials, mfaInvalid, notFound, unauthenticated } from '../../errors';
 import { beginTotpEnrollment, confirmTotpEnrollment, findUserById } from '../../users/users';
 import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
 
@@ -22,8 +26,15 @@ export function authEndpoints(): Endpoint[] {
       body: MfaEnrollConfirm,
       handle: async ({ ctx, input: { body }, ip }): Promise<LoginResponse> => {
         await throttle.consumeAttempt(ip);
-        const user = await confirmTotpEnrollment(ctx, body, { deviceId: body.deviceId, ip });
-        return completeSignIn(ctx, user, { deviceId: body.deviceId, deviceName: body.deviceName ?? null, ip }, { method: 'mfa_enrollment', totpStep: null });
+        const device = { deviceId: body.deviceId, deviceSecret: body.deviceSecret, deviceName: body.deviceName ?? null, platform: body.platform ?? null, ip };
+        const user = await confirmTotpEnrollment(ctx, body, { deviceId: body.deviceId, ip, binding: { purpose: 'sign_in', deviceId: body.deviceId } }, async (u) => {
+          const { bucket } = await failureBucketOf(ctx.db, u, device);
+          await recordSignInFailure(ctx, u, bucket, { userId: u.id, label: u.username, deviceId: body.deviceId, ip }, 'mfa_invalid', mfaInvalid());
+        });
+        // A reset password must still be changed before any session, enrollment or not.
+        const held = await holdForPasswordChange(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
+        if (held) return held;
+        return completeSignIn(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
       },
     }),
     publicEndpoint({
@@ -38,14 +49,41 @@ export function authEndpoints(): Endpoint[] {
       status: 204,
       handle: ({ ctx, caller }) => revokeSession(ctx, caller.actor, caller.principal.sessionId, 'logout'),
     }),
-    /** A signed-in user sets up an authenticator although their roles do not require one. */
+    /**
+     * A signed-in user sets up an authenticator although their roles do not require one. The
+     * password is asked again here (a stolen access token alone cannot add a factor), wrong ones
+     * count like failed sign-ins, and the enrollment can be confirmed only by this session.
+     */
     endpoint({
       method: 'post',
       path: '/auth/mfa/enroll',
-      handle: async ({ ctx, caller: { principal }, audit }): Promise<MfaEnrollment> => {
-        const body = await beginTotpEnrollment(ctx, principal.userId);
-        audit({ action: 'mfa.enroll_start', outcome: 'ok', targetType: 'user', targetId: principal.userId });
-        return body;
+      body: MfaAddStart,
+      handle: async ({ ctx, caller: { principal, actor }, input: { body }, now, audit }): Promise<MfaEnrollment> => {
+        const user = await findUserById(ctx, principal.userId);
+        if (!user) throw unauthenticated();
+        const { bucket, state } = await failureBucketOf(ctx.db, user, { deviceId: principal.deviceId, deviceSecret: undefined });
+        await refuseIfLocked(ctx, state, actor, now);
+        if (!(await verifyPassword(user.password_hash, body.password))) {
+          throw await recordSignInFailure(ctx, user, bucket, actor, 'bad_password_reauth', invalidCredentials());
+        }
+        const enrollment = await beginTotpEnrollment(ctx, principal.userId, { purpose: 'add_factor', sessionId: principal.sessionId });
+        audit({ action: 'mfa.enroll_start', outcome: 'ok', targetType: 'user', targetId: principal.userId, details: { purpose: 'add_factor' } });
+        return enrollment;
+      },
+    }),
+    /** Confirms an authenticator added while signed in. No session is opened: the caller has one. */
+    endpoint({
+      method: 'post',
+      path: '/auth/mfa/enroll/confirm',
+      body: MfaAddConfirm,
+      handle: async ({ ctx, caller: { principal, actor }, input: { body }, ip }): Promise<Me> => {
+        const user = await confirmTotpEnrollment(ctx, body, { deviceId: principal.deviceId, ip, binding: { purpose: 'add_factor', sessionId: principal.sessionId } }, async (u) => {
+          const { bucket } = await failureBucketOf(ctx.db, u, { deviceId: principal.deviceId, deviceSecret: undefined });
+          await recordSignInFailure(ctx, u, bucket, actor, 'mfa_invalid', mfaInvalid());
+        });
+        const me = await buildMe(ctx, user, principal.sessionId);
+        if (!me) throw notFound('The user');
+        return me;
       },
     }),
     endpoint({

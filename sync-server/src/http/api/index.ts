@@ -4,6 +4,7 @@ import { accountEndpoints } from './account';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
 import { grantEndpoints } from './grants';
+import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
 
@@ -14,5 +15,5 @@ export interface ApiDeps {
 
 /** Every REST endpoint under /api/v1, one module per resource (docs/api.md). */
 export function apiEndpoints(deps: ApiDeps): Endpoint[] {
-  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...accountEndpoints()];
+  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...securityKeyEndpoints(), ...accountEndpoints()];
 }
