@@ -29,7 +29,8 @@ export async function proveFactorChange(ctx: ServerContext, principal: Principal
   if (proof.webauthn !== undefined) {
     if (!hasKeys) throw conflict('This account has no security key to confirm with.');
     const user = await reauthenticate(ctx, principal, actor, { password: proof.password }, { secondFactor: false });
-    await verifyAssertion(ctx, proof.webauthn, { userId: user.id, purpose: 'step_up', actor }, now);
+    // Bound to the device of the session that started it, like the sign-in ceremony to its device.
+    await verifyAssertion(ctx, proof.webauthn, { userId: user.id, purpose: 'step_up', actor, deviceId: principal.deviceId }, now);
     return user;
   }
   const totpFirst = proof.totp !== undefined;
@@ -52,7 +53,7 @@ export async function beginRegistration(ctx: ServerContext, principal: Principal
 /** A step-up ceremony, for a user whose existing factor is a key: needs the password first. */
 export async function beginStepUp(ctx: ServerContext, principal: Principal, actor: AuditActor, password: string, now: number): Promise<CeremonyStarted> {
   const user = await reauthenticate(ctx, principal, actor, { password }, { secondFactor: false });
-  return startAssertion(ctx, user.id, 'step_up', null, now);
+  return startAssertion(ctx, user.id, 'step_up', principal.deviceId, now);
 }
 
 export async function renameKey(ctx: ServerContext, principal: Principal, actor: AuditActor, keyId: string, name: string, now: number): Promise<SecurityKey> {

@@ -31,7 +31,7 @@ const sha256Hex = (s: string) => crypto.createHash('sha256').update(s, 'utf8').d
 export interface CeremonyPayload {
   /** register: the name the user chose for the key. */
   name?: string;
-  /** login: the device the sign-in was started from; the assertion is accepted only from it. */
+  /** login, step_up: the device the ceremony was started from; the assertion is accepted only from it. */
   deviceId?: string;
   /** The options handed to the page (what `startRegistration` / `startAuthentication` take). */
   options?: Record<string, unknown>;

@@ -129,7 +129,7 @@ export async function finishKeyRegistration(ctx: ServerContext, row: CeremonyRow
 /* -------------------------------------------------------------------------- authentication */
 
 /** Opens an assertion ceremony (`login` or `step_up`) over the user's keys. */
-export async function startAssertion(ctx: ServerContext, userId: string, purpose: Exclude<CeremonyPurpose, 'register'>, deviceId: string | null, now: number): Promise<CeremonyStarted> {
+export async function startAssertion(ctx: ServerContext, userId: string, purpose: Exclude<CeremonyPurpose, 'register'>, deviceId: string, now: number): Promise<CeremonyStarted> {
   const rp = relyingParty(ctx);
   const keys = await listCredentials(ctx.db, userId);
   if (keys.length === 0) throw conflict('This account has no security key.');
@@ -137,7 +137,7 @@ export async function startAssertion(ctx: ServerContext, userId: string, purpose
     rpID: rp.rpId, timeout: ceremonyTtlMs, userVerification: 'preferred',
     allowCredentials: keys.map((k) => ({ id: k.id, transports: transportsOf(k) })),
   });
-  const c = await createCeremony(ctx.db, { userId, purpose, challenge: options.challenge, payload: { options: { ...options }, ...(deviceId ? { deviceId } : {}) } }, now);
+  const c = await createCeremony(ctx.db, { userId, purpose, challenge: options.challenge, payload: { options: { ...options }, deviceId } }, now);
   return started(rp, c);
 }
 
@@ -145,7 +145,7 @@ export interface AssertionContext {
   userId: string;
   purpose: Exclude<CeremonyPurpose, 'register'>;
   actor: AuditActor;
-  /** login: the device the sign-in comes from, which must be the one that started the ceremony. */
+  /** The device the proof comes from, which must be the one that started the ceremony. */
   deviceId?: string;
 }
 
