@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeviceId, DeviceSecret, LoginResponse } from './api';
 import { EntityId, Timestamp } from './domain';
 
 /* Devices, held sign-ins and sign-in alerts (docs/security-model.md, "Identity"). */
@@ -74,4 +75,14 @@ export const SignInDecision = z.object({ approve: z.boolean() });
 export const SignInPoll = z.object({
   requestId: z.string().min(1).max(64),
   pollToken: z.string().min(1).max(128),
+  deviceId: DeviceId,
+  /** The device's secret, so the approved device is known from then on. */
+  deviceSecret: DeviceSecret.optional(),
 });
+
+/** The held device's answer: still waiting, refused, too late, or (once) the session itself. */
+export const SignInPollResponse = z.union([
+  z.object({ status: z.enum(['pending', 'denied', 'expired']) }),
+  LoginResponse,
+]);
+export type SignInPollResponse = z.infer<typeof SignInPollResponse>;

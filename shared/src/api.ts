@@ -85,6 +85,15 @@ export const LoginResponse = z.discriminatedUnion('status', [
    * until a new one is set with this token at POST /auth/password/complete, from the same device.
    */
   z.object({ status: z.literal('password_change_required'), changeToken: z.string(), changeTokenExpiresAt: Timestamp }),
+  /**
+   * Password and second factor accepted on a device this user has never used, and policy holds
+   * such sign-ins: no session until one of the user's trusted devices, or an admin of their
+   * locations, approves. The device polls POST /auth/sign-in-requests/poll with this token.
+   */
+  z.object({
+    status: z.literal('approval_required'),
+    approval: z.object({ requestId: z.string(), pollToken: z.string(), expiresAt: Timestamp }),
+  }),
 ]);
 export type LoginResponse = z.infer<typeof LoginResponse>;
 

@@ -17,6 +17,7 @@ export const errorCodes = [
   'webauthn_invalid',    // a security-key assertion or attestation failed verification (wrong origin or RP id, replayed, cloned key)
   'webauthn_required',   // policy: this account must sign in with a security key, not an authenticator code
   'account_locked',      // too many failures; retry after `retryAfterS`
+  'device_limit_reached', // the user has as many trusted devices as policy allows; revoke one first
   'session_expired',
   'session_revoked',
   'refresh_reused',      // an old refresh token came back: the session family is revoked

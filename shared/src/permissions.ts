@@ -19,6 +19,7 @@ export const permissionCatalogue = {
   'audit.read': 'Read the audit log of the location',
   'grant.manage': 'Grant and revoke access at the location',
   'session.revokeAny': 'List and revoke other users\u2019 sessions',
+  'security.read': 'See sign-in alerts, devices and held sign-ins of users at the location',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;

@@ -38,6 +38,13 @@ const Env = z.object({
    * `i-accept-admins-without-mfa`; the server then logs it as an error at every start.
    */
   DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA: z.string().optional(),
+  /**
+   * Roles whose sign-ins from a device never used before are held until a trusted device of the
+   * user, or an admin of their locations, approves (comma-separated; empty: none).
+   */
+  DEVICE_APPROVAL_ROLES: z.string().default('admin,manager'),
+  /** Trusted devices one user may have at once; a sign-in from one more is refused. */
+  MAX_DEVICES_PER_USER: z.coerce.number().int().min(1).max(100).default(10),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
   MAX_SOCKET_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
   /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
@@ -64,6 +71,8 @@ export interface ServerConfig {
   mfaRequiredRoles: ReadonlySet<string>;
   /** True only when an operator explicitly accepted admins signing in without a second factor. */
   adminWithoutMfa: boolean;
+  deviceApprovalRoles: ReadonlySet<string>;
+  maxDevicesPerUser: number;
   maxBodyBytes: number;
   maxSocketMessageBytes: number;
   trustProxyHops: number;
@@ -104,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sessionIdleTimeoutS: e.SESSION_IDLE_TIMEOUT_S,
     sessionAbsoluteTimeoutS: e.SESSION_ABSOLUTE_TIMEOUT_S,
     ...mfaPolicy(e.MFA_REQUIRED_ROLES, e.DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA),
+    deviceApprovalRoles: new Set(knownRoles('DEVICE_APPROVAL_ROLES', e.DEVICE_APPROVAL_ROLES)),
+    maxDevicesPerUser: e.MAX_DEVICES_PER_USER,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxSocketMessageBytes: e.MAX_SOCKET_MESSAGE_BYTES,
     trustProxyHops: e.TRUST_PROXY_HOPS,
@@ -122,13 +133,7 @@ export const adminWithoutMfaAcknowledgement = 'i-accept-admins-without-mfa';
  * dropping admin needs the explicit acknowledgement.
  */
 function mfaPolicy(rolesSetting: string | undefined, acknowledgement: string | undefined): Pick<ServerConfig, 'mfaRequiredRoles' | 'adminWithoutMfa'> {
-  const roles = rolesSetting === undefined
-    ? roleNames.filter((r) => roleTemplates[r].mfaRequired)
-    : rolesSetting.split(',').map((r) => r.trim()).filter(Boolean);
-  const unknown = roles.filter((r) => !(roleNames as readonly string[]).includes(r));
-  if (unknown.length > 0) {
-    throw new ConfigError(`MFA_REQUIRED_ROLES: unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (roles: ${roleNames.join(', ')}).`);
-  }
+  const roles = rolesSetting === undefined ? roleNames.filter((r) => roleTemplates[r].mfaRequired) : knownRoles('MFA_REQUIRED_ROLES', rolesSetting);
   if (acknowledgement !== undefined && acknowledgement !== adminWithoutMfaAcknowledgement) {
     throw new ConfigError(`DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA: the only accepted value is "${adminWithoutMfaAcknowledgement}".`);
   }
@@ -139,6 +144,16 @@ function mfaPolicy(rolesSetting: string | undefined, acknowledgement: string | u
     );
   }
   return { mfaRequiredRoles: new Set(roles), adminWithoutMfa };
+}
+
+/** A comma-separated list of role names; an unknown name stops the server with the variable's name. */
+function knownRoles(variable: string, setting: string): string[] {
+  const roles = setting.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !(roleNames as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new ConfigError(`${variable}: unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (roles: ${roleNames.join(', ')}).`);
+  }
+  return roles;
 }
 
 /** Plain HTTP only on loopback; anything else needs TLS (docs/security-model.md, "Transit and API surface"). */

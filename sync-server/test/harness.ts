@@ -69,6 +69,9 @@ export async function createTestEnv(backend: Backend, overrides: Partial<ServerC
     dataDir: dir,
     allowedOrigins: new Set(['app://depotline']),
     logLevel: loud ? 'debug' : 'silent',
+    // Test clients sign in from a fresh device id at every turn; holding those for approval is
+    // exercised by the tests that turn it on (auth/device-approval.test.ts).
+    deviceApprovalRoles: new Set(),
     ...overrides,
   };
   return {

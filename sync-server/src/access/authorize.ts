@@ -59,18 +59,35 @@ export async function auditDenied(ctx: ServerContext, actor: AuditActor, req: Au
 }
 
 /**
- * Whether the holder of `profile` may end another user's sessions: they need
- * `session.revokeAny` at *every* location where the target holds an active grant. Ending a
- * session cuts the user off everywhere, so authority over one of their depots is not enough: an
- * admin of depot A who also holds a grant-giving role there could otherwise grant a depot-B
- * dispatcher access at A and then end their work at B. Such an admin can only remove the user's
- * access to A. A user with no active grant reaches no data, so any holder of
- * `session.revokeAny` may end their sessions.
+ * Whether the holder of `profile` has `permission` over another user, judged by the locations
+ * where that user holds an active grant:
+ * - `every`: at every one of them, for acts that reach the user everywhere (ending their
+ *   sessions, revoking a device, deciding a held sign-in). Authority over one depot is not enough:
+ *   an admin of depot A could otherwise grant a depot-B dispatcher access at A and then end their
+ *   work at B. Such an admin can only remove the user's access to A.
+ * - `some`: at one of them at least, for reading (their devices, alerts and held sign-ins).
+ * A user with no active grant reaches no data, so any holder of the permission somewhere may act.
  */
-export async function mayRevokeSessionsOf(db: Db, profile: AccessProfile, targetUserId: string, now: number): Promise<boolean> {
-  const revokerLocations = [...profile.byLocation.keys()].filter((id) => viewAt(profile, id, now)?.general.has('session.revokeAny'));
-  if (revokerLocations.length === 0) return false;
+export async function holdsOverUser(db: Db, profile: AccessProfile, targetUserId: string, permission: Permission, now: number, scope: 'every' | 'some'): Promise<boolean> {
+  const mine = [...profile.byLocation.keys()].filter((id) => viewAt(profile, id, now)?.general.has(permission));
+  if (mine.length === 0) return false;
   const target = await loadAccessProfile(db, targetUserId, now);
-  const targetLocations = [...target.byLocation.keys()].filter((id) => viewAt(target, id, now));
-  return targetLocations.every((id) => revokerLocations.includes(id));
+  const theirs = [...target.byLocation.keys()].filter((id) => viewAt(target, id, now));
+  if (theirs.length === 0) return true;
+  return scope === 'every' ? theirs.every((id) => mine.includes(id)) : theirs.some((id) => mine.includes(id));
+}
+
+/** Whether the holder of `profile` may end another user's sessions (`session.revokeAny` over all their locations). */
+export function mayRevokeSessionsOf(db: Db, profile: AccessProfile, targetUserId: string, now: number): Promise<boolean> {
+  return holdsOverUser(db, profile, targetUserId, 'session.revokeAny', now, 'every');
+}
+
+/** Users holding an active grant at the location (whose security events its admins may read). */
+export async function usersAtLocation(db: Db, locationId: string, now: number): Promise<string[]> {
+  const rows = await db.selectFrom('grants').innerJoin('grant_locations', 'grant_locations.grant_id', 'grants.id')
+    .select('grants.user_id').distinct()
+    .where('grant_locations.location_id', '=', locationId).where('grants.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('grants.expires_at', 'is', null), eb('grants.expires_at', '>', now)]))
+    .execute();
+  return rows.map((r) => r.user_id);
 }

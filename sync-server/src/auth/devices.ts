@@ -100,3 +100,25 @@ export function networkOf(ip: string | null): string | null {
   const groups = head.split(':').filter((g) => g.length > 0);
   return `${[...groups, '0', '0', '0'].slice(0, 3).join(':')}::/48`;
 }
+
+/** Renames one of the user's devices. False when the device is not theirs. */
+export async function renameDevice(db: Db, userId: string, deviceRowId: string, name: string): Promise<UserDevice | null> {
+  const r = await db.updateTable('user_devices').set({ name }).where('id', '=', deviceRowId).where('user_id', '=', userId).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return null;
+  const row = await db.selectFrom('user_devices').selectAll().where('id', '=', deviceRowId).executeTakeFirstOrThrow();
+  return presentDevice(row, null);
+}
+
+/**
+ * Revokes a device, inside the caller's transaction: it is no longer trusted or known, and every
+ * session on it ends with a wipe (the security watcher tells its sockets at once). Returns how
+ * many sessions ended, or null when the device is not the user's.
+ */
+export async function revokeDeviceIn(trx: Db, userId: string, deviceRowId: string, now: number): Promise<{ sessionsEnded: number; deviceId: string } | null> {
+  const row = await trx.selectFrom('user_devices').selectAll().where('id', '=', deviceRowId).where('user_id', '=', userId).executeTakeFirst();
+  if (!row) return null;
+  await trx.updateTable('user_devices').set({ revoked_at: now, secret_hash: null }).where('id', '=', row.id).execute();
+  const ended = await trx.updateTable('sessions').set({ revoked_at: now, revoke_reason: 'device_revoked' })
+    .where('user_id', '=', userId).where('device_id', '=', row.device_id).where('revoked_at', 'is', null).executeTakeFirst();
+  return { sessionsEnded: Number(ended.numUpdatedRows), deviceId: row.device_id };
+}

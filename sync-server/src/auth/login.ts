@@ -7,6 +7,7 @@ import {
 } from '../errors';
 import { beginTotpEnrollment, findUserByUsername, toUserSummary, type UserRow } from '../users/users';
 import { loadAccessProfile, listLocationAccess } from '../access/access-profile';
+import { holdForApproval } from './device-approval';
 import { type DevicePresented, type DeviceRow, findDevice, isKnownDevice, networkOf, recordDeviceSignIn } from './devices';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { holdForPasswordChange } from './password-change-token';
@@ -105,6 +106,9 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   // After an administrator's reset: no session until a new password is set (password-change-token.ts).
   const held = await holdForPasswordChange(ctx, user, device, { method, totpStep, failuresBefore: state.failedLogins });
   if (held) return held;
+  // A device never used before may have to wait for approval (device-approval.ts).
+  const waiting = await holdForApproval(ctx, user, roles, device, { method, totpStep });
+  if (waiting) return waiting;
   return completeSignIn(ctx, user, device, { method, totpStep, newPasswordHash: newHash, failuresBefore: state.failedLogins });
 }
 
@@ -178,6 +182,12 @@ async function signInAlerts(trx: Db, userId: string, device: DevicePresented, fa
   }
   if (failuresBefore >= lockoutPolicy.failuresPerLock) out.push({ kind: 'success_after_failures', details: { failedAttempts: failuresBefore } });
   return out;
+}
+
+/** The roles of the user's grants in force now, at any location (what sign-in policies go by). */
+export async function rolesInForce(ctx: ServerContext, userId: string): Promise<string[]> {
+  const profile = await loadAccessProfile(ctx.db, userId, ctx.now());
+  return [...new Set([...profile.byLocation.values()].flatMap((v) => [...v.roles]))];
 }
 
 export async function buildMe(ctx: ServerContext, user: Pick<UserRow, 'id' | 'username' | 'display_name' | 'totp_enrolled_at'>, sessionId: string): Promise<Me> {

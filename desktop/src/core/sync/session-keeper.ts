@@ -71,6 +71,8 @@ export class SessionKeeper {
         // A step the console cannot take yet (a new password after an admin reset): say so
         // plainly instead of half-signing in.
         throw new ServerRequestError('forbidden', 'Your password was reset and must be changed before this console can sign in. Ask an administrator.');
+      case 'approval_required':
+        throw new ServerRequestError('forbidden', 'This sign-in waits for approval on one of your other devices.');
     }
   }
 

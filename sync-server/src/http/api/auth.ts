@@ -1,7 +1,8 @@
 import {
-  LoginRequest, MfaAddConfirm, MfaAddStart, MfaEnrollConfirm, RefreshRequest, type LoginResponse, type Me, type MfaEnrollment, type SessionTokens,
+  LoginRequest, MfaAddConfirm, MfaAddStart, MfaEnrollConfirm, RefreshRequest, SignInPoll, type SignInPollResponse, type LoginResponse, type Me, type MfaEnrollment, type SessionTokens,
 } from '@depotline/shared';
-import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, refuseIfLocked } from '../../auth/login';
+import { holdForApproval, pollSignInRequest } from '../../auth/device-approval';
+import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, refuseIfLocked, rolesInForce } from '../../auth/login';
 import { holdForPasswordChange } from '../../auth/password-change-token';
 import { verifyPassword } from '../../auth/passwords';
 import { refreshSession, revokeSession } from '../../auth/sessions';
@@ -34,7 +35,23 @@ export function authEndpoints(): Endpoint[] {
         // A reset password must still be changed before any session, enrollment or not.
         const held = await holdForPasswordChange(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
         if (held) return held;
+        const waiting = await holdForApproval(ctx, user, await rolesInForce(ctx, user.id), device, { method: 'password+totp_enrollment', totpStep: null });
+        if (waiting) return waiting;
         return completeSignIn(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
+      },
+    }),
+    /** The held device asks whether its sign-in was approved; the first poll after approval gets the session. */
+    publicEndpoint({
+      method: 'post',
+      path: '/auth/sign-in-requests/poll',
+      body: SignInPoll,
+      handle: async ({ ctx, input: { body }, ip }): Promise<SignInPollResponse> => {
+        await throttle.consumeAttempt(ip);
+        return pollSignInRequest(ctx, body, async (userId, method) => {
+          const user = await findUserById(ctx, userId);
+          if (!user || user.disabled_at !== null) throw unauthenticated('The sign-in request is not valid; sign in again.');
+          return completeSignIn(ctx, user, { deviceId: body.deviceId, deviceSecret: body.deviceSecret, deviceName: null, ip }, { method, totpStep: null });
+        });
       },
     }),
     publicEndpoint({

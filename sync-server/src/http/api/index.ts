@@ -3,6 +3,7 @@ import type { Endpoint } from '../endpoint';
 import { accountEndpoints } from './account';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
+import { deviceEndpoints } from './devices';
 import { grantEndpoints } from './grants';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
@@ -15,5 +16,5 @@ export interface ApiDeps {
 
 /** Every REST endpoint under /api/v1, one module per resource (docs/api.md). */
 export function apiEndpoints(deps: ApiDeps): Endpoint[] {
-  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...securityKeyEndpoints(), ...accountEndpoints()];
+  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...securityKeyEndpoints(), ...accountEndpoints(), ...deviceEndpoints()];
 }
