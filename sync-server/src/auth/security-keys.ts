@@ -44,7 +44,7 @@ export async function proveFactorChange(ctx: ServerContext, principal: Principal
 
 export async function beginRegistration(ctx: ServerContext, principal: Principal, actor: AuditActor, body: FactorChangeProof & { name: string }, now: number): Promise<CeremonyStarted> {
   const user = await proveFactorChange(ctx, principal, actor, body, now);
-  const started = await startKeyRegistration(ctx, user, body.name, now);
+  const started = await startKeyRegistration(ctx, user, body.name, principal.sessionId, now);
   await ctx.db.transaction().execute((trx) =>
     appendAudit(trx, actor, { action: 'webauthn.register_start', outcome: 'ok', targetType: 'user', targetId: user.id, details: { name: body.name } }, now));
   return started;

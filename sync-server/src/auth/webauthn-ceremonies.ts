@@ -31,6 +31,8 @@ const sha256Hex = (s: string) => crypto.createHash('sha256').update(s, 'utf8').d
 export interface CeremonyPayload {
   /** register: the name the user chose for the key. */
   name?: string;
+  /** register: the session that started it; the key is stored only while it is still open. */
+  sessionId?: string;
   /** login, step_up: the device the ceremony was started from; the assertion is accepted only from it. */
   deviceId?: string;
   /** The options handed to the page (what `startRegistration` / `startAuthentication` take). */

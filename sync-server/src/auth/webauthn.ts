@@ -65,7 +65,9 @@ function started(rp: WebauthnRelyingParty, c: { ceremonyId: string; pollToken: s
  * just checked. The user handle is the opaque user id, never the username (L3 section 14.6.1);
  * the user's existing keys are excluded so one authenticator is not registered twice.
  */
-export async function startKeyRegistration(ctx: ServerContext, user: { id: string; username: string; display_name: string }, name: string, now: number): Promise<CeremonyStarted> {
+export async function startKeyRegistration(
+  ctx: ServerContext, user: { id: string; username: string; display_name: string }, name: string, sessionId: string, now: number,
+): Promise<CeremonyStarted> {
   const rp = relyingParty(ctx);
   const existing = await listCredentials(ctx.db, user.id);
   const options = await generateRegistrationOptions({
@@ -77,7 +79,7 @@ export async function startKeyRegistration(ctx: ServerContext, user: { id: strin
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
     excludeCredentials: existing.map((c) => ({ id: c.id, transports: transportsOf(c) })),
   });
-  const c = await createCeremony(ctx.db, { userId: user.id, purpose: 'register', challenge: options.challenge, payload: { name, options: { ...options } } }, now);
+  const c = await createCeremony(ctx.db, { userId: user.id, purpose: 'register', challenge: options.challenge, payload: { name, sessionId, options: { ...options } } }, now);
   return started(rp, c);
 }
 
@@ -89,9 +91,17 @@ export async function startKeyRegistration(ctx: ServerContext, user: { id: strin
 export async function finishKeyRegistration(ctx: ServerContext, row: CeremonyRow, response: RegistrationResponseJson, ip: string | null, now: number): Promise<SecurityKey> {
   const rp = relyingParty(ctx);
   const userId = row.user_id!;
-  const user = await ctx.db.selectFrom('users').select(['username']).where('id', '=', userId).executeTakeFirstOrThrow();
+  const user = await ctx.db.selectFrom('users').select(['username', 'disabled_at']).where('id', '=', userId).executeTakeFirstOrThrow();
   const actor: AuditActor = { userId, label: user.username, deviceId: null, ip };
   const payload = readPayload(row);
+  // The user proved themselves in a session; if it ended meanwhile (signed out, revoked because
+  // the token was stolen, expired) or the account was disabled, the ceremony dies with it.
+  const session = await ctx.db.selectFrom('sessions').select(['revoked_at', 'expires_at'])
+    .where('id', '=', payload.sessionId ?? '').where('user_id', '=', userId).executeTakeFirst();
+  if (user.disabled_at !== null || !session || session.revoked_at !== null || session.expires_at <= now) {
+    await refuse(ctx, actor, 'webauthn.register', userId, { reason: 'session_ended' }, () => settleCeremony(ctx.db, row.id, 'failed', { ...payload, reason: 'session_ended' }, now));
+    throw webauthnInvalid('The sign-in that started this has ended. Sign in and start again.');
+  }
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
     verified = await verifyRegistrationResponse({
