@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { LoginResponse, SecurityAlert, SignInPollResponse, SignInRequest, UserDevice } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAdminJson } from '../../test/admin-cli';
 import { backends, startTestServer, type TestServer } from '../../test/harness';
 import { buildLocation, buildUser, newDeviceId, restCall, testClock, type TestClock } from '../../test/factories';
 import { base32Decode, totp } from './totp';
@@ -138,6 +139,29 @@ describe.each(backends)('devices and held sign-ins (%s)', (backend) => {
 
     clock.advance(11 * 60_000);
     expect((await poll(second, again)).body).toEqual({ status: 'expired' });
+  });
+
+  it('IT admins see and decide held sign-ins, alerts and devices with depotline-admin', async () => {
+    const user = await buildUser(server.ctx, { role: 'finance' });
+    okTokens(await signIn(user, newDevice()));
+    const laptop = newDevice();
+    const approval = held(await signIn(user, laptop));
+    const pending = await runAdminJson<{ requests: SignInRequest[] }>(server.env, ['sign-in', 'pending']);
+    expect(pending.json.requests.map((r) => r.id)).toContain(approval.requestId);
+    expect((await runAdminJson(server.env, ['sign-in', 'approve', '--request', approval.requestId])).code).toBe(0);
+    const session = await poll(approval, laptop);
+    expect(session.body).toMatchObject({ status: 'ok' });
+    // A decided request cannot be decided again from the command line either.
+    expect((await runAdminJson(server.env, ['sign-in', 'deny', '--request', approval.requestId])).code).not.toBe(0);
+
+    const alerts = await runAdminJson<{ alerts: SecurityAlert[] }>(server.env, ['security', 'alerts', '--user', user.username]);
+    expect(alerts.json.alerts.map((a) => a.kind)).toEqual(['new_device']);
+    const devices = await runAdminJson<{ devices: UserDevice[] }>(server.env, ['device', 'list', '--user', user.username]);
+    expect(devices.json.devices).toHaveLength(2);
+    const laptopRow = devices.json.devices.find((d) => d.deviceId === laptop.deviceId)!;
+    expect((await runAdminJson(server.env, ['device', 'revoke', '--user', user.username, '--device', laptopRow.id])).code).toBe(0);
+    const token = (session.body as { tokens: { accessToken: string } }).tokens.accessToken;
+    expect((await restCall(server.url, 'GET', '/me', { token })).body).toMatchObject({ error: { code: 'session_revoked' } });
   });
 
   it('a TOTP code that started a held sign-in cannot start another one', async () => {

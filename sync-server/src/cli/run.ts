@@ -12,12 +12,13 @@ import { demoCommands } from './commands/demo';
 import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
 import { locationCommands } from './commands/locations';
+import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands,
 ];
 
 const globalOptions = {
