@@ -92,7 +92,7 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
         appendAudit(trx, actor, { action: 'mfa.enroll_start', outcome: 'ok', targetType: 'user', targetId: user.id }, now));
       return { status: 'mfa_enrollment_required', enrollment };
     }
-    const check = await verifySecondFactor(ctx, user, input, now);
+    const check = await verifySecondFactor(ctx, user, input, now, ip);
     if (!check.ok) {
       if (check.reason === 'missing') throw mfaRequired();
       if (check.reason === 'replayed') throw await auditReplay(ctx, actor, user.id);

@@ -32,9 +32,9 @@ export async function enrolledFactors(ctx: ServerContext, user: UserRow): Promis
 }
 
 /** Checks the proof the sign-in carries against the user's factors. */
-export async function verifySecondFactor(ctx: ServerContext, user: UserRow, input: LoginRequest, now: number): Promise<SecondFactorCheck> {
+export async function verifySecondFactor(ctx: ServerContext, user: UserRow, input: LoginRequest, now: number, ip: string | null): Promise<SecondFactorCheck> {
   // Security keys (webauthn-policy.ts): a refused assertion is audited there and throws `webauthn_invalid`.
-  if (input.webauthn !== undefined) return verifyLoginAssertion(ctx, user, input, now);
+  if (input.webauthn !== undefined) return verifyLoginAssertion(ctx, user, input, now, ip);
   if (input.totp !== undefined) {
     await refuseTotpWhenKeyRequired(ctx, user, input, now); // security keys: WEBAUTHN_REQUIRED_ROLES
     const secret = decryptTotpSecret(ctx, user);
@@ -45,7 +45,7 @@ export async function verifySecondFactor(ctx: ServerContext, user: UserRow, inpu
   if (input.recoveryCode !== undefined) {
     // Spent here, atomically, with its audit entry and the `recovery_code_used` alert
     // (recovery-codes.ts); an unknown or used code is refused and counted as a failed factor.
-    const use = await useRecoveryCode(ctx, user.id, input.recoveryCode, { userId: user.id, label: user.username, deviceId: input.deviceId, ip: null });
+    const use = await useRecoveryCode(ctx, user.id, input.recoveryCode, { userId: user.id, label: user.username, deviceId: input.deviceId, ip });
     return use.ok ? { ok: true, method: 'recovery_code', totpStep: null } : { ok: false, reason: 'invalid' };
   }
   return Promise.resolve({ ok: false, reason: 'missing' });

@@ -25,9 +25,9 @@ export async function securityKeyRequired(ctx: ServerContext, userId: string, no
  * `webauthn_invalid` after it is audited, and changes nothing else: an assertion cannot be
  * guessed, so it does not count towards a lockout.
  */
-export async function verifyLoginAssertion(ctx: ServerContext, user: UserRow, input: LoginRequest, now: number): Promise<{ ok: true; method: 'webauthn'; totpStep: null } | { ok: false; reason: 'missing' }> {
+export async function verifyLoginAssertion(ctx: ServerContext, user: UserRow, input: LoginRequest, now: number, ip: string | null): Promise<{ ok: true; method: 'webauthn'; totpStep: null } | { ok: false; reason: 'missing' }> {
   if (!input.webauthn) return { ok: false, reason: 'missing' };
-  const actor: AuditActor = { userId: user.id, label: user.username, deviceId: input.deviceId, ip: null };
+  const actor: AuditActor = { userId: user.id, label: user.username, deviceId: input.deviceId, ip };
   await verifyAssertion(ctx, input.webauthn, { userId: user.id, purpose: 'login', actor, deviceId: input.deviceId }, now);
   return { ok: true, method: 'webauthn', totpStep: null };
 }

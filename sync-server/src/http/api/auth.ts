@@ -12,8 +12,8 @@ import { beginTotpEnrollment, confirmTotpEnrollment, findUserById } from '../../
 import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
 
 /** Sign-in, MFA enrollment, token refresh, sign-out and the caller's own account (docs/api.md). */
-export function authEndpoints(): Endpoint[] {
-  const throttle = new LoginThrottle();
+/** `throttle` is shared with every other endpoint that checks a password before a session exists. */
+export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
   return [
     publicEndpoint({
       method: 'post',

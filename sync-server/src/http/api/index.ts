@@ -1,3 +1,4 @@
+import { LoginThrottle } from '../../auth/throttle';
 import type { LiveFeed } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
 import { accountEndpoints } from './account';
@@ -16,5 +17,11 @@ export interface ApiDeps {
 
 /** Every REST endpoint under /api/v1, one module per resource (docs/api.md). */
 export function apiEndpoints(deps: ApiDeps): Endpoint[] {
-  return [...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(), ...sessionEndpoints(), ...securityKeyEndpoints(), ...accountEndpoints(), ...deviceEndpoints()];
+  // One sign-in throttle for every password check before a session: its per-address budget and
+  // the lockout of unknown usernames are then the same at every door, so none tells names apart.
+  const loginThrottle = new LoginThrottle();
+  return [
+    ...syncEndpoints(deps.live), ...grantEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
+    ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(),
+  ];
 }
