@@ -6,7 +6,7 @@ import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, r
 import { holdForPasswordChange } from '../../auth/password-change-token';
 import { verifyPassword } from '../../auth/passwords';
 import { refreshSession, revokeSession } from '../../auth/sessions';
-import { LoginThrottle } from '../../auth/throttle';
+import { type LoginThrottle } from '../../auth/throttle';
 import { invalidCredentials, mfaInvalid, notFound, unauthenticated } from '../../errors';
 import { beginTotpEnrollment, confirmTotpEnrollment, findUserById } from '../../users/users';
 import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
