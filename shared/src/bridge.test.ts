@@ -27,6 +27,19 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   syncNow: {},
   listRejected: {},
   dismissRejected: { id: '9b2f1c3e-4a5b-4c6d-8e7f-0123456789ab' },
+  completePasswordChange: { newPassword: 'a new long password' },
+  securityOverview: {},
+  securityNotices: {},
+  renameDevice: { id: 'd1', name: 'Front desk' },
+  revokeDevice: { id: 'd1' },
+  revokeSession: { id: 's1' },
+  markAlertRead: { id: 'a1' },
+  decideSignIn: { id: 'r1', approve: true },
+  regenerateRecoveryCodes: { password: 'pw', totp: '123456' },
+  changePassword: { currentPassword: 'pw', newPassword: 'a new long password' },
+  renameSecurityKey: { id: 'AAAA', name: 'Blue key' },
+  removeSecurityKey: { id: 'AAAA', password: 'pw' },
+  registerSecurityKey: { name: 'Blue key', password: 'pw', totp: '123456' },
 };
 
 /** A payload of each pushed event; the type makes sure no event is left out. */
@@ -92,6 +105,18 @@ describe('bridge contract', () => {
     });
     expect('secret' in detail.stop).toBe(false);
     expect(ConsoleState.safeParse({ screen: 'debug' }).success).toBe(false);
+  });
+
+  it('the Security screen\'s answers drop what the server sends beyond them (poll tokens, device secrets, user ids)', () => {
+    const overview = bridgeCalls.securityOverview.result.parse({
+      devices: [{ id: 'd1', userId: 'u1', deviceId: 'dev-1', secretHash: 'h', name: null, platform: 'linux', firstSeenAt: 1, lastSeenAt: 2, lastIp: null, trusted: true, revokedAt: null, current: true }],
+      sessions: [{ id: 's1', userId: 'u1', deviceId: 'dev-1', deviceName: null, ip: null, createdAt: 1, lastSeenAt: 2, expiresAt: 3, current: true, refreshToken: 'r' }],
+      keys: null, recoveryCodes: { remaining: 10, createdAt: 1 }, alerts: [],
+      signInRequests: [{ id: 'r1', userId: 'u1', username: 'dora', pollToken: 'p', deviceName: null, platform: null, ip: null, requestedAt: 1, expiresAt: 2, status: 'pending' }],
+      canRegisterKeys: false,
+    });
+    expect(JSON.stringify(overview)).not.toMatch(/secretHash|refreshToken|pollToken|userId|dev-1/);
+    expect(bridgeCalls.regenerateRecoveryCodes.result.safeParse({ codes: ['abcd-efgh-jkmn'], createdAt: 1 }).success).toBe(false);
   });
 
   it('an error in the sync status crosses as name and message only, never its stack', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp } from './domain';
-import { Password, TotpCode } from './api';
+import { NewPassword, Password, TotpCode } from './api';
+import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
 
@@ -79,7 +80,7 @@ export const ConsoleState = z.discriminatedUnion('screen', [
     screen: z.literal('sign_in'),
     serverUrl: z.string().max(2048),
     /** Why the user is here again, when it is not a first start. */
-    notice: z.enum(['signed_out', 'session_expired']).nullable(),
+    notice: z.enum(['signed_out', 'session_expired', 'approval_denied', 'approval_expired']).nullable(),
   }),
   /** The role requires MFA and none is enrolled: show the key as a QR code and ask for a code. */
   z.object({
@@ -89,6 +90,10 @@ export const ConsoleState = z.discriminatedUnion('screen', [
     otpauthUri: z.string().max(2048),
     secretBase32: z.string().max(256),
   }),
+  /** A sign-in from a device this user never used, held until one of their trusted devices approves. */
+  z.object({ screen: z.literal('awaiting_approval'), username: z.string().max(256), expiresAt: Timestamp }),
+  /** An administrator reset the password: the sign-in completes once a new one is set. */
+  z.object({ screen: z.literal('password_change_required'), username: z.string().max(256), expiresAt: Timestamp }),
   z.object({ screen: z.literal('console'), user: UserView, idleLockMs: z.number().int().positive() }),
   /** All data is hidden; only the user's name and a password field are shown. */
   z.object({ screen: z.literal('locked'), user: UserView, reason: z.enum(['idle', 'manual', 'system']) }),
@@ -263,7 +268,9 @@ export const bridgeCalls = {
   getState: { args: NoArgs, result: ConsoleState },
   signIn: { args: SignInArgs, result: ConsoleState },
   confirmMfaEnrollment: { args: z.object({ code: TotpCode }).strict(), result: ConsoleState },
-  /** Leave an enrollment, error or wiped screen for a fresh sign-in form. */
+  /** After an administrator's reset: the new password completes the sign-in. */
+  completePasswordChange: { args: z.object({ newPassword: NewPassword }).strict(), result: ConsoleState },
+  /** Leave an enrollment, a held sign-in, a password change, an error or wiped screen for a fresh sign-in form. */
   backToSignIn: { args: NoArgs, result: ConsoleState },
   /** After a database error: set the unreadable file aside and start this device over. */
   startOver: { args: NoArgs, result: ConsoleState },
@@ -288,6 +295,8 @@ export const bridgeCalls = {
   syncNow: { args: NoArgs, result: SyncStatusView },
   listRejected: { args: NoArgs, result: z.array(RejectedNotice) },
   dismissRejected: { args: z.object({ id: z.uuid() }).strict(), result: z.null() },
+
+  ...securityBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;

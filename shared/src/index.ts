@@ -6,6 +6,7 @@ export * from './mutations';
 export * from './sync';
 export * from './api';
 export * from './bridge';
+export * from './bridge-security';
 export * from './account-security';
 export * from './account';
 export * from './webauthn';

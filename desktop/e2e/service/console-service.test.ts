@@ -223,10 +223,17 @@ describe('console service against a real sync-server', () => {
     await waitFor(async () => (await service.syncStatus()).connection === 'live', 'live');
     for (const [name, args] of [
       ['getState', {}], ['listLocations', {}], ['queryBoard', { locationId: A }], ['listStops', { locationId: A, routeId: null }],
-      ['stopDetail', { stopId: stops[3]!.id }], ['syncStatus', {}], ['syncNow', {}], ['listRejected', {}], ['lock', {}], ['unlock', { password: user.password }],
+      ['stopDetail', { stopId: stops[3]!.id }], ['syncStatus', {}], ['syncNow', {}], ['listRejected', {}],
+      // The Security screen: what the server says of this session, device and factors.
+      ['securityOverview', {}], ['securityNotices', {}], ['changePassword', { currentPassword: 'not the password', newPassword: 'another long password' }],
+      ['regenerateRecoveryCodes', { password: 'not the password' }],
+      ['lock', {}], ['unlock', { password: user.password }],
     ] as const) {
       answers.push(await dispatcher.dispatch(name, appSender, args));
     }
+    const overview = await dispatcher.dispatch('securityOverview', appSender, {});
+    expect(overview).toMatchObject({ ok: true, value: { sessions: [{ current: true }] } });
+    answers.push(overview);
     const profileId = i.profileIds()[0]!;
     const secrets = [
       await i.vault.getRefreshToken(profileId), (await i.vault.getKey(profileId, 'current'))?.toHexForKeychain(),

@@ -20,6 +20,7 @@ const depotline = {
   getState: call('depotline:getState'),
   signIn: call('depotline:signIn'),
   confirmMfaEnrollment: call('depotline:confirmMfaEnrollment'),
+  completePasswordChange: call('depotline:completePasswordChange'),
   backToSignIn: call('depotline:backToSignIn'),
   startOver: call('depotline:startOver'),
   lock: call('depotline:lock'),
@@ -37,6 +38,18 @@ const depotline = {
   syncNow: call('depotline:syncNow'),
   listRejected: call('depotline:listRejected'),
   dismissRejected: call('depotline:dismissRejected'),
+  securityOverview: call('depotline:securityOverview'),
+  securityNotices: call('depotline:securityNotices'),
+  renameDevice: call('depotline:renameDevice'),
+  revokeDevice: call('depotline:revokeDevice'),
+  revokeSession: call('depotline:revokeSession'),
+  markAlertRead: call('depotline:markAlertRead'),
+  decideSignIn: call('depotline:decideSignIn'),
+  regenerateRecoveryCodes: call('depotline:regenerateRecoveryCodes'),
+  changePassword: call('depotline:changePassword'),
+  renameSecurityKey: call('depotline:renameSecurityKey'),
+  removeSecurityKey: call('depotline:removeSecurityKey'),
+  registerSecurityKey: call('depotline:registerSecurityKey'),
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);

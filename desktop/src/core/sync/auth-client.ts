@@ -1,20 +1,26 @@
 import {
-  ErrorBody, LoginResponse, SessionTokens, type LoginRequest, type MfaEnrollConfirm, type RefreshRequest,
+  LoginResponse, SessionTokens, SignInPollResponse,
+  type LoginRequest, type MfaEnrollConfirm, type PasswordChangeComplete, type RefreshRequest,
 } from '@depotline/shared';
 import type { z } from 'zod';
-import { ServerDataRejectedError, ServerRequestError, ServerUnreachableError } from '../errors';
+import { RestTransport } from './rest';
+
+/** What a held device sends to learn whether its sign-in was approved (shared/account-security.ts). */
+export interface SignInPollBody {
+  requestId: string;
+  pollToken: string;
+  deviceId: string;
+}
 
 /**
- * The sync server's REST auth API (`/api/v1/auth/*`). Every answer is parsed with its shared
- * schema; an answer that does not parse is refused, never half-used.
+ * The sync server's REST auth API (`/api/v1/auth/*`): the calls made before there is a session,
+ * or to renew and end one. Every answer is parsed with its shared schema (rest.ts).
  */
 export class AuthClient {
-  readonly #base: URL;
-  readonly #timeoutMs: number;
+  readonly #rest: RestTransport;
 
   constructor(serverUrl: URL, options: { timeoutMs?: number } = {}) {
-    this.#base = serverUrl;
-    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#rest = new RestTransport(serverUrl, options);
   }
 
   login(body: LoginRequest): Promise<LoginResponse> {
@@ -25,46 +31,26 @@ export class AuthClient {
     return this.#post('/api/v1/auth/mfa/confirm', body, LoginResponse);
   }
 
+  /** After an administrator's reset: the new password, with the change token the sign-in gave. */
+  completePasswordChange(body: PasswordChangeComplete): Promise<LoginResponse> {
+    return this.#post('/api/v1/auth/password/complete', body, LoginResponse);
+  }
+
+  /** A held sign-in's decision; answers the session itself, once, after approval. */
+  pollSignIn(body: SignInPollBody): Promise<SignInPollResponse> {
+    return this.#post('/api/v1/auth/sign-in-requests/poll', body, SignInPollResponse);
+  }
+
   /** Rotates the refresh token: the one sent is spent, keep the returned one. */
   refresh(body: RefreshRequest): Promise<SessionTokens> {
     return this.#post('/api/v1/auth/refresh', body, SessionTokens);
   }
 
-  async logout(accessToken: string): Promise<void> {
-    await this.#request('/api/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+  logout(accessToken: string): Promise<void> {
+    return this.#rest.empty('POST', '/api/v1/auth/logout', { accessToken });
   }
 
-  async #post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const res = await this.#request(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const parsed = schema.safeParse(await readJson(res));
-    if (!parsed.success) throw new ServerDataRejectedError(`the answer to ${path} does not match its schema`);
-    return parsed.data;
-  }
-
-  async #request(path: string, init: RequestInit): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.#base), { ...init, redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs) });
-    } catch (err) {
-      throw new ServerUnreachableError(err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'network error', { cause: err });
-    }
-    if (res.ok) return res;
-    const body = ErrorBody.safeParse(await readJson(res).catch(() => null));
-    if (!body.success) throw new ServerRequestError(res.status >= 500 ? 'internal' : 'bad_request', `the server answered HTTP ${res.status}`);
-    throw new ServerRequestError(body.data.error.code, body.data.error.message, body.data.error.retryAfterS ?? null);
-  }
-}
-
-async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
-  if (!text) return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ServerDataRejectedError('the server answered with something that is not JSON');
+  #post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.infer<S>> {
+    return this.#rest.json('POST', path, schema, { body });
   }
 }

@@ -1,12 +1,19 @@
 import crypto from 'node:crypto';
 import type { ErrorCode, LoginResponse, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
 import { NotSignedInError, ProfileMismatchError, ServerRequestError } from '../errors';
+import { waitForDecision, type ApprovalOutcome, type HeldSignIn } from './held-sign-in';
 import type { LocalStore } from '../store/local-store';
 import type { SessionSecretVault } from '../vault/key-vault';
 import type { AuthClient } from './auth-client';
 import type { Backoff } from './backoff';
 
-export type SignInOutcome = { status: 'ok'; me: Me } | { status: 'mfa_enrollment_required'; enrollment: MfaEnrollment };
+export type SignInOutcome =
+  | { status: 'ok'; me: Me }
+  | { status: 'mfa_enrollment_required'; enrollment: MfaEnrollment }
+  /** A device this user never used: no session until a trusted device (or an admin) approves. */
+  | { status: 'approval_required'; approval: HeldSignIn }
+  /** An administrator reset the password: set a new one with this token (completePasswordChange). */
+  | { status: 'password_change_required'; changeToken: string; changeTokenExpiresAt: number };
 
 export interface SessionKeeperOptions {
   auth: AuthClient;
@@ -17,6 +24,8 @@ export interface SessionKeeperOptions {
   deviceName: string | undefined;
   renewBeforeMs: number;
   retry: Backoff;
+  /** First wait between polls of a held sign-in; it grows to five times this. */
+  approvalPollMs: number;
   now: () => number;
   /** Fresh tokens are in; hand the access token to the open socket. */
   renewed(tokens: SessionTokens): Promise<void>;
@@ -60,19 +69,36 @@ export class SessionKeeper {
     return this.#outcome(await this.#o.auth.confirmMfa({ ...input, ...(await this.#device()) }));
   }
 
+  /** The new password after an administrator's reset; completes the sign-in that asked for it. */
+  async completePasswordChange(input: { changeToken: string; newPassword: string }): Promise<SignInOutcome> {
+    return this.#outcome(await this.#o.auth.completePasswordChange({ ...input, ...(await this.#device()) }));
+  }
+
+  /**
+   * Polls a held sign-in until it is approved (the session is adopted, as at any sign-in),
+   * denied, expired or cancelled through `signal`. Bounded by the request's own expiry.
+   */
+  async waitForApproval(approval: HeldSignIn, options: { signal?: AbortSignal } = {}): Promise<ApprovalOutcome> {
+    const deviceId = await this.deviceId();
+    const decided = await waitForDecision(approval, {
+      poll: () => this.#o.auth.pollSignIn({ requestId: approval.requestId, pollToken: approval.pollToken, deviceId }),
+      firstDelayMs: this.#o.approvalPollMs, now: this.#o.now, ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (decided.status !== 'ok') return decided;
+    await this.#adopt(decided.tokens, decided.me);
+    return { status: 'ok', me: decided.me };
+  }
+
   async #outcome(res: LoginResponse): Promise<SignInOutcome> {
     switch (res.status) {
       case 'mfa_enrollment_required':
+      case 'approval_required':
         return res;
+      case 'password_change_required':
+        return { status: res.status, changeToken: res.changeToken, changeTokenExpiresAt: res.changeTokenExpiresAt };
       case 'ok':
         await this.#adopt(res.tokens, res.me);
         return { status: 'ok', me: res.me };
-      case 'password_change_required':
-        // A step the console cannot take yet (a new password after an admin reset): say so
-        // plainly instead of half-signing in.
-        throw new ServerRequestError('forbidden', 'Your password was reset and must be changed before this console can sign in. Ask an administrator.');
-      case 'approval_required':
-        throw new ServerRequestError('forbidden', 'This sign-in waits for approval on one of your other devices.');
     }
   }
 
@@ -115,6 +141,18 @@ export class SessionKeeper {
       }
     })();
     return this.#refreshing;
+  }
+
+  /**
+   * An access token for a REST call of the signed-in user: the one held while it has a while
+   * left, else a renewed one, handed to the socket too so both stay on the same token.
+   */
+  async freshAccessToken(options: { force?: boolean } = {}): Promise<string> {
+    const tokens = this.#tokens;
+    if (!options.force && tokens && tokens.accessExpiresAt - this.#o.now() > 30_000) return tokens.accessToken;
+    const renewed = await this.refresh();
+    await this.#o.renewed(renewed).catch((err: unknown) => this.#o.failed(err));
+    return renewed.accessToken;
   }
 
   /** Forgets the tokens in memory; `forget` also deletes the refresh token from the keychain. */

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { wipeProfile } from '../profile/profile-store';
 import type { LocalStore } from '../store/local-store';
 import type { KeyVault, SessionSecretVault } from '../vault/key-vault';
+import { AccountClient } from './account-client';
 import { AuthClient } from './auth-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
 import { RetryTimer } from './retry-timer';
 import { parseServerUrl } from './server-url';
+import type { ApprovalOutcome, HeldSignIn } from './held-sign-in';
 import { SessionKeeper, type SignInOutcome } from './session-keeper';
 import { SyncChannel } from './sync-channel';
 import { SyncConnection } from './sync-connection';
@@ -16,6 +18,7 @@ import { SyncLoop } from './sync-loop';
 import { SyncStatusTracker } from './sync-status';
 
 export type { SignInOutcome } from './session-keeper';
+export type { ApprovalOutcome, HeldSignIn } from './held-sign-in';
 
 export interface SyncClientOptions {
   serverUrl: string;
@@ -33,6 +36,8 @@ export interface SyncClientOptions {
   retryDelayMaxMs?: number;
   /** Renew the access token this long before it expires. */
   renewBeforeMs?: number;
+  /** First wait between polls of a sign-in held for approval (it grows to five times this). */
+  approvalPollMs?: number;
   log?: SyncLog;
   now?: () => number;
 }
@@ -55,24 +60,30 @@ export class SyncClient {
   readonly #loop: SyncLoop;
   readonly #connection: SyncConnection;
   readonly #unsubscribeStore: () => void;
+  /** The signed-in user's account (sessions, devices, alerts, factors) over REST, with this session's token. */
+  readonly account: AccountClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
     this.#o = {
       origin: 'app://depotline', pullPageSize: maxPullLimit, ackTimeoutMs: 15_000, retryDelayMs: 500, retryDelayMaxMs: 30_000,
-      renewBeforeMs: 60_000, log: consoleLog, now: Date.now, ...options, serverUrl: serverUrl.origin, deviceName: options.deviceName,
+      renewBeforeMs: 60_000, approvalPollMs: 1_000, log: consoleLog, now: Date.now, ...options, serverUrl: serverUrl.origin, deviceName: options.deviceName,
     };
     const retry = new RetryTimer(new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs));
     this.#status = new SyncStatusTracker({ store: this.#o.store, log: this.#o.log, announce: (status) => this.#events.emit('status', status) });
     this.#session = new SessionKeeper({
       auth: new AuthClient(serverUrl), store: this.#o.store, vault: this.#o.vault, profileId: this.#o.profileId,
       serverUrl: this.#o.serverUrl, deviceName: this.#o.deviceName, renewBeforeMs: this.#o.renewBeforeMs,
-      retry: new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs), now: this.#o.now,
+      retry: new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs), now: this.#o.now, approvalPollMs: this.#o.approvalPollMs,
       renewed: async (tokens) => {
         if (this.#channel.connected) await this.#channel.request('auth:renew', { accessToken: tokens.accessToken }, z.object({ expiresAt: z.number() }));
       },
       refused: (code) => this.#connection.endForCode(code),
       failed: (err) => this.#status.noteError(err),
+    });
+    this.account = new AccountClient(serverUrl, {
+      current: () => this.#session.freshAccessToken(),
+      renew: () => this.#session.freshAccessToken({ force: true }),
     });
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
@@ -122,8 +133,23 @@ export class SyncClient {
     return this.#afterSignIn(await this.#session.confirmMfaEnrollment(input));
   }
 
+  /** After an administrator's reset: the new password completes the sign-in that asked for it. */
+  async completePasswordChange(input: { changeToken: string; newPassword: string }): Promise<SignInOutcome> {
+    return this.#afterSignIn(await this.#session.completePasswordChange(input));
+  }
+
+  /**
+   * Waits for a held sign-in to be decided on another device; on approval the session is this
+   * device's, as after any sign-in (then call start()). `signal` cancels the wait.
+   */
+  async waitForApproval(approval: HeldSignIn, options: { signal?: AbortSignal } = {}): Promise<ApprovalOutcome> {
+    const outcome = await this.#session.waitForApproval(approval, options);
+    if (outcome.status === 'ok') this.#afterSignIn(outcome);
+    return outcome;
+  }
+
   /** A new sign-in after an expired session picks up the same store (a wiped one is closed). */
-  #afterSignIn(outcome: SignInOutcome): SignInOutcome {
+  #afterSignIn<O extends { status: string }>(outcome: O): O {
     const idle = this.#status.connection === 'signed_out' || this.#status.connection === 'ended';
     if (outcome.status === 'ok' && idle) this.#status.setConnection('offline');
     return outcome;

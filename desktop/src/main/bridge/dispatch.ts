@@ -15,6 +15,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     getState: () => service.getState(),
     signIn: (args) => service.signIn(args),
     confirmMfaEnrollment: (args) => service.confirmMfaEnrollment(args),
+    completePasswordChange: (args) => service.completePasswordChange(args),
     backToSignIn: () => service.backToSignIn(),
     startOver: () => service.startOver(),
     lock: () => service.lock('manual'),
@@ -32,6 +33,18 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     syncNow: () => service.data.syncNow(),
     listRejected: () => service.data.listRejected(),
     dismissRejected: (args) => service.data.dismissRejected(args),
+    securityOverview: () => service.security.overview(),
+    securityNotices: () => service.security.notices(),
+    renameDevice: (args) => service.security.renameDevice(args),
+    revokeDevice: (args) => service.security.revokeDevice(args),
+    revokeSession: (args) => service.security.revokeSession(args),
+    markAlertRead: (args) => service.security.markAlertRead(args),
+    decideSignIn: (args) => service.security.decideSignIn(args),
+    regenerateRecoveryCodes: (args) => service.security.regenerateRecoveryCodes(args),
+    changePassword: (args) => service.security.changePassword(args),
+    renameSecurityKey: (args) => service.security.renameSecurityKey(args),
+    removeSecurityKey: (args) => service.security.removeSecurityKey(args),
+    registerSecurityKey: (args) => service.security.registerSecurityKey(args),
   };
 }
 

@@ -73,6 +73,7 @@ exports.session = { defaultSession: {
 exports.ipcMain = { handle: (channel, fn) => { calls.ipc.set(channel, fn); } };
 exports.powerMonitor = { on: (event) => record('powerMonitor.on', event) };
 exports.dialog = { showErrorBox: (title, message) => record('dialog.showErrorBox', title, message) };
+exports.shell = { openExternal: async (url) => record('shell.openExternal', url) };
 `;
 
 describe('the bundled Electron main process', () => {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session, shell } from 'electron';
 import { KeytarVault } from '../../core';
 import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
 import { ConsoleService } from '../service/console-service';
@@ -88,6 +88,9 @@ function run(): void {
       verifiers: new KeytarUnlockVerifierVault(),
       idleLockMs: idleLockMs(policy),
       deviceName: `Depotline on ${os.hostname()}`,
+      // Only the security-key page of the configured server is ever handed over: the service
+      // checks the address against the server's origin first (console-security.ts).
+      openExternal: (url) => shell.openExternal(url),
     });
     registerBridge(ipcMain, new BridgeDispatcher(bridgeHandlersFor(service), { isTrustedSender: isTrustedAppSender }));
 

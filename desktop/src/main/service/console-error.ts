@@ -31,7 +31,9 @@ const serverCodeMessages: Partial<Record<ErrorCode, [BridgeErrorCode, string]>> 
   session_revoked: ['not_signed_in', 'Your session was revoked. Sign in again.'],
   unauthenticated: ['not_signed_in', 'You are not signed in. Sign in again.'],
   refresh_reused: ['not_signed_in', 'Your session was ended for safety. Sign in again.'],
-  weak_password: ['bad_request', 'That password is too weak.'],
+  device_limit_reached: ['forbidden', 'Your account is on as many computers as allowed. Remove one on the Security screen of another console, or ask an administrator.'],
+  conflict: ['bad_request', 'That was already done, or is no longer possible. Refresh and try again.'],
+  webauthn_required: ['forbidden', 'Your account must sign in with a security key, which this console does not support yet. Ask an administrator.'],
 };
 
 function fromCoreError(err: CoreError): BridgeError {
@@ -64,6 +66,8 @@ function fromCoreError(err: CoreError): BridgeError {
     case 'ServerUnreachableError':
       return { code: 'server_unreachable', message: 'The server could not be reached. Check the network connection and try again.' };
     case 'ServerRequestError': {
+      // The server's password rules say which one failed ("may not be the one-time password"); that is for the user.
+      if (err.code === 'weak_password') return { code: 'bad_request', message: err.message.slice(0, 500) };
       const known = serverCodeMessages[err.code];
       if (known) {
         return { code: known[0], message: known[1], ...(err.retryAfterS !== null ? { retryAfterS: err.retryAfterS } : {}) };

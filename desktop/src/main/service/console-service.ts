@@ -7,9 +7,11 @@ import {
 import { ConsoleData } from './console-data';
 import { ConsoleError, problemScreenFor } from './console-error';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
+import { ConsoleSecurity } from './console-security';
+import { SignInSteps } from './console-sign-in-steps';
 import {
-  closeProfile, newSyncClient, userViewOf,
-  type ActiveSession, type OpenProfile, type PendingEnrollment, type Profile, type SyncTuning,
+  closeProfile, newSyncClient,
+  type ActiveSession, type OpenProfile, type Profile, type SyncTuning,
 } from './console-session';
 import { IdleLock } from './idle-lock';
 import { profileDbPath, profileIdFor } from './profiles';
@@ -30,7 +32,10 @@ export interface ConsoleServiceOptions {
   now?: () => number;
   /** How often the idle lock is checked. */
   idleCheckMs?: number;
+  /** Opens a URL in the system browser (Electron: shell.openExternal), for the security-key page. */
+  openExternal?: (url: string) => Promise<void>;
 }
+
 
 /** Wrong unlock passwords before the console signs out and asks for a full sign-in again. */
 export const maxFailedUnlocks = 5;
@@ -46,11 +51,12 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync'>> & Pick<ConsoleServiceOptions, 'deviceName' | 'sync'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal'>> & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
-  #enrollment: PendingEnrollment | null = null;
+  /** A sign-in waiting on a step (authenticator enrollment, approval, new password). */
+  readonly #steps: SignInSteps;
   #problemProfile: Profile | null = null;
   readonly #idle: IdleLock;
   #queue: Promise<unknown> = Promise.resolve();
@@ -58,6 +64,8 @@ export class ConsoleService {
   readonly #locationNames = new Map<string, string>();
   /** The read and edit calls; each refuses unless the console is unlocked. */
   readonly data: ConsoleData;
+  /** The Security screen's calls; each refuses unless the console is unlocked. */
+  readonly security: ConsoleSecurity;
 
   constructor(options: ConsoleServiceOptions) {
     this.#o = {
@@ -82,6 +90,24 @@ export class ConsoleService {
       now: this.#o.now,
       activity: () => this.#idle.touch(),
       locationNames: this.#locationNames,
+    });
+    this.#steps = new SignInSteps({
+      state: () => this.#state,
+      setState: (state) => this.#setState(state),
+      activate: (open, verifier) => this.#activate(open, verifier),
+      exclusive: (fn) => this.#exclusive(fn),
+      signedIn: () => this.#session !== null,
+      serverOrigin: origin,
+      vault: this.#o.vault,
+      verifiers: this.#o.verifiers,
+      log: this.#o.log,
+    });
+    this.security = new ConsoleSecurity({
+      session: () => this.#unlocked(),
+      serverOrigin: origin,
+      openExternal: options.openExternal,
+      verifiers: this.#o.verifiers,
+      activity: () => this.#idle.touch(),
     });
   }
 
@@ -138,16 +164,8 @@ export class ConsoleService {
           if (refreshToken && verifier && (await verifyPassword(verifier, args.password))) return await this.#activate(open, verifier);
         }
         const outcome = await open.client.signIn({ username, password: args.password, ...(args.totp ? { totp: args.totp } : {}) });
-        if (outcome.status === 'mfa_enrollment_required') {
-          const verifier = await makeVerifier(args.password, { id: 'pending', username, displayName: username });
-          this.#enrollment = { ...open, enrollmentToken: outcome.enrollment.enrollmentToken, fresh: !existed, verifier };
-          return this.#setState({
-            screen: 'enroll_mfa', username, otpauthUri: outcome.enrollment.otpauthUri, secretBase32: outcome.enrollment.secretBase32,
-          });
-        }
-        const verifier = await makeVerifier(args.password, userViewOf(outcome.me));
-        await this.#o.verifiers.set(profileId, verifier);
-        return await this.#activate(open, verifier);
+        const verifier = await makeVerifier(args.password, { id: 'pending', username, displayName: username });
+        return await this.#steps.continue({ ...open, username, fresh: !existed, verifier }, outcome);
       } catch (err) {
         if (this.#session?.profileId === profileId) throw err; // activated, then failed: #activate cleaned up
         await closeProfile(open, { forget: !existed }, this.#o);
@@ -168,23 +186,18 @@ export class ConsoleService {
   }
 
   confirmMfaEnrollment(args: BridgeArgs<'confirmMfaEnrollment'>): Promise<ConsoleState> {
-    return this.#exclusive(async () => {
-      const pending = this.#enrollment;
-      if (!pending || this.#state.screen !== 'enroll_mfa') throw new ConsoleError('bad_request', 'There is no authenticator enrollment in progress.');
-      const outcome = await pending.client.confirmMfaEnrollment({ enrollmentToken: pending.enrollmentToken, code: args.code });
-      if (outcome.status !== 'ok') throw new ConsoleError('mfa_invalid', 'The server asked for the enrollment again. Go back and sign in again.');
-      this.#enrollment = null;
-      const verifier: StoredVerifier = { ...pending.verifier, user: userViewOf(outcome.me) };
-      await this.#o.verifiers.set(pending.profileId, verifier);
-      return this.#activate(pending, verifier);
-    });
+    return this.#exclusive(() => this.#steps.confirmMfaEnrollment(args));
+  }
+
+  completePasswordChange(args: BridgeArgs<'completePasswordChange'>): Promise<ConsoleState> {
+    return this.#exclusive(() => this.#steps.completePasswordChange(args));
   }
 
   backToSignIn(): Promise<ConsoleState> {
     return this.#exclusive(async () => {
       const screen = this.#state.screen;
       if (screen === 'console' || screen === 'locked' || !this.#serverOrigin) return this.#state;
-      await this.#dropEnrollment();
+      await this.#steps.drop();
       this.#problemProfile = null;
       return this.#setState({ screen: 'sign_in', serverUrl: this.#serverOrigin, notice: null });
     });
@@ -288,7 +301,7 @@ export class ConsoleService {
     const session = this.#session;
     this.#session = null;
     this.#idle.stop();
-    await this.#dropEnrollment();
+    await this.#steps.drop();
     if (session) {
       // The local data stays, encrypted (unsent edits go out at the next sign-in); what lets
       // anyone back in without the server, the refresh token and the unlock verifier, goes.
@@ -318,7 +331,7 @@ export class ConsoleService {
     this.#idle.stop();
     this.#events.clear();
     await this.#exclusive(async () => {
-      await this.#dropEnrollment();
+      await this.#steps.drop();
       const session = this.#session;
       this.#session = null;
       if (session) await closeProfile(session, { forget: false }, this.#o);
@@ -340,12 +353,6 @@ export class ConsoleService {
   }
 
   /* --------------------------------------------------------------- closing and problems */
-
-  async #dropEnrollment(): Promise<void> {
-    const pending = this.#enrollment;
-    this.#enrollment = null;
-    if (pending) await closeProfile(pending, { forget: pending.fresh }, this.#o);
-  }
 
   /** The error screens: keychain, database, profile. Anything else is thrown to the caller. */
   #problem(err: unknown, profile: Profile): ConsoleState {

@@ -1,13 +1,13 @@
 import type { Me, UserView } from '@depotline/shared';
 import {
-  SyncClient, wipeProfile, type KeyVault, type LocalStore, type SessionSecretVault, type SyncClientOptions, type SyncLog,
+  SyncClient, wipeProfile, type HeldSignIn, type KeyVault, type LocalStore, type SessionSecretVault, type SyncClientOptions, type SyncLog,
 } from '../../core';
 import type { StoredVerifier, UnlockVerifierVault } from './unlock-verifier';
 
 /* What a sign-in holds open (a profile's store and sync client), and how it is let go. */
 
 /** Tuning of the sync client (tests shorten its delays). */
-export type SyncTuning = Partial<Pick<SyncClientOptions, 'retryDelayMs' | 'retryDelayMaxMs' | 'ackTimeoutMs' | 'origin' | 'pullPageSize'>>;
+export type SyncTuning = Partial<Pick<SyncClientOptions, 'retryDelayMs' | 'retryDelayMaxMs' | 'ackTimeoutMs' | 'origin' | 'pullPageSize' | 'approvalPollMs'>>;
 
 export interface Profile {
   profileId: string;
@@ -25,9 +25,18 @@ export interface ActiveSession extends OpenProfile {
   failedUnlocks: number;
 }
 
-export interface PendingEnrollment extends OpenProfile {
-  enrollmentToken: string;
-  /** The profile was created by this sign-in: a cancelled enrollment leaves nothing behind. */
+/** The step a sign-in waits on before it has a session. */
+export type SignInStep =
+  | { kind: 'enroll_mfa'; enrollmentToken: string }
+  /** Held for approval: `stop` ends the wait (cancel, sign-out, quit). */
+  | { kind: 'awaiting_approval'; approval: HeldSignIn; stop: AbortController }
+  | { kind: 'password_change_required'; changeToken: string };
+
+/** A sign-in part of the way through: its profile is open, it has no session yet. */
+export interface PendingSignIn extends OpenProfile {
+  username: string;
+  step: SignInStep;
+  /** The profile was created by this sign-in: a cancelled one leaves nothing behind. */
   fresh: boolean;
   /** Hash of the password that got this far; the password itself is not kept. */
   verifier: StoredVerifier;

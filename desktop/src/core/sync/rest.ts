@@ -1,0 +1,75 @@
+import { ErrorBody } from '@depotline/shared';
+import type { z } from 'zod';
+import { ServerDataRejectedError, ServerRequestError, ServerUnreachableError } from '../errors';
+
+export type RestMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RestRequest {
+  body?: unknown;
+  /** The session's access token; sent only as `Authorization: Bearer` (docs/api.md). */
+  accessToken?: string;
+}
+
+/**
+ * The one way the core speaks REST to the sync server: no redirects (a redirect could carry a
+ * bearer token to another host), a timeout, the server's error codes as `ServerRequestError`,
+ * and every answer parsed with its shared schema. An answer that does not parse is refused,
+ * never half-used.
+ */
+export class RestTransport {
+  readonly #base: URL;
+  readonly #timeoutMs: number;
+
+  constructor(serverUrl: URL, options: { timeoutMs?: number } = {}) {
+    this.#base = serverUrl;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  /** A call whose answer is a JSON body parsed with `schema`. */
+  async json<S extends z.ZodType>(method: RestMethod, path: string, schema: S, request: RestRequest = {}): Promise<z.infer<S>> {
+    const res = await this.#send(method, path, request);
+    const parsed = schema.safeParse(await readJson(res));
+    if (!parsed.success) throw new ServerDataRejectedError(`the answer to ${method} ${redactIds(path)} does not match its schema`);
+    return parsed.data;
+  }
+
+  /** A call answered `204` (or whose body is not used). */
+  async empty(method: RestMethod, path: string, request: RestRequest = {}): Promise<void> {
+    await this.#send(method, path, request);
+  }
+
+  async #send(method: RestMethod, path: string, request: RestRequest): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    if (request.accessToken !== undefined) headers['authorization'] = `Bearer ${request.accessToken}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.#base), {
+        method, headers, redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs),
+        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+      });
+    } catch (err) {
+      throw new ServerUnreachableError(err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'network error', { cause: err });
+    }
+    if (res.ok) return res;
+    const body = ErrorBody.safeParse(await readJson(res).catch(() => null));
+    if (!body.success) throw new ServerRequestError(res.status >= 500 ? 'internal' : res.status === 404 ? 'not_found' : 'bad_request', `the server answered HTTP ${res.status}`);
+    throw new ServerRequestError(body.data.error.code, body.data.error.message, body.data.error.retryAfterS ?? null);
+  }
+}
+
+/** A path segment from an id the server gave us: encoded, so an odd id cannot walk the path. */
+export const segment = (id: string) => encodeURIComponent(id);
+
+/** Error texts name the endpoint, not the record: ids stay out of logs. */
+const redactIds = (path: string) => path.replace(/\/[^/?]*[0-9][^/?]*(?=\/|$|\?)/g, '/:id');
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ServerDataRejectedError('the server answered with something that is not JSON');
+  }
+}
