@@ -2,8 +2,10 @@ import { useEffect, useState } from 'react';
 import type { ConsoleState } from '@depotline/shared';
 import { call, useBridgeEvent } from './bridge';
 import { Console } from './console/Console';
+import { AwaitingApproval } from './screens/AwaitingApproval';
 import { EnrollMfa } from './screens/EnrollMfa';
 import { Locked } from './screens/Locked';
+import { NewPassword } from './screens/NewPassword';
 import { ProblemScreen } from './screens/ProblemScreen';
 import { SignIn } from './screens/SignIn';
 import { Wiped } from './screens/Wiped';
@@ -26,6 +28,10 @@ export function App() {
       return <SignIn state={state} onState={setState} />;
     case 'enroll_mfa':
       return <EnrollMfa state={state} onState={setState} />;
+    case 'awaiting_approval':
+      return <AwaitingApproval state={state} onState={setState} />;
+    case 'password_change_required':
+      return <NewPassword state={state} onState={setState} />;
     case 'console':
       return <Console state={state} onState={setState} />;
     case 'locked':

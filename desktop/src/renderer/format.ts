@@ -73,3 +73,6 @@ export function connectionLabel(connection: Connection): { label: string; tone: 
       return { label: 'Signed out', tone: 'off' };
   }
 }
+
+/** Account and device times are shown in this computer's own time zone. */
+export const localDateTime = (ms: number) => dateTimeAt(ms, Intl.DateTimeFormat().resolvedOptions().timeZone);

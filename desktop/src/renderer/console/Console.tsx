@@ -6,6 +6,8 @@ import { BoardView } from './BoardView';
 import { useActivityReports, useQuery } from './hooks';
 import { Notices } from './Notices';
 import { PositionsView } from './PositionsView';
+import { SecurityNotices } from './SecurityNotices';
+import { SecurityView } from '../security/SecurityView';
 import { SyncIndicator } from './SyncIndicator';
 
 const initialStatus: SyncStatusView = { connection: 'connecting', pendingCount: 0, lastSyncAt: null, lastError: null };
@@ -19,7 +21,10 @@ export function Console({ state }: ScreenProps<'console'>) {
   const [status, setStatus] = useState<SyncStatusView>(initialStatus);
   const [dataVersion, setDataVersion] = useState(0);
   const [locationId, setLocationId] = useState<string | null>(null);
-  const [view, setView] = useState<'board' | 'positions'>('board');
+  const [view, setView] = useState<'board' | 'positions' | 'security'>('board');
+  /** Bumped by every security change, so the Security screen and the notices re-read together. */
+  const [securityVersion, setSecurityVersion] = useState(0);
+  const securityChanged = useCallback(() => setSecurityVersion((v) => v + 1), []);
   const [notices, setNotices] = useState<ConsoleNotice[]>([]);
   const bump = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -74,6 +79,9 @@ export function Console({ state }: ScreenProps<'console'>) {
               Driver positions
             </button>
           )}
+          <button type="button" className={view === 'security' ? 'tab active' : 'tab'} aria-pressed={view === 'security'} onClick={() => setView('security')} data-testid="tab-security">
+            Security
+          </button>
         </nav>
         <div className="topbar-spacer" />
         <SyncIndicator status={status} />
@@ -83,8 +91,11 @@ export function Console({ state }: ScreenProps<'console'>) {
           <button type="button" onClick={() => void call('signOut')} data-testid="sign-out">Sign out</button>
         </div>
       </header>
+      <SecurityNotices version={securityVersion} onChanged={securityChanged} onOpenSecurity={() => setView('security')} showRequests={view !== 'security'} />
       <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
-      {location === null ? (
+      {view === 'security' ? (
+        <SecurityView version={securityVersion} onChanged={securityChanged} />
+      ) : location === null ? (
         <div className="empty-state" data-testid="no-locations">
           {locations.loading ? 'Loading depots…' : 'No depot data on this computer yet. It appears once the console has synced with the server.'}
         </div>

@@ -37,6 +37,12 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
     <Card title="Sign in" testId="screen-sign-in">
       {state.notice === 'signed_out' && <p className="notice" role="status">You signed out. The depot data on this computer stays encrypted.</p>}
       {state.notice === 'session_expired' && <p className="notice" role="status">Your session ended. Sign in again to carry on.</p>}
+      {state.notice === 'approval_denied' && (
+        <p className="notice notice-warn" role="alert" data-testid="approval-denied">
+          The sign-in on this computer was refused from another device. If that was not you, change your password.
+        </p>
+      )}
+      {state.notice === 'approval_expired' && <p className="notice" role="status">Nobody approved the sign-in in time. Sign in again to ask once more.</p>}
       <form onSubmit={(e) => void submit(e)} className="form" aria-busy={busy}>
         <label>
           Username
