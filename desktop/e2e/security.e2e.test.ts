@@ -166,6 +166,35 @@ describe('the Security screen and held sign-ins in Chromium against a real sync-
     await eventually(() => trusted.page.getByTestId('sign-in-request').count()).toBe(0);
   });
 
+  it('a depot admin sees its users\' alerts and held sign-ins and approves one; the user sees no admin part', async () => {
+    const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot], displayName: 'Ada Marsh' });
+    const user = await buildUser(server.ctx, { role: 'finance', locationIds: [depot], displayName: 'Femi Adeyemi' });
+    await restSignIn(server.url, server.ctx, user); // the user's first computer, trusted
+    await raiseSecurityAlert(server.ctx.db, { userId: user.id, kind: 'password_reset', actor: testOperator }, server.ctx.now());
+    const adminConsole = await consoleFor();
+    await signIn(adminConsole.page, { username: admin.username, password: admin.password });
+    const held = await consoleFor();
+    await submitSignIn(held.page, { username: user.username, password: user.password });
+    await held.page.getByTestId('screen-awaiting-approval').waitFor();
+
+    await openSecurity(adminConsole.page);
+    const row = adminConsole.page.getByTestId('depot-requests').getByTestId('depot-sign-in-request');
+    await eventually(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain(user.username);
+    const alert = adminConsole.page.locator('[data-testid="depot-alerts"] [data-alert-kind="password_reset"]', { hasText: user.username });
+    await eventually(() => alert.count()).toBe(1);
+    await adminConsole.screenshot('16-depot-admin-security');
+    await row.getByTestId('approve-user-sign-in').click();
+    await held.page.getByTestId('screen-console').waitFor();
+    await eventually(() => row.count()).toBe(0);
+
+    // The finance user holds neither permission: their Security screen has no admin part.
+    await openSecurity(held.page);
+    await held.page.getByTestId('security-devices').waitFor();
+    expect(await held.page.getByTestId('depot-requests').count()).toBe(0);
+    expect(await held.page.getByTestId('depot-alerts').count()).toBe(0);
+  });
+
   it('a denied sign-in never gets a session', async () => {
     const user = await buildUser(server.ctx, { role: 'finance', locationIds: [depot] });
     const { trusted, held } = await heldSignIn(user);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp } from './domain';
+import { EntityId, Timestamp } from './domain';
 import { NewPassword, Password, TotpCode } from './api';
 import { SecurityAlertKind } from './account-security';
 import { recoveryCodeCount } from './account';
@@ -100,6 +100,30 @@ export const SecurityNotices = z.object({
 });
 export type SecurityNotices = z.infer<typeof SecurityNotices>;
 
+/*
+ * The admin part of the screen: a depot's users, for those who hold `security.read` there
+ * (and, to decide held sign-ins, `session.revokeAny`). Each row names the user by username
+ * only; an alert carries no id, since an admin cannot act on another user's alert, and a held
+ * sign-in carries its id only because deciding it needs one.
+ */
+
+const Username = z.string().max(256);
+export const MaxAdminAlerts = 500;
+export const MaxAdminRequests = 200;
+
+export const UserAlertView = AlertView.omit({ id: true }).extend({ username: Username });
+export type UserAlertView = z.infer<typeof UserAlertView>;
+
+export const UserSignInRequestView = SignInRequestView.extend({ username: Username });
+export type UserSignInRequestView = z.infer<typeof UserSignInRequestView>;
+
+/** A depot's sign-in alerts (newest first) and its users' sign-ins waiting for approval. */
+export const LocationSecurityView = z.object({
+  alerts: z.array(UserAlertView).max(MaxAdminAlerts),
+  signInRequests: z.array(UserSignInRequestView).max(MaxAdminRequests),
+});
+export type LocationSecurityView = z.infer<typeof LocationSecurityView>;
+
 /** The password, and the authenticator code when the account has one: adding or removing a factor asks for both. */
 export const FactorProofArgs = { password: Password, totp: TotpCode.optional() };
 
@@ -113,6 +137,13 @@ export const securityBridgeCalls = {
   markAlertRead: { args: z.object({ id: RecordId }).strict(), result: z.null() },
   /** Approve or deny a held sign-in of mine, from this trusted device. */
   decideSignIn: { args: z.object({ id: RecordId, approve: z.boolean() }).strict(), result: SignInRequestView },
+  /** The depot's alerts and held sign-ins; needs `security.read` there. */
+  locationSecurity: { args: z.object({ locationId: EntityId }).strict(), result: LocationSecurityView },
+  /**
+   * An admin approves or denies a held sign-in of a user at the depot; needs `session.revokeAny`
+   * there, and the server also requires it at every other depot of that user.
+   */
+  decideUserSignIn: { args: z.object({ locationId: EntityId, id: RecordId, approve: z.boolean() }).strict(), result: UserSignInRequestView },
   /** Ten new codes, answered once: the console keeps none of them. */
   regenerateRecoveryCodes: {
     args: z.object(FactorProofArgs).strict(),

@@ -35,6 +35,8 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   revokeSession: { id: 's1' },
   markAlertRead: { id: 'a1' },
   decideSignIn: { id: 'r1', approve: true },
+  locationSecurity: { locationId: 'depot-north' },
+  decideUserSignIn: { locationId: 'depot-north', id: 'r1', approve: false },
   regenerateRecoveryCodes: { password: 'pw', totp: '123456' },
   changePassword: { currentPassword: 'pw', newPassword: 'a new long password' },
   renameSecurityKey: { id: 'AAAA', name: 'Blue key' },

@@ -227,6 +227,8 @@ describe('console service against a real sync-server', () => {
       // The Security screen: what the server says of this session, device and factors.
       ['securityOverview', {}], ['securityNotices', {}], ['changePassword', { currentPassword: 'not the password', newPassword: 'another long password' }],
       ['regenerateRecoveryCodes', { password: 'not the password' }],
+      // The admin part (refused here: a dispatcher holds neither permission; security-admin.test.ts has the admin's answers).
+      ['locationSecurity', { locationId: A }], ['decideUserSignIn', { locationId: A, id: 'r1', approve: false }],
       ['lock', {}], ['unlock', { password: user.password }],
     ] as const) {
       answers.push(await dispatcher.dispatch(name, appSender, args));

@@ -45,6 +45,8 @@ const depotline = {
   revokeSession: call('depotline:revokeSession'),
   markAlertRead: call('depotline:markAlertRead'),
   decideSignIn: call('depotline:decideSignIn'),
+  locationSecurity: call('depotline:locationSecurity'),
+  decideUserSignIn: call('depotline:decideUserSignIn'),
   regenerateRecoveryCodes: call('depotline:regenerateRecoveryCodes'),
   changePassword: call('depotline:changePassword'),
   renameSecurityKey: call('depotline:renameSecurityKey'),

@@ -25,7 +25,8 @@ const Key = z.object({ key: SecurityKey });
 
 /**
  * The signed-in user's own account over REST (docs/api.md): sessions, devices, sign-in alerts,
- * held sign-ins, recovery codes, password, security keys. Every call carries the session's
+ * held sign-ins, recovery codes, password, security keys; and, for admins, a depot's alerts and
+ * held sign-ins. Every call carries the session's
  * access token and nothing else of the session; every answer is parsed with its shared schema.
  * Calls that add or remove a factor carry the password in the same request, as the server
  * requires (ASVS 2.2.3); the client keeps none of it.
@@ -76,8 +77,19 @@ export class AccountClient {
     return (await this.#json('GET', '/me/sign-in-requests', Requests)).requests;
   }
 
+  /** The user's own held sign-in from a trusted device, or (with `session.revokeAny`) another user's. */
   async decideSignIn(id: string, approve: boolean): Promise<SignInRequest> {
     return (await this.#json('POST', `/sign-in-requests/${segment(id)}/decision`, Request, { approve })).request;
+  }
+
+  /* a depot's users, for its admins (`security.read` there; the server answers 403 otherwise) */
+
+  async locationAlerts(locationId: string): Promise<SecurityAlert[]> {
+    return (await this.#json('GET', `/locations/${segment(locationId)}/alerts`, Alerts)).alerts;
+  }
+
+  async locationSignInRequests(locationId: string): Promise<SignInRequest[]> {
+    return (await this.#json('GET', `/locations/${segment(locationId)}/sign-in-requests`, Requests)).requests;
   }
 
   /* recovery codes and password */

@@ -40,6 +40,8 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     revokeSession: (args) => service.security.revokeSession(args),
     markAlertRead: (args) => service.security.markAlertRead(args),
     decideSignIn: (args) => service.security.decideSignIn(args),
+    locationSecurity: (args) => service.security.locationSecurity(args),
+    decideUserSignIn: (args) => service.security.decideUserSignIn(args),
     regenerateRecoveryCodes: (args) => service.security.regenerateRecoveryCodes(args),
     changePassword: (args) => service.security.changePassword(args),
     renameSecurityKey: (args) => service.security.renameSecurityKey(args),

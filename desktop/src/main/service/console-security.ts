@@ -1,8 +1,15 @@
-import type { BridgeArgs, BridgeValue, SecurityNotices, SecurityOverview, SignInRequestView } from '@depotline/shared';
+import {
+  MaxAdminAlerts, MaxAdminRequests,
+  type BridgeArgs, type BridgeValue, type LocationSecurityView, type Permission, type SecurityNotices, type SecurityOverview, type SignInRequestView,
+  type UserSignInRequestView,
+} from '@depotline/shared';
 import { ServerRequestError, type AccountClient } from '../../core';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
-import { currentFirst, toAlertView, toDeviceView, toKeyView, toRequestView, toSessionView } from './security-views';
+import { permissionsOf } from './console-views';
+import {
+  currentFirst, toAlertView, toDeviceView, toKeyView, toRequestView, toSessionView, toUserAlertView, toUserRequestView,
+} from './security-views';
 import { makeVerifier, type UnlockVerifierVault } from './unlock-verifier';
 
 export interface ConsoleSecurityOptions {
@@ -92,6 +99,47 @@ export class ConsoleSecurity {
 
   async decideSignIn(args: BridgeArgs<'decideSignIn'>): Promise<SignInRequestView> {
     return this.#done(toRequestView(await this.#account().decideSignIn(args.id, args.approve)));
+  }
+
+  /** A depot's sign-in alerts and held sign-ins, for those who hold `security.read` there. */
+  async locationSecurity(args: BridgeArgs<'locationSecurity'>): Promise<LocationSecurityView> {
+    await this.#require(args.locationId, 'security.read');
+    const account = this.#account();
+    const [alerts, requests] = await Promise.all([account.locationAlerts(args.locationId), account.locationSignInRequests(args.locationId)]);
+    // Both lists come newest first; beyond the contract's bounds the oldest are left off.
+    return {
+      alerts: alerts.slice(0, MaxAdminAlerts).map(toUserAlertView),
+      signInRequests: requests.filter((r) => r.status === 'pending').slice(0, MaxAdminRequests).map(toUserRequestView),
+    };
+  }
+
+  /**
+   * An admin's decision on a user's held sign-in. The server allows it only to whoever holds
+   * `session.revokeAny` at every depot of that user, and answers anyone else with the same 404
+   * as for a request that does not exist (so a depot's admin learns nothing of other depots).
+   * A request just listed and then decided or expired answers 409, so a 404 here is, in
+   * practice, that missing authority: the admin is told so, not "no longer exists".
+   */
+  async decideUserSignIn(args: BridgeArgs<'decideUserSignIn'>): Promise<UserSignInRequestView> {
+    await this.#require(args.locationId, 'session.revokeAny');
+    try {
+      return this.#done(toUserRequestView(await this.#account().decideSignIn(args.id, args.approve)));
+    } catch (err) {
+      if (err instanceof ServerRequestError && err.code === 'not_found') {
+        throw new ConsoleError('forbidden', 'The server did not let you decide this sign-in: that user also works at a depot where you may not end sessions. An administrator of all their depots has to decide it.');
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The permission, at that depot, as this computer last synced it: the screen shows these
+   * parts only to holders, and main refuses the call too rather than trust the page (the
+   * server checks again).
+   */
+  async #require(locationId: string, permission: Permission): Promise<void> {
+    const location = (await this.#o.session().store.locations()).find((l) => l.id === locationId);
+    if (!location || !permissionsOf(location).has(permission)) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that.');
   }
 
   /** The codes pass through once, to be shown once; nothing here keeps them. */

@@ -1,5 +1,6 @@
 import type {
-  AlertView, DeviceView, SecurityAlert, SecurityKey, SecurityKeyView, SessionInfo, SessionView, SignInRequest, SignInRequestView, UserDevice,
+  AlertView, DeviceView, SecurityAlert, SecurityKey, SecurityKeyView, SessionInfo, SessionView, SignInRequest, SignInRequestView, UserAlertView,
+  UserDevice, UserSignInRequestView,
 } from '@depotline/shared';
 
 /*
@@ -33,6 +34,15 @@ export function toAlertView(a: SecurityAlert): AlertView {
 export const toRequestView = (r: SignInRequest): SignInRequestView => ({
   id: r.id, deviceName: r.deviceName, platform: r.platform, ip: r.ip, requestedAt: r.requestedAt, expiresAt: r.expiresAt, status: r.status,
 });
+
+/** For a depot's admin: whose alert, and no alert id (an admin cannot act on another user's alert). */
+export function toUserAlertView(a: SecurityAlert): UserAlertView {
+  const view = toAlertView(a);
+  return { kind: view.kind, at: view.at, readAt: view.readAt, ip: view.ip, remainingCodes: view.remainingCodes, username: a.username };
+}
+
+/** For a depot's admin: whose sign-in; the request id stays, since deciding needs it, the user id does not. */
+export const toUserRequestView = (r: SignInRequest): UserSignInRequestView => ({ ...toRequestView(r), username: r.username });
 
 /** Newest first, the current one on top: the order the screen lists sessions and devices. */
 export function currentFirst<T extends { current: boolean; lastSeenAt: number }>(list: T[]): T[] {

@@ -94,7 +94,7 @@ export function Console({ state }: ScreenProps<'console'>) {
       <SecurityNotices version={securityVersion} onChanged={securityChanged} onOpenSecurity={() => setView('security')} showRequests={view !== 'security'} />
       <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
       {view === 'security' ? (
-        <SecurityView version={securityVersion} onChanged={securityChanged} />
+        <SecurityView version={securityVersion} onChanged={securityChanged} location={location} />
       ) : location === null ? (
         <div className="empty-state" data-testid="no-locations">
           {locations.loading ? 'Loading depots…' : 'No depot data on this computer yet. It appears once the console has synced with the server.'}

@@ -1,10 +1,11 @@
 import type { ReactNode } from 'react';
-import type { AlertView, SignInRequestView } from '@depotline/shared';
+import type { AlertView, LocationView, SignInRequestView } from '@depotline/shared';
 import { call } from '../bridge';
 import { useQuery } from '../console/hooks';
 import { localDateTime } from '../format';
 import { alertText, notYouText } from './alert-text';
 import { ChangePassword } from './ChangePassword';
+import { DepotSecurity } from './DepotSecurity';
 import { RecoveryCodes } from './RecoveryCodes';
 import { SecurityKeys } from './SecurityKeys';
 import { Devices, Sessions } from './SessionsAndDevices';
@@ -14,13 +15,15 @@ export interface SecurityProps {
   /** Bumped after any change here or in the console's notices: everything re-reads. */
   version: number;
   onChanged: () => void;
+  /** The depot chosen in the header: its admin part shows only to holders of `security.read` there. */
+  location: LocationView | null;
 }
 
 /**
  * The Security screen: the user's own account as the server sees it, fetched when shown and
  * after each change (nothing of it is kept). Parts this server does not offer say so.
  */
-export function SecurityView({ version, onChanged }: SecurityProps) {
+export function SecurityView({ version, onChanged, location }: SecurityProps) {
   const overview = useQuery(() => call('securityOverview'), [version]);
   const o = overview.data;
   return (
@@ -39,6 +42,7 @@ export function SecurityView({ version, onChanged }: SecurityProps) {
               {o.signInRequests.filter((r) => r.status === 'pending').map((r) => <RequestRow key={r.id} request={r} onChanged={onChanged} />)}
             </Section>
           )}
+          {location?.permissions.includes('security.read') && <DepotSecurity key={location.id} location={location} version={version} onChanged={onChanged} />}
           <Section title="Sessions" testId="security-sessions" wide>
             <Sessions sessions={o.sessions} onChanged={onChanged} />
           </Section>

@@ -22,3 +22,16 @@ export function alertText(alert: AlertView): string {
 
 /** What to do when it was not you. */
 export const notYouText = 'If this was not you, change your password and remove sessions and devices you do not know.';
+
+/** The same, as a depot's admin reads it of one of its users. */
+const userAlertTitle: Readonly<Record<SecurityAlertKind, string>> = {
+  ...alertTitle,
+  password_changed: 'Changed their password',
+  password_reset: 'Password reset by an administrator',
+};
+
+export function userAlertText(alert: Pick<AlertView, 'kind' | 'remainingCodes'>): string {
+  const title = userAlertTitle[alert.kind];
+  if (alert.kind === 'recovery_code_used' && alert.remainingCodes !== null) return `${title} (${alert.remainingCodes} left)`;
+  return title;
+}
