@@ -9,6 +9,7 @@ import {
 const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   getState: {},
   signIn: { username: 'dora', password: 'pw' },
+  signInWithSecurityKey: { username: 'dora', password: 'a long enough password' },
   confirmMfaEnrollment: { code: '123456' },
   backToSignIn: {},
   startOver: {},

@@ -27,6 +27,7 @@ export const bridgeErrorCodes = [
   'mfa_required',         // the account has an authenticator: enter its code
   'mfa_invalid',
   'mfa_replayed',
+  'webauthn_required',    // policy: this account signs in with a security key, not an authenticator code
   'account_locked',       // too many failures; see retryAfterS
   'rate_limited',
   'forbidden',            // the user's grant at the location does not allow this
@@ -80,7 +81,7 @@ export const ConsoleState = z.discriminatedUnion('screen', [
     screen: z.literal('sign_in'),
     serverUrl: z.string().max(2048),
     /** Why the user is here again, when it is not a first start. */
-    notice: z.enum(['signed_out', 'session_expired', 'approval_denied', 'approval_expired']).nullable(),
+    notice: z.enum(['signed_out', 'session_expired', 'approval_denied', 'approval_expired', 'security_key_failed', 'security_key_expired']).nullable(),
   }),
   /** The role requires MFA and none is enrolled: show the key as a QR code and ask for a code. */
   z.object({
@@ -92,6 +93,8 @@ export const ConsoleState = z.discriminatedUnion('screen', [
   }),
   /** A sign-in from a device this user never used, held until one of their trusted devices approves. */
   z.object({ screen: z.literal('awaiting_approval'), username: z.string().max(256), expiresAt: Timestamp }),
+  /** Sign-in with a security key: the server's page is open in the browser; main waits for the key there. */
+  z.object({ screen: z.literal('awaiting_security_key'), username: z.string().max(256), expiresAt: Timestamp }),
   /** An administrator reset the password: the sign-in completes once a new one is set. */
   z.object({ screen: z.literal('password_change_required'), username: z.string().max(256), expiresAt: Timestamp }),
   z.object({ screen: z.literal('console'), user: UserView, idleLockMs: z.number().int().positive() }),
@@ -267,10 +270,15 @@ export const ListStopsArgs = z.object({
 export const bridgeCalls = {
   getState: { args: NoArgs, result: ConsoleState },
   signIn: { args: SignInArgs, result: ConsoleState },
+  /**
+   * The password, then the key on the server's page, which main opens in the browser (only on
+   * the configured server's origin); the answer is the waiting screen, the sign-in follows.
+   */
+  signInWithSecurityKey: { args: SignInArgs.omit({ totp: true }), result: ConsoleState },
   confirmMfaEnrollment: { args: z.object({ code: TotpCode }).strict(), result: ConsoleState },
   /** After an administrator's reset: the new password completes the sign-in. */
   completePasswordChange: { args: z.object({ newPassword: NewPassword }).strict(), result: ConsoleState },
-  /** Leave an enrollment, a held sign-in, a password change, an error or wiped screen for a fresh sign-in form. */
+  /** Leave an enrollment, a held sign-in, a security-key sign-in, a password change, an error or wiped screen for a fresh sign-in form. */
   backToSignIn: { args: NoArgs, result: ConsoleState },
   /** After a database error: set the unreadable file aside and start this device over. */
   startOver: { args: NoArgs, result: ConsoleState },

@@ -229,6 +229,8 @@ describe('console service against a real sync-server', () => {
       ['regenerateRecoveryCodes', { password: 'not the password' }],
       // The admin part (refused here: a dispatcher holds neither permission; security-admin.test.ts has the admin's answers).
       ['locationSecurity', { locationId: A }], ['decideUserSignIn', { locationId: A, id: 'r1', approve: false }],
+      // Refused while signed in; the key sign-in's own answers are ConsoleStates (security-key-sign-in.e2e.test.ts).
+      ['signInWithSecurityKey', { username: user.username, password: user.password }],
       ['lock', {}], ['unlock', { password: user.password }],
     ] as const) {
       answers.push(await dispatcher.dispatch(name, appSender, args));

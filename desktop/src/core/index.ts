@@ -20,7 +20,9 @@ export {
   type ProfileOptions, type ReenrollReport, type WipeReport,
 } from './profile/profile-store';
 
-export { SyncClient, type ApprovalOutcome, type HeldSignIn, type SignInOutcome, type SyncClientOptions } from './sync/sync-client';
+export {
+  SyncClient, type ApprovalOutcome, type HeldSignIn, type KeyCeremony, type KeySignInOutcome, type SignInOutcome, type SyncClientOptions,
+} from './sync/sync-client';
 export type { AccountClient } from './sync/account-client';
 export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,

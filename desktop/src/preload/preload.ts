@@ -19,6 +19,7 @@ const call = (channel: Channel) => (args?: unknown) => ipcRenderer.invoke(channe
 const depotline = {
   getState: call('depotline:getState'),
   signIn: call('depotline:signIn'),
+  signInWithSecurityKey: call('depotline:signInWithSecurityKey'),
   confirmMfaEnrollment: call('depotline:confirmMfaEnrollment'),
   completePasswordChange: call('depotline:completePasswordChange'),
   backToSignIn: call('depotline:backToSignIn'),

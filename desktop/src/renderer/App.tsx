@@ -3,6 +3,7 @@ import type { ConsoleState } from '@depotline/shared';
 import { call, useBridgeEvent } from './bridge';
 import { Console } from './console/Console';
 import { AwaitingApproval } from './screens/AwaitingApproval';
+import { AwaitingSecurityKey } from './screens/AwaitingSecurityKey';
 import { EnrollMfa } from './screens/EnrollMfa';
 import { Locked } from './screens/Locked';
 import { NewPassword } from './screens/NewPassword';
@@ -30,6 +31,8 @@ export function App() {
       return <EnrollMfa state={state} onState={setState} />;
     case 'awaiting_approval':
       return <AwaitingApproval state={state} onState={setState} />;
+    case 'awaiting_security_key':
+      return <AwaitingSecurityKey state={state} onState={setState} />;
     case 'password_change_required':
       return <NewPassword state={state} onState={setState} />;
     case 'console':

@@ -1,9 +1,9 @@
 import {
-  LoginResponse, SessionTokens, SignInPollResponse,
-  type LoginRequest, type MfaEnrollConfirm, type PasswordChangeComplete, type RefreshRequest,
+  CeremonyStarted, CeremonyStatus, LoginResponse, SessionTokens, SignInPollResponse,
+  type LoginRequest, type WebauthnLoginStart, type MfaEnrollConfirm, type PasswordChangeComplete, type RefreshRequest,
 } from '@depotline/shared';
 import type { z } from 'zod';
-import { RestTransport } from './rest';
+import { RestTransport, segment } from './rest';
 
 /** What a held device sends to learn whether its sign-in was approved (shared/account-security.ts). */
 export interface SignInPollBody {
@@ -39,6 +39,16 @@ export class AuthClient {
   /** A held sign-in's decision; answers the session itself, once, after approval. */
   pollSignIn(body: SignInPollBody): Promise<SignInPollResponse> {
     return this.#post('/api/v1/auth/sign-in-requests/poll', body, SignInPollResponse);
+  }
+
+  /** Sign-in with a security key, step one: the password opens a `login` ceremony for this device. */
+  startKeySignIn(body: WebauthnLoginStart): Promise<CeremonyStarted> {
+    return this.#post('/api/v1/auth/webauthn/login', body, CeremonyStarted);
+  }
+
+  /** How a ceremony stands; POST, so the poll token never sits in a URL. */
+  pollCeremony(ceremonyId: string, pollToken: string): Promise<CeremonyStatus> {
+    return this.#post(`/api/v1/webauthn/ceremonies/${segment(ceremonyId)}/poll`, { pollToken }, CeremonyStatus);
   }
 
   /** Rotates the refresh token: the one sent is spent, keep the returned one. */

@@ -57,7 +57,7 @@ export async function waitForDecision(held: HeldSignIn, o: WaitOptions): Promise
 }
 
 /** Resolves true after `ms`, false at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(false);
     const onAbort = () => {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { ErrorCode, LoginResponse, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
 import { NotSignedInError, ProfileMismatchError, ServerRequestError } from '../errors';
 import { waitForDecision, type ApprovalOutcome, type HeldSignIn } from './held-sign-in';
+import { KeyCeremony, waitForKey, type KeyAnswer } from './security-key-sign-in';
 import type { LocalStore } from '../store/local-store';
 import type { SessionSecretVault } from '../vault/key-vault';
 import type { AuthClient } from './auth-client';
@@ -15,6 +16,9 @@ export type SignInOutcome =
   /** An administrator reset the password: set a new one with this token (completePasswordChange). */
   | { status: 'password_change_required'; changeToken: string; changeTokenExpiresAt: number };
 
+/** How a sign-in with a security key ends: as any sign-in, or without one (failed, expired, cancelled). */
+export type KeySignInOutcome = SignInOutcome | Exclude<KeyAnswer, { status: 'answered' }>;
+
 export interface SessionKeeperOptions {
   auth: AuthClient;
   store: LocalStore;
@@ -26,6 +30,8 @@ export interface SessionKeeperOptions {
   retry: Backoff;
   /** First wait between polls of a held sign-in; it grows to five times this. */
   approvalPollMs: number;
+  /** First wait between polls of a security-key ceremony (about a second, as the server asks). */
+  keyPollMs: number;
   now: () => number;
   /** Fresh tokens are in; hand the access token to the open socket. */
   renewed(tokens: SessionTokens): Promise<void>;
@@ -87,6 +93,30 @@ export class SessionKeeper {
     if (decided.status !== 'ok') return decided;
     await this.#adopt(decided.tokens, decided.me);
     return { status: 'ok', me: decided.me };
+  }
+
+  /** Sign-in with a security key, step one: the password opens a ceremony; open its page, then completeKeySignIn. */
+  async startKeySignIn(credentials: { username: string; password: string }): Promise<KeyCeremony> {
+    const started = await this.#o.auth.startKeySignIn({ ...credentials, deviceId: await this.deviceId() });
+    return new KeyCeremony(started, credentials);
+  }
+
+  /**
+   * Polls the ceremony until the key has answered on the page, then presents the assertion
+   * with the password, from this device, as the sign-in's second factor. Anything but an
+   * answer (failed, expired, cancelled through `signal`) ends here with no session.
+   */
+  async completeKeySignIn(ceremony: KeyCeremony, options: { signal?: AbortSignal } = {}): Promise<KeySignInOutcome> {
+    const { ceremonyId, pollToken, username, password } = ceremony.secrets();
+    const answer = await waitForKey(ceremony.expiresAt, {
+      poll: () => this.#o.auth.pollCeremony(ceremonyId, pollToken),
+      firstDelayMs: this.#o.keyPollMs, now: this.#o.now, ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (answer.status !== 'answered') return answer;
+    if (options.signal?.aborted) return { status: 'cancelled' };
+    return this.#outcome(await this.#o.auth.login({
+      username, password, ...(await this.#device()), webauthn: { ceremonyId, pollToken, response: answer.response },
+    }));
   }
 
   async #outcome(res: LoginResponse): Promise<SignInOutcome> {

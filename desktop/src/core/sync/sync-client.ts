@@ -10,14 +10,16 @@ import { Listeners } from './listeners';
 import { RetryTimer } from './retry-timer';
 import { parseServerUrl } from './server-url';
 import type { ApprovalOutcome, HeldSignIn } from './held-sign-in';
-import { SessionKeeper, type SignInOutcome } from './session-keeper';
+import { SessionKeeper, type KeySignInOutcome, type SignInOutcome } from './session-keeper';
+import type { KeyCeremony } from './security-key-sign-in';
 import { SyncChannel } from './sync-channel';
 import { SyncConnection } from './sync-connection';
 import type { SyncEvents, SyncLog, SyncStatus } from './sync-events';
 import { SyncLoop } from './sync-loop';
 import { SyncStatusTracker } from './sync-status';
 
-export type { SignInOutcome } from './session-keeper';
+export type { KeySignInOutcome, SignInOutcome } from './session-keeper';
+export type { KeyCeremony } from './security-key-sign-in';
 export type { ApprovalOutcome, HeldSignIn } from './held-sign-in';
 
 export interface SyncClientOptions {
@@ -75,6 +77,8 @@ export class SyncClient {
       auth: new AuthClient(serverUrl), store: this.#o.store, vault: this.#o.vault, profileId: this.#o.profileId,
       serverUrl: this.#o.serverUrl, deviceName: this.#o.deviceName, renewBeforeMs: this.#o.renewBeforeMs,
       retry: new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs), now: this.#o.now, approvalPollMs: this.#o.approvalPollMs,
+      // A key ceremony is polled from the same first wait (about a second, as docs/api.md asks).
+      keyPollMs: this.#o.approvalPollMs,
       renewed: async (tokens) => {
         if (this.#channel.connected) await this.#channel.request('auth:renew', { accessToken: tokens.accessToken }, z.object({ expiresAt: z.number() }));
       },
@@ -146,6 +150,16 @@ export class SyncClient {
     const outcome = await this.#session.waitForApproval(approval, options);
     if (outcome.status === 'ok') this.#afterSignIn(outcome);
     return outcome;
+  }
+
+  /** Sign-in with a security key, step one: open the ceremony's page in a browser, then completeKeySignIn. */
+  startKeySignIn(credentials: { username: string; password: string }): Promise<KeyCeremony> {
+    return this.#session.startKeySignIn(credentials);
+  }
+
+  /** Waits for the key on the page and completes the sign-in with it (then call start() when ok). */
+  async completeKeySignIn(ceremony: KeyCeremony, options: { signal?: AbortSignal } = {}): Promise<KeySignInOutcome> {
+    return this.#afterSignIn(await this.#session.completeKeySignIn(ceremony, options));
   }
 
   /** A new sign-in after an expired session picks up the same store (a wiped one is closed). */

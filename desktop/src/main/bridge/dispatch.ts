@@ -14,6 +14,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
   return {
     getState: () => service.getState(),
     signIn: (args) => service.signIn(args),
+    signInWithSecurityKey: (args) => service.signInWithSecurityKey(args),
     confirmMfaEnrollment: (args) => service.confirmMfaEnrollment(args),
     completePasswordChange: (args) => service.completePasswordChange(args),
     backToSignIn: () => service.backToSignIn(),

@@ -33,7 +33,8 @@ const serverCodeMessages: Partial<Record<ErrorCode, [BridgeErrorCode, string]>> 
   refresh_reused: ['not_signed_in', 'Your session was ended for safety. Sign in again.'],
   device_limit_reached: ['forbidden', 'Your account is on as many computers as allowed. Remove one on the Security screen of another console, or ask an administrator.'],
   conflict: ['bad_request', 'That was already done, or is no longer possible. Refresh and try again.'],
-  webauthn_required: ['forbidden', 'Your account must sign in with a security key, which this console does not support yet. Ask an administrator.'],
+  webauthn_required: ['webauthn_required', 'Your account must sign in with a security key: press "Use a security key".'],
+  webauthn_invalid: ['invalid_credentials', 'The security key was not accepted. Try again.'],
 };
 
 function fromCoreError(err: CoreError): BridgeError {

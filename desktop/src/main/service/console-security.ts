@@ -10,6 +10,7 @@ import { permissionsOf } from './console-views';
 import {
   currentFirst, toAlertView, toDeviceView, toKeyView, toRequestView, toSessionView, toUserAlertView, toUserRequestView,
 } from './security-views';
+import { isServerPage } from './server-page';
 import { makeVerifier, type UnlockVerifierVault } from './unlock-verifier';
 
 export interface ConsoleSecurityOptions {
@@ -175,14 +176,13 @@ export class ConsoleSecurity {
 
   /**
    * Starts a key registration and opens the server's ceremony page in the system browser, only
-   * if the page is on the configured server's origin: the console never hands the browser an
-   * address someone else chose (RFC 8252 section 8.1; Electron checklist item 15).
+   * if the page is on the configured server's origin (server-page.ts).
    */
   async registerSecurityKey(args: BridgeArgs<'registerSecurityKey'>): Promise<BridgeValue<'registerSecurityKey'>> {
     const open = this.#o.openExternal;
     if (!open || !this.#o.serverOrigin) throw new ConsoleError('forbidden', 'This console cannot open a browser. Add security keys from a computer that can.');
     const started = await this.#account().startKeyRegistration({ name: args.name, ...proofOf(args) });
-    if (originOf(started.ceremonyUrl) !== this.#o.serverOrigin) {
+    if (!isServerPage(started.ceremonyUrl, this.#o.serverOrigin)) {
       throw new ConsoleError('forbidden', `The server asked to open a page outside ${this.#o.serverOrigin}, so it was not opened. Ask IT to check the server's address settings.`);
     }
     await open(started.ceremonyUrl);
@@ -197,14 +197,6 @@ export class ConsoleSecurity {
 
 function proofOf(args: { password: string; totp?: string | undefined }): { password: string; totp?: string } {
   return { password: args.password, ...(args.totp ? { totp: args.totp } : {}) };
-}
-
-function originOf(url: string): string | null {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return null;
-  }
 }
 
 /** A part of the screen this server does not offer (its endpoint answers `not_found`) is null. */

@@ -98,6 +98,7 @@ export class ConsoleService {
       exclusive: (fn) => this.#exclusive(fn),
       signedIn: () => this.#session !== null,
       serverOrigin: origin,
+      openExternal: options.openExternal,
       vault: this.#o.vault,
       verifiers: this.#o.verifiers,
       log: this.#o.log,
@@ -140,6 +141,15 @@ export class ConsoleService {
   }
 
   signIn(args: BridgeArgs<'signIn'>): Promise<ConsoleState> {
+    return this.#signIn(args, 'password');
+  }
+
+  /** The password, then a security key on the server's page (console-sign-in-steps.ts). */
+  signInWithSecurityKey(args: BridgeArgs<'signInWithSecurityKey'>): Promise<ConsoleState> {
+    return this.#signIn(args, 'security_key');
+  }
+
+  #signIn(args: BridgeArgs<'signIn'>, factor: 'password' | 'security_key'): Promise<ConsoleState> {
     return this.#exclusive(async () => {
       const screen = this.#state.screen;
       if (screen !== 'sign_in' && screen !== 'error' && screen !== 'wiped') throw new ConsoleError('bad_request', 'Sign out first.');
@@ -163,9 +173,11 @@ export class ConsoleService {
           const [refreshToken, verifier] = await Promise.all([this.#o.vault.getRefreshToken(profileId), this.#o.verifiers.get(profileId)]);
           if (refreshToken && verifier && (await verifyPassword(verifier, args.password))) return await this.#activate(open, verifier);
         }
-        const outcome = await open.client.signIn({ username, password: args.password, ...(args.totp ? { totp: args.totp } : {}) });
         const verifier = await makeVerifier(args.password, { id: 'pending', username, displayName: username });
-        return await this.#steps.continue({ ...open, username, fresh: !existed, verifier }, outcome);
+        const pending = { ...open, username, fresh: !existed, verifier };
+        if (factor === 'security_key') return await this.#steps.startKeySignIn(pending, { username, password: args.password });
+        const outcome = await open.client.signIn({ username, password: args.password, ...(args.totp ? { totp: args.totp } : {}) });
+        return await this.#steps.continue(pending, outcome);
       } catch (err) {
         if (this.#session?.profileId === profileId) throw err; // activated, then failed: #activate cleaned up
         await closeProfile(open, { forget: !existed }, this.#o);

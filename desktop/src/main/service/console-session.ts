@@ -1,6 +1,6 @@
 import type { Me, UserView } from '@depotline/shared';
 import {
-  SyncClient, wipeProfile, type HeldSignIn, type KeyVault, type LocalStore, type SessionSecretVault, type SyncClientOptions, type SyncLog,
+  SyncClient, wipeProfile, type HeldSignIn, type KeyCeremony, type KeyVault, type LocalStore, type SessionSecretVault, type SyncClientOptions, type SyncLog,
 } from '../../core';
 import type { StoredVerifier, UnlockVerifierVault } from './unlock-verifier';
 
@@ -30,7 +30,9 @@ export type SignInStep =
   | { kind: 'enroll_mfa'; enrollmentToken: string }
   /** Held for approval: `stop` ends the wait (cancel, sign-out, quit). */
   | { kind: 'awaiting_approval'; approval: HeldSignIn; stop: AbortController }
-  | { kind: 'password_change_required'; changeToken: string };
+  | { kind: 'password_change_required'; changeToken: string }
+  /** Waiting for the key on the server's page: `stop` ends the wait. The ceremony keeps its poll token to itself. */
+  | { kind: 'security_key'; ceremony: KeyCeremony; stop: AbortController };
 
 /** A sign-in part of the way through: its profile is open, it has no session yet. */
 export interface PendingSignIn extends OpenProfile {

@@ -1,7 +1,8 @@
 import type { BridgeArgs, ConsoleState } from '@depotline/shared';
-import type { ApprovalOutcome, KeyVault, SessionSecretVault, SignInOutcome, SyncLog } from '../../core';
+import { ServerRequestError, type ApprovalOutcome, type KeySignInOutcome, type KeyVault, type SessionSecretVault, type SignInOutcome, type SyncLog } from '../../core';
 import { ConsoleError, problemScreenFor } from './console-error';
 import { closeProfile, userViewOf, type OpenProfile, type PendingSignIn } from './console-session';
+import { isServerPage } from './server-page';
 import { makeVerifier, type StoredVerifier, type UnlockVerifierVault } from './unlock-verifier';
 
 /** What the steps need of the console service: its screen, its queue, and opening the console. */
@@ -13,20 +14,23 @@ export interface SignInStepsHost {
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   signedIn: () => boolean;
   serverOrigin: string | null;
+  /** Opens a URL in the system browser (Electron: shell.openExternal); absent where there is none. */
+  openExternal: ((url: string) => Promise<void>) | undefined;
   vault: KeyVault & SessionSecretVault;
   verifiers: UnlockVerifierVault;
   log: SyncLog;
 }
 
 type AwaitingApproval = PendingSignIn & { step: { kind: 'awaiting_approval' } };
+type AwaitingKey = PendingSignIn & { step: { kind: 'security_key' } };
 
 /**
  * The steps between a correct password and a session (docs/security-model.md, "Identity"):
  * enrolling an authenticator, waiting for approval from a trusted device, setting a new password
- * after an administrator's reset. Each keeps the profile open with the hash of the password that
+ * after an administrator's reset, touching a security key on the server's page. Each keeps the profile open with the hash of the password that
  * got this far, shows its screen, and goes on wherever the server's next answer leads. The
- * service calls these inside its queue of state changes; the wait for approval alone runs
- * outside it, since it may take minutes and can be cancelled.
+ * service calls these inside its queue of state changes; the waits for approval and for the
+ * key alone run outside it, since they may take minutes and can be cancelled.
  */
 export class SignInSteps {
   readonly #host: SignInStepsHost;
@@ -65,6 +69,38 @@ export class SignInSteps {
     }
   }
 
+  /**
+   * Sign-in with a security key: the password opens a ceremony on the server, whose page is
+   * opened in the browser only if it is on the configured server's origin (server-page.ts);
+   * then the console waits on its own screen while the core polls, and goes on from the
+   * sign-in the key completes. Throws, opening nothing, when any of that cannot start.
+   */
+  async startKeySignIn(p: Omit<PendingSignIn, 'step'>, credentials: { username: string; password: string }): Promise<ConsoleState> {
+    const host = this.#host;
+    const open = host.openExternal;
+    if (!open || !host.serverOrigin) {
+      throw new ConsoleError('forbidden', 'This console cannot open a browser for a security key. Use your authenticator code, or sign in on a computer that can.');
+    }
+    let ceremony;
+    try {
+      ceremony = await p.client.startKeySignIn(credentials);
+    } catch (err) {
+      // The server's 409 here means the account has no key (the password was right).
+      if (err instanceof ServerRequestError && err.code === 'conflict') {
+        throw new ConsoleError('bad_request', 'This account has no security key. Use the code from your authenticator app.');
+      }
+      throw err;
+    }
+    if (!isServerPage(ceremony.ceremonyUrl, host.serverOrigin)) {
+      throw new ConsoleError('forbidden', `The server asked to open a page outside ${host.serverOrigin}, so it was not opened. Ask IT to check the server's address settings.`);
+    }
+    await open(ceremony.ceremonyUrl);
+    const pending: AwaitingKey = { ...p, step: { kind: 'security_key', ceremony, stop: new AbortController() } };
+    this.#pending = pending;
+    void this.#awaitKey(pending);
+    return host.setState({ screen: 'awaiting_security_key', username: p.username, expiresAt: ceremony.expiresAt });
+  }
+
   async confirmMfaEnrollment(args: BridgeArgs<'confirmMfaEnrollment'>): Promise<ConsoleState> {
     const pending = this.#pending;
     if (pending?.step.kind !== 'enroll_mfa' || this.#host.state().screen !== 'enroll_mfa') {
@@ -92,7 +128,7 @@ export class SignInSteps {
     const pending = this.#pending;
     this.#pending = null;
     if (!pending) return;
-    if (pending.step.kind === 'awaiting_approval') pending.step.stop.abort();
+    if (pending.step.kind === 'awaiting_approval' || pending.step.kind === 'security_key') pending.step.stop.abort();
     await closeProfile(pending, { forget: pending.fresh }, this.#host);
   }
 
@@ -123,6 +159,38 @@ export class SignInSteps {
       return host.setState({ screen: 'sign_in', serverUrl: host.serverOrigin, notice });
     }).catch((err: unknown) => {
       host.log.warn('opening the console after approval failed', { error: err instanceof Error ? err.name : 'unknown' });
+      if (host.serverOrigin && !host.signedIn()) host.setState({ screen: 'sign_in', serverUrl: host.serverOrigin, notice: null });
+    });
+  }
+
+  /**
+   * Waits for the key on the page and the sign-in it completes; then, in the service's queue,
+   * goes on as any sign-in does (the console, or a step such as approval), or back to the form
+   * saying why not. A wait whose sign-in was cancelled meanwhile changes nothing.
+   */
+  async #awaitKey(pending: AwaitingKey): Promise<void> {
+    const host = this.#host;
+    let done: KeySignInOutcome | { status: 'error'; error: unknown };
+    try {
+      done = await pending.client.completeKeySignIn(pending.step.ceremony, { signal: pending.step.stop.signal });
+    } catch (error) {
+      done = { status: 'error', error };
+    }
+    await host.exclusive(async () => {
+      if (this.#pending !== pending) return host.state();
+      this.#pending = null;
+      if (done.status !== 'error' && done.status !== 'failed' && done.status !== 'expired' && done.status !== 'cancelled') return this.continue(pending, done);
+      await closeProfile(pending, { forget: pending.fresh }, host);
+      if (done.status === 'error') {
+        const screen = problemScreenFor(done.error);
+        if (screen) return host.setState(screen);
+        host.log.warn('signing in with a security key failed', { error: done.error instanceof Error ? done.error.name : 'unknown' });
+      }
+      if (!host.serverOrigin) return host.state();
+      const notice = done.status === 'cancelled' ? null : done.status === 'expired' ? 'security_key_expired' : 'security_key_failed';
+      return host.setState({ screen: 'sign_in', serverUrl: host.serverOrigin, notice });
+    }).catch((err: unknown) => {
+      host.log.warn('opening the console after a security key failed', { error: err instanceof Error ? err.name : 'unknown' });
       if (host.serverOrigin && !host.signedIn()) host.setState({ screen: 'sign_in', serverUrl: host.serverOrigin, notice: null });
     });
   }

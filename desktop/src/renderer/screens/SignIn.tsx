@@ -10,6 +10,8 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [needsCode, setNeedsCode] = useState(false);
+  /** The server asked for a second factor (or for a key only): a security key is offered beside the code. */
+  const [offerKey, setOfferKey] = useState(false);
   const codeInput = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
@@ -21,13 +23,31 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
       await call('signIn', { username, password, ...(code ? { totp: code } : {}) });
     } catch (err) {
       setError(messageOf(err));
-      if (err instanceof BridgeFailure && (err.code === 'mfa_required' || err.code === 'mfa_invalid' || err.code === 'mfa_replayed')) {
+      if (err instanceof BridgeFailure && err.code === 'webauthn_required') {
+        setOfferKey(true);
+        setNeedsCode(false);
+        setCode('');
+      } else if (err instanceof BridgeFailure && (err.code === 'mfa_required' || err.code === 'mfa_invalid' || err.code === 'mfa_replayed')) {
+        setOfferKey(true);
         setNeedsCode(true);
         setCode('');
         setTimeout(() => codeInput.current?.focus(), 0);
       } else {
         setPassword('');
       }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  /** The same password, then the key on the server's page; main opens it and the waiting screen follows. */
+  async function useKey() {
+    setBusy(true);
+    setError(null);
+    try {
+      await call('signInWithSecurityKey', { username, password });
+    } catch (err) {
+      setError(messageOf(err));
     } finally {
       setBusy(false);
     }
@@ -43,6 +63,10 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
         </p>
       )}
       {state.notice === 'approval_expired' && <p className="notice" role="status">Nobody approved the sign-in in time. Sign in again to ask once more.</p>}
+      {state.notice === 'security_key_failed' && (
+        <p className="notice notice-warn" role="alert" data-testid="security-key-failed">The security key was not accepted. Sign in again, or use your authenticator code.</p>
+      )}
+      {state.notice === 'security_key_expired' && <p className="notice" role="status">The security key was not used in time. Sign in again to try once more.</p>}
       <form onSubmit={(e) => void submit(e)} className="form" aria-busy={busy}>
         <label>
           Username
@@ -69,6 +93,11 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
         </label>
         {error && <p className="form-error" role="alert" data-testid="sign-in-error">{error}</p>}
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {offerKey && (
+          <button type="button" onClick={() => void useKey()} disabled={busy || !username || !password} data-testid="use-security-key">
+            Use a security key
+          </button>
+        )}
       </form>
       <p className="fine">Server: {state.serverUrl}</p>
     </Card>
