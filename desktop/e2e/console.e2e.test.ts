@@ -19,7 +19,7 @@ import { RestartableServer } from '../src/core/sync/integration/restartable-serv
 import { buildLocation, buildUser, Office, setStatusOf } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
 import { startTestHost, type TestHost, type TestHostOptions } from './host/test-host';
-import { launchChromium, openConsole, type ConsolePage } from './support/browser';
+import { launchChromium, openConsole, type ConsolePage, closeCheckedPages } from './support/browser';
 import { newInstallation, type Installation } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { signIn, stopRow, submitSignIn, waitForBoard } from './support/ui';
@@ -62,16 +62,7 @@ describe('the console in Chromium against a real sync-server', () => {
     await server?.dispose();
     renderer?.remove();
   });
-  afterEach(async () => {
-    // Every page ran under the production CSP (plus 'self' for the host) without a violation,
-    // and kept nothing in the browser.
-    for (const p of pages.splice(0)) {
-      expect(p.problems, 'console errors or CSP violations').toEqual([]);
-      expect(await p.storedData()).toEqual({ localStorage: 0, sessionStorage: 0, indexedDb: 0, caches: 0, cookies: 0 });
-      await p.close();
-    }
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
+  afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
   /** Drivers of the North depot report where they are, as the driver app would. */
   async function reportPositions(): Promise<void> {

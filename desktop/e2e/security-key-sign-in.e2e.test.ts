@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from '../../sync-server/test/harness
 import { buildLocation, buildUser } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
 import { startTestHost } from './host/test-host';
-import { launchChromium, openConsole, type ConsolePage } from './support/browser';
+import { launchChromium, openConsole, type ConsolePage, closeCheckedPages } from './support/browser';
 import { newInstallation } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { openKeyTab, parseStarted, poll, runCeremonyPage, type KeyTab } from './support/security-keys';
@@ -47,14 +47,7 @@ describe('signing in to the console with a security key, in Chromium against a r
     await server?.dispose();
     renderer?.remove();
   });
-  afterEach(async () => {
-    for (const p of pages.splice(0)) {
-      expect(p.problems, 'console errors or CSP violations').toEqual([]);
-      expect(await p.storedData()).toEqual({ localStorage: 0, sessionStorage: 0, indexedDb: 0, caches: 0, cookies: 0 });
-      await p.close();
-    }
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
+  afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
   it('the server asks for a second factor, the console opens the key page, the key is touched there, and the console signs in', async () => {
     const rpOrigin = server.ctx.config.webauthn!.origin;

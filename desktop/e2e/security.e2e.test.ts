@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../../sync-server/test/harness
 import { buildLocation, buildUser, Office } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
 import { startTestHost, type TestHost } from './host/test-host';
-import { launchChromium, openConsole, type ConsolePage } from './support/browser';
+import { launchChromium, openConsole, type ConsolePage, closeCheckedPages } from './support/browser';
 import { newInstallation } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { signIn, submitSignIn } from './support/ui';
@@ -43,14 +43,7 @@ describe('the Security screen and held sign-ins in Chromium against a real sync-
     await server?.dispose();
     renderer?.remove();
   });
-  afterEach(async () => {
-    for (const p of pages.splice(0)) {
-      expect(p.problems, 'console errors or CSP violations').toEqual([]);
-      expect(await p.storedData()).toEqual({ localStorage: 0, sessionStorage: 0, indexedDb: 0, caches: 0, cookies: 0 });
-      await p.close();
-    }
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
+  afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
   /** A console installation of its own (profiles, keychain entries) in a browser context of its own. */
   async function consoleFor(): Promise<ConsolePage & { host: TestHost }> {

@@ -53,3 +53,17 @@ export async function openConsole(browser: Browser, host: TestHost): Promise<Con
     close: () => context.close(),
   };
 }
+
+/**
+ * After each e2e test: every page ran under the production CSP (plus 'self' for the host)
+ * without a violation and kept nothing in the browser; then the test's own clean-ups run, last
+ * registered first.
+ */
+export async function closeCheckedPages(pages: ConsolePage[], cleanup: Array<() => Promise<void>>, expectEqual: (actual: unknown, expected: unknown, what: string) => void): Promise<void> {
+  for (const p of pages.splice(0)) {
+    expectEqual(p.problems, [], 'console errors or CSP violations');
+    expectEqual(await p.storedData(), { localStorage: 0, sessionStorage: 0, indexedDb: 0, caches: 0, cookies: 0 }, 'data kept in the browser');
+    await p.close();
+  }
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+}
