@@ -10,7 +10,7 @@ import type { ServerContext } from '../context';
 import { AppError } from '../errors';
 import {
   beginTotpEnrollment, confirmTotpEnrollment, createUser, decryptTotpSecret, disableUser, enableUser, findUserById,
-  findUserByUsername, resetMfa, setPassword, totpSecretAad,
+  findUserByUsername, resetMfa, totpSecretAad,
 } from './users';
 
 const codeOf = async (p: Promise<unknown>) => {
@@ -77,22 +77,6 @@ describe.each(backends)('user service (%s)', (backend: Backend) => {
       codeOf(createUser(ctx, testOperator, { username: 'race', displayName: `R${i}`, password: 'purple lantern orchard' }))));
     expect(results.filter((r) => r === 'resolved')).toHaveLength(1);
     expect(results.filter((r) => r === 'conflict')).toHaveLength(2);
-  });
-
-  it('setPassword checks the rules, clears lockouts and revokes the other sessions', async () => {
-    const user = await buildUser(ctx, { role: 'finance' });
-    const keep = await openSession(user.id);
-    const drop = await openSession(user.id);
-    await ctx.db.updateTable('users').set({ failed_logins: 7, locked_until: clock.now() + 60_000 }).where('id', '=', user.id).execute();
-    expect(await codeOf(setPassword(ctx, testOperator, user.id, 'qwerty123'))).toBe('weak_password');
-    await setPassword(ctx, testOperator, user.id, 'seven quiet lanterns glow', { keepSessionId: keep.sessionId });
-    const row = (await findUserById(ctx, user.id))!;
-    expect(await verifyPassword(row.password_hash, 'seven quiet lanterns glow')).toBe(true);
-    expect(await verifyPassword(row.password_hash, user.password)).toBe(false);
-    expect({ failed: row.failed_logins, locked: row.locked_until }).toEqual({ failed: 0, locked: null });
-    expect((await authenticateAccessToken(ctx, keep.accessToken)).sessionId).toBe(keep.sessionId);
-    expect(await codeOf(authenticateAccessToken(ctx, drop.accessToken))).toBe('session_revoked');
-    expect((await auditOf(user.id)).map((a) => a.action)).toContain('user.password_set');
   });
 
   it('disableUser cuts off existing sessions at once; enableUser lets the user sign in again', async () => {

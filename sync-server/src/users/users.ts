@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import { type EnrollmentBinding, verifyEnrollmentToken, issueEnrollmentToken } from '../auth/enrollment-token';
 import { checkNewPassword, hashPassword } from '../auth/passwords';
-import { markSessionRevoked, markSessionsOfUserRevoked } from '../auth/sessions';
+import { markSessionsOfUserRevoked } from '../auth/sessions';
 import { raiseSecurityAlert } from '../auth/security-alerts';
 import { base32Encode, generateTotpSecret, otpauthUri, verifyTotp } from '../auth/totp';
 import type { ServerContext } from '../context';
@@ -80,34 +80,6 @@ export async function createUser(
     throw err;
   }
   return { id, username, displayName, mfaEnrolled: false };
-}
-
-/**
- * Sets a new password (NIST rules apply) and clears any lockout. Every session of the user
- * is revoked except `keepSessionId` (ASVS 3.3.3), since whoever knew the old password may
- * hold one.
- */
-export async function setPassword(
-  ctx: ServerContext,
-  actor: AuditActor,
-  userId: string,
-  password: string,
-  options: { keepSessionId?: string } = {},
-): Promise<void> {
-  const user = await findUserById(ctx, userId);
-  if (!user) throw notFound('The user');
-  checkNewPassword(password, { username: user.username, displayName: user.display_name });
-  const passwordHash = await hashPassword(password);
-  await ctx.db.transaction().execute(async (trx) => {
-    const now = ctx.now();
-    await trx.updateTable('users').set({ password_hash: passwordHash, failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
-    const open = await trx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
-    let revoked = 0;
-    for (const s of open) {
-      if (s.id !== options.keepSessionId && (await markSessionRevoked(trx, s.id, 'password_changed', now))) revoked++;
-    }
-    await appendAudit(trx, actor, { action: 'user.password_set', outcome: 'ok', targetType: 'user', targetId: userId, details: { sessionsRevoked: revoked } }, now);
-  });
 }
 
 /**
