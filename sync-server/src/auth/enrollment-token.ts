@@ -1,9 +1,7 @@
-import crypto from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { ServerContext } from '../context';
 import { unauthenticated } from '../errors';
+import { signPurposeToken, verifyPurposeToken } from './purpose-tokens';
 
-const issuer = 'depotline-sync-server';
 /** Distinct from access tokens' audience, so neither kind is accepted as the other. */
 const audience = 'depotline-mfa-enroll';
 export const enrollmentTokenTtlS = 600;
@@ -30,36 +28,17 @@ export interface EnrollmentClaims {
 export type EnrollmentBinding = { purpose: 'sign_in'; deviceId: string } | { purpose: 'add_factor'; sessionId: string };
 
 export async function issueEnrollmentToken(ctx: ServerContext, claims: EnrollmentClaims): Promise<string> {
-  const nowS = Math.floor(ctx.now() / 1000);
   const bound = claims.binding.purpose === 'sign_in' ? { pur: 'sign_in', did: claims.binding.deviceId } : { pur: 'add_factor', sid: claims.binding.sessionId };
-  return new SignJWT({ sec: claims.secretEnc, ...bound })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(claims.userId)
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt(nowS)
-    .setExpirationTime(nowS + enrollmentTokenTtlS)
-    .sign(ctx.tokenKey);
+  return (await signPurposeToken(ctx, { audience, ttlS: enrollmentTokenTtlS }, claims.userId, { sec: claims.secretEnc, ...bound })).token;
 }
 
 export async function verifyEnrollmentToken(ctx: ServerContext, token: string): Promise<EnrollmentClaims> {
   const invalid = () => unauthenticated('The MFA enrollment is invalid or has expired; sign in again.');
-  try {
-    const { payload } = await jwtVerify(token, ctx.tokenKey, {
-      algorithms: ['HS256'],
-      issuer,
-      audience,
-      currentDate: new Date(ctx.now()),
-    });
-    if (typeof payload.sub !== 'string' || typeof payload.sec !== 'string') throw invalid();
-    let binding: EnrollmentBinding;
-    if (payload.pur === 'sign_in' && typeof payload.did === 'string') binding = { purpose: 'sign_in', deviceId: payload.did };
-    else if (payload.pur === 'add_factor' && typeof payload.sid === 'string') binding = { purpose: 'add_factor', sessionId: payload.sid };
-    else throw invalid();
-    return { userId: payload.sub, secretEnc: payload.sec, binding };
-  } catch (err) {
-    if (err instanceof joseErrors.JOSEError) throw invalid();
-    throw err;
-  }
+  const payload = await verifyPurposeToken(ctx, audience, token, invalid);
+  if (typeof payload.sub !== 'string' || typeof payload.sec !== 'string') throw invalid();
+  let binding: EnrollmentBinding;
+  if (payload.pur === 'sign_in' && typeof payload.did === 'string') binding = { purpose: 'sign_in', deviceId: payload.did };
+  else if (payload.pur === 'add_factor' && typeof payload.sid === 'string') binding = { purpose: 'add_factor', sessionId: payload.sid };
+  else throw invalid();
+  return { userId: payload.sub, secretEnc: payload.sec, binding };
 }

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import type { LoginResponse } from '@depotline/shared';
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { mfaReplayed, unauthenticated } from '../errors';
 import type { UserRow } from '../users/users';
+import { signPurposeToken, verifyPurposeToken } from './purpose-tokens';
 
 /**
  * The change token of a sign-in held for a password change (after an administrator's reset,
@@ -20,7 +20,6 @@ import type { UserRow } from '../users/users';
  * - Five minutes: long enough to choose a password, short enough that a copy in a log is stale.
  */
 
-const issuer = 'depotline-sync-server';
 const audience = 'depotline-password-change';
 export const passwordChangeTokenTtlS = 300;
 
@@ -39,34 +38,19 @@ export interface PasswordChangeClaims {
 export const passwordFingerprint = (passwordHash: string) =>
   crypto.createHash('sha256').update(`depotline password-change v1\u0000${passwordHash}`, 'utf8').digest('base64url');
 
-export async function issuePasswordChangeToken(ctx: ServerContext, claims: PasswordChangeClaims): Promise<{ token: string; expiresAt: number }> {
-  const nowS = Math.floor(ctx.now() / 1000);
-  const expS = nowS + passwordChangeTokenTtlS;
-  const token = await new SignJWT({ did: claims.deviceId, pwf: claims.passwordFingerprint, mth: claims.method, fb: claims.failuresBefore })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(claims.userId)
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt(nowS)
-    .setExpirationTime(expS)
-    .sign(ctx.tokenKey);
-  return { token, expiresAt: expS * 1000 };
+export function issuePasswordChangeToken(ctx: ServerContext, claims: PasswordChangeClaims): Promise<{ token: string; expiresAt: number }> {
+  return signPurposeToken(ctx, { audience, ttlS: passwordChangeTokenTtlS }, claims.userId, {
+    did: claims.deviceId, pwf: claims.passwordFingerprint, mth: claims.method, fb: claims.failuresBefore,
+  });
 }
 
 export const invalidChangeToken = () => unauthenticated('The password change has expired or was already completed; sign in again.');
 
 /** Signature, algorithm, issuer, audience and expiry; the device and password checks are the caller's. */
 export async function verifyPasswordChangeToken(ctx: ServerContext, token: string): Promise<PasswordChangeClaims> {
-  try {
-    const { payload } = await jwtVerify(token, ctx.tokenKey, { algorithms: ['HS256'], issuer, audience, currentDate: new Date(ctx.now()) });
-    const { sub, did, pwf, mth, fb } = payload;
-    if (typeof sub !== 'string' || typeof did !== 'string' || typeof pwf !== 'string' || typeof mth !== 'string' || typeof fb !== 'number') throw invalidChangeToken();
-    return { userId: sub, deviceId: did, passwordFingerprint: pwf, method: mth, failuresBefore: fb };
-  } catch (err) {
-    if (err instanceof joseErrors.JOSEError) throw invalidChangeToken();
-    throw err;
-  }
+  const { sub, did, pwf, mth, fb } = await verifyPurposeToken(ctx, audience, token, invalidChangeToken);
+  if (typeof sub !== 'string' || typeof did !== 'string' || typeof pwf !== 'string' || typeof mth !== 'string' || typeof fb !== 'number') throw invalidChangeToken();
+  return { userId: sub, deviceId: did, passwordFingerprint: pwf, method: mth, failuresBefore: fb };
 }
 
 /**
