@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebauthnProof } from './webauthn-credential';
 import { Timestamp } from './domain';
 import { DeviceId, DevicePlatform, DeviceSecret, NewPassword, Password, TotpCode } from './api';
 
@@ -12,9 +13,11 @@ export const recoveryCodeCount = 10;
  * where the user has one, in the same request (ASVS 2.2.3 / 3.7.1): a stolen access token alone
  * is not enough.
  */
+/** The same proof as any factor change: the password, plus the current second factor (a TOTP code or a security-key step-up). */
 export const RecoveryCodesGenerate = z.object({
   password: Password,
   totp: TotpCode.optional(),
+  webauthn: WebauthnProof.optional(),
 });
 export type RecoveryCodesGenerate = z.infer<typeof RecoveryCodesGenerate>;
 

@@ -109,9 +109,10 @@ export const MfaEnrollConfirm = z.object({
 
 /**
  * Adding an authenticator while signed in is adding a factor: the password is asked again in
- * the same request (ASVS 2.2.3, 3.7.1), so an access token alone cannot do it.
+ * the same request, and a security-key step-up when the user's factor is a key (ASVS 2.2.3,
+ * 3.7.1), so an access token alone cannot do it.
  */
-export const MfaAddStart = z.object({ password: Password });
+export const MfaAddStart = z.object({ password: Password, webauthn: WebauthnProof.optional() });
 export const MfaAddConfirm = z.object({ enrollmentToken: z.string().min(1).max(4096), code: TotpCode });
 export type MfaEnrollConfirm = z.infer<typeof MfaEnrollConfirm>;
 

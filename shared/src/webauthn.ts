@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Timestamp } from './domain';
-import { Password, TotpCode, Username, DeviceId } from './api';
+import { DeviceId, DeviceSecret, Password, TotpCode, Username } from './api';
 import { AuthenticationResponseJson, CeremonyId, CredentialId, PollToken, RegistrationResponseJson, WebauthnProof } from './webauthn-credential';
 
 export * from './webauthn-credential';
@@ -48,6 +48,8 @@ export const WebauthnLoginStart = z.object({
   username: z.string().min(1).max(256),
   password: Password,
   deviceId: DeviceId,
+  /** The device's secret, so a known device's failures count apart here too. */
+  deviceSecret: DeviceSecret.optional(),
 });
 export type WebauthnLoginStart = z.infer<typeof WebauthnLoginStart>;
 

@@ -58,7 +58,7 @@ describe.each(backends)('account takeover paths (%s)', (backend) => {
       expect(row).toEqual({ totp_enrolled_at: null, totp_secret_enc: null });
       // The wrong password counted like a failed sign-in, and was audited.
       const failures = await server.ctx.db.selectFrom('audit_log').select('details').where('action', '=', 'auth.login').where('outcome', '=', 'failed').where('target_id', '=', user.id).execute();
-      expect(failures.map((f) => (JSON.parse(f.details) as { reason: string }).reason)).toEqual(['bad_password_reauth']);
+      expect(failures.map((f) => (JSON.parse(f.details) as { reason: string }).reason)).toEqual(['reauth_bad_password']);
     });
 
     it('an enrollment started in a session never opens a session anywhere, and the user is told', async () => {
@@ -114,6 +114,33 @@ describe.each(backends)('account takeover paths (%s)', (backend) => {
     const confirmed = LoginResponse.parse((await post('/auth/mfa/confirm', { enrollmentToken: first.enrollment.enrollmentToken, code, deviceId })).body);
     expect(confirmed.status).toBe('password_change_required');
     expect(await server.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
+  });
+
+  it('with a security key as the only factor, adding an authenticator or recovery codes needs the key too', async () => {
+    const user = await buildUser(server.ctx, { role: 'finance' });
+    const session = await signInFrom(user, { deviceId: newDeviceId(), deviceSecret: deviceSecret() });
+    // The user's factor is a key (stored as registration would store it; the assertion itself is tested in Chromium).
+    await server.ctx.db.insertInto('webauthn_credentials').values({
+      id: crypto.randomBytes(16).toString('base64url'), user_id: user.id, public_key: 'unused', sign_count: 0, transports: '[]',
+      name: 'Desk key', aaguid: null, backed_up: 0, created_at: clock.now(), last_used_at: null,
+    }).execute();
+    const token = session.tokens.accessToken;
+    expect((await post('/auth/mfa/enroll', { password: user.password }, { token })).body).toMatchObject({ error: { code: 'webauthn_required' } });
+    expect((await post('/me/recovery-codes', { password: user.password }, { token })).body).toMatchObject({ error: { code: 'webauthn_required' } });
+    expect(await server.ctx.db.selectFrom('recovery_codes').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
+  });
+
+  it('a trusted device\u2019s id without its secret is refused, even with the password, and the device keeps its trust', async () => {
+    const user = await buildUser(server.ctx, { role: 'finance' });
+    const desk = { deviceId: newDeviceId(), deviceSecret: deviceSecret() };
+    await signInFrom(user, desk);
+    const before = await server.ctx.db.selectFrom('user_devices').select(['secret_hash', 'trusted_at']).where('device_id', '=', desk.deviceId).executeTakeFirstOrThrow();
+    const borrowed = await post('/auth/login', { username: user.username, password: user.password, deviceId: desk.deviceId, deviceSecret: deviceSecret() });
+    expect(borrowed.body).toMatchObject({ error: { code: 'unauthenticated' } });
+    expect(await server.ctx.db.selectFrom('user_devices').select(['secret_hash', 'trusted_at']).where('device_id', '=', desk.deviceId).executeTakeFirstOrThrow()).toEqual(before);
+    const audit = await server.ctx.db.selectFrom('audit_log').select('details').where('action', '=', 'auth.login').where('outcome', '=', 'denied').where('target_id', '=', user.id).execute();
+    expect(audit.map((a) => (JSON.parse(a.details) as { reason: string }).reason)).toEqual(['device_secret_mismatch']);
+    await signInFrom(user, desk);
   });
 
   describe('hole 2: a stranger who knows a username cannot lock out or wipe its owner', () => {

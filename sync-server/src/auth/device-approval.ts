@@ -39,15 +39,25 @@ export async function holdForApproval(
 ): Promise<HeldAnswer | null> {
   const row = await findDevice(ctx.db, user.id, device.deviceId);
   if (isKnownDevice(row, device.deviceSecret)) return null;
-  const trusted = await ctx.db.selectFrom('user_devices').select(['id', 'device_id']).where('user_id', '=', user.id)
+  const actor: AuditActor = { userId: user.id, label: user.username, deviceId: device.deviceId, ip: device.ip };
+  if (row && row.trusted_at !== null && row.revoked_at === null && row.secret_hash !== null) {
+    // A trusted device's id without that device's secret is another device borrowing the id (ids
+    // show in logs and lists): it would inherit the trust, skip approval and the new-device
+    // alert, and take over the row. Refused and audited; the real device is unaffected.
+    await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, {
+      action: 'auth.login', outcome: 'denied', targetType: 'user', targetId: user.id, details: { reason: 'device_secret_mismatch' },
+    }, ctx.now()));
+    throw unauthenticated('This device could not be confirmed. Sign in from a device of your own.');
+  }
+  // Every trusted device counts here, this id's own row too when it is trusted without a secret
+  // (a client that keeps none): it is not proven to be that device either.
+  const others = await ctx.db.selectFrom('user_devices').select(['id', 'device_id']).where('user_id', '=', user.id)
     .where('trusted_at', 'is not', null).where('revoked_at', 'is', null).execute();
-  const others = trusted.filter((d) => d.device_id !== device.deviceId);
   if (others.length >= ctx.config.maxDevicesPerUser) {
     throw new AppError('device_limit_reached', 409, `This account already has ${others.length} trusted devices; remove one before signing in on another.`);
   }
   if (others.length === 0 || !roles.some((r) => ctx.config.deviceApprovalRoles.has(r))) return null;
 
-  const actor: AuditActor = { userId: user.id, label: user.username, deviceId: device.deviceId, ip: device.ip };
   const pollToken = crypto.randomBytes(32).toString('base64url');
   const outcome = await ctx.db.transaction().execute(async (trx) => {
     const now = ctx.now();
@@ -120,7 +130,8 @@ export async function pollSignInRequest(
   const now = ctx.now();
   if (row.status === 'denied') return { status: 'denied' };
   if (row.status === 'used') throw unauthenticated('The sign-in request is not valid; sign in again.');
-  if (row.status === 'pending') return { status: row.expires_at > now ? 'pending' : 'expired' };
+  // An approval is redeemed within the request's life, like the request itself.
+  if (row.status === 'pending' || row.expires_at <= now) return { status: row.expires_at > now ? 'pending' : 'expired' };
   const taken = await ctx.db.updateTable('sign_in_requests').set({ status: 'used' })
     .where('id', '=', row.id).where('status', '=', 'approved').executeTakeFirst();
   if (Number(taken.numUpdatedRows) !== 1) throw unauthenticated('The sign-in request is not valid; sign in again.');

@@ -30,7 +30,7 @@ export async function findDevice(db: Db, userId: string, deviceId: string): Prom
 }
 
 /** True when the row is a trusted, unrevoked device of the user and the secret matches. */
-export function isKnownDevice(row: DeviceRow | null, secret: string | undefined): row is DeviceRow {
+export function isKnownDevice(row: DeviceRow | null, secret: string | undefined): boolean {
   if (!row || row.revoked_at !== null || row.trusted_at === null || row.secret_hash === null || secret === undefined) return false;
   const presented = Buffer.from(hashDeviceSecret(secret), 'hex');
   const stored = Buffer.from(row.secret_hash, 'hex');

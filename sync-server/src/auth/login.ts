@@ -35,7 +35,7 @@ export type FailureBucket = { kind: 'device'; deviceRowId: string } | { kind: 'u
 /** The bucket an attempt from `device` counts in, and its state now. */
 export async function failureBucketOf(db: Db, user: UserRow, device: Pick<DevicePresented, 'deviceId' | 'deviceSecret'>): Promise<{ bucket: FailureBucket; state: LockState; known: DeviceRow | null }> {
   const row = await findDevice(db, user.id, device.deviceId);
-  if (isKnownDevice(row, device.deviceSecret)) {
+  if (row && isKnownDevice(row, device.deviceSecret)) {
     return { bucket: { kind: 'device', deviceRowId: row.id }, state: { failedLogins: row.failed_logins, lockedUntil: row.locked_until }, known: row };
   }
   return { bucket: { kind: 'unknown_devices' }, state: { failedLogins: user.failed_logins, lockedUntil: user.locked_until }, known: null };
@@ -164,9 +164,10 @@ type SignInAlert = { kind: 'new_device' | 'new_network' | 'success_after_failure
 async function signInAlerts(trx: Db, userId: string, device: DevicePresented, failuresBefore: number, now: number): Promise<SignInAlert[]> {
   const out: SignInAlert[] = [];
   const devices = await trx.selectFrom('user_devices').select(['device_id', 'trusted_at']).where('user_id', '=', userId).execute();
-  const thisDevice = await findDevice(trx, userId, device.deviceId);
-  const trustedElsewhere = devices.some((d) => d.device_id !== device.deviceId && d.trusted_at !== null);
-  if (!isKnownDevice(thisDevice, device.deviceSecret) && trustedElsewhere) {
+  const known = isKnownDevice(await findDevice(trx, userId, device.deviceId), device.deviceSecret);
+  // Any trusted device counts, this id's own row too when its secret was not shown.
+  const trustedElsewhere = devices.some((d) => d.trusted_at !== null && (d.device_id !== device.deviceId || !known));
+  if (!known && trustedElsewhere) {
     out.push({ kind: 'new_device', details: { deviceName: device.deviceName, platform: device.platform ?? null } });
   }
   const network = networkOf(device.ip);

@@ -3,8 +3,9 @@ import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { weakPassword } from '../errors';
 import { findUserById } from '../users/users';
+import { holdForApproval } from './device-approval';
 import type { DevicePresented } from './devices';
-import { completeSignIn } from './login';
+import { completeSignIn, rolesInForce } from './login';
 import { checkNewPassword, hashPassword, verifyPassword } from './passwords';
 import { invalidChangeToken, passwordFingerprint, verifyPasswordChangeToken } from './password-change-token';
 import { raiseSecurityAlert } from './security-alerts';
@@ -58,7 +59,10 @@ export async function completeRequiredPasswordChange(ctx: ServerContext, input: 
   const device: DevicePresented = {
     deviceId: input.deviceId, deviceSecret: input.deviceSecret, deviceName: input.deviceName ?? null, platform: input.platform ?? null, ip,
   };
-  return completeSignIn(ctx, { ...user, password_hash: newHash, must_change_password: 0 }, device, {
-    method: claims.method, totpStep: null, failuresBefore: claims.failuresBefore,
-  });
+  const changed = { ...user, password_hash: newHash, must_change_password: 0 };
+  // A new device still waits for approval where policy says so: the reset changes the password,
+  // not which devices the user may sign in from.
+  const waiting = await holdForApproval(ctx, changed, await rolesInForce(ctx, user.id), device, { method: claims.method, totpStep: null });
+  if (waiting) return waiting;
+  return completeSignIn(ctx, changed, device, { method: claims.method, totpStep: null, failuresBefore: claims.failuresBefore });
 }

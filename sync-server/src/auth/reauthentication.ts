@@ -30,6 +30,11 @@ export interface ReauthenticationProof {
   totp?: string | undefined;
 }
 
+/** The failure bucket of a signed-in session's device (its own when trusted, else the account's). */
+export async function sessionBucketOf(ctx: ServerContext, user: UserRow, principal: Principal): Promise<FailureBucket> {
+  return (await bucketOfSession(ctx, user, principal)).bucket;
+}
+
 async function bucketOfSession(ctx: ServerContext, user: UserRow, principal: Principal): Promise<{ bucket: FailureBucket; state: LockState }> {
   const row = await findDevice(ctx.db, user.id, principal.deviceId);
   if (row && row.trusted_at !== null && row.revoked_at === null) {

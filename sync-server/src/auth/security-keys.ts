@@ -107,11 +107,16 @@ export async function beginLoginCeremony(ctx: ServerContext, throttle: LoginThro
     throw invalidCredentials();
   }
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: input.deviceId, ip };
-  const { bucket, state } = await failureBucketOf(ctx.db, user, { deviceId: input.deviceId, deviceSecret: undefined });
+  const { bucket, state } = await failureBucketOf(ctx.db, user, { deviceId: input.deviceId, deviceSecret: input.deviceSecret });
   await refuseIfLocked(ctx, state, actor, now);
   if (!(await verifyPassword(user.password_hash, input.password))) {
     throw await recordSignInFailure(ctx, user, bucket, actor, 'bad_password', invalidCredentials());
   }
-  if (user.disabled_at !== null) throw invalidCredentials();
+  if (user.disabled_at !== null) {
+    await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, {
+      action: 'auth.login', outcome: 'failed', targetType: 'user', targetId: user.id, details: { reason: 'disabled', step: 'webauthn_options' },
+    }, now));
+    throw invalidCredentials();
+  }
   return startAssertion(ctx, user.id, 'login', input.deviceId, now);
 }

@@ -97,7 +97,8 @@ export class SessionKeeper {
 
   /** Sign-in with a security key, step one: the password opens a ceremony; open its page, then completeKeySignIn. */
   async startKeySignIn(credentials: { username: string; password: string }): Promise<KeyCeremony> {
-    const started = await this.#o.auth.startKeySignIn({ ...credentials, deviceId: await this.deviceId() });
+    const { deviceId, deviceSecret } = await this.#device();
+    const started = await this.#o.auth.startKeySignIn({ ...credentials, deviceId, deviceSecret });
     return new KeyCeremony(started, credentials);
   }
 

@@ -4,7 +4,7 @@ import {
 } from '@depotline/shared';
 import { changeOwnPassword } from '../../auth/password-change';
 import { completeRequiredPasswordChange } from '../../auth/password-change-completion';
-import { reauthenticate } from '../../auth/reauthentication';
+import { proveFactorChange } from '../../auth/security-keys';
 import { recoveryCodesStatus, replaceRecoveryCodes } from '../../auth/recovery-codes';
 import { LoginThrottle } from '../../auth/throttle';
 import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
@@ -23,15 +23,16 @@ export function accountEndpoints(): Endpoint[] {
       handle: ({ ctx, caller: { principal } }): Promise<RecoveryCodesStatus> => recoveryCodesStatus(ctx.db, principal.userId),
     }),
     /**
-     * A new set of ten codes, shown once; the old set stops working. The password (and the TOTP
-     * code, when the user has an authenticator) are checked before anything is written.
+     * A new set of ten codes, shown once; the old set stops working. The password and the current
+     * second factor (a TOTP code, or a security-key step-up) are checked before anything is written.
      */
     endpoint({
       method: 'post',
       path: '/me/recovery-codes',
       body: RecoveryCodesGenerate,
       handle: async ({ ctx, caller: { principal, actor }, input: { body } }): Promise<RecoveryCodeSet> => {
-        await reauthenticate(ctx, principal, actor, body, { secondFactor: true });
+        // The same proof as adding any factor: password, and the current second factor whatever it is.
+        await proveFactorChange(ctx, principal, actor, body, ctx.now());
         return ctx.db.transaction().execute((trx) => replaceRecoveryCodes(ctx, trx, principal.userId, actor, ctx.now()));
       },
     }),

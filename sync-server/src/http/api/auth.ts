@@ -2,12 +2,13 @@ import {
   LoginRequest, MfaAddConfirm, MfaAddStart, MfaEnrollConfirm, RefreshRequest, SignInPoll, type SignInPollResponse, type LoginResponse, type Me, type MfaEnrollment, type SessionTokens,
 } from '@depotline/shared';
 import { holdForApproval, pollSignInRequest } from '../../auth/device-approval';
-import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, refuseIfLocked, rolesInForce } from '../../auth/login';
+import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, rolesInForce } from '../../auth/login';
 import { holdForPasswordChange } from '../../auth/password-change-token';
-import { verifyPassword } from '../../auth/passwords';
+import { sessionBucketOf } from '../../auth/reauthentication';
+import { proveFactorChange } from '../../auth/security-keys';
 import { refreshSession, revokeSession } from '../../auth/sessions';
 import { type LoginThrottle } from '../../auth/throttle';
-import { invalidCredentials, mfaInvalid, notFound, unauthenticated } from '../../errors';
+import { conflict, mfaInvalid, notFound, unauthenticated } from '../../errors';
 import { beginTotpEnrollment, confirmTotpEnrollment, findUserById } from '../../users/users';
 import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
 
@@ -76,13 +77,11 @@ export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
       path: '/auth/mfa/enroll',
       body: MfaAddStart,
       handle: async ({ ctx, caller: { principal, actor }, input: { body }, now, audit }): Promise<MfaEnrollment> => {
+        // Password plus the current factor, if the user has a security key (a TOTP user cannot
+        // enroll a second app); wrong answers count in the session's device bucket.
         const user = await findUserById(ctx, principal.userId);
-        if (!user) throw unauthenticated();
-        const { bucket, state } = await failureBucketOf(ctx.db, user, { deviceId: principal.deviceId, deviceSecret: undefined });
-        await refuseIfLocked(ctx, state, actor, now);
-        if (!(await verifyPassword(user.password_hash, body.password))) {
-          throw await recordSignInFailure(ctx, user, bucket, actor, 'bad_password_reauth', invalidCredentials());
-        }
+        if (user?.totp_enrolled_at != null) throw conflict('An authenticator is already set up; ask an administrator to reset it first.');
+        await proveFactorChange(ctx, principal, actor, body, now);
         const enrollment = await beginTotpEnrollment(ctx, principal.userId, { purpose: 'add_factor', sessionId: principal.sessionId });
         audit({ action: 'mfa.enroll_start', outcome: 'ok', targetType: 'user', targetId: principal.userId, details: { purpose: 'add_factor' } });
         return enrollment;
@@ -95,8 +94,7 @@ export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
       body: MfaAddConfirm,
       handle: async ({ ctx, caller: { principal, actor }, input: { body }, ip }): Promise<Me> => {
         const user = await confirmTotpEnrollment(ctx, body, { deviceId: principal.deviceId, ip, binding: { purpose: 'add_factor', sessionId: principal.sessionId } }, async (u) => {
-          const { bucket } = await failureBucketOf(ctx.db, u, { deviceId: principal.deviceId, deviceSecret: undefined });
-          await recordSignInFailure(ctx, u, bucket, actor, 'mfa_invalid', mfaInvalid());
+          await recordSignInFailure(ctx, u, await sessionBucketOf(ctx, u, principal), actor, 'mfa_invalid', mfaInvalid());
         });
         const me = await buildMe(ctx, user, principal.sessionId);
         if (!me) throw notFound('The user');
