@@ -143,6 +143,20 @@ describe.each(backends)('account takeover paths (%s)', (backend) => {
     await signInFrom(user, desk);
   });
 
+  it('a copied password-change token cannot be completed from another device that borrows the id', async () => {
+    const user = await buildUser(server.ctx, { role: 'finance' });
+    const password = `one-time ${crypto.randomBytes(9).toString('base64url')}`;
+    await resetPasswordByAdmin(server.ctx, testOperator, user.id, password);
+    const desk = { deviceId: newDeviceId(), deviceSecret: deviceSecret() };
+    const held = LoginResponse.parse((await post('/auth/login', { username: user.username, password, ...desk })).body);
+    if (held.status !== 'password_change_required') throw new Error(`expected a password change, got ${held.status}`);
+    const newPassword = `my own ${crypto.randomBytes(9).toString('base64url')}`;
+    const copied = await post('/auth/password/complete', { changeToken: held.changeToken, newPassword, deviceId: desk.deviceId });
+    expect(copied.body).toMatchObject({ error: { code: 'unauthenticated' } });
+    const own = await post('/auth/password/complete', { changeToken: held.changeToken, newPassword, ...desk });
+    expect(LoginResponse.parse(own.body).status).toBe('ok');
+  });
+
   describe('hole 2: a stranger who knows a username cannot lock out or wipe its owner', () => {
     it('100 wrong passwords from unknown devices disable nothing, revoke nothing, and the known desk still signs in', async () => {
       const user = await buildUser(server.ctx, { role: 'finance' });

@@ -4,7 +4,7 @@ import type { ServerContext } from '../context';
 import { weakPassword } from '../errors';
 import { findUserById } from '../users/users';
 import { holdForApproval } from './device-approval';
-import type { DevicePresented } from './devices';
+import { type DevicePresented, hashDeviceSecret } from './devices';
 import { completeSignIn, rolesInForce } from './login';
 import { checkNewPassword, hashPassword, verifyPassword } from './passwords';
 import { invalidChangeToken, passwordFingerprint, verifyPasswordChangeToken } from './password-change-token';
@@ -29,7 +29,8 @@ export async function completeRequiredPasswordChange(ctx: ServerContext, input: 
     return invalidChangeToken();
   };
   // A token taken from one device is of no use on another (like refresh tokens, sessions.ts).
-  if (claims.deviceId !== input.deviceId) throw await refuse('device_mismatch');
+  const secretShown = input.deviceSecret === undefined ? null : hashDeviceSecret(input.deviceSecret);
+  if (claims.deviceId !== input.deviceId || claims.deviceSecretHash !== secretShown) throw await refuse('device_mismatch');
   if (!user || user.disabled_at !== null) throw await refuse('user_unavailable');
   if (user.must_change_password !== 1 || passwordFingerprint(user.password_hash) !== claims.passwordFingerprint) throw await refuse('spent');
 

@@ -4,6 +4,7 @@ import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { mfaReplayed, unauthenticated } from '../errors';
 import type { UserRow } from '../users/users';
+import { hashDeviceSecret } from './devices';
 import { signPurposeToken, verifyPurposeToken } from './purpose-tokens';
 
 /**
@@ -12,7 +13,9 @@ import { signPurposeToken, verifyPurposeToken } from './purpose-tokens';
  * the device that signed in, and then finish that sign-in (password-change-completion.ts).
  *
  * - Its own audience, so it is neither an access token nor an enrollment token, nor they it.
- * - Bound to the user (`sub`) and the device id that signed in (`did`).
+ * - Bound to the user (`sub`) and the device that signed in: its id (`did`), and, when it showed
+ *   one, a hash of its device secret (`dsh`). The id is readable in the token, the secret is not,
+ *   so a copied token cannot be completed from another device.
  * - Bound to the password it was issued for: `pwf` is a hash of the stored password hash, so
  *   once the password changes (by this token, a second reset, or anything else) the token is
  *   dead. With the conditional UPDATE in the completion, that makes it single-use without a
@@ -26,6 +29,8 @@ export const passwordChangeTokenTtlS = 300;
 export interface PasswordChangeClaims {
   userId: string;
   deviceId: string;
+  /** SHA-256 of the device secret the sign-in showed; null for a client that keeps none. */
+  deviceSecretHash: string | null;
   /** Fingerprint of the password hash the token was issued against. */
   passwordFingerprint: string;
   /** How the held sign-in was proven (`password`, `password+totp`, ...), for its audit entry. */
@@ -40,7 +45,7 @@ export const passwordFingerprint = (passwordHash: string) =>
 
 export function issuePasswordChangeToken(ctx: ServerContext, claims: PasswordChangeClaims): Promise<{ token: string; expiresAt: number }> {
   return signPurposeToken(ctx, { audience, ttlS: passwordChangeTokenTtlS }, claims.userId, {
-    did: claims.deviceId, pwf: claims.passwordFingerprint, mth: claims.method, fb: claims.failuresBefore,
+    did: claims.deviceId, dsh: claims.deviceSecretHash, pwf: claims.passwordFingerprint, mth: claims.method, fb: claims.failuresBefore,
   });
 }
 
@@ -48,9 +53,10 @@ export const invalidChangeToken = () => unauthenticated('The password change has
 
 /** Signature, algorithm, issuer, audience and expiry; the device and password checks are the caller's. */
 export async function verifyPasswordChangeToken(ctx: ServerContext, token: string): Promise<PasswordChangeClaims> {
-  const { sub, did, pwf, mth, fb } = await verifyPurposeToken(ctx, audience, token, invalidChangeToken);
+  const { sub, did, dsh, pwf, mth, fb } = await verifyPurposeToken(ctx, audience, token, invalidChangeToken);
   if (typeof sub !== 'string' || typeof did !== 'string' || typeof pwf !== 'string' || typeof mth !== 'string' || typeof fb !== 'number') throw invalidChangeToken();
-  return { userId: sub, deviceId: did, passwordFingerprint: pwf, method: mth, failuresBefore: fb };
+  if (dsh !== null && typeof dsh !== 'string') throw invalidChangeToken();
+  return { userId: sub, deviceId: did, deviceSecretHash: dsh, passwordFingerprint: pwf, method: mth, failuresBefore: fb };
 }
 
 /**
@@ -63,7 +69,7 @@ export async function verifyPasswordChangeToken(ctx: ServerContext, token: strin
 export async function holdForPasswordChange(
   ctx: ServerContext,
   user: UserRow,
-  device: { deviceId: string; ip: string | null },
+  device: { deviceId: string; deviceSecret?: string | undefined; ip: string | null },
   how: { method: string; totpStep: number | null; failuresBefore?: number },
 ): Promise<Extract<LoginResponse, { status: 'password_change_required' }> | null> {
   if (user.must_change_password !== 1) return null;
@@ -87,7 +93,7 @@ export async function holdForPasswordChange(
   });
   if (replayed) throw mfaReplayed();
   const { token, expiresAt } = await issuePasswordChangeToken(ctx, {
-    userId: user.id, deviceId: device.deviceId, passwordFingerprint: passwordFingerprint(user.password_hash), method: how.method,
+    userId: user.id, deviceId: device.deviceId, deviceSecretHash: device.deviceSecret === undefined ? null : hashDeviceSecret(device.deviceSecret), passwordFingerprint: passwordFingerprint(user.password_hash), method: how.method,
     failuresBefore: how.failuresBefore ?? 0,
   });
   return { status: 'password_change_required', changeToken: token, changeTokenExpiresAt: expiresAt };
