@@ -66,8 +66,6 @@ async function main(): Promise<void> {
     if (isOperatorError(err)) exitWith(err.message);
     throw err;
   }
-  process.stdout.write(`Depotline sync server listening on ${server.url} (database: ${ctx.dbKind})\n`);
-
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -87,6 +85,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Announced only once the handlers are in place: a pipe write is synchronous on Linux, so
+  // whoever waits for this line may signal before the next statement runs.
+  process.stdout.write(`Depotline sync server listening on ${server.url} (database: ${ctx.dbKind})\n`);
 }
 
 async function seedDemoOnStart(ctx: ServerContext): Promise<void> {
