@@ -20,6 +20,10 @@ export const permissionCatalogue = {
   'grant.manage': 'Grant and revoke access at the location',
   'session.revokeAny': 'List and revoke other users\u2019 sessions',
   'security.read': 'See sign-in alerts, devices and held sign-ins of users at the location',
+  'group.manage': 'Define custom permission groups and see who holds what at the location',
+  'approval.decide': 'Approve or deny sensitive changes other people request at the location',
+  'export.operational': 'Export routes and stops (status, times, order data) of the location',
+  'export.customer': 'Include customer contact fields (name, address, phone, notes) in exports',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;
@@ -59,6 +63,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
     permissions: [
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
       'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
+      'approval.decide', 'export.operational', 'export.customer',
     ],
     mfaRequired: true,
     mustExpire: false,
@@ -85,14 +90,14 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
     mayGrant: [],
   },
   finance: {
-    permissions: ['location.read', 'stop.readCustomer'],
+    permissions: ['location.read', 'stop.readCustomer', 'export.operational'],
     mfaRequired: false,
     mustExpire: false,
     assignedRoutesOnly: false,
     mayGrant: [],
   },
   reporting: {
-    permissions: ['location.read'],
+    permissions: ['location.read', 'export.operational'],
     mfaRequired: false,
     mustExpire: false,
     assignedRoutesOnly: false,
