@@ -24,7 +24,12 @@ export const errorCodes = [
   'forbidden',           // authenticated, but no grant allows this at this location
   'not_found',
   'conflict',            // business rule or stale state (carries the current server value)
+  'approval_required',   // allowed, but a second person must approve it first (bulk exports, sensitive changes)
   'invalid_transition',  // stop status change not allowed by the state machine
+  'approval_own_request', // the requester cannot approve their own request, from any session or device
+  'approval_closed',     // the approval request was already decided, withdrawn or used
+  'approval_expired',    // the approval request expired before anyone decided
+  'approval_stale',      // at approval time the change was no longer valid; nothing was applied
   'weak_password',
   'rate_limited',
   'internal',

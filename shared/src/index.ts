@@ -10,3 +10,6 @@ export * from './bridge-security';
 export * from './account-security';
 export * from './account';
 export * from './webauthn';
+export * from './exports';
+export * from './approvals';
+export * from './groups';
