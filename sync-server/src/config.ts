@@ -18,6 +18,11 @@ const Env = z.object({
   /** Field-encryption key: a file holding 32 random bytes (raw or base64), or the base64 itself. */
   DEPOTLINE_FIELD_KEY_FILE: z.string().optional(),
   DEPOTLINE_FIELD_KEY: z.string().optional(),
+  /**
+   * Earlier field keys, comma-separated files: they only decrypt values not yet re-encrypted
+   * under the current key (`depotline-admin keys rotate-field-key`).
+   */
+  DEPOTLINE_FIELD_KEY_PREVIOUS_FILES: z.string().optional(),
   /** Access-token signing key, same forms. */
   DEPOTLINE_TOKEN_KEY_FILE: z.string().optional(),
   DEPOTLINE_TOKEN_KEY: z.string().optional(),
@@ -61,7 +66,8 @@ export interface ServerConfig {
   host: string;
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
   dataDir: string;
-  fieldKey: { file?: string; value?: string };
+  /** The current field key, and the files of earlier ones that still decrypt during a rotation. */
+  fieldKey: { file?: string; value?: string; previousFiles: string[] };
   tokenKey: { file?: string; value?: string };
   tls: { certFile: string; keyFile: string } | null;
   allowedOrigins: ReadonlySet<string>;
@@ -105,7 +111,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'sqlite', file: path.resolve(e.DEPOTLINE_SQLITE_FILE ?? path.join(dataDir, 'depotline.sqlite')) },
     dataDir,
-    fieldKey: { file: e.DEPOTLINE_FIELD_KEY_FILE, value: e.DEPOTLINE_FIELD_KEY },
+    fieldKey: {
+      file: e.DEPOTLINE_FIELD_KEY_FILE,
+      value: e.DEPOTLINE_FIELD_KEY,
+      previousFiles: (e.DEPOTLINE_FIELD_KEY_PREVIOUS_FILES ?? '').split(',').map((f) => f.trim()).filter(Boolean),
+    },
     tokenKey: { file: e.DEPOTLINE_TOKEN_KEY_FILE, value: e.DEPOTLINE_TOKEN_KEY },
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : null,
     allowedOrigins: new Set(e.DEPOTLINE_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)),

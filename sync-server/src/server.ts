@@ -7,7 +7,7 @@ import type { Server as SocketServer } from 'socket.io';
 import { assertTransportIsSafe, derivedRelyingParty, type ServerConfig } from './config';
 import { createLogger, type Logger, type ServerContext } from './context';
 import { FieldCipher } from './crypto/field-cipher';
-import { loadKey } from './crypto/key-material';
+import { loadFieldKeys, loadKey } from './crypto/key-material';
 import { openDatabase } from './db/database';
 import { migrateToLatest } from './db/migrate';
 import { apiEndpoints } from './http/api';
@@ -37,7 +37,7 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
   await migrateToLatest(db);
   const keysDir = path.join(config.dataDir, 'keys');
-  const cipher = new FieldCipher([loadKey(config.fieldKey, path.join(keysDir, 'field.key'))]);
+  const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
   return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log };
 }

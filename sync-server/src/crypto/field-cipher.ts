@@ -4,6 +4,14 @@ export class FieldDecryptError extends Error {
   override name = 'FieldDecryptError';
 }
 
+/** Why a stored value did not decrypt: never the value itself. */
+export type FieldDecryptFailure = 'malformed' | 'unknown_key' | 'unauthentic';
+
+/** The outcome of `tryDecrypt`: the plaintext, or why there is none. */
+export type FieldDecryptResult =
+  | { ok: true; value: string }
+  | { ok: false; reason: FieldDecryptFailure; keyId: string | null };
+
 /**
  * Field-level encryption of customer PII and MFA seeds (docs/security-model.md): AES-256-GCM
  * with a random 96-bit nonce per value. The associated data binds each ciphertext to its
@@ -36,23 +44,44 @@ export class FieldCipher {
     return `v1.${this.currentId}.${nonce.toString('base64url')}.${body.toString('base64url')}`;
   }
 
+  /** The id of the key new values are written with. */
+  get currentKeyId(): string {
+    return this.currentId;
+  }
+
+  /** The ids of every key that decrypts, newest first. */
+  get keyIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
   decrypt(value: string, aad: string): string {
+    const result = this.tryDecrypt(value, aad);
+    if (result.ok) return result.value;
+    const what = { malformed: 'is not in the expected format', unknown_key: `needs key ${result.keyId ?? '?'}, which is not configured`, unauthentic: 'failed authentication' };
+    throw new FieldDecryptError(`Encrypted field for ${aad} ${what[result.reason]}`);
+  }
+
+  /**
+   * Decrypts without throwing: a value that does not decrypt (swapped from another row, altered,
+   * or under a key that is not configured) comes back as a failure with its reason, so one bad
+   * value can be withheld while everything else is served (docs/security-model.md, "Tampered values").
+   */
+  tryDecrypt(value: string, aad: string): FieldDecryptResult {
     const parts = value.split('.');
     const [version, id, nonceText, bodyText] = parts;
-    if (parts.length !== 4 || version !== 'v1' || !id || !nonceText || !bodyText) {
-      throw new FieldDecryptError(`Encrypted field for ${aad} is not in the expected format`);
-    }
+    if (parts.length !== 4 || version !== 'v1' || !id || !nonceText || !bodyText) return { ok: false, reason: 'malformed', keyId: null };
     const key = this.keys.get(id);
-    if (!key) throw new FieldDecryptError(`No key ${id} to decrypt ${aad}`);
+    if (!key) return { ok: false, reason: 'unknown_key', keyId: id };
     const body = Buffer.from(bodyText, 'base64url');
-    if (body.length < 16) throw new FieldDecryptError(`Encrypted field for ${aad} is truncated`);
+    const nonce = Buffer.from(nonceText, 'base64url');
+    if (body.length < 16 || nonce.length !== 12) return { ok: false, reason: 'malformed', keyId: id };
     try {
-      const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(nonceText, 'base64url'));
+      const decipher = crypto.createDecipheriv('aes-256-gcm', key, nonce);
       decipher.setAAD(Buffer.from(aad, 'utf8'));
       decipher.setAuthTag(body.subarray(body.length - 16));
-      return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8');
+      return { ok: true, value: Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8') };
     } catch {
-      throw new FieldDecryptError(`Encrypted field for ${aad} failed authentication`);
+      return { ok: false, reason: 'unauthentic', keyId: id };
     }
   }
 
@@ -65,7 +94,14 @@ export class FieldCipher {
   }
 }
 
-function keyId(key: Buffer): string {
+/** The key id a stored value names (`v1.<key id>....`), or null when it is not in that format. */
+export function keyIdOf(value: string): string | null {
+  const parts = value.split('.');
+  return parts.length === 4 && parts[0] === 'v1' && parts[1] ? parts[1] : null;
+}
+
+/** The id a key is known by in stored values: not secret, derived one-way from the key. */
+export function keyId(key: Buffer): string {
   return crypto.createHash('sha256').update('depotline-field-key-id').update(key).digest('hex').slice(0, 8);
 }
 

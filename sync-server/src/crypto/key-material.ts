@@ -33,3 +33,19 @@ function decodeKey(text: string, what: string): Buffer {
   if (key.length !== 32) throw new KeyError(`${what} must be 32 bytes (base64-encoded, 44 characters).`);
   return key;
 }
+
+/**
+ * The field keys, newest first (crypto/field-cipher.ts): the current key, which encrypts every
+ * value written from now on, then the previous keys, which only decrypt values not yet
+ * re-encrypted by `depotline-admin keys rotate-field-key` (docs/operations.md, "Rotating the field key").
+ */
+export function loadFieldKeys(source: { file?: string; value?: string; previousFiles: readonly string[] }, fallbackFile: string): Buffer[] {
+  const current = loadKey(source, fallbackFile);
+  const keys = [current];
+  for (const file of source.previousFiles) {
+    const key = loadKey({ file }, fallbackFile);
+    if (keys.some((k) => k.equals(key))) throw new KeyError(`Field key file ${file} holds a key that is already configured (the current key, or another previous one).`);
+    keys.push(key);
+  }
+  return keys;
+}
