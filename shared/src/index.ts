@@ -13,3 +13,4 @@ export * from './webauthn';
 export * from './exports';
 export * from './approvals';
 export * from './groups';
+export * from './groups';
