@@ -3,12 +3,14 @@ import type { Database } from './schema';
 import * as m0001 from './migrations/0001-initial';
 import * as m0002 from './migrations/0002-account-security';
 import * as m0003 from './migrations/0003-webauthn';
+import * as m0007 from './migrations/0007-field-key-rotation';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-account-security': m0002,
   '0003-webauthn': m0003,
+  '0007-field-key-rotation': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -28,6 +28,22 @@ describe.each(backends)('migrations (%s)', (backend) => {
       await close();
     }
   });
+
+  it('0007-field-key-rotation adds the rotation progress and the withheld-value register', async () => {
+    env = await createTestEnv(backend);
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db, '0007-field-key-rotation');
+      await db.insertInto('field_key_rotations').values({ id: 'r1', key_id: 'abcd1234', status: 'running', started_at: 1, updated_at: 1, finished_at: null, cursor_table: null, cursor_id: null }).execute();
+      expect(await db.selectFrom('field_key_rotations').select(['batches', 'rewritten']).executeTakeFirstOrThrow()).toEqual({ batches: 0, rewritten: 0 });
+      const row = { table_name: 'stops', row_id: 's1', columns: 'address', location_id: null, first_seen_at: 1, alerted_at: 1 };
+      await db.insertInto('withheld_values').values(row).execute();
+      // One row per record: the primary key is what deduplicates the alert.
+      await expect(db.insertInto('withheld_values').values(row).execute()).rejects.toThrow();
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('SQLite file', () => {

@@ -178,5 +178,20 @@ export interface Database {
   };
   /** One row: the newest audit entry, so appends serialize and truncation is detectable. */
   audit_head: { id: number; seq: number; hash: string };
+  /** 0007: one `keys rotate-field-key` run; its cursor moves with each batch (provisioning/field-key-rotation.ts). */
+  field_key_rotations: {
+    id: string;
+    key_id: string;
+    status: 'running' | 'finished' | 'superseded';
+    started_at: number;
+    updated_at: number;
+    finished_at: number | null;
+    cursor_table: string | null;
+    cursor_id: string | null;
+    batches: Generated<number>;
+    rewritten: Generated<number>;
+  };
+  /** 0007: a record holding values that did not decrypt, and when its alert was last raised (audit/withheld-values.ts). */
+  withheld_values: { table_name: string; row_id: string; columns: string; location_id: string | null; first_seen_at: number; alerted_at: number };
   kysely_migration?: Generated<unknown>;
 }
