@@ -13,4 +13,3 @@ export * from './webauthn';
 export * from './exports';
 export * from './approvals';
 export * from './groups';
-export * from './groups';
