@@ -29,6 +29,35 @@ describe.each(backends)('migrations (%s)', (backend) => {
     }
   });
 
+  it('0005-approvals creates approval requests whose decision is a conditional update', async () => {
+    env = await createTestEnv(backend);
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db, '0005-approvals');
+      await db.insertInto('users').values({
+        id: 'u1', username: 'u1', display_name: 'U', password_hash: 'x', totp_secret_enc: null, totp_enrolled_at: null,
+        totp_last_step: null, failed_logins: 0, locked_until: null, disabled_at: null, created_at: 1,
+      }).execute();
+      await db.insertInto('approval_requests').values({
+        id: 'a1', kind: 'user.mfaDisable', change: '{"userId":"u2"}', summary: 's', reason: 'r', location_ids: '[]', hands_out: '[]',
+        requested_by: 'u1', requested_by_label: 'u1', requested_at: 1, expires_at: 2, status: 'pending',
+        decided_by: null, decided_by_label: null, decided_at: null, decision_note: null, stale_reason: null, used_at: null,
+      }).execute();
+      const decide = () => db.updateTable('approval_requests').set({ status: 'approved', decided_at: 3 })
+        .where('id', '=', 'a1').where('status', '=', 'pending').executeTakeFirst();
+      expect(Number((await decide()).numUpdatedRows)).toBe(1);
+      expect(Number((await decide()).numUpdatedRows)).toBe(0);
+      // The requester must be a real user.
+      await expect(db.insertInto('approval_requests').values({
+        id: 'a2', kind: 'user.mfaDisable', change: '{}', summary: 's', reason: 'r', location_ids: '[]', hands_out: '[]',
+        requested_by: 'nobody', requested_by_label: 'x', requested_at: 1, expires_at: 2, status: 'pending',
+        decided_by: null, decided_by_label: null, decided_at: null, decision_note: null, stale_reason: null, used_at: null,
+      }).execute()).rejects.toThrow();
+    } finally {
+      await close();
+    }
+  });
+
   it('0007-field-key-rotation adds the rotation progress and the withheld-value register', async () => {
     env = await createTestEnv(backend);
     const { db, close } = openDatabase(env.config.database);

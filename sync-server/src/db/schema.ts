@@ -193,5 +193,29 @@ export interface Database {
   };
   /** 0007: a record holding values that did not decrypt, and when its alert was last raised (audit/withheld-values.ts). */
   withheld_values: { table_name: string; row_id: string; columns: string; location_id: string | null; first_seen_at: number; alerted_at: number };
+  /** 0005: a request for a sensitive change, waiting for (or decided by) a second person (approvals/). */
+  approval_requests: {
+    id: string;
+    kind: string;
+    /** JSON: the change, parsed with its kind's schema again before it is applied. */
+    change: string;
+    summary: string;
+    reason: string;
+    /** JSON array: the locations the change touches, at request time. */
+    location_ids: string;
+    /** JSON array: the permissions the change hands out, at request time. */
+    hands_out: string;
+    requested_by: string;
+    requested_by_label: string;
+    requested_at: number;
+    expires_at: number;
+    status: 'pending' | 'approved' | 'denied' | 'withdrawn' | 'expired' | 'stale';
+    decided_by: string | null;
+    decided_by_label: string | null;
+    decided_at: number | null;
+    decision_note: string | null;
+    stale_reason: string | null;
+    used_at: number | null;
+  };
   kysely_migration?: Generated<unknown>;
 }
