@@ -25,7 +25,7 @@ export const serverLayers = [
   ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto'],
   ['audit'],
   ['access', 'auth', 'users'],
-  ['sync', 'provisioning'],
+  ['sync', 'provisioning', 'exports'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],
 ];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import net from 'node:net';
-import { roleNames, roleTemplates } from '@depotline/shared';
+import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
 
 /**
  * Server configuration, from environment variables only (12-factor). Documented in the
@@ -59,6 +59,11 @@ const Env = z.object({
   WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
   WEBAUTHN_ORIGIN: z.string().url().optional(),
   WEBAUTHN_REQUIRED_ROLES: z.string().default(''),
+  // --- exports (exports/): docs/operations.md "Exports" ---
+  /** The longest date range, in days, one export of stops and routes may cover. */
+  EXPORT_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(exportRangeDaysCeiling).default(defaultExportMaxRangeDays),
+  /** An export of more rows than this is a bulk export: it needs a second person's approval. */
+  EXPORT_BULK_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(defaultExportBulkRows),
 });
 
 export interface ServerConfig {
@@ -87,6 +92,8 @@ export interface ServerConfig {
   webauthn: WebauthnRelyingParty | null;
   /** Roles whose users must sign in with a security key once they have one (not TOTP alone). */
   webauthnRequiredRoles: ReadonlySet<string>;
+  /** Export policy: the longest range in days, and the row count above which an export needs approval. */
+  exports: { maxRangeDays: number; bulkRows: number };
 }
 
 export class ConfigError extends Error {
@@ -130,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     trustProxyHops: e.TRUST_PROXY_HOPS,
     logLevel: e.LOG_LEVEL,
     ...webauthnConfig(e),
+    exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
   };
   assertTransportIsSafe(config);
   return config;
