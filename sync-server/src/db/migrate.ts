@@ -3,6 +3,7 @@ import type { Database } from './schema';
 import * as m0001 from './migrations/0001-initial';
 import * as m0002 from './migrations/0002-account-security';
 import * as m0003 from './migrations/0003-webauthn';
+import * as m0004 from './migrations/0004-permission-groups';
 import * as m0005 from './migrations/0005-approvals';
 import * as m0007 from './migrations/0007-field-key-rotation';
 
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-account-security': m0002,
   '0003-webauthn': m0003,
+  '0004-permission-groups': m0004,
   '0005-approvals': m0005,
   '0007-field-key-rotation': m0007,
 };

@@ -58,6 +58,30 @@ describe.each(backends)('migrations (%s)', (backend) => {
     }
   });
 
+  it('0004-permission-groups adds groups, their scope and the group a grant names', async () => {
+    env = await createTestEnv(backend);
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db, '0003-webauthn');
+      await db.insertInto('locations').values({ id: 'loc-1', name: 'North', timezone: 'UTC', version: 0, created_at: 1 }).execute();
+      await db.insertInto('users').values({ id: 'u1', username: 'u1', display_name: 'U', password_hash: 'x', totp_secret_enc: null, totp_enrolled_at: null, totp_last_step: null, failed_logins: 0, locked_until: null, disabled_at: null, created_at: 1, password_changed_at: null }).execute();
+      await db.insertInto('grants').values({ id: 'g-old', user_id: 'u1', role: 'dispatcher', expires_at: null, created_at: 1, created_by: null, revoked_at: null, revoked_by: null }).execute();
+      expect(await migrateToLatest(db, '0004-permission-groups')).toEqual(['0004-permission-groups']);
+      // A grant made before groups existed names no group.
+      expect(await db.selectFrom('grants').select('group_id').where('id', '=', 'g-old').executeTakeFirstOrThrow()).toEqual({ group_id: null });
+      const group = { id: 'pg1', name: 'no-phones', description: '', permissions: '[]', denials: '["stop.readPhone"]', mfa_required: 1, must_expire: 0, version: 1, created_at: 1, created_by: null, updated_at: 1, updated_by: null, retired_at: null, retired_by: null };
+      await db.insertInto('permission_groups').values(group).execute();
+      // Names are unique, retired groups included.
+      await expect(db.insertInto('permission_groups').values({ ...group, id: 'pg2' }).execute()).rejects.toThrow();
+      await db.insertInto('permission_group_locations').values({ group_id: 'pg1', location_id: 'loc-1' }).execute();
+      await db.insertInto('grants').values({ id: 'g-new', user_id: 'u1', role: 'group', group_id: 'pg1', expires_at: null, created_at: 2, created_by: null, revoked_at: null, revoked_by: null }).execute();
+      // The group a grant names must exist.
+      await expect(db.insertInto('grants').values({ id: 'g-bad', user_id: 'u1', role: 'group', group_id: 'nope', expires_at: null, created_at: 2, created_by: null, revoked_at: null, revoked_by: null }).execute()).rejects.toThrow();
+    } finally {
+      await close();
+    }
+  });
+
   it('0007-field-key-rotation adds the rotation progress and the withheld-value register', async () => {
     env = await createTestEnv(backend);
     const { db, close } = openDatabase(env.config.database);

@@ -101,8 +101,29 @@ export interface Database {
     created_by: string | null;
     revoked_at: number | null;
     revoked_by: string | null;
+    /** 0004: the custom group the grant names (then `role` is `'group'`, which no template is). */
+    group_id: string | null;
   };
   grant_locations: { grant_id: string; location_id: string };
+  /** 0004: custom permission groups; `permissions` and `denials` are JSON arrays of catalogue names. */
+  permission_groups: {
+    id: string;
+    name: string;
+    description: string;
+    permissions: string;
+    denials: string;
+    mfa_required: number;
+    must_expire: number;
+    version: number;
+    created_at: number;
+    created_by: string | null;
+    updated_at: number;
+    updated_by: string | null;
+    retired_at: number | null;
+    retired_by: string | null;
+  };
+  /** 0004: a group's scope, the locations where it may be granted. */
+  permission_group_locations: { group_id: string; location_id: string };
   sessions: {
     id: string;
     user_id: string;
