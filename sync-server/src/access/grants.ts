@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { type Grant, type GrantCreate, type RoleName, roleTemplates } from '@depotline/shared';
 import { appendAuditEntries, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
+import type { Db } from '../db/database';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
 import type { AccessProfile } from './access-profile';
 import { auditDenied } from './authorize';
@@ -37,25 +38,35 @@ export async function createGrant(ctx: ServerContext, granter: Granter, input: G
     }
   }
 
-  return ctx.db.transaction().execute(async (trx) => {
-    const user = await trx.selectFrom('users').select(['id', 'disabled_at']).where('id', '=', input.userId).executeTakeFirst();
-    if (!user) throw notFound('The user');
-    if (user.disabled_at !== null) throw conflict('The user is disabled.');
-    const found = await trx.selectFrom('locations').select('id').where('id', 'in', locationIds).execute();
-    if (found.length !== locationIds.length) throw notFound('One of the locations');
-    const id = crypto.randomUUID();
-    await trx.insertInto('grants').values({
-      id, user_id: input.userId, role: input.role, expires_at: expiresAt, created_at: now,
-      created_by: granter.actor.userId ?? granter.actor.label, revoked_at: null, revoked_by: null,
-    }).execute();
-    await trx.insertInto('grant_locations').values(locationIds.map((location_id) => ({ grant_id: id, location_id }))).execute();
-    // One entry per location, so each depot's audit trail shows who was given access to it.
-    await appendAuditEntries(trx, locationIds.map((locationId) => ({ actor: granter.actor, event: {
-      action: 'grant.create', outcome: 'ok' as const, targetType: 'grant', targetId: id, locationId,
-      details: { userId: input.userId, role: input.role, locationIds, expiresAt },
-    } })), now);
-    return { id, userId: input.userId, role: input.role, locationIds, expiresAt, createdAt: now, createdBy: granter.actor.userId ?? granter.actor.label, revokedAt: null };
-  });
+  return ctx.db.transaction().execute((trx) => insertGrant(trx, granter.actor, { userId: input.userId, role: input.role, locationIds, expiresAt }, now));
+}
+
+/**
+ * Writes a grant and its audit entries (one per location) inside the caller's transaction. Who
+ * may grant was decided before: by `createGrant`, or by a second person approving the grant
+ * (approvals/). The user must exist and be enabled, and every location must exist.
+ */
+export async function insertGrant(
+  trx: Db, actor: AuditActor, input: { userId: string; role: RoleName; locationIds: string[]; expiresAt: number | null }, now: number,
+): Promise<Grant> {
+  const { locationIds, expiresAt } = input;
+  const user = await trx.selectFrom('users').select(['id', 'disabled_at']).where('id', '=', input.userId).executeTakeFirst();
+  if (!user) throw notFound('The user');
+  if (user.disabled_at !== null) throw conflict('The user is disabled.');
+  const found = await trx.selectFrom('locations').select('id').where('id', 'in', locationIds).execute();
+  if (found.length !== locationIds.length) throw notFound('One of the locations');
+  const id = crypto.randomUUID();
+  await trx.insertInto('grants').values({
+    id, user_id: input.userId, role: input.role, expires_at: expiresAt, created_at: now,
+    created_by: actor.userId ?? actor.label, revoked_at: null, revoked_by: null,
+  }).execute();
+  await trx.insertInto('grant_locations').values(locationIds.map((location_id) => ({ grant_id: id, location_id }))).execute();
+  // One entry per location, so each depot's audit trail shows who was given access to it.
+  await appendAuditEntries(trx, locationIds.map((locationId) => ({ actor, event: {
+    action: 'grant.create', outcome: 'ok' as const, targetType: 'grant', targetId: id, locationId,
+    details: { userId: input.userId, role: input.role, locationIds, expiresAt },
+  } })), now);
+  return { id, userId: input.userId, role: input.role, locationIds, expiresAt, createdAt: now, createdBy: actor.userId ?? actor.label, revokedAt: null };
 }
 
 /** Revokes a grant. Connected devices of the user drop its locations within a second. */
