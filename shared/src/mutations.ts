@@ -85,8 +85,19 @@ export const PositionReport = z.object({
   speedKmh: z.number().min(0).max(300).nullable(),
 });
 
+/**
+ * A sensitive read, not an edit: the user revealed the stop's customer phone number in the
+ * console. It changes nothing; the server audits it (`createdAt` is when it was revealed,
+ * offline included) and answers with the stop's current version.
+ */
+export const StopRevealPhone = z.object({
+  ...base,
+  type: z.literal('stop.revealPhone'),
+  stopId: EntityId,
+});
+
 export const Mutation = z.discriminatedUnion('type', [
-  StopSetStatus, StopEditNotes, StopCreate, StopUpdate, RouteCreate, RouteAssign, PositionReport,
+  StopSetStatus, StopEditNotes, StopCreate, StopUpdate, StopRevealPhone, RouteCreate, RouteAssign, PositionReport,
 ]);
 export type Mutation = z.infer<typeof Mutation>;
 export type MutationType = Mutation['type'];
@@ -114,6 +125,7 @@ export const mutationRules: { readonly [T in MutationType]: MutationRule<T> } = 
   'stop.editNotes': { permission: 'stop.editNotes', target: (m) => ({ kind: 'stop', id: m.stopId }) },
   'stop.create': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
   'stop.update': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
+  'stop.revealPhone': { permission: 'stop.readPhone', target: (m) => ({ kind: 'stop', id: m.stopId }) },
   'route.create': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
   'route.assign': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
   'position.report': { permission: 'position.report', target: (m) => ({ kind: 'position', id: m.driverId }) },

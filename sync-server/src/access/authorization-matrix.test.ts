@@ -31,7 +31,7 @@ function expectedAllowed(role: RoleName, action: Action, where: Where): boolean 
   if (!has) return false;
   if (action === 'position.report') return role === 'driver';
   if (action === 'grant.create') return t.mayGrant.includes('reporting');
-  if (t.assignedRoutesOnly) return action === 'sync.pull' || action === 'stop.setStatus';
+  if (t.assignedRoutesOnly) return action === 'sync.pull' || action === 'stop.setStatus' || action === 'stop.revealPhone';
   return true;
 }
 
@@ -51,6 +51,7 @@ async function buildMutation(w: World, user: WorldUser, action: MutationType, wh
     }
     case 'stop.editNotes': return { ...base, type: action, stopId: stop.id, notes: `note ${uniq('n')}` };
     case 'stop.update': return { ...base, type: action, stopId: stop.id, changes: { eta: Date.now() } };
+    case 'stop.revealPhone': return { ...base, type: action, stopId: stop.id };
     case 'stop.create': return {
       ...base, type: action, stopId: uniq('new-stop'), routeId, sequence: 99, customerName: 'New Customer', address: '1 New Road', phone: null, notes: '',
       window: { start: 1_800_000_000_000, end: 1_800_000_600_000 },

@@ -183,6 +183,10 @@ describe.each(backends)('depotline-admin end to end (%s)', (backend) => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.at(-2)).toMatchObject({ action: 'audit.export', actor: `cli:${osUser}` });
     expect(lines.at(-1)).toMatchObject({ type: 'summary', verify: { ok: true } });
+    // Reading the log is itself in the log, with how much was read.
+    const read = await ctx.db.selectFrom('audit_log').select(['action', 'actor', 'details']).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    expect(read).toMatchObject({ action: 'audit.read', actor: `cli:${osUser}` });
+    expect(JSON.parse(read.details)).toEqual({ via: 'cli export', filters: { locationId: null, after: 0 }, returned: Number(total.n) + 1, destination: file });
     expect(await runAdminJson(env, ['audit', 'export', '--out', file])).toMatchObject({ code: 1, json: { error: { code: 'bad_request' } } });
 
     const north = await runAdmin(env, ['audit', 'export', '--location', 'depot-north']);

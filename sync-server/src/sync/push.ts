@@ -88,9 +88,9 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
   }
 
   try {
-    const { touched, version } = await handler.apply(scope, m);
+    const { touched, version, before } = await handler.apply(scope, m);
     await trx.updateTable('applied_mutations').set({ version }).where('id', '=', m.id).execute();
-    audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m) });
+    audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m, before) });
     return { result: { id: m.id, status: 'applied', version }, touched };
   } catch (err) {
     // Anything else (a database fault) fails the whole push: its transaction rolls back and

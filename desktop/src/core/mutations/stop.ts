@@ -60,4 +60,14 @@ export const stopEdits = {
     },
     describe: (m) => `new stop for ${clip(m.customerName, 200)}`,
   },
-} satisfies Pick<OptimisticHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create'>;
+  'stop.revealPhone': {
+    // A sensitive read, queued only so the server audits it, with its time, once it is sent:
+    // the record stays exactly as it is.
+    apply: (_m, current) => current,
+    check(m, current) {
+      requireExisting(asStop(current), 'stop', m.stopId);
+      return Promise.resolve();
+    },
+    describe: () => 'revealing the phone number',
+  },
+} satisfies Pick<OptimisticHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create' | 'stop.revealPhone'>;

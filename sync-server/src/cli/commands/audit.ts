@@ -86,6 +86,11 @@ const auditExport: CliCommand = {
         }
         throw err;
       }
+      // And once it has run, how much was read: the count is known only now (docs/security-model.md).
+      await ctx.db.transaction().execute((trx) => appendAudit(trx, operatorActor(), {
+        action: 'audit.read', outcome: 'ok', targetType: 'audit_log', locationId,
+        details: { via: 'cli export', filters: { locationId, after: afterSeq }, returned: summary.exported, destination: file ?? 'stdout' },
+      }, ctx.now()));
       const exitCode = summary.verify.ok ? exitCodes.ok : exitCodes.auditBroken;
       const text = [`Exported ${summary.exported} entries${file ? ` to ${file}` : ''}.`, describeVerifyResult(summary.verify)].join('\n');
       // On stdout the summary is already the export's last line; people get it on stderr too.

@@ -1,5 +1,5 @@
-import type { AuditEntry } from '@depotline/shared';
 import { z } from 'zod';
+import { presentAuditEntry } from '../../audit/export';
 import { type Endpoint, endpoint } from '../endpoint';
 
 const AuditQuery = z.object({
@@ -16,15 +16,17 @@ export function auditEndpoints(): Endpoint[] {
       params: z.object({ locationId: z.string().min(1).max(64) }),
       query: AuditQuery,
       authorize: ({ params }) => ({ permission: 'audit.read', locationId: params.locationId, action: 'audit.read' }),
-      handle: async ({ ctx, input: { params, query } }) => {
-        const rows = await ctx.db.selectFrom('audit_log').selectAll()
+      transaction: true,
+      handle: async ({ db, input: { params, query }, audit }) => {
+        const rows = await db.selectFrom('audit_log').selectAll()
           .where('location_id', '=', params.locationId).where('seq', '>', query.after).orderBy('seq').limit(query.limit).execute();
-        return rows.map((r): AuditEntry => ({
-          seq: r.seq, at: r.at, actorUserId: r.actor_user_id, actor: r.actor, action: r.action,
-          outcome: r.outcome as AuditEntry['outcome'], targetType: r.target_type, targetId: r.target_id,
-          locationId: r.location_id, details: JSON.parse(r.details) as Record<string, unknown>,
-          deviceId: r.device_id, ip: r.ip, prevHash: r.prev_hash, hash: r.hash,
-        }));
+        // Reading the log is a sensitive read itself: who read which part, and how much of it.
+        // The entry lands after the page it describes, so the next page starts with it.
+        audit({
+          action: 'audit.read', outcome: 'ok', targetType: 'audit_log', locationId: params.locationId,
+          details: { via: 'api', filters: { locationId: params.locationId, after: query.after, limit: query.limit }, returned: rows.length },
+        });
+        return rows.map(presentAuditEntry);
       },
       present: (entries) => ({ entries }),
     }),

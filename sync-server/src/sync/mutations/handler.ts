@@ -33,9 +33,19 @@ export interface MutationScope {
   ownDrivers: ReadonlySet<string>;
 }
 
-export interface Applied {
+/**
+ * The row a mutation's target was just before the change, for the audit entry's from/to values.
+ * Stop and route mutations load it anyway to check their rules; positions keep no history in
+ * the log (a driver's trail of places is personal data).
+ */
+export type BeforeOf<T extends MutationType> = T extends `stop.${string}` ? StopRow : T extends `route.${string}` ? RouteRow : never;
+
+export interface Applied<T extends MutationType = MutationType> {
+  /** The version the target has after the mutation (its unchanged version for a read). */
   version: number;
   touched: Touched[];
+  /** The target before the change; omitted for a new record. */
+  before?: BeforeOf<T>;
 }
 
 /**
@@ -57,10 +67,16 @@ export interface MutationHandler<T extends MutationType> {
    * Checks the business rules and writes. Every `Rejection` must be thrown before the first
    * write: the push loop undoes a refusal by releasing the mutation id only.
    */
-  apply(scope: MutationScope, m: MutationOf<T>): Promise<Applied>;
-  /** What changed, for the audit entry: field names and operational values, never customer PII. */
-  auditDetails(m: MutationOf<T>): Record<string, unknown>;
+  apply(scope: MutationScope, m: MutationOf<T>): Promise<Applied<T>>;
+  /**
+   * What changed, for the audit entry: field names, and the old and new operational values
+   * (`{ from, to }`) so a dispute can be read from the log alone; never customer PII.
+   */
+  auditDetails(m: MutationOf<T>, before: BeforeOf<T> | undefined): Record<string, unknown>;
 }
+
+/** An operational value before and after, as an audit entry records it (`from: null`: none, or unknown). */
+export const fromTo = <V>(from: V | undefined, to: V) => ({ from: from ?? null, to });
 
 /** A handler per mutation type; the mapped type makes a declared but unhandled type a compile error. */
 export type MutationHandlers = { readonly [T in MutationType]: MutationHandler<T> };

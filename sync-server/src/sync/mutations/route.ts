@@ -2,7 +2,7 @@ import type { Change } from '@depotline/shared';
 import type { Db } from '../../db/database';
 import { recordChange } from '../change-log';
 import type { RouteRow } from '../presenters';
-import { loadRoute, type MutationHandlers, Rejection, routeChange, type Touched } from './handler';
+import { fromTo, loadRoute, type MutationHandlers, Rejection, routeChange, type Touched } from './handler';
 
 /** Route mutations: creation, and assigning a driver and a vehicle. */
 
@@ -68,8 +68,8 @@ export const routeMutations = {
           touched.push({ entity: 'stop', id: s.id, locationId: m.locationId });
         }
       }
-      return { touched, version };
+      return { touched, version, before: route };
     },
-    auditDetails: (m) => ({ mutationId: m.id, driverId: m.driverId, vehicleId: m.vehicleId }),
+    auditDetails: (m, before) => ({ mutationId: m.id, driverId: fromTo(before?.driver_id, m.driverId), vehicleId: fromTo(before?.vehicle_id, m.vehicleId) }),
   },
 } satisfies Pick<MutationHandlers, 'route.create' | 'route.assign'>;

@@ -4,7 +4,7 @@ import type { Db } from '../../db/database';
 import { recordChange } from '../change-log';
 import type { StopRow } from '../presenters';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
-import { type Applied, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
+import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 
 /** Stop mutations: status (the state machine), notes, customer details and order, creation. */
 
@@ -19,11 +19,14 @@ async function stopIsOnOwnRoute(scope: MutationScope, m: { stopId: string; locat
   return row?.driver_id != null && scope.ownDrivers.has(row.driver_id);
 }
 
-async function touchStop(scope: MutationScope, stop: StopRow, columns: Partial<StopRow>): Promise<Applied> {
+/** Writes the change; the row as it was goes back as `before`, for the audit entry's from/to. */
+async function touchStop(scope: MutationScope, stop: StopRow, columns: Partial<StopRow>): Promise<Required<Applied<'stop.update'>>> {
   const version = await recordChange(scope.trx, stop.location_id, 'stop', stop.id, scope.now);
   await scope.trx.updateTable('stops').set({ ...columns, version, updated_at: scope.now, updated_by: scope.by }).where('id', '=', stop.id).execute();
-  return { version, touched: [{ entity: 'stop', id: stop.id, locationId: stop.location_id }] };
+  return { version, touched: [{ entity: 'stop', id: stop.id, locationId: stop.location_id }], before: stop };
 }
+
+const windowOf = (row: StopRow): TimeWindow => ({ start: row.window_start, end: row.window_end });
 
 export interface NewStop extends StopPii {
   id: string;
@@ -62,7 +65,7 @@ export const stopMutations = {
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
       return touchStop(scope, stop, { status: m.to });
     },
-    auditDetails: (m) => ({ mutationId: m.id, to: m.to, reason: m.reason }),
+    auditDetails: (m, before) => ({ mutationId: m.id, status: fromTo(before?.status, m.to), reason: m.reason }),
   },
   'stop.editNotes': {
     assignedToCaller: stopIsOnOwnRoute,
@@ -84,7 +87,16 @@ export const stopMutations = {
         ...(c.eta !== undefined ? { eta: c.eta } : {}),
       });
     },
-    auditDetails: (m) => ({ mutationId: m.id, fields: Object.keys(m.changes).sort(), sequence: m.changes.sequence, window: m.changes.window, eta: m.changes.eta }),
+    // Customer details are named in `fields`, never valued; order, window and ETA carry from/to.
+    auditDetails: (m, before) => {
+      const c = m.changes;
+      return {
+        mutationId: m.id, fields: Object.keys(c).sort(),
+        ...(c.sequence !== undefined ? { routeId: before?.route_id, sequence: fromTo(before?.sequence, c.sequence) } : {}),
+        ...(c.window !== undefined ? { window: fromTo(before && windowOf(before), c.window) } : {}),
+        ...(c.eta !== undefined ? { eta: fromTo(before?.eta, c.eta) } : {}),
+      };
+    },
   },
   'stop.create': {
     async apply(scope, m) {
@@ -96,4 +108,16 @@ export const stopMutations = {
     },
     auditDetails: (m) => ({ mutationId: m.id, routeId: m.routeId, sequence: m.sequence, window: m.window }),
   },
-} satisfies Pick<MutationHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create'>;
+  'stop.revealPhone': {
+    assignedToCaller: stopIsOnOwnRoute,
+    async apply(scope, m) {
+      // A sensitive read: nothing is written and no version is taken, so nothing is broadcast;
+      // the push's claim on the mutation id keeps a replay from being audited twice.
+      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      return { version: stop.version, touched: [] };
+    },
+    // The entry's own time is when the server received it; `revealedAt` is when the user
+    // revealed the number, which for a console that was offline is earlier.
+    auditDetails: (m) => ({ mutationId: m.id, stopId: m.stopId, revealedAt: m.createdAt }),
+  },
+} satisfies Pick<MutationHandlers, 'stop.setStatus' | 'stop.editNotes' | 'stop.update' | 'stop.create' | 'stop.revealPhone'>;
