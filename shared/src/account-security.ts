@@ -19,6 +19,7 @@ export const securityAlertKinds = [
   'password_reset',             // an admin reset the password
   'recovery_code_used',
   'cloned_authenticator',       // a security key's signature counter went backwards
+  'value_withheld',             // the user's stored authenticator seed does not decrypt (altered in the database): refused and withheld
 ] as const;
 export const SecurityAlertKind = z.enum(securityAlertKinds);
 export type SecurityAlertKind = z.infer<typeof SecurityAlertKind>;

@@ -82,6 +82,12 @@ export const Stop = z.object({
   address: Address.optional(),
   phone: Phone.nullable().optional(),
   notes: DeliveryNotes.optional(),
+  /**
+   * Customer fields the server holds but could not verify (their stored ciphertext does not
+   * decrypt: altered or moved by someone with database access). They are left out like
+   * redacted ones; this names them so a console can say so. Absent when there are none.
+   */
+  withheld: z.array(z.enum(['customerName', 'address', 'phone', 'notes'])).min(1).optional(),
   window: TimeWindow,
   status: StopStatus,
   eta: Timestamp.nullable(),

@@ -14,6 +14,7 @@ export const errorCodes = [
   'mfa_invalid',
   'mfa_replayed',
   'mfa_enrollment_required',
+  'mfa_unavailable',     // the stored authenticator seed does not decrypt (altered in the database): refused, reported; use another factor or ask an admin to reset it
   'webauthn_invalid',    // a security-key assertion or attestation failed verification (wrong origin or RP id, replayed, cloned key)
   'webauthn_required',   // policy: this account must sign in with a security key, not an authenticator code
   'account_locked',      // too many failures; retry after `retryAfterS`

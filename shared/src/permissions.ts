@@ -129,6 +129,12 @@ export function redactStopForViewer(stop: Stop, permissions: ReadonlySet<Permiss
   for (const field of Object.keys(stopFieldPermission) as RedactableStopField[]) {
     if (!permissions.has(stopFieldPermission[field])) delete out[field];
   }
+  // A withheld field is named only to viewers who may see that field.
+  if (out.withheld) {
+    const visible = out.withheld.filter((f) => permissions.has(stopFieldPermission[f]));
+    if (visible.length > 0) out.withheld = visible;
+    else delete out.withheld;
+  }
   return out;
 }
 

@@ -33,6 +33,9 @@ export const invalidCredentials = () =>
   new AppError('invalid_credentials', 401, 'The username or password is not correct.');
 export const mfaRequired = () => new AppError('mfa_required', 401, 'Enter the code from your authenticator app.');
 export const mfaInvalid = () => new AppError('mfa_invalid', 401, 'The authenticator code is not correct.');
+/** The stored TOTP seed does not decrypt: the sign-in fails closed for this user only (auth/totp-seed.ts). */
+export const mfaUnavailable = () =>
+  new AppError('mfa_unavailable', 401, 'Your authenticator cannot be verified on the server. Use a recovery code or a security key, or ask an administrator to reset your authenticator.');
 export const mfaReplayed = () =>
   new AppError('mfa_replayed', 401, 'That authenticator code was already used; wait for the next one.');
 /** A security-key assertion or registration failed verification; the reason is audited, never sent. */

@@ -2,13 +2,14 @@ import type { AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { appendAudit } from '../audit/audit-log';
 import { invalidCredentials, mfaInvalid, mfaReplayed, mfaRequired, unauthenticated } from '../errors';
-import { decryptTotpSecret, findUserById, type UserRow } from '../users/users';
+import { findUserById, type UserRow } from '../users/users';
 import { findDevice } from './devices';
 import { type FailureBucket, recordSignInFailure, refuseIfLocked } from './login';
 import { verifyPassword } from './passwords';
 import type { Principal } from './principal';
 import type { LockState } from './throttle';
 import { verifyTotp } from './totp';
+import { readTotpSeed } from './totp-seed';
 
 /**
  * Re-authentication for sensitive changes made while signed in (ASVS 3.7.1; ASVS 2.2.3 for
@@ -65,7 +66,7 @@ export async function reauthenticate(
   if (!options.secondFactor || user.totp_enrolled_at === null) return user;
 
   if (proof.totp === undefined) throw mfaRequired();
-  const secret = decryptTotpSecret(ctx, user);
+  const secret = await readTotpSeed(ctx, user, actor, 'auth.reauth');
   const check = secret === null ? null : verifyTotp(secret, proof.totp, now, user.totp_last_step);
   if (check === null || (!check.ok && check.reason !== 'replayed')) {
     throw await recordSignInFailure(ctx, user, bucket, actor, 'reauth_mfa_invalid', mfaInvalid());

@@ -1,7 +1,8 @@
 import type { LoginRequest } from '@depotline/shared';
 import type { ServerContext } from '../context';
-import { decryptTotpSecret, type UserRow } from '../users/users';
+import type { UserRow } from '../users/users';
 import { useRecoveryCode } from './recovery-codes';
+import { readTotpSeed } from './totp-seed';
 import { verifyTotp } from './totp';
 import { hasSecurityKeys } from './webauthn'; // security keys
 import { refuseTotpWhenKeyRequired, verifyLoginAssertion } from './webauthn-policy'; // security keys
@@ -37,7 +38,8 @@ export async function verifySecondFactor(ctx: ServerContext, user: UserRow, inpu
   if (input.webauthn !== undefined) return verifyLoginAssertion(ctx, user, input, now, ip);
   if (input.totp !== undefined) {
     await refuseTotpWhenKeyRequired(ctx, user, input, now); // security keys: WEBAUTHN_REQUIRED_ROLES
-    const secret = decryptTotpSecret(ctx, user);
+    // A seed that does not decrypt throws `mfa_unavailable`, audited and alerted (totp-seed.ts).
+    const secret = await readTotpSeed(ctx, user, { userId: user.id, label: user.username, deviceId: input.deviceId, ip }, 'auth.login');
     if (secret === null) return { ok: false, reason: 'invalid' };
     const check = verifyTotp(secret, input.totp, now, user.totp_last_step);
     return check.ok ? { ok: true, method: 'totp', totpStep: check.step } : { ok: false, reason: check.reason === 'replayed' ? 'replayed' : 'invalid' };

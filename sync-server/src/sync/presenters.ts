@@ -1,24 +1,35 @@
-import type { Driver, DriverPosition, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
+import type { Driver, DriverPosition, RedactableStopField, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
 import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
 import type { Database } from '../db/schema';
-import { decryptStopPii } from './stop-pii';
+import { readStopPii } from './stop-pii';
+import { reportWithheldStop } from './withheld-stops';
 
 /**
- * Rows as the shared contract describes them. A presented stop is whole and decrypted:
- * redact it for the viewer (visibility.ts) before it leaves the server.
+ * Rows as the shared contract describes them. A presented stop is decrypted: redact it for the
+ * viewer (visibility.ts) before it leaves the server.
  */
 
 export type StopRow = Selectable<Database['stops']>;
 export type RouteRow = Selectable<Database['routes']>;
 
+/**
+ * A customer field whose stored value does not decrypt is withheld: left out, as redaction
+ * leaves fields out, and named in `withheld`; the stop is reported (withheld-stops.ts) and
+ * everything else about it is served. Every reader of stops (pull, live feed, REST, exports)
+ * presents them here, so none fails because of one tampered value.
+ */
 export function presentStop(ctx: ServerContext, row: StopRow): Stop {
+  const { pii, withheld } = readStopPii(ctx, row);
+  const withheldFields = Object.keys(withheld) as RedactableStopField[];
+  if (withheldFields.length > 0) reportWithheldStop(ctx, { id: row.id, locationId: row.location_id }, withheld);
   return {
     id: row.id,
     locationId: row.location_id,
     routeId: row.route_id,
     sequence: row.sequence,
-    ...decryptStopPii(ctx, row),
+    ...pii,
+    ...(withheldFields.length > 0 ? { withheld: withheldFields } : {}),
     window: { start: row.window_start, end: row.window_end },
     status: row.status as StopStatus,
     eta: row.eta,

@@ -1,6 +1,7 @@
+import type { RedactableStopField } from '@depotline/shared';
 import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
-import { fieldAad } from '../crypto/field-cipher';
+import { fieldAad, type FieldDecryptFailure } from '../crypto/field-cipher';
 import type { Database } from '../db/schema';
 
 /**
@@ -33,11 +34,38 @@ export function encryptNewStopPii(ctx: ServerContext, stopId: string, pii: StopP
   return encryptStopPii(ctx, stopId, pii) as StopPiiColumns;
 }
 
-export function decryptStopPii(ctx: ServerContext, row: StopPiiColumns & { id: string }): StopPii {
-  return {
-    customerName: ctx.cipher.decrypt(row.customer_name_enc, fieldAad('stops', 'customer_name', row.id)),
-    address: ctx.cipher.decrypt(row.address_enc, fieldAad('stops', 'address', row.id)),
-    phone: ctx.cipher.decryptNullable(row.phone_enc, fieldAad('stops', 'phone', row.id)),
-    notes: ctx.cipher.decrypt(row.notes_enc, fieldAad('stops', 'notes', row.id)),
-  };
+/** What was read of a stop's customer data: the fields that decrypted, and why each other one did not. */
+export interface StopPiiRead {
+  pii: Partial<StopPii>;
+  /** Fields whose stored value did not decrypt, with the reason; empty when all did. */
+  withheld: Partial<Record<RedactableStopField, FieldDecryptFailure>>;
+}
+
+const piiColumns: readonly { field: RedactableStopField; column: keyof StopPiiColumns; name: string }[] = [
+  { field: 'customerName', column: 'customer_name_enc', name: 'customer_name' },
+  { field: 'address', column: 'address_enc', name: 'address' },
+  { field: 'phone', column: 'phone_enc', name: 'phone' },
+  { field: 'notes', column: 'notes_enc', name: 'notes' },
+];
+
+/**
+ * Decrypts a stop's customer data field by field, never throwing: a value that does not
+ * decrypt (moved from another row, altered, or under a key that is not configured) is left out
+ * and named in `withheld`, so one tampered value costs that value only. Reporting it is the
+ * caller's part (`presentStop` does, once per record and window).
+ */
+export function readStopPii(ctx: ServerContext, row: StopPiiColumns & { id: string }): StopPiiRead {
+  const pii: Partial<StopPii> = {};
+  const withheld: StopPiiRead['withheld'] = {};
+  for (const { field, column, name } of piiColumns) {
+    const stored = row[column];
+    if (stored === null) {
+      if (field === 'phone') pii.phone = null;
+      continue;
+    }
+    const result = ctx.cipher.tryDecrypt(stored, fieldAad('stops', name, row.id));
+    if (result.ok) pii[field] = result.value;
+    else withheld[field] = result.reason;
+  }
+  return { pii, withheld };
 }

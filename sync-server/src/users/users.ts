@@ -8,7 +8,7 @@ import { markSessionsOfUserRevoked } from '../auth/sessions';
 import { raiseSecurityAlert } from '../auth/security-alerts';
 import { base32Encode, generateTotpSecret, otpauthUri, verifyTotp } from '../auth/totp';
 import type { ServerContext } from '../context';
-import { fieldAad } from '../crypto/field-cipher';
+import { fieldAad, type FieldDecryptResult } from '../crypto/field-cipher';
 import type { Db } from '../db/database';
 import type { Database } from '../db/schema';
 import { AppError, badRequest, conflict, mfaInvalid, mfaReplayed, notFound, unauthenticated, zodIssues } from '../errors';
@@ -122,10 +122,13 @@ export async function resetMfa(ctx: ServerContext, actor: AuditActor, userId: st
   });
 }
 
-/** The user's TOTP seed (base32), decrypted, or null when none is enrolled. */
-export function decryptTotpSecret(ctx: ServerContext, user: Pick<UserRow, 'id' | 'totp_secret_enc' | 'totp_enrolled_at'>): string | null {
+/**
+ * The user's TOTP seed (base32) as decrypted, or null when none is enrolled. A seed that does not
+ * decrypt comes back as the failure: auth/totp-seed.ts refuses the sign-in and reports it.
+ */
+export function readTotpSecret(ctx: ServerContext, user: Pick<UserRow, 'id' | 'totp_secret_enc' | 'totp_enrolled_at'>): FieldDecryptResult | null {
   if (user.totp_enrolled_at === null || user.totp_secret_enc === null) return null;
-  return ctx.cipher.decrypt(user.totp_secret_enc, totpSecretAad(user.id));
+  return ctx.cipher.tryDecrypt(user.totp_secret_enc, totpSecretAad(user.id));
 }
 
 /**
@@ -183,7 +186,9 @@ export async function confirmTotpEnrollment(
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: origin.deviceId, ip: origin.ip };
   await ctx.db.transaction().execute(async (trx) => {
     const r = await trx.updateTable('users')
-      .set({ totp_secret_enc: claims.secretEnc, totp_enrolled_at: now, totp_last_step: check.step })
+      // Encrypted again rather than copied from the token: under the current key, should the
+      // field key have been rotated while the enrollment was pending.
+      .set({ totp_secret_enc: ctx.cipher.encrypt(secret, totpSecretAad(user.id)), totp_enrolled_at: now, totp_last_step: check.step })
       .where('id', '=', user.id)
       .where('totp_enrolled_at', 'is', null)
       .executeTakeFirst();

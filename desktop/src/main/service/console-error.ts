@@ -21,6 +21,7 @@ const serverCodeMessages: Partial<Record<ErrorCode, [BridgeErrorCode, string]>> 
   invalid_credentials: ['invalid_credentials', 'The username or password is not right.'],
   mfa_required: ['mfa_required', 'Enter the 6-digit code from your authenticator app.'],
   mfa_invalid: ['mfa_invalid', 'That code is not right. Check the time on this computer and try the current code.'],
+  mfa_unavailable: ['mfa_invalid', 'Your authenticator cannot be verified on the server. Use a recovery code or a security key, or ask an administrator to reset your authenticator.'],
   mfa_replayed: ['mfa_replayed', 'That code was used already. Wait for the next code and try again.'],
   account_locked: ['account_locked', 'Too many failed attempts. Wait a while and try again, or ask an administrator.'],
   rate_limited: ['rate_limited', 'Too many requests. Wait a moment and try again.'],

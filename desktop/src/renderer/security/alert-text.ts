@@ -11,6 +11,7 @@ const alertTitle: Readonly<Record<SecurityAlertKind, string>> = {
   password_reset: 'An administrator reset your password',
   recovery_code_used: 'A recovery code was used',
   cloned_authenticator: 'A security key may have been copied',
+  value_withheld: 'Your authenticator could not be verified on the server and was refused',
 };
 
 /** One line for people: what happened, and what is left where that matters. */
@@ -28,6 +29,7 @@ const userAlertTitle: Readonly<Record<SecurityAlertKind, string>> = {
   ...alertTitle,
   password_changed: 'Changed their password',
   password_reset: 'Password reset by an administrator',
+  value_withheld: 'Their stored authenticator could not be verified (altered in the database?)',
 };
 
 export function userAlertText(alert: Pick<AlertView, 'kind' | 'remainingCodes'>): string {

@@ -1,0 +1,66 @@
+import type { RedactableStopField } from '@depotline/shared';
+import { reportWithheldRecord, withheldAlertWindowMs } from '../audit/withheld-values';
+import type { ServerContext } from '../context';
+import type { FieldDecryptFailure } from '../crypto/field-cipher';
+
+/**
+ * Reports stops whose customer data did not decrypt (audit/withheld-values.ts) without holding
+ * up the read that found them: a pull, a broadcast or an export presents the stop with the
+ * value withheld and goes on, and the report is written on its own transaction afterwards.
+ * A record already reported within the window is not reported again by this process, so a
+ * busy location costs no write per pull; across processes the database claim decides.
+ */
+
+interface Reporter {
+  inFlight: Set<Promise<void>>;
+  /** `stopId|columns` -> when this process last reported it. */
+  recent: Map<string, number>;
+}
+
+const reporters = new WeakMap<ServerContext, Reporter>();
+const maxRemembered = 10_000;
+
+const stopColumn: Readonly<Record<RedactableStopField, string>> = {
+  customerName: 'customer_name', address: 'address', phone: 'phone', notes: 'notes',
+};
+
+function reporterOf(ctx: ServerContext): Reporter {
+  let r = reporters.get(ctx);
+  if (!r) {
+    r = { inFlight: new Set(), recent: new Map() };
+    reporters.set(ctx, r);
+  }
+  return r;
+}
+
+export function reportWithheldStop(
+  ctx: ServerContext,
+  stop: { id: string; locationId: string },
+  withheld: Partial<Record<RedactableStopField, FieldDecryptFailure>>,
+): void {
+  const columns: Record<string, string> = {};
+  for (const [field, reason] of Object.entries(withheld) as [RedactableStopField, FieldDecryptFailure][]) columns[stopColumn[field]] = reason;
+  const key = `${stop.id}|${Object.keys(columns).sort().join(',')}`;
+  const now = ctx.now();
+  const reporter = reporterOf(ctx);
+  const last = reporter.recent.get(key);
+  if (last !== undefined && now - last < withheldAlertWindowMs) return;
+  if (reporter.recent.size >= maxRemembered) reporter.recent.clear();
+  reporter.recent.set(key, now);
+  const done: Promise<void> = reportWithheldRecord(ctx.db, { table: 'stops', rowId: stop.id, targetType: 'stop', locationId: stop.locationId, columns }, now)
+    .then((raised) => {
+      if (raised) ctx.log.error('stop values withheld: they do not decrypt (altered or moved in the database)', { stopId: stop.id, locationId: stop.locationId, columns });
+    })
+    .catch((err: unknown) => {
+      reporter.recent.delete(key); // try again at the next read
+      ctx.log.error('could not record withheld stop values', { stopId: stop.id, err: err instanceof Error ? err.message : String(err) });
+    })
+    .finally(() => reporter.inFlight.delete(done));
+  reporter.inFlight.add(done);
+}
+
+/** Resolves once every report started so far is written (tests, and the CLI before it exits). */
+export async function withheldReportsSettled(ctx: ServerContext): Promise<void> {
+  const reporter = reporters.get(ctx);
+  while (reporter && reporter.inFlight.size > 0) await Promise.all([...reporter.inFlight]);
+}
