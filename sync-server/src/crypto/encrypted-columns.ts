@@ -1,0 +1,33 @@
+import { fieldAad } from './field-cipher';
+
+/**
+ * Every field-encrypted column (`*_enc` in db/schema.ts), with how its associated data is
+ * formed. Key rotation re-encrypts exactly these; a test compares this list with the columns
+ * the migrated database really has, so a new encrypted column cannot be forgotten here.
+ */
+export interface EncryptedColumn {
+  table: 'stops' | 'users';
+  /** The stored column. */
+  column: 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'totp_secret_enc';
+  /** The column's name in the associated data: `<table>.<name>.<row id>`. */
+  name: string;
+  /** How an alert names a row of this table. */
+  targetType: string;
+  /** The row's location, for tables that have one. */
+  locationColumn: 'location_id' | null;
+}
+
+export const encryptedColumns: readonly EncryptedColumn[] = [
+  { table: 'stops', column: 'customer_name_enc', name: 'customer_name', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'address_enc', name: 'address', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'phone_enc', name: 'phone', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'notes_enc', name: 'notes', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
+];
+
+/** The tables holding encrypted columns, in the order a rotation walks them. */
+export const encryptedTables: readonly EncryptedColumn['table'][] = [...new Set(encryptedColumns.map((c) => c.table))];
+
+export const columnsOf = (table: EncryptedColumn['table']) => encryptedColumns.filter((c) => c.table === table);
+
+export const aadOf = (c: EncryptedColumn, rowId: string) => fieldAad(c.table, c.name, rowId);
