@@ -11,6 +11,7 @@ import { auditCommands } from './commands/audit';
 import { demoCommands } from './commands/demo';
 import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
+import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
@@ -18,7 +19,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands,
 ];
 
 const globalOptions = {
