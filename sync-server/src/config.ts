@@ -12,6 +12,11 @@ const Env = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** PostgreSQL connection string; when unset the embedded SQLite file is used. */
   DATABASE_URL: z.string().optional(),
+  /**
+   * PostgreSQL connection string of the role that owns the schema: migrations run as it, then the
+   * DATABASE_URL role is granted what the server needs (no UPDATE/DELETE on the audit log).
+   */
+  DATABASE_MIGRATION_URL: z.string().optional(),
   /** Where the SQLite file and generated keys live when not configured otherwise. */
   DEPOTLINE_DATA_DIR: z.string().default('.data'),
   DEPOTLINE_SQLITE_FILE: z.string().optional(),
@@ -26,6 +31,12 @@ const Env = z.object({
   /** Access-token signing key, same forms. */
   DEPOTLINE_TOKEN_KEY_FILE: z.string().optional(),
   DEPOTLINE_TOKEN_KEY: z.string().optional(),
+  /** Audit checkpoints (audit/checkpoints.ts): the Ed25519 signer key file, where signed checkpoints go, how often. */
+  DEPOTLINE_CHECKPOINT_KEY_FILE: z.string().optional(),
+  DEPOTLINE_CHECKPOINT_DIR: z.string().optional(),
+  DEPOTLINE_CHECKPOINT_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
+  /** Comma-separated verifier keys of earlier checkpoint keys, still trusted after a rotation. */
+  DEPOTLINE_CHECKPOINT_TRUSTED_KEYS: z.string().default(''),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
   /** Comma-separated Origins allowed to open sockets (browsers send one; the desktop sends its own). */
@@ -59,6 +70,8 @@ const Env = z.object({
   WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
   WEBAUTHN_ORIGIN: z.string().url().optional(),
   WEBAUTHN_REQUIRED_ROLES: z.string().default(''),
+  /** How long a request for a sensitive change waits for a second person before it expires (approvals/). */
+  APPROVAL_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   // --- exports (exports/): docs/operations.md "Exports" ---
   /** The longest date range, in days, one export of stops and routes may cover. */
   EXPORT_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(exportRangeDaysCeiling).default(defaultExportMaxRangeDays),
@@ -69,11 +82,19 @@ const Env = z.object({
 export interface ServerConfig {
   port: number;
   host: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; migrationUrl?: string };
   dataDir: string;
   /** The current field key, and the files of earlier ones that still decrypt during a rotation. */
   fieldKey: { file?: string; value?: string; previousFiles: string[] };
   tokenKey: { file?: string; value?: string };
+  checkpoints: {
+    /** Unset: generated once under the data directory. */
+    keyFile?: string;
+    dir: string;
+    /** 0: no scheduled checkpoints (on demand only). */
+    intervalS: number;
+    trustedKeys: readonly string[];
+  };
   tls: { certFile: string; keyFile: string } | null;
   allowedOrigins: ReadonlySet<string>;
   accessTokenTtlS: number;
@@ -92,6 +113,8 @@ export interface ServerConfig {
   webauthn: WebauthnRelyingParty | null;
   /** Roles whose users must sign in with a security key once they have one (not TOTP alone). */
   webauthnRequiredRoles: ReadonlySet<string>;
+  /** How long an approval request stays pending before it expires (APPROVAL_TTL_HOURS). */
+  approvalTtlMs: number;
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
 }
@@ -110,12 +133,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
     throw new ConfigError('Set both TLS_CERT_FILE and TLS_KEY_FILE, or neither.');
   }
+  if (e.DATABASE_MIGRATION_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError('DATABASE_MIGRATION_URL needs DATABASE_URL: the role the server runs as (the migration role owns the schema).');
+  }
   const dataDir = path.resolve(e.DEPOTLINE_DATA_DIR);
   const config: ServerConfig = {
     port: e.PORT,
     host: e.HOST,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL }
+      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_MIGRATION_URL ? { migrationUrl: e.DATABASE_MIGRATION_URL } : {}) }
       : { kind: 'sqlite', file: path.resolve(e.DEPOTLINE_SQLITE_FILE ?? path.join(dataDir, 'depotline.sqlite')) },
     dataDir,
     fieldKey: {
@@ -124,6 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       previousFiles: (e.DEPOTLINE_FIELD_KEY_PREVIOUS_FILES ?? '').split(',').map((f) => f.trim()).filter(Boolean),
     },
     tokenKey: { file: e.DEPOTLINE_TOKEN_KEY_FILE, value: e.DEPOTLINE_TOKEN_KEY },
+    checkpoints: {
+      keyFile: e.DEPOTLINE_CHECKPOINT_KEY_FILE,
+      dir: path.resolve(e.DEPOTLINE_CHECKPOINT_DIR ?? path.join(dataDir, 'audit-checkpoints')),
+      intervalS: e.DEPOTLINE_CHECKPOINT_INTERVAL_S,
+      trustedKeys: e.DEPOTLINE_CHECKPOINT_TRUSTED_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
+    },
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : null,
     allowedOrigins: new Set(e.DEPOTLINE_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)),
     accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
@@ -136,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxSocketMessageBytes: e.MAX_SOCKET_MESSAGE_BYTES,
     trustProxyHops: e.TRUST_PROXY_HOPS,
     logLevel: e.LOG_LEVEL,
+    approvalTtlMs: e.APPROVAL_TTL_HOURS * 3_600_000,
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
   };

@@ -1,6 +1,7 @@
 import type { ServerConfig } from './config';
 import type { FieldCipher } from './crypto/field-cipher';
 import type { Db, DbKind } from './db/database';
+import type { NoteSigner, NoteVerifier } from './crypto/signed-note';
 
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -19,6 +20,8 @@ export interface ServerContext {
   cipher: FieldCipher;
   /** HMAC key for access tokens; never leaves the server. */
   tokenKey: Uint8Array;
+  /** Signs audit checkpoints; `trusted` adds earlier keys still accepted when verifying (after a rotation). */
+  checkpointKeys: { signer: NoteSigner; trusted: readonly NoteVerifier[] };
   now: () => number;
   log: Logger;
 }

@@ -8,8 +8,10 @@ import { assertTransportIsSafe, derivedRelyingParty, type ServerConfig } from '.
 import { createLogger, type Logger, type ServerContext } from './context';
 import { FieldCipher } from './crypto/field-cipher';
 import { loadFieldKeys, loadKey } from './crypto/key-material';
+import { startCheckpointSchedule } from './audit/checkpoints';
+import { loadCheckpointSigner, parseTrustedVerifiers } from './crypto/checkpoint-key';
 import { openDatabase } from './db/database';
-import { migrateToLatest } from './db/migrate';
+import { auditAppendOnlyStatus, prepareSchema } from './db/roles';
 import { apiEndpoints } from './http/api';
 import { createHttpApp } from './http/app';
 import { createLiveFeed } from './socket/broadcast';
@@ -35,11 +37,19 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
     });
   }
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
-  await migrateToLatest(db);
+  await prepareSchema(db, config.database);
+  const appendOnly = await auditAppendOnlyStatus(db, kind);
+  log.info(appendOnly.byRole ? 'audit log append-only by database role' : 'audit log append-only by role separation NOT in force', {
+    role: appendOnly.role, detail: appendOnly.summary,
+  });
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, now: () => Date.now(), log };
+  const checkpointKeys = {
+    signer: loadCheckpointSigner(config.checkpoints.keyFile, path.join(keysDir, 'checkpoint.key')),
+    trusted: parseTrustedVerifiers(config.checkpoints.trustedKeys),
+  };
+  return { config, db, dbKind: kind, cipher, tokenKey, checkpointKeys, now: () => Date.now(), log };
 }
 
 export interface StartOptions {
@@ -71,6 +81,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   serveSocketEvents(io, ctx, syncEvents(live));
   server.on('request', createHttpApp(ctx, apiEndpoints({ live }), () => ready));
   const watcher = startSecurityWatcher(ctx, io);
+  const checkpoints = startCheckpointSchedule(ctx);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -94,6 +105,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
     async close() {
       ready = false;
       watcher.stop();
+      checkpoints.stop();
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       server.closeAllConnections();
       await ctx.db.destroy();

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { AuditEntry } from '@depotline/shared';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendSampleEntries } from '../../test/audit-chain';
+import { appendSampleEntries, removeAppendOnlyGuards } from '../../test/audit-chain';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
 import { genesisHash, hashEntry } from './audit-log';
@@ -78,6 +78,7 @@ describe.each(backends)('audit export (%s)', (backend) => {
   });
 
   it('still exports a tampered log, and its summary says where the chain breaks', async () => {
+    await removeAppendOnlyGuards(ctx.db);
     await sql`update audit_log set details = 'not json at all' where seq = 6`.execute(ctx.db);
     const { sink, text } = collectingSink();
     const summary = await exportAuditLog(ctx.db, sink);

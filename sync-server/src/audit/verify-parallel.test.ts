@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { writeSyntheticChain } from '../../test/audit-chain';
+import { removeAppendOnlyGuards, writeSyntheticChain } from '../../test/audit-chain';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
@@ -79,6 +79,8 @@ describe.each(backends)('audit chain verification in worker threads (%s)', (back
   beforeAll(async () => {
     env = await createTestEnv(backend);
     ctx = await createTestContext(env);
+    // The tamperings below are an owner's: first the append-only triggers go.
+    await removeAppendOnlyGuards(ctx.db);
   });
   afterAll(async () => {
     await ctx.db.destroy();

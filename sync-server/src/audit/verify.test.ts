@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendSampleEntries, writeSyntheticChain } from '../../test/audit-chain';
+import { appendSampleEntries, removeAppendOnlyGuards, writeSyntheticChain } from '../../test/audit-chain';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
@@ -9,7 +9,9 @@ import { verifyAuditChain } from './verify';
 
 /*
  * "A tampered audit row fails verify": every tampering below is done with raw SQL,
- * as someone with direct database access would, bypassing the audit writer.
+ * as someone with the owner's database access would, bypassing the audit writer (after
+ * removing the append-only triggers, which the owner may do; audit/checkpoints.test.ts covers
+ * what the checkpoints add, db/audit-append-only.test.ts that the server's own role cannot).
  */
 
 const contentColumns = [
@@ -39,6 +41,7 @@ describe.each(backends)('audit chain verification (%s)', (backend) => {
     env = await createTestEnv(backend);
     ctx = await createTestContext(env);
     await appendSampleEntries(ctx.db, n);
+    await removeAppendOnlyGuards(ctx.db);
   });
   afterEach(async () => {
     await ctx.db.destroy();
@@ -167,6 +170,7 @@ describe.each(backends)('audit chain verification over many batches (%s)', (back
     const ctx = await createTestContext(env);
     try {
       const headHash = await writeSyntheticChain(ctx.db, 20_000);
+      await removeAppendOnlyGuards(ctx.db);
       const seen: number[] = [];
       expect(await verifyAuditChain(ctx.db, { batchSize: 3000, onProgress: (c) => seen.push(c) })).toEqual({ ok: true, entries: 20_000, headHash });
       expect(seen.at(-1)).toBe(20_000);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdmin, runAdminJson } from '../../test/admin-cli';
+import { removeAppendOnlyGuards } from '../../test/audit-chain';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import { verifyPassword } from '../auth/passwords';
 import type { ServerContext } from '../context';
@@ -196,6 +197,7 @@ describe.each(backends)('depotline-admin end to end (%s)', (backend) => {
     expect(northLines.slice(0, -1).every((e) => e.locationId === 'depot-north')).toBe(true);
     expect(north.stderr).toMatch(/Audit log intact/);
 
+    await removeAppendOnlyGuards(ctx.db);
     await sql`update audit_log set outcome = 'denied' where seq = 3`.execute(ctx.db);
     const broken = await runAdminJson<{ ok: boolean; firstBroken: { seq: number; reason: string } }>(env, ['audit', 'verify']);
     expect(broken).toMatchObject({ code: 3, json: { ok: false, entries: 2, firstBroken: { seq: 3, reason: 'altered' } } });

@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002-account-security';
 import * as m0003 from './migrations/0003-webauthn';
 import * as m0004 from './migrations/0004-permission-groups';
 import * as m0005 from './migrations/0005-approvals';
+import * as m0006 from './migrations/0006-audit-append-only';
 import * as m0007 from './migrations/0007-field-key-rotation';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0003-webauthn': m0003,
   '0004-permission-groups': m0004,
   '0005-approvals': m0005,
+  '0006-audit-append-only': m0006,
   '0007-field-key-rotation': m0007,
 };
 

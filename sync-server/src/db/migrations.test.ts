@@ -99,6 +99,39 @@ describe.each(backends)('migrations (%s)', (backend) => {
   });
 });
 
+describe.each(backends)('migration 0006-audit-append-only (%s)', (backend) => {
+  it('keeps every audit entry written before it, adds the checkpoint register, and from then on refuses edits', async () => {
+    const env = await createTestEnv(backend);
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db, '0005-approvals');
+      const entry = {
+        seq: 1, at: 1, actor_user_id: null, actor: 'system', action: 'test', outcome: 'ok', target_type: null, target_id: null,
+        location_id: null, details: '{}', device_id: null, ip: null, prev_hash: '0'.repeat(64), hash: 'a'.repeat(64),
+      };
+      await db.insertInto('audit_log').values(entry).execute();
+      await db.updateTable('audit_log').set({ outcome: 'denied' }).where('seq', '=', 1).execute();
+      expect(await migrateToLatest(db, '0006-audit-append-only')).toEqual(['0006-audit-append-only']);
+      expect(await db.selectFrom('audit_log').select('outcome').execute()).toEqual([{ outcome: 'denied' }]);
+      await db.insertInto('audit_log').values({ ...entry, seq: 2 }).execute();
+      await expect(db.updateTable('audit_log').set({ outcome: 'ok' }).where('seq', '=', 1).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('audit_log').where('seq', '=', 2).execute()).rejects.toThrow(/append-only/);
+      const checkpoint = { size: 2, key_id: '0123abcd', key_name: 'x', root_hash: 'a'.repeat(64), file: 'f', signed_at: 1 };
+      await db.insertInto('audit_checkpoints').values(checkpoint).execute();
+      await expect(db.insertInto('audit_checkpoints').values(checkpoint).execute()).rejects.toThrow();
+      await expect(db.deleteFrom('audit_checkpoints').execute()).rejects.toThrow(/append-only/);
+      // The head moves forward only, and stays.
+      await db.updateTable('audit_head').set({ seq: 2 }).execute();
+      await expect(db.updateTable('audit_head').set({ seq: 1 }).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('audit_head').execute()).rejects.toThrow(/append-only/);
+      expect(await db.selectFrom('audit_log').select('seq').orderBy('seq').execute()).toEqual([{ seq: 1 }, { seq: 2 }]);
+    } finally {
+      await close();
+      await env.dispose();
+    }
+  });
+});
+
 describe('SQLite file', () => {
   it('is created readable by its owner only', async () => {
     const env = await createTestEnv('sqlite');

@@ -2,10 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { appendAudit } from '../../audit/audit-log';
 import { type AuditExportSummary, exportAuditLog } from '../../audit/export';
-import { type AuditVerifyResult, verifyAuditChain } from '../../audit/verify';
+import type { AuditVerifyResult } from '../../audit/verify';
+import { type AuditLogVerifyResult, verifyAuditLog } from '../../audit/verify-checkpoints';
+import type { ServerContext } from '../../context';
+import { NoteError, type NoteVerifier, parseVerifierKey } from '../../crypto/signed-note';
 import { badRequest } from '../../errors';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, exitCodes, optionalInteger, optionalString } from '../command';
+import { type CliCommand, commaList, exitCodes, optionalInteger, optionalString } from '../command';
+import { checkpointCommands } from './audit-checkpoints';
 
 export function describeVerifyResult(result: AuditVerifyResult): string {
   if (result.ok) return `Audit log intact: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}, head hash ${result.headHash}.`;
@@ -17,18 +21,81 @@ export function describeVerifyResult(result: AuditVerifyResult): string {
   ].join('\n');
 }
 
+/** The chain's verdict, then the checkpoints'. A consistent chain that a checkpoint contradicts was rewritten. */
+export function describeLogVerifyResult(result: AuditLogVerifyResult): string {
+  const { chain, checkpoints } = result;
+  const lines: string[] = [];
+  if (chain.ok && checkpoints.problems.length > 0) {
+    lines.push('AUDIT LOG DOES NOT MATCH ITS SIGNED CHECKPOINTS: the chain is consistent, but not the one that was signed.');
+  }
+  lines.push(describeVerifyResult(chain));
+  if (checkpoints.latest) {
+    lines.push(`Checkpoints: ${checkpoints.matched} signed ${checkpoints.matched === 1 ? 'checkpoint matches' : 'checkpoints match'} the log; the latest covers seq 1 to ${checkpoints.latest.size}`
+      + `${checkpoints.uncovered > 0 ? ` (${checkpoints.uncovered} later ${checkpoints.uncovered === 1 ? 'entry is' : 'entries are'} not covered yet)` : ''}; directory ${checkpoints.dir}.`);
+  } else if (checkpoints.problems.length === 0) {
+    lines.push(`Checkpoints: none in ${checkpoints.dir}, so a rewrite of the whole log and its head would go unnoticed (run \`audit checkpoint\`).`);
+  }
+  if (checkpoints.problems.length > 0) {
+    lines.push(`CHECKPOINT PROBLEMS (${checkpoints.problems.length}):`);
+    for (const p of checkpoints.problems) lines.push(`  ${p.file}${p.size === null ? '' : ` (size ${p.size})`}: ${p.kind}. ${p.detail}`);
+  }
+  return lines.join('\n');
+}
+
+function verifiersFrom(option: string | undefined, ctx: ServerContext): NoteVerifier[] {
+  if (option === undefined) return [ctx.checkpointKeys.signer, ...ctx.checkpointKeys.trusted];
+  return commaList(option).map((key) => {
+    try {
+      return parseVerifierKey(key);
+    } catch (err) {
+      if (err instanceof NoteError) throw badRequest([`--verifier: ${err.message}`]);
+      throw err;
+    }
+  });
+}
+
+/** A failed verification is itself recorded: who ran it and what it found. Best effort; never hides the result. */
+async function recordFailure(ctx: ServerContext, result: AuditLogVerifyResult): Promise<boolean> {
+  try {
+    await appendAudit(ctx.db, operatorActor(), {
+      action: 'audit.verify', outcome: 'failed', targetType: 'audit_log',
+      details: {
+        chain: result.chain.ok ? 'intact' : { seq: result.chain.firstBroken.seq, reason: result.chain.firstBroken.reason },
+        checkpointProblems: result.checkpoints.problems.slice(0, 20).map((p) => ({ kind: p.kind, file: p.file, size: p.size })),
+      },
+    }, ctx.now());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const auditVerify: CliCommand = {
   group: 'audit',
   name: 'verify',
-  summary: 'Recompute the audit hash chain and report the first broken entry',
-  options: { 'batch-size': { type: 'string', value: '<n>', description: 'Entries per database read (default 5000)' } },
-  notes: ['Exit status: 0 intact, 3 broken (the first broken seq is printed), 1 on other errors.'],
+  summary: 'Recompute the audit hash chain, check it against every signed checkpoint, report what is broken',
+  options: {
+    'batch-size': { type: 'string', value: '<n>', description: 'Entries per database read (default 5000)' },
+    checkpoints: { type: 'string', value: '<dir>', description: 'Checkpoint directory (default DEPOTLINE_CHECKPOINT_DIR), e.g. a copy from off-host storage' },
+    verifier: { type: 'string', value: '<key,...>', description: 'Trust only these verifier keys (default: the server\'s key and DEPOTLINE_CHECKPOINT_TRUSTED_KEYS)' },
+  },
+  notes: [
+    'Exit status: 0 intact, 3 broken (the chain, or a checkpoint it does not match), 1 on other errors.',
+    'A failed verification is recorded in the audit log (audit.verify, outcome failed).',
+  ],
   prepare(values) {
     const batchSize = optionalInteger(values, 'batch-size');
     if (batchSize === 0) throw badRequest(['--batch-size: at least 1']);
+    const dirOption = optionalString(values, 'checkpoints');
+    const verifierOption = optionalString(values, 'verifier');
     return async (ctx) => {
-      const result = await verifyAuditChain(ctx.db, { batchSize });
-      return { json: result, text: describeVerifyResult(result), exitCode: result.ok ? exitCodes.ok : exitCodes.auditBroken };
+      const verifiers = verifiersFrom(verifierOption, ctx);
+      const dir = dirOption === undefined ? ctx.config.checkpoints.dir : path.resolve(dirOption);
+      const result = await verifyAuditLog(ctx.db, { dir, verifiers }, { batchSize });
+      const recorded = result.ok ? false : await recordFailure(ctx, result);
+      // The chain's fields stay at the top level (scripts read ok, entries, firstBroken); ok covers the checkpoints too.
+      const json = { ...result.chain, ok: result.ok, chainOk: result.chain.ok, checkpoints: result.checkpoints, ...(result.ok ? {} : { recorded }) };
+      return { json, text: describeLogVerifyResult(result), exitCode: result.ok ? exitCodes.ok : exitCodes.auditBroken };
     };
   },
 };
@@ -99,4 +166,4 @@ const auditExport: CliCommand = {
   },
 };
 
-export const auditCommands = [auditVerify, auditExport];
+export const auditCommands = [auditVerify, auditExport, ...checkpointCommands];

@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { NoteError, type NoteVerifier, parseSignedNote, verifyNoteSignature } from '../crypto/signed-note';
+import type { Database } from '../db/schema';
+import { genesisHash } from './audit-log';
+import { type Checkpoint, checkpointFilePattern, parseCheckpointText } from './checkpoints';
+import { type AuditVerifyResult, verifyAuditChain, type VerifyOptions } from './verify';
+
+/**
+ * What can be wrong with the checkpoints, each reported on its own:
+ *
+ * - `mismatch`: a valid checkpoint's signed hash differs from the log's hash at its size: the
+ *   log was rewritten after it was signed (the whole table and head re-hashed included).
+ * - `beyond_log`: a valid checkpoint is larger than the log: entries were removed, or the
+ *   database was restored from an older backup.
+ * - `unverifiable`: the chain is already broken before this checkpoint's size.
+ * - `unknown_key`: signed by a key that is not a trusted checkpoint key (not ours, or an old
+ *   key missing from DEPOTLINE_CHECKPOINT_TRUSTED_KEYS).
+ * - `bad_signature`: signed in the name of a trusted key, but the signature does not verify:
+ *   the file was edited.
+ * - `wrong_origin`: validly signed, but for another log.
+ * - `malformed`: not a signed checkpoint at all (cut short, edited, another format).
+ * - `missing_file`: the database records a checkpoint whose file is gone from the directory.
+ */
+export type CheckpointProblemKind =
+  | 'mismatch' | 'beyond_log' | 'unverifiable' | 'unknown_key' | 'bad_signature' | 'wrong_origin' | 'malformed' | 'missing_file';
+
+export interface CheckpointProblem {
+  kind: CheckpointProblemKind;
+  file: string;
+  size: number | null;
+  detail: string;
+}
+
+export interface CheckpointReport {
+  dir: string;
+  /** Checkpoints whose signature verified and whose hash matches the log. */
+  matched: number;
+  /** The largest matching checkpoint; entries after it are covered by no checkpoint yet. */
+  latest: { size: number; file: string } | null;
+  /** Entries the latest checkpoint does not cover. */
+  uncovered: number;
+  problems: CheckpointProblem[];
+}
+
+export interface AuditLogVerifyResult {
+  ok: boolean;
+  chain: AuditVerifyResult;
+  checkpoints: CheckpointReport;
+}
+
+export interface CheckpointSource {
+  dir: string;
+  /** The keys whose checkpoints count; a checkpoint signed by any other key is `unknown_key`. */
+  verifiers: readonly NoteVerifier[];
+}
+
+/** The hash chain, then every checkpoint against it: a rewrite of table and head together fails the second. */
+export async function verifyAuditLog(db: Kysely<Database>, source: CheckpointSource, options: VerifyOptions = {}): Promise<AuditLogVerifyResult> {
+  const chain = await verifyAuditChain(db, options);
+  const checkpoints = await verifyCheckpoints(db, chain, source);
+  return { ok: chain.ok && checkpoints.problems.length === 0, chain, checkpoints };
+}
+
+export async function verifyCheckpoints(db: Kysely<Database>, chain: AuditVerifyResult, source: CheckpointSource): Promise<CheckpointReport> {
+  const problems: CheckpointProblem[] = [];
+  const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
+  const logSize = chain.ok ? chain.entries : Number(head?.seq ?? chain.entries);
+  const files = listCheckpointFiles(source.dir);
+  const valid: (Checkpoint & { file: string })[] = [];
+
+  for (const file of files) {
+    const read = readCheckpoint(path.join(source.dir, file), source.verifiers);
+    if ('problem' in read) problems.push({ file, size: read.size, kind: read.problem, detail: read.detail });
+    else valid.push({ ...read.checkpoint, file });
+  }
+
+  let latest: CheckpointReport['latest'] = null;
+  let matched = 0;
+  for (const c of valid) {
+    const problem = await compareWithLog(db, c, chain, logSize);
+    if (problem) {
+      problems.push({ file: c.file, size: c.size, ...problem });
+      continue;
+    }
+    matched++;
+    if (!latest || c.size > latest.size) latest = { size: c.size, file: c.file };
+  }
+
+  const present = new Set(files);
+  const recorded = await db.selectFrom('audit_checkpoints').select(['size', 'file', 'signed_at']).orderBy('size').execute();
+  for (const r of recorded) {
+    if (!present.has(r.file)) {
+      problems.push({
+        kind: 'missing_file',
+        file: r.file,
+        size: Number(r.size),
+        detail: `The checkpoint signed at size ${Number(r.size)} on ${new Date(Number(r.signed_at)).toISOString()} is missing from ${source.dir}: it was deleted or moved.`,
+      });
+    }
+  }
+  return { dir: source.dir, matched, latest, uncovered: Math.max(0, logSize - (latest?.size ?? 0)), problems };
+}
+
+function listCheckpointFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.filter((n) => checkpointFilePattern.test(n)).sort();
+}
+
+type ReadResult = { checkpoint: Checkpoint } | { problem: CheckpointProblemKind; size: number | null; detail: string };
+
+/** Reads one file and checks its signature and origin; nothing about the log yet. */
+function readCheckpoint(file: string, verifiers: readonly NoteVerifier[]): ReadResult {
+  const sizeFromName = Number(path.basename(file).split('-')[0]);
+  let message: string;
+  try {
+    message = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problem: 'malformed', size: sizeFromName, detail: `Cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'}).` };
+  }
+  try {
+    const note = parseSignedNote(message);
+    const ours = note.signatures.filter((s) => verifiers.some((v) => v.name === s.name && v.keyId === s.keyId));
+    if (ours.length === 0) {
+      const names = note.signatures.map((s) => `${s.name} (key id ${s.keyId})`).join(', ');
+      return { problem: 'unknown_key', size: sizeFromName, detail: `Signed by ${names}, which is not a trusted checkpoint key.` };
+    }
+    const verified = ours.find((s) => verifiers.some((v) => verifyNoteSignature(note.text, s, v)));
+    if (!verified) {
+      return { problem: 'bad_signature', size: sizeFromName, detail: `The signature of ${ours[0]!.name} (key id ${ours[0]!.keyId}) does not verify: the file was altered.` };
+    }
+    const checkpoint = parseCheckpointText(note.text);
+    if (checkpoint.origin !== verified.name) {
+      return { problem: 'wrong_origin', size: checkpoint.size, detail: `A checkpoint of "${checkpoint.origin}", not of this log (${verified.name}).` };
+    }
+    if (checkpoint.size !== sizeFromName) {
+      return { problem: 'malformed', size: checkpoint.size, detail: `The file name says size ${sizeFromName} but the signed checkpoint is for size ${checkpoint.size}.` };
+    }
+    return { checkpoint };
+  } catch (err) {
+    if (err instanceof NoteError) return { problem: 'malformed', size: sizeFromName, detail: `Not a signed checkpoint: ${err.message}.` };
+    throw err;
+  }
+}
+
+async function compareWithLog(
+  db: Kysely<Database>, c: Checkpoint, chain: AuditVerifyResult, logSize: number,
+): Promise<Omit<CheckpointProblem, 'file' | 'size'> | null> {
+  if (c.size > logSize) {
+    return {
+      kind: 'beyond_log',
+      detail: `Signed at size ${c.size}, but the log's head is at ${logSize}: entries after ${logSize} were removed (or the database was restored from an older backup).`,
+    };
+  }
+  if (!chain.ok && c.size > chain.entries) {
+    return { kind: 'unverifiable', detail: `Cannot be compared: the chain is already broken at seq ${chain.firstBroken.seq}.` };
+  }
+  const hash = c.size === 0 ? genesisHash : (await db.selectFrom('audit_log').select('hash').where('seq', '=', c.size).executeTakeFirst())?.hash;
+  if (hash !== c.rootHash) {
+    return {
+      kind: 'mismatch',
+      detail: `The log's hash at seq ${c.size} is not the one signed at that size: the log was rewritten after the checkpoint (the table and its head re-hashed together).`,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,155 @@
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendAudit, systemActor } from '../src/audit/audit-log';
+import { verifyAuditChain } from '../src/audit/verify';
+import type { ServerConfig } from '../src/config';
+import type { ServerContext } from '../src/context';
+import { openDatabase } from '../src/db/database';
+import { auditAppendOnlyStatus, runtimeGrantStatements } from '../src/db/roles';
+import { startServer } from '../src/server';
+import { appendSampleEntries } from './audit-chain';
+import { buildUser, signIn } from './factories';
+import { backends, createTestContext, createTestEnv, type TestEnv } from './harness';
+
+/*
+ * "The server's database role cannot delete an audit row": every statement below runs on the
+ * server's own connection (`ctx.db`), as a compromised server or anyone holding its
+ * credentials would send it.
+ */
+
+async function refused(run: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  await expect(run()).rejects.toThrow(pattern);
+}
+
+describe.each(backends)('the audit log is append-only for the server connection (%s)', (backend) => {
+  let env: TestEnv;
+  let ctx: ServerContext;
+  afterEach(async () => {
+    await ctx.db.destroy();
+    await env.dispose();
+  });
+
+  it('refuses UPDATE and DELETE of audit entries, deleting the head and moving it back; appends still work', async () => {
+    env = await createTestEnv(backend);
+    ctx = await createTestContext(env);
+    await appendSampleEntries(ctx.db, 5);
+    await refused(() => sql`update audit_log set outcome = 'denied' where seq = 3`.execute(ctx.db), /append-only/);
+    await refused(() => sql`delete from audit_log where seq = 5`.execute(ctx.db), /append-only/);
+    await refused(() => sql`delete from audit_log`.execute(ctx.db), /append-only/);
+    await refused(() => sql`update audit_head set seq = 2`.execute(ctx.db), /append-only/);
+    await refused(() => sql`delete from audit_head`.execute(ctx.db), /append-only/);
+    if (backend === 'postgres') await refused(() => sql`truncate audit_log`.execute(ctx.db), /append-only/);
+    // Nothing changed, and the writer still appends.
+    expect(await verifyAuditChain(ctx.db)).toMatchObject({ ok: true, entries: 5 });
+    expect(await ctx.db.transaction().execute((trx) => appendAudit(trx, systemActor, { action: 'test.after', outcome: 'ok' }))).toBe(6);
+    expect(await verifyAuditChain(ctx.db)).toMatchObject({ ok: true, entries: 6 });
+  });
+
+  it('says at start-up whether role separation is in force (zero-setup: it is not)', async () => {
+    env = await createTestEnv(backend);
+    ctx = await createTestContext(env);
+    const status = await auditAppendOnlyStatus(ctx.db, ctx.dbKind);
+    expect(status.byRole).toBe(false);
+    expect(status.summary).toMatch(backend === 'sqlite' ? /triggers/ : /NOT in force/);
+  });
+});
+
+describe('PostgreSQL role separation: an owner role migrates, the server runs as a role that may only append to the audit log', () => {
+  const tag = crypto.randomBytes(4).toString('hex');
+  const ownerRole = `depotline_owner_${tag}`;
+  const runtimeRole = `depotline_app_${tag}`;
+  let env: TestEnv | null = null;
+  let ctx: ServerContext | null = null;
+
+  const asRole = (url: string, role: string) => {
+    const u = new URL(url);
+    u.username = role;
+    return u.toString();
+  };
+  const superuser = async (statements: string[]) => {
+    const client = new pg.Client({ connectionString: process.env.DEPOTLINE_TEST_PG_URL });
+    await client.connect();
+    try {
+      for (const s of statements) await client.query(s);
+    } finally {
+      await client.end();
+    }
+  };
+
+  afterEach(async () => {
+    await ctx?.db.destroy();
+    await env?.dispose();
+    ctx = null;
+    env = null;
+    await superuser([`drop role if exists ${runtimeRole}`, `drop role if exists ${ownerRole}`]);
+  });
+
+  it('refuses UPDATE, DELETE, TRUNCATE and dropping the triggers on the server connection; the owner is still refused by the trigger', async () => {
+    // The database exists first (as the test cluster's superuser), then the two roles of the operations guide.
+    const base = await createTestEnv('postgres');
+    await superuser([`create role ${ownerRole} login`, `create role ${runtimeRole} login`]);
+    const dbName = new URL(base.databaseUrl!).pathname.slice(1);
+    const grantOwner = new pg.Client({ connectionString: base.databaseUrl! });
+    await grantOwner.connect();
+    await grantOwner.query(`grant create, usage on schema public to ${ownerRole}`);
+    await grantOwner.end();
+    await superuser([`grant connect on database ${dbName} to ${ownerRole}, ${runtimeRole}`]);
+    const database: ServerConfig['database'] = {
+      kind: 'postgres', url: asRole(base.databaseUrl!, runtimeRole), migrationUrl: asRole(base.databaseUrl!, ownerRole),
+    };
+    env = { ...base, config: { ...base.config, database } };
+    ctx = await createTestContext(env);
+    const db = ctx.db;
+
+    const status = await auditAppendOnlyStatus(db, 'postgres');
+    expect(status).toMatchObject({ byRole: true, role: runtimeRole });
+    const owner = (await sql<{ owner: string }>`select tableowner as owner from pg_tables where tablename = 'audit_log'`.execute(db)).rows[0]!.owner;
+    expect(owner).toBe(ownerRole);
+
+    // The server works as this role: a real server signs a user in, which writes sessions and audit entries.
+    const server = await startServer(ctx);
+    ctx = null; // closed with the server
+    try {
+      await signIn(server.url, server.ctx, await buildUser(server.ctx));
+      const entries = Number((await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      expect(entries).toBeGreaterThan(0);
+
+      for (const statement of [
+        sql`update audit_log set outcome = 'denied' where seq = 1`,
+        sql`delete from audit_log where seq = 1`,
+        sql`delete from audit_log`,
+        sql`truncate audit_log`,
+        sql`delete from audit_head`,
+        sql`insert into audit_head (id, seq, hash) values (2, 0, ${'0'.repeat(64)})`,
+        sql`delete from audit_checkpoints`,
+      ]) {
+        await refused(() => statement.execute(db), /permission denied/);
+      }
+      // Not the owner: the triggers stay.
+      await refused(() => sql`drop trigger audit_log_append_only on audit_log`.execute(db), /must be owner/);
+      await refused(() => sql`alter table audit_log disable trigger all`.execute(db), /must be owner/);
+      await refused(() => sql`drop function depotline_refuse_audit_change() cascade`.execute(db), /must be owner/);
+      // The head may only move forward even where UPDATE is granted.
+      await refused(() => sql`update audit_head set seq = 0`.execute(db), /append-only/);
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, entries });
+
+      // Defence in depth: the owner's own connection is refused by the trigger until it drops it, as an insider would.
+      const ownerDb = openDatabase({ kind: 'postgres', url: database.migrationUrl! });
+      try {
+        await refused(() => sql`update audit_log set outcome = 'denied' where seq = 1`.execute(ownerDb.db), /append-only/);
+      } finally {
+        await ownerDb.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('prints grants that leave the runtime role SELECT and INSERT only on the audit tables', () => {
+    const statements = runtimeGrantStatements('app', 'public').join(';\n');
+    expect(statements).toContain('revoke update, delete on "public"."audit_log", "public"."audit_checkpoints" from "app"');
+    expect(statements).toContain('revoke truncate, references, trigger on all tables in schema "public" from "app"');
+  });
+});
