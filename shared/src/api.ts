@@ -134,18 +134,23 @@ export type SessionInfo = z.infer<typeof SessionInfo>;
 
 export const RoleNameSchema = z.enum(roleNames);
 
+/** A grant names a role template or a custom permission group (shared/src/groups.ts), exactly one. */
 export const GrantCreate = z.object({
   userId: EntityId,
-  role: RoleNameSchema,
+  role: RoleNameSchema.optional(),
+  groupId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'group ids are letters, digits, _ and -').optional(),
   locationIds: z.array(EntityId).min(1).max(500),
   expiresAt: Timestamp.nullable().optional(),
-});
+}).refine((g) => (g.role === undefined) !== (g.groupId === undefined), { message: 'name exactly one of role and groupId', path: ['role'] });
 export type GrantCreate = z.infer<typeof GrantCreate>;
 
 export const Grant = z.object({
   id: z.string(),
   userId: EntityId,
-  role: RoleNameSchema,
+  /** The role template, or null when the grant names a group. */
+  role: RoleNameSchema.nullable(),
+  groupId: z.string().nullable(),
+  groupName: z.string().nullable(),
   locationIds: z.array(EntityId),
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,

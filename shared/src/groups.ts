@@ -16,7 +16,7 @@ export function isPermission(name: string): name is Permission {
 /** A permission name from the catalogue; anything else is refused with the name it was given. */
 export const CataloguePermission = z.string().max(64).refine(isPermission, {
   error: (issue) => `unknown permission "${String(issue.input).slice(0, 64)}" (see the permission catalogue)`,
-}).transform((p) => p as Permission);
+});
 
 export const GroupId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'group ids are letters, digits, _ and -');
 export type GroupId = z.infer<typeof GroupId>;

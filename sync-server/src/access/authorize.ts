@@ -1,5 +1,5 @@
 import type { Permission } from '@depotline/shared';
-import { appendAudit, type AuditActor } from '../audit/audit-log';
+import { appendAudit, type AuditActor, type AuditEvent } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { forbidden } from '../errors';
 import type { Db } from '../db/database';
@@ -46,16 +46,19 @@ export function checkPermission(profile: AccessProfile, req: Omit<AuthorizationR
 }
 
 export async function auditDenied(ctx: ServerContext, actor: AuditActor, req: AuthorizationRequest): Promise<void> {
-  await ctx.db.transaction().execute((trx) =>
-    appendAudit(trx, actor, {
-      action: req.action,
-      outcome: 'denied',
-      targetType: req.targetType ?? 'location',
-      targetId: req.targetId ?? req.locationId,
-      locationId: req.locationId,
-      details: { permission: req.permission },
-    }, ctx.now()),
-  );
+  await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, deniedEvent(req), ctx.now()));
+}
+
+/** The audit entry of a refusal (`auditDenied`, or an endpoint's `audit` when its transaction rolled back). */
+export function deniedEvent(req: AuthorizationRequest): AuditEvent {
+  return {
+    action: req.action,
+    outcome: 'denied',
+    targetType: req.targetType ?? 'location',
+    targetId: req.targetId ?? req.locationId,
+    locationId: req.locationId,
+    details: { permission: req.permission },
+  };
 }
 
 /**

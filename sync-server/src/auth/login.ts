@@ -7,6 +7,7 @@ import {
 } from '../errors';
 import { beginTotpEnrollment, findUserByUsername, toUserSummary, type UserRow } from '../users/users';
 import { loadAccessProfile, listLocationAccess } from '../access/access-profile';
+import { grantsRequireMfa } from '../access/authority';
 import { holdForApproval } from './device-approval';
 import { type DevicePresented, type DeviceRow, findDevice, isKnownDevice, networkOf, recordDeviceSignIn } from './devices';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from './passwords';
@@ -77,10 +78,11 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
 
   const factors = await enrolledFactors(ctx, user);
   // Which roles must use MFA is policy (MFA_REQUIRED_ROLES, docs/security-model.md), applied to
-  // the roles of the user's grants in force now (the same access model every check uses).
+  // the roles and permission groups of the user's grants in force now (the same access model
+  // every check uses); a group never waives what the role policy requires.
   const profile = await loadAccessProfile(ctx.db, user.id, now);
   const roles = [...profile.byLocation.values()].flatMap((v) => [...v.roles]);
-  const mfaNeeded = factors.length > 0 || roles.some((r) => ctx.config.mfaRequiredRoles.has(r));
+  const mfaNeeded = factors.length > 0 || grantsRequireMfa(profile, ctx.config.mfaRequiredRoles);
   let totpStep: number | null = null;
   let method = 'password';
   if (mfaNeeded) {

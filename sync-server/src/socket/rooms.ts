@@ -1,4 +1,4 @@
-import { type Permission, roleTemplates } from '@depotline/shared';
+import type { Permission } from '@depotline/shared';
 import { viewAt } from '../access/access-profile';
 import type { SyncSocket } from './socket-types';
 
@@ -15,31 +15,13 @@ export function viewClassOf(perms: ReadonlySet<Permission>): string {
 }
 
 /**
- * The view classes a socket can be in: the general permissions of every combination of
- * non-driver role templates (a user may hold several roles at one location). Derived from the
- * catalogue, not from the sockets connected, so it holds across server processes; emitting to
- * these few rooms instead of all 16 bit patterns saves encoding a change for rooms nobody
- * can be in.
+ * The view classes a socket can be in: every combination of the view bits. Role templates alone
+ * reach only a few, but a permission group may allow or deny any of these permissions, so any
+ * combination can be a live socket's class. Derived from the catalogue, not from the sockets
+ * connected, so it holds across server processes.
  */
-export const reachableViewClasses: readonly string[] = (() => {
-  const templates = Object.values(roleTemplates).filter((t) => !t.assignedRoutesOnly && t.permissions.includes('location.read'));
-  const classes = new Map<string, Set<Permission>>();
-  for (const t of templates) classes.set(viewClassOf(new Set(t.permissions)), new Set(t.permissions));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const a of [...classes.values()]) {
-      for (const b of [...classes.values()]) {
-        const union = new Set([...a, ...b]);
-        const key = viewClassOf(union);
-        if (!classes.has(key)) {
-          classes.set(key, union);
-          grew = true;
-        }
-      }
-    }
-  }
-  return [...classes.keys()].sort();
-})();
+export const reachableViewClasses: readonly string[] = Array.from({ length: 2 ** viewBits.length }, (_, n) =>
+  viewBits.map((_p, i) => ((n >> (viewBits.length - 1 - i)) & 1 ? '1' : '0')).join('')).sort();
 
 export const generalRoom = (locationId: string, viewClass: string) => `loc:${locationId}:g:${viewClass}`;
 export const driverRoom = (locationId: string, userId: string) => `loc:${locationId}:d:${userId}`;

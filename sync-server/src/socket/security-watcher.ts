@@ -22,8 +22,10 @@ export const watchIntervalMs = 250;
  *
  * - session revoked, or user disabled -> `session:ended` { wipe: true }, then disconnect
  * - session past its absolute end or idle limit -> `session:ended` { reason: 'expired', wipe: false }
- * - grant created, revoked or expired -> re-read the user's grants; locations no longer
- *   allowed get `sync:dropLocation` and the socket leaves their rooms
+ * - grant created, revoked or expired, or a permission group the user holds changed -> re-read
+ *   the user's grants; the socket moves to the rooms of its new view class (a new denial of
+ *   `stop.readPhone` moves it to a room whose copies carry no phone numbers), and locations no
+ *   longer allowed get `sync:dropLocation` and the socket leaves their rooms
  */
 export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop(): void; tick(): Promise<void> } {
   // Overlapping windows are harmless: every action below is idempotent.
@@ -63,7 +65,15 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
           eb.and([eb('expires_at', '>', from), eb('expires_at', '<=', now)]),
         ]))
         .execute();
-      for (const { user_id } of grantUsers) await refreshUser(user_id, now);
+      // A permission group changed (or was retired): its holders' views change as with a grant.
+      const groupUsers = await ctx.db
+        .selectFrom('grants')
+        .innerJoin('permission_groups', 'permission_groups.id', 'grants.group_id')
+        .select('grants.user_id')
+        .distinct()
+        .where('permission_groups.updated_at', '>', from)
+        .execute();
+      for (const user_id of new Set([...grantUsers, ...groupUsers].map((g) => g.user_id))) await refreshUser(user_id, now);
       since = now;
     } catch (err) {
       ctx.log.error('security watcher failed', { err: String(err) });

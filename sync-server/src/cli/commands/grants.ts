@@ -1,5 +1,7 @@
 import { EntityId, type Grant, type RoleName, roleNames } from '@depotline/shared';
 import { z } from 'zod';
+import { groupRequiresMfa } from '../../access/authority';
+import { findGroup } from '../../access/group-records';
 import { createGrant, getGrant, listGrantsOfUser, revokeGrant } from '../../access/grants';
 import { badRequest, notFound } from '../../errors';
 import { operatorActor } from '../../provisioning/operator';
@@ -14,24 +16,33 @@ export function grantStatus(g: Grant, now: number): 'active' | 'revoked' | 'expi
   return 'active';
 }
 
+/** What a grant hands out: its role, or `group:<name>`. */
+export const grantNames = (g: Grant) => g.role ?? `group:${g.groupName ?? g.groupId}`;
+
 const describeGrant = (g: Grant, username: string) =>
-  `${g.id}\t${username}\t${g.role}\t${g.locationIds.join(',')}\texpires ${isoTime(g.expiresAt)}`;
+  `${g.id}\t${username}\t${grantNames(g)}\t${g.locationIds.join(',')}\texpires ${isoTime(g.expiresAt)}`;
 
 const grantAdd: CliCommand = {
   group: 'grant',
   name: 'add',
-  summary: 'Give a user a role at one or more locations',
+  summary: 'Give a user a role or a permission group at one or more locations',
   options: {
     user: { type: 'string', value: '<username>', description: 'Who gets access', required: true },
-    role: { type: 'string', value: '<role>', description: `One of ${roleNames.join(', ')}`, required: true },
+    role: { type: 'string', value: '<role>', description: `One of ${roleNames.join(', ')} (or --group)` },
+    group: { type: 'string', value: '<name>', description: 'A permission group (group list), instead of --role' },
     locations: { type: 'string', value: '<id,id,...>', description: 'Comma-separated location ids', required: true },
     expires: { type: 'string', value: '<ISO date>', description: 'End of access: 2026-12-31 (end of that day, UTC) or 2026-12-31T18:00:00Z; required for contractor' },
   },
-  notes: ['Example: depotline-admin grant add --user jdoe --role dispatcher --locations depot-north,depot-south'],
+  notes: [
+    'Example: depotline-admin grant add --user jdoe --role dispatcher --locations depot-north,depot-south',
+    'Example: depotline-admin grant add --user jdoe --group no-phones --locations depot-north',
+  ],
   prepare(values) {
     const username = requiredString(values, 'user');
-    const role = requiredString(values, 'role').trim();
-    if (!isRole(role)) throw badRequest([`--role: "${role}" is not a role; use one of ${roleNames.join(', ')}`]);
+    const role = optionalString(values, 'role')?.trim();
+    const groupName = optionalString(values, 'group')?.trim();
+    if ((role === undefined) === (groupName === undefined)) throw badRequest(['name exactly one of --role and --group']);
+    if (role !== undefined && !isRole(role)) throw badRequest([`--role: "${role}" is not a role; use one of ${roleNames.join(', ')}`]);
     const { locations: locationIds } = parseCliInput(
       z.object({ locations: z.array(EntityId).min(1, 'name at least one location id').max(500) }),
       { locations: commaList(requiredString(values, 'locations')) },
@@ -40,12 +51,19 @@ const grantAdd: CliCommand = {
     const expiresAt = expiresText === undefined ? null : parseExpiry(expiresText);
     return async (ctx) => {
       const user = await requireUserByUsername(ctx, username);
-      const grant = await createGrant(ctx, { kind: 'operator', actor: operatorActor() }, { userId: user.id, role, locationIds, expiresAt });
-      const mfa = ctx.config.mfaRequiredRoles.has(role) && user.totp_enrolled_at === null
-        ? `\n${user.username} enrolls an authenticator app at next sign-in (required for ${role}).` : '';
+      const group = groupName === undefined ? null : await findGroup(ctx.db, { name: groupName });
+      if (groupName !== undefined && !group) throw notFound(`The group ${groupName}`);
+      const grant = await createGrant(ctx, { kind: 'operator', actor: operatorActor() }, {
+        userId: user.id, ...(group ? { groupId: group.id } : { role }), locationIds, expiresAt,
+      });
+      const needsMfa = group
+        ? groupRequiresMfa({ permissions: new Set(group.permissions), mfaRequired: group.mfaRequired }, ctx.config.mfaRequiredRoles)
+        : ctx.config.mfaRequiredRoles.has(role!);
+      const mfa = needsMfa && user.totp_enrolled_at === null
+        ? `\n${user.username} enrolls an authenticator app at next sign-in (required for ${grantNames(grant)}).` : '';
       return {
         json: { grant: { ...grant, username: user.username } },
-        text: `Granted ${role} at ${grant.locationIds.join(', ')} to ${user.username} (grant ${grant.id}, expires ${isoTime(grant.expiresAt)}).${mfa}`,
+        text: `Granted ${grantNames(grant)} at ${grant.locationIds.join(', ')} to ${user.username} (grant ${grant.id}, expires ${isoTime(grant.expiresAt)}).${mfa}`,
       };
     };
   },
@@ -59,14 +77,14 @@ const grantRevoke: CliCommand = {
   prepare(values) {
     const id = requiredString(values, 'id').trim();
     return async (ctx) => {
-      const before = await getGrant(ctx, id);
+      const before = await getGrant(ctx.db, id);
       if (!before) throw notFound(`The grant ${id}`);
       if (before.revokedAt !== null) {
         return { json: { grant: before, changed: false }, text: `Grant ${id} was already revoked; nothing changed.` };
       }
       await revokeGrant(ctx, { kind: 'operator', actor: operatorActor() }, id);
-      const grant = (await getGrant(ctx, id))!;
-      return { json: { grant, changed: true }, text: `Revoked grant ${id} (${grant.role} at ${grant.locationIds.join(', ')}).` };
+      const grant = (await getGrant(ctx.db, id))!;
+      return { json: { grant, changed: true }, text: `Revoked grant ${id} (${grantNames(grant)} at ${grant.locationIds.join(', ')}).` };
     };
   },
 };
@@ -81,7 +99,7 @@ const grantList: CliCommand = {
     return async (ctx) => {
       const user = await requireUserByUsername(ctx, username);
       const now = ctx.now();
-      const grants = (await listGrantsOfUser(ctx, user.id)).map((g) => ({ ...g, status: grantStatus(g, now) }));
+      const grants = (await listGrantsOfUser(ctx.db, user.id)).map((g) => ({ ...g, status: grantStatus(g, now) }));
       const text = grants.length === 0 ? `${user.username} has no grants.` : grants.map((g) => `${describeGrant(g, user.username)}\t${g.status}`).join('\n');
       return { json: { user: { id: user.id, username: user.username }, grants }, text };
     };

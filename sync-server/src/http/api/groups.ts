@@ -1,0 +1,108 @@
+import { EntityId, GroupCreate, GroupId, GroupListQuery, GroupUpdate, type LocationAccessList } from '@depotline/shared';
+import { z } from 'zod';
+import { viewAt } from '../../access/access-profile';
+import { AccessRefused, type Granter } from '../../access/authority';
+import { deniedEvent } from '../../access/authorize';
+import type { Caller } from '../../access/caller';
+import { findGroup, groupManagingLocations, listGroupRecords, presentGroup, presentGroups } from '../../access/group-records';
+import { applyGroupCreate, applyGroupRetire, applyGroupUpdate } from '../../access/groups';
+import { listLocationHolders } from '../../access/location-holders';
+import type { AuditEvent } from '../../audit/audit-log';
+import { forbidden, notFound } from '../../errors';
+import { type Endpoint, endpoint } from '../endpoint';
+
+/*
+ * Permission groups and "who holds what" (docs/api.md). Who may change a group is decided
+ * inside the `apply*` functions of access/groups.ts (group.manage and every permission involved,
+ * at every location of the group's scope), so no single permission check stands on the changes.
+ * Reading a group needs `group.manage` or `grant.manage` at one location of its scope (granting
+ * it needs to see it); otherwise it is answered as missing.
+ */
+
+const userGranter = (caller: Caller): Granter => ({ kind: 'user', actor: caller.actor, profile: caller.profile });
+const groupParams = z.object({ groupId: GroupId });
+
+/** Turns a refusal found in the transaction into its audit entry (written after the rollback) and a 403. */
+async function auditingRefusal<R>(audit: (event: AuditEvent) => void, work: () => Promise<R>): Promise<R> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AccessRefused) audit(deniedEvent(err.request));
+    throw err;
+  }
+}
+
+/** A group is visible where its scope meets a location the caller manages groups or grants at; otherwise it does not exist. */
+async function visibleGroup(call: { db: Parameters<typeof findGroup>[0]; caller: Caller; now: number }, groupId: string) {
+  const group = await findGroup(call.db, { id: groupId });
+  const mine = groupManagingLocations(call.caller.profile, call.now);
+  if (!group || !group.locationIds.some((l) => mine.includes(l))) throw notFound('The group');
+  return group;
+}
+
+export function groupEndpoints(): Endpoint[] {
+  return [
+    endpoint({
+      method: 'get',
+      path: '/groups',
+      query: GroupListQuery,
+      handle: async ({ db, caller, input, now }) => presentGroups(db, await listGroupRecords(db, {
+        within: groupManagingLocations(caller.profile, now), locationId: input.query.locationId, includeRetired: input.query.includeRetired === 'true',
+      }), now),
+      present: (groups) => ({ groups }),
+    }),
+    endpoint({
+      method: 'post',
+      path: '/groups',
+      body: GroupCreate,
+      status: 201,
+      transaction: true,
+      handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
+        presentGroup(db, await applyGroupCreate(db, userGranter(caller), input.body, now), now)),
+      present: (group) => ({ group }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/groups/:groupId',
+      params: groupParams,
+      handle: async (call) => presentGroup(call.db, await visibleGroup(call, call.input.params.groupId), call.now),
+      present: (group) => ({ group }),
+    }),
+    endpoint({
+      method: 'patch',
+      path: '/groups/:groupId',
+      params: groupParams,
+      body: GroupUpdate,
+      transaction: true,
+      handle: (call) => auditingRefusal(call.audit, async () => {
+        const { after } = await applyGroupUpdate(call.db, userGranter(call.caller), call.input.params.groupId, call.input.body, call.now);
+        return presentGroup(call.db, after, call.now);
+      }),
+      present: (group) => ({ group }),
+    }),
+    endpoint({
+      method: 'post',
+      path: '/groups/:groupId/retire',
+      params: groupParams,
+      transaction: true,
+      handle: (call) => auditingRefusal(call.audit, async () => {
+        const { group, revokedGrantIds } = await applyGroupRetire(call.db, userGranter(call.caller), call.input.params.groupId, call.now);
+        return { group: await presentGroup(call.db, group, call.now), revokedGrantIds };
+      }),
+    }),
+    endpoint({
+      method: 'get',
+      path: '/locations/:locationId/access',
+      params: z.object({ locationId: EntityId }),
+      handle: async ({ ctx, db, caller, input, now, audit }): Promise<LocationAccessList> => {
+        const { locationId } = input.params;
+        const general = viewAt(caller.profile, locationId, now)?.general;
+        if (!general?.has('group.manage') && !general?.has('grant.manage')) {
+          audit(deniedEvent({ permission: 'grant.manage', locationId, action: 'access.read' }));
+          throw forbidden();
+        }
+        return { locationId, holders: await listLocationHolders(db, locationId, ctx.config.mfaRequiredRoles, now) };
+      },
+    }),
+  ];
+}
