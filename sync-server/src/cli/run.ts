@@ -10,6 +10,7 @@ import {
 import { auditCommands } from './commands/audit';
 import { demoCommands } from './commands/demo';
 import { fleetCommands } from './commands/fleet';
+import { exportCommands } from './commands/exports';
 import { grantCommands } from './commands/grants';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
@@ -19,7 +20,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
 ];
 
 const globalOptions = {

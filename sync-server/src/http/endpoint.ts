@@ -64,6 +64,8 @@ interface Shape<P, Q, B, R> {
   status?: number;
   /** The response body made from the handler's result. Default: the result itself. */
   present?: (result: R) => unknown;
+  /** Writes the response itself instead of `present` (a file download). */
+  respond?: (res: Response, result: R) => void;
 }
 
 export interface EndpointSpec<P, Q, B, R> extends Shape<P, Q, B, R> {
@@ -97,6 +99,7 @@ function parseRequest<P, Q, B, R>(spec: Shape<P, Q, B, R>, req: Request): Endpoi
 }
 
 function send<R>(spec: Shape<unknown, unknown, unknown, R>, res: Response, result: R): void {
+  if (spec.respond) return spec.respond(res, result);
   const status = spec.status ?? 200;
   if (status === 204) res.status(204).end();
   else res.status(status).json(spec.present ? spec.present(result) : result);

@@ -22,7 +22,8 @@ export async function loadViewerScope(db: Db, profile: AccessProfile, locationId
   return { view, ownRouteIds: new Set(rows.map((r) => r.id)) };
 }
 
-function permissionsFor(scope: ViewerScope, ownRoute: boolean): ReadonlySet<Permission> {
+/** The permissions that apply to a route (and its stops): a driver's own routes add the driver-only ones. */
+export function permissionsFor(scope: ViewerScope, ownRoute: boolean): ReadonlySet<Permission> {
   if (!scope.view) return new Set();
   return ownRoute && scope.view.assigned.size > 0 ? scope.view.assigned : scope.view.general;
 }

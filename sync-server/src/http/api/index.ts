@@ -5,6 +5,7 @@ import { accountEndpoints } from './account';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
 import { deviceEndpoints } from './devices';
+import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
 import { securityKeyEndpoints } from './security-keys';
@@ -23,6 +24,6 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const loginThrottle = new LoginThrottle();
   return [
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
-    ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(),
+    ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(),
   ];
 }
