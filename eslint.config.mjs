@@ -25,7 +25,7 @@ export const serverLayers = [
   ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto'],
   ['audit'],
   ['access', 'auth', 'users'],
-  ['sync', 'provisioning', 'exports'],
+  ['sync', 'provisioning', 'exports', 'approvals'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],
 ];

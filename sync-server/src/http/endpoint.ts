@@ -60,8 +60,11 @@ interface Shape<P, Q, B, R> {
   params?: P;
   query?: Q;
   body?: B;
-  /** HTTP status of a success; 204 sends no body. Default 200. */
-  status?: number;
+  /**
+   * HTTP status of a success; 204 sends no body. Default 200. A function picks it from the result
+   * (201 for a grant made, 202 for one that waits for approval).
+   */
+  status?: number | ((result: R) => number);
   /** The response body made from the handler's result. Default: the result itself. */
   present?: (result: R) => unknown;
   /** Writes the response itself instead of `present` (a file download). */
@@ -100,7 +103,7 @@ function parseRequest<P, Q, B, R>(spec: Shape<P, Q, B, R>, req: Request): Endpoi
 
 function send<R>(spec: Shape<unknown, unknown, unknown, R>, res: Response, result: R): void {
   if (spec.respond) return spec.respond(res, result);
-  const status = spec.status ?? 200;
+  const status = typeof spec.status === 'function' ? spec.status(result) : spec.status ?? 200;
   if (status === 204) res.status(204).end();
   else res.status(status).json(spec.present ? spec.present(result) : result);
 }

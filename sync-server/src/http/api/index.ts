@@ -2,6 +2,7 @@ import { LoginThrottle } from '../../auth/throttle';
 import type { LiveFeed } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
 import { accountEndpoints } from './account';
+import { approvalEndpoints } from './approvals';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
 import { deviceEndpoints } from './devices';
@@ -23,7 +24,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   // the lockout of unknown usernames are then the same at every door, so none tells names apart.
   const loginThrottle = new LoginThrottle();
   return [
-    ...syncEndpoints(deps.live), ...grantEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
+    ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(),
   ];
 }

@@ -1,0 +1,16 @@
+import type { SensitiveActionRegistry } from './action';
+import { bulkExport } from './actions/bulk-export';
+import { factorsReset } from './actions/factors-reset';
+import { mfaDisable } from './actions/mfa-disable';
+import { privilegedGrant } from './actions/privileged-grant';
+
+/**
+ * The server's handler of every sensitive action in the catalogue (shared/src/approvals.ts).
+ * Typed over `SensitiveActionKind`: a kind declared there without a line here does not compile.
+ */
+export const approvalHandlers: SensitiveActionRegistry = {
+  'grant.privileged': privilegedGrant,
+  'user.mfaDisable': mfaDisable,
+  'user.factorsReset': factorsReset,
+  'export.bulk': bulkExport,
+};
