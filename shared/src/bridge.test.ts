@@ -44,6 +44,24 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   removeSecurityKey: { id: 'AAAA', password: 'pw' },
   registerSecurityKey: { name: 'Blue key', password: 'pw', totp: '123456' },
 };
+  listGroups: { locationId: 'depot-north' },
+  createGroup: {
+    locationId: 'depot-north',
+    group: { name: 'night-dispatch', description: '', permissions: ['location.read'], denials: ['stop.readPhone'], locationIds: ['depot-north'], mfaRequired: true, mustExpire: false },
+  },
+  updateGroup: {
+    locationId: 'depot-north', id: 'g1', expectedVersion: 2, reason: 'night shift needs it',
+    group: { name: 'night-dispatch', description: '', permissions: ['location.read'], denials: [], locationIds: ['depot-north'], mfaRequired: true, mustExpire: false },
+  },
+  retireGroup: { locationId: 'depot-north', id: 'g1' },
+  locationAccess: { locationId: 'depot-north' },
+  approvals: {},
+  approvalNotices: {},
+  decideApproval: { id: 'a1', approve: false, note: 'not this month' },
+  withdrawApproval: { id: 'a1' },
+  exportPreview: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational'] },
+  exportStops: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational', 'customer'], format: 'xlsx' },
+  downloadApprovedExport: { id: 'a1' },
 
 /** A payload of each pushed event; the type makes sure no event is left out. */
 const validPayloads: { [E in BridgeEventName]: BridgeEventPayload<E> } = {

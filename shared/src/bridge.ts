@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp } from './domain';
 import { NewPassword, Password, TotpCode } from './api';
+import { governanceBridgeCalls } from './bridge-governance';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -31,6 +32,7 @@ export const bridgeErrorCodes = [
   'account_locked',       // too many failures; see retryAfterS
   'rate_limited',
   'forbidden',            // the user's grant at the location does not allow this
+  'approval_required',    // a second person must approve this: say why, and it is sent as a request
   'not_found',
   'invalid_transition',   // the stop state machine does not allow this status change
   'server_unreachable',
@@ -312,6 +314,7 @@ export const bridgeCallNames = Object.keys(bridgeCalls) as BridgeCallName[];
 export type BridgeArgs<K extends BridgeCallName> = z.input<(typeof bridgeCalls)[K]['args']>;
 export type BridgeValue<K extends BridgeCallName> = z.output<(typeof bridgeCalls)[K]['result']>;
 
+  ...governanceBridgeCalls,
 /** The IPC channel of a call. */
 export function bridgeChannel<K extends BridgeCallName>(name: K): `depotline:${K}` {
   return `depotline:${name}`;

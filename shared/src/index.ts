@@ -7,6 +7,7 @@ export * from './sync';
 export * from './api';
 export * from './bridge';
 export * from './bridge-security';
+export * from './bridge-governance';
 export * from './account-security';
 export * from './account';
 export * from './webauthn';

@@ -24,6 +24,7 @@ export {
   SyncClient, type ApprovalOutcome, type HeldSignIn, type KeyCeremony, type KeySignInOutcome, type SignInOutcome, type SyncClientOptions,
 } from './sync/sync-client';
 export type { AccountClient } from './sync/account-client';
+export type { ExportFile, GovernanceClient, Held } from './sync/governance-client';
 export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,
 } from './sync/sync-events';

@@ -54,6 +54,18 @@ const depotline = {
   removeSecurityKey: call('depotline:removeSecurityKey'),
   registerSecurityKey: call('depotline:registerSecurityKey'),
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
+  listGroups: call('depotline:listGroups'),
+  createGroup: call('depotline:createGroup'),
+  updateGroup: call('depotline:updateGroup'),
+  retireGroup: call('depotline:retireGroup'),
+  locationAccess: call('depotline:locationAccess'),
+  approvals: call('depotline:approvals'),
+  approvalNotices: call('depotline:approvalNotices'),
+  decideApproval: call('depotline:decideApproval'),
+  withdrawApproval: call('depotline:withdrawApproval'),
+  exportPreview: call('depotline:exportPreview'),
+  exportStops: call('depotline:exportStops'),
+  downloadApprovedExport: call('depotline:downloadApprovedExport'),
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);
     };

@@ -3,16 +3,10 @@ import {
   type FactorChangeProof, type PasswordChange, type RecoveryCodesGenerate, type SecurityKeyRegistrationStart,
 } from '@depotline/shared';
 import { z } from 'zod';
-import { ServerRequestError } from '../errors';
+import { authorizedCall, type AccessTokens } from './authorized';
 import { RestTransport, segment, type RestMethod } from './rest';
 
-/** Where the account client gets the session's access token. */
-export interface AccessTokens {
-  /** A token good for the next request (renewed first when it is about to expire). */
-  current(): Promise<string>;
-  /** A new token, after the server turned the current one away. */
-  renew(): Promise<string>;
-}
+export type { AccessTokens } from './authorized';
 
 const Sessions = z.object({ sessions: z.array(SessionInfo) });
 const Devices = z.object({ devices: z.array(UserDevice) });
@@ -129,23 +123,10 @@ export class AccountClient {
   /* transport */
 
   #json<S extends z.ZodType>(method: RestMethod, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
-    return this.#authorized((accessToken) => this.#rest.json(method, `/api/v1${path}`, schema, { accessToken, ...(body !== undefined ? { body } : {}) }));
+    return authorizedCall(this.#tokens, (accessToken) => this.#rest.json(method, `/api/v1${path}`, schema, { accessToken, ...(body !== undefined ? { body } : {}) }));
   }
 
   #empty(method: RestMethod, path: string, body?: unknown): Promise<void> {
-    return this.#authorized((accessToken) => this.#rest.empty(method, `/api/v1${path}`, { accessToken, ...(body !== undefined ? { body } : {}) }));
-  }
-
-  /**
-   * One retry with a renewed token when the server says the token is no good: it may have
-   * expired between our check and its arrival. A revoked or expired session is not retried.
-   */
-  async #authorized<T>(send: (accessToken: string) => Promise<T>): Promise<T> {
-    try {
-      return await send(await this.#tokens.current());
-    } catch (err) {
-      if (!(err instanceof ServerRequestError) || err.code !== 'unauthenticated') throw err;
-      return send(await this.#tokens.renew());
-    }
+    return authorizedCall(this.#tokens, (accessToken) => this.#rest.empty(method, `/api/v1${path}`, { accessToken, ...(body !== undefined ? { body } : {}) }));
   }
 }

@@ -33,6 +33,26 @@ export class RestTransport {
     return parsed.data;
   }
 
+  /**
+   * A call answered either with a file (an export) or with a JSON body parsed with `schema`
+   * (an export held for approval answers `202` with the request). The file is read whole, up
+   * to `maxBytes`; a bigger one is refused rather than cut short.
+   */
+  async fileOrJson<S extends z.ZodType>(method: RestMethod, path: string, schema: S, request: RestRequest & { maxBytes: number }): Promise<FileOrJson<z.infer<S>>> {
+    const res = await this.#send(method, path, request);
+    const contentType = res.headers.get('content-type') ?? '';
+    if (/^application\/json\b/i.test(contentType)) {
+      const parsed = schema.safeParse(await readJson(res));
+      if (!parsed.success) throw new ServerDataRejectedError(`the answer to ${method} ${redactIds(path)} does not match its schema`);
+      return { kind: 'json', status: res.status, body: parsed.data };
+    }
+    const declared = Number(res.headers.get('content-length') ?? '0');
+    if (declared > request.maxBytes) throw new ServerDataRejectedError(`the file answering ${method} ${redactIds(path)} is larger than this console accepts`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.byteLength > request.maxBytes) throw new ServerDataRejectedError(`the file answering ${method} ${redactIds(path)} is larger than this console accepts`);
+    return { kind: 'file', status: res.status, bytes, contentType, fileName: fileNameOf(res.headers.get('content-disposition')), headers: res.headers };
+  }
+
   /** A call answered `204` (or whose body is not used). */
   async empty(method: RestMethod, path: string, request: RestRequest = {}): Promise<void> {
     await this.#send(method, path, request);
@@ -56,6 +76,30 @@ export class RestTransport {
     if (!body.success) throw new ServerRequestError(res.status >= 500 ? 'internal' : res.status === 404 ? 'not_found' : 'bad_request', `the server answered HTTP ${res.status}`);
     throw new ServerRequestError(body.data.error.code, body.data.error.message, body.data.error.retryAfterS ?? null);
   }
+}
+
+export type FileOrJson<T> =
+  | { kind: 'json'; status: number; body: T }
+  | { kind: 'file'; status: number; bytes: Uint8Array; contentType: string; fileName: string | null; headers: Headers };
+
+/**
+ * The plain file name a `Content-Disposition` suggests (RFC 6266), or null. Only the last path
+ * part is kept, so a name like `../../x` cannot pick where the file goes; the user picks that.
+ */
+export function fileNameOf(disposition: string | null): string | null {
+  if (!disposition) return null;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition);
+  let name: string;
+  try {
+    name = extended ? decodeURIComponent(extended[1]!.trim()) : plain ? plain[1]!.trim() : '';
+  } catch {
+    return null;
+  }
+  name = name.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  name = name.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').trim();
+  return name && name !== '.' && name !== '..' ? name.slice(0, 200) : null;
 }
 
 /** A path segment from an id the server gave us: encoded, so an odd id cannot walk the path. */

@@ -5,6 +5,7 @@ import type { LocalStore } from '../store/local-store';
 import type { KeyVault, SessionSecretVault } from '../vault/key-vault';
 import { AccountClient } from './account-client';
 import { AuthClient } from './auth-client';
+import { GovernanceClient } from './governance-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
 import { RetryTimer } from './retry-timer';
@@ -64,6 +65,8 @@ export class SyncClient {
   readonly #unsubscribeStore: () => void;
   /** The signed-in user's account (sessions, devices, alerts, factors) over REST, with this session's token. */
   readonly account: AccountClient;
+  /** Permission groups, approval requests and exports over REST, with this session's token. */
+  readonly governance: GovernanceClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
@@ -85,10 +88,12 @@ export class SyncClient {
       refused: (code) => this.#connection.endForCode(code),
       failed: (err) => this.#status.noteError(err),
     });
-    this.account = new AccountClient(serverUrl, {
+    const tokens = {
       current: () => this.#session.freshAccessToken(),
       renew: () => this.#session.freshAccessToken({ force: true }),
-    });
+    };
+    this.account = new AccountClient(serverUrl, tokens);
+    this.governance = new GovernanceClient(serverUrl, tokens);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,

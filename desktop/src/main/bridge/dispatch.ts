@@ -49,6 +49,18 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     removeSecurityKey: (args) => service.security.removeSecurityKey(args),
     registerSecurityKey: (args) => service.security.registerSecurityKey(args),
   };
+    listGroups: (args) => service.governance.listGroups(args),
+    createGroup: (args) => service.governance.createGroup(args),
+    updateGroup: (args) => service.governance.updateGroup(args),
+    retireGroup: (args) => service.governance.retireGroup(args),
+    locationAccess: (args) => service.governance.locationAccess(args),
+    approvals: () => service.governance.approvals(),
+    approvalNotices: () => service.governance.approvalNotices(),
+    decideApproval: (args) => service.governance.decideApproval(args),
+    withdrawApproval: (args) => service.governance.withdrawApproval(args),
+    exportPreview: (args) => service.governance.exportPreview(args),
+    exportStops: (args) => service.governance.exportStops(args),
+    downloadApprovedExport: (args) => service.governance.downloadApprovedExport(args),
 }
 
 /** Who sent a call, as the transport saw it (Electron: the sender frame). */

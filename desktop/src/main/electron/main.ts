@@ -91,6 +91,16 @@ function run(): void {
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).
       openExternal: (url) => shell.openExternal(url),
+      // Exports are written where the user picks in the native dialog (export-save.ts writes them).
+      chooseSavePath: async ({ fileName, format }) => {
+        const options = {
+          title: 'Save export',
+          defaultPath: path.join(app.getPath('downloads'), fileName),
+          filters: [format === 'xlsx' ? { name: 'Excel workbook', extensions: ['xlsx'] } : { name: 'CSV file', extensions: ['csv'] }],
+        };
+        const answer = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+        return answer.canceled || !answer.filePath ? null : answer.filePath;
+      },
     });
     registerBridge(ipcMain, new BridgeDispatcher(bridgeHandlersFor(service), { isTrustedSender: isTrustedAppSender }));
 

@@ -7,12 +7,14 @@ import {
 import { ConsoleData } from './console-data';
 import { ConsoleError, problemScreenFor } from './console-error';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
+import { ConsoleGovernance } from './console-governance';
 import { ConsoleSecurity } from './console-security';
 import { SignInSteps } from './console-sign-in-steps';
 import {
   closeProfile, newSyncClient,
   type ActiveSession, type OpenProfile, type Profile, type SyncTuning,
 } from './console-session';
+import type { ChooseSavePath } from './export-save';
 import { IdleLock } from './idle-lock';
 import { profileDbPath, profileIdFor } from './profiles';
 import { makeVerifier, verifyPassword, type StoredVerifier, type UnlockVerifierVault } from './unlock-verifier';
@@ -34,6 +36,8 @@ export interface ConsoleServiceOptions {
   idleCheckMs?: number;
   /** Opens a URL in the system browser (Electron: shell.openExternal), for the security-key page. */
   openExternal?: (url: string) => Promise<void>;
+  /** Asks where to save an export (Electron: the native save dialog); without it the console cannot export. */
+  chooseSavePath?: ChooseSavePath;
 }
 
 
@@ -51,7 +55,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal'>> & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -66,6 +71,8 @@ export class ConsoleService {
   readonly data: ConsoleData;
   /** The Security screen's calls; each refuses unless the console is unlocked. */
   readonly security: ConsoleSecurity;
+  /** The governance screens' calls (groups, approvals, exports); each refuses unless the console is unlocked. */
+  readonly governance: ConsoleGovernance;
 
   constructor(options: ConsoleServiceOptions) {
     this.#o = {
@@ -108,6 +115,11 @@ export class ConsoleService {
       serverOrigin: origin,
       openExternal: options.openExternal,
       verifiers: this.#o.verifiers,
+      activity: () => this.#idle.touch(),
+    });
+    this.governance = new ConsoleGovernance({
+      session: () => this.#unlocked(),
+      chooseSavePath: options.chooseSavePath,
       activity: () => this.#idle.touch(),
     });
   }
