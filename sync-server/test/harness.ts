@@ -67,6 +67,8 @@ export async function createTestEnv(backend: Backend, overrides: Partial<ServerC
     port: 0,
     database,
     dataDir: dir,
+    // Like the generated keys, signed audit checkpoints go under this test's own data directory.
+    checkpoints: { ...loadConfig({}).checkpoints, dir: path.join(dir, 'audit-checkpoints') },
     allowedOrigins: new Set(['app://depotline']),
     logLevel: loud ? 'debug' : 'silent',
     // Test clients sign in from a fresh device id at every turn; holding those for approval is
