@@ -184,11 +184,12 @@ export async function confirmTotpEnrollment(
     throw check.reason === 'replayed' ? mfaReplayed() : mfaInvalid();
   }
   const actor: AuditActor = { userId: user.id, label: user.username, deviceId: origin.deviceId, ip: origin.ip };
+  // Encrypted again rather than copied from the token: under the current key, should the
+  // field key have been rotated while the enrollment was pending.
+  const secretEnc = ctx.cipher.encrypt(secret, totpSecretAad(user.id));
   await ctx.db.transaction().execute(async (trx) => {
     const r = await trx.updateTable('users')
-      // Encrypted again rather than copied from the token: under the current key, should the
-      // field key have been rotated while the enrollment was pending.
-      .set({ totp_secret_enc: ctx.cipher.encrypt(secret, totpSecretAad(user.id)), totp_enrolled_at: now, totp_last_step: check.step })
+      .set({ totp_secret_enc: secretEnc, totp_enrolled_at: now, totp_last_step: check.step })
       .where('id', '=', user.id)
       .where('totp_enrolled_at', 'is', null)
       .executeTakeFirst();
@@ -196,5 +197,5 @@ export async function confirmTotpEnrollment(
     await appendAudit(trx, actor, { action: 'mfa.enroll', outcome: 'ok', targetType: 'user', targetId: user.id, details: { purpose: bound.purpose } }, now);
     await raiseSecurityAlert(trx, { userId: user.id, kind: 'factor_added', details: { factor: 'totp' }, actor }, now);
   });
-  return { ...user, totp_secret_enc: claims.secretEnc, totp_enrolled_at: now, totp_last_step: check.step };
+  return { ...user, totp_secret_enc: secretEnc, totp_enrolled_at: now, totp_last_step: check.step };
 }

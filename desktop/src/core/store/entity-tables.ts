@@ -45,7 +45,8 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
     toColumns: (s) => ({
       id: s.id, location_id: s.locationId, route_id: s.routeId, sequence: s.sequence,
       customer_name: s.customerName ?? null, address: s.address ?? null, phone: s.phone ?? null, notes: s.notes ?? null,
-      hidden_fields: JSON.stringify(redactable.filter((f) => s[f] === undefined)),
+      // Withheld fields (the server could not verify them) are hidden too, and named as `withheld:<field>`.
+      hidden_fields: JSON.stringify([...redactable.filter((f) => s[f] === undefined), ...(s.withheld ?? []).map((f) => `withheld:${f}`)]),
       window_start: s.window.start, window_end: s.window.end, status: s.status, eta: s.eta,
       version: s.version, updated_at: s.updatedAt, updated_by: s.updatedBy,
     }),
@@ -62,6 +63,8 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
       if (!hidden.has('address')) stop.address = text(row, 'address');
       if (!hidden.has('phone')) stop.phone = textOrNull(row, 'phone');
       if (!hidden.has('notes')) stop.notes = text(row, 'notes');
+      const withheld = parseWithheld(text(row, 'hidden_fields'));
+      if (withheld.length > 0) stop.withheld = withheld;
       return stop;
     },
   },
@@ -132,6 +135,12 @@ export async function listEntities<K extends EntityKind>(conn: SqlConnection, ki
   const t = tables[kind];
   const rows = await conn.all(`SELECT * FROM ${t.table} WHERE ${where} ORDER BY ${orderBy}`, params);
   return rows.map((r) => t.fromRow(r));
+}
+
+function parseWithheld(json: string): RedactableStopField[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((f) => (typeof f === 'string' && f.startsWith('withheld:') && (redactable as readonly string[]).includes(f.slice(9)) ? [f.slice(9) as RedactableStopField] : []));
 }
 
 function parseHidden(json: string): RedactableStopField[] {
