@@ -81,6 +81,11 @@ describe.each(backends)('export contents equal the sync pull (%s)', (backend) =>
     expect(built.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '' : String(v)])))).toEqual(expected);
     expect(await countExportRows(w.ctx.db, viewer.scope, request)).toBe(built.rowCount);
     if (role === 'driver') expect(new Set(built.rows.map((r) => r.route_id))).toEqual(new Set([w.routes.A1]));
+    if (role === 'finance') {
+      // export.customer, but no stop.readPhone and no stop.readNotes: names and addresses, never phones or notes.
+      expect(built.rows.every((r) => r.phone === null && r.notes === null)).toBe(true);
+      expect(built.rows.filter((r) => r.stop_id !== null).every((r) => typeof r.customer_name === 'string' && typeof r.address === 'string')).toBe(true);
+    }
     if (role === 'contractor') {
       expect(built.rows.every((r) => r.notes === null)).toBe(true);
       expect(built.rows.some((r) => typeof r.phone === 'string')).toBe(true);
