@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import {
   type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, UsageError,
 } from './command';
+import { approvalCommands } from './commands/approvals';
 import { auditCommands } from './commands/audit';
 import { demoCommands } from './commands/demo';
 import { fleetCommands } from './commands/fleet';
@@ -20,7 +21,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
 ];
 
 const globalOptions = {
