@@ -23,6 +23,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   stopDetail: { stopId: 's1' },
   setStopStatus: { stopId: 's1', to: 'delivered' },
   editStopNotes: { stopId: 's1', notes: 'back door' },
+  revealStopPhone: { stopId: 's1' },
   listPositions: { locationId: 'depot-north' },
   syncStatus: {},
   syncNow: {},
@@ -43,7 +44,6 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   renameSecurityKey: { id: 'AAAA', name: 'Blue key' },
   removeSecurityKey: { id: 'AAAA', password: 'pw' },
   registerSecurityKey: { name: 'Blue key', password: 'pw', totp: '123456' },
-};
   listGroups: { locationId: 'depot-north' },
   createGroup: {
     locationId: 'depot-north',
@@ -62,6 +62,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   exportPreview: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational'] },
   exportStops: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational', 'customer'], format: 'xlsx' },
   downloadApprovedExport: { id: 'a1' },
+};
 
 /** A payload of each pushed event; the type makes sure no event is left out. */
 const validPayloads: { [E in BridgeEventName]: BridgeEventPayload<E> } = {
@@ -121,10 +122,11 @@ describe('bridge contract', () => {
     const state = ConsoleState.parse({ screen: 'console', user: { id: 'u1', username: 'dora', displayName: 'Dora', refreshToken: 'x' }, idleLockMs: 1, accessToken: 'y' });
     expect(JSON.stringify(state)).not.toMatch(/refreshToken|accessToken/);
     const detail = StopDetailView.parse({
-      stop: { id: 's1', locationId: 'a', routeId: 'r', sequence: 0, window: { start: 1, end: 2 }, status: 'planned', eta: null, updatedAt: 1, updatedBy: null, secret: 'k' },
+      stop: { id: 's1', locationId: 'a', routeId: 'r', sequence: 0, window: { start: 1, end: 2 }, status: 'planned', eta: null, updatedAt: 1, updatedBy: null, secret: 'k', phone: '+49 30 1234567' },
       routeName: null, driverName: null, allowedTransitions: [], notesVisible: false, canEditNotes: false, pendingEdits: 0,
     });
     expect('secret' in detail.stop).toBe(false);
+    expect('phone' in detail.stop).toBe(false); // a phone number crosses only through revealStopPhone
     expect(ConsoleState.safeParse({ screen: 'debug' }).success).toBe(false);
   });
 

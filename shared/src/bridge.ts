@@ -176,7 +176,6 @@ export const StopDetailView = z.object({
     sequence: z.number().int().nonnegative(),
     customerName: z.string().max(200).optional(),
     address: z.string().max(500).optional(),
-    phone: Phone.nullable().optional(),
     notes: DeliveryNotes.optional(),
     window: TimeWindow,
     status: StopStatus,
@@ -188,6 +187,12 @@ export const StopDetailView = z.object({
   driverName: z.string().max(200).nullable(),
   /** Status changes the state machine allows from here and the user may make. */
   allowedTransitions: z.array(StopStatus),
+  /**
+   * The customer's phone number never comes with the detail: revealing it is an audited read
+   * (`revealStopPhone`). `masked`: there is one to reveal; `none`: the stop has none. Absent for
+   * viewers who may not read phone numbers.
+   */
+  phone: z.enum(['masked', 'none']).optional(),
   /** Whether the notes section exists at all for this viewer. */
   notesVisible: z.boolean(),
   canEditNotes: z.boolean(),
@@ -299,6 +304,8 @@ export const bridgeCalls = {
     result: StopDetailView,
   },
   editStopNotes: { args: z.object({ stopId: EntityId, notes: DeliveryNotes }).strict(), result: StopDetailView },
+  /** Shows the stop's phone number: queued as an audited `stop.revealPhone` (offline too), then answered. */
+  revealStopPhone: { args: z.object({ stopId: EntityId }).strict(), result: z.object({ phone: Phone.nullable() }) },
   listPositions: { args: z.object({ locationId: EntityId }).strict(), result: z.array(PositionView) },
 
   syncStatus: { args: NoArgs, result: SyncStatusView },
@@ -307,6 +314,7 @@ export const bridgeCalls = {
   dismissRejected: { args: z.object({ id: z.uuid() }).strict(), result: z.null() },
 
   ...securityBridgeCalls,
+  ...governanceBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;
@@ -314,7 +322,6 @@ export const bridgeCallNames = Object.keys(bridgeCalls) as BridgeCallName[];
 export type BridgeArgs<K extends BridgeCallName> = z.input<(typeof bridgeCalls)[K]['args']>;
 export type BridgeValue<K extends BridgeCallName> = z.output<(typeof bridgeCalls)[K]['result']>;
 
-  ...governanceBridgeCalls,
 /** The IPC channel of a call. */
 export function bridgeChannel<K extends BridgeCallName>(name: K): `depotline:${K}` {
   return `depotline:${name}`;

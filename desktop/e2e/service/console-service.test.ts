@@ -173,7 +173,7 @@ describe('console service against a real sync-server', () => {
     for (const [name, args] of [
       ['listStops', { locationId: A, routeId: null }], ['queryBoard', { locationId: A, search: 'Hinterhof' }],
       ...stops.map((s) => ['stopDetail', { stopId: s.id }] as const), ['editStopNotes', { stopId: stops[0]!.id, notes: 'sneaky' }],
-      ['setStopStatus', { stopId: stops[0]!.id, to: 'en_route' }],
+      ['setStopStatus', { stopId: stops[0]!.id, to: 'en_route' }], ['revealStopPhone', { stopId: stops[1]!.id }],
     ] as const) {
       answers.push(await dispatcher.dispatch(name, appSender, args));
     }
@@ -186,8 +186,10 @@ describe('console service against a real sync-server', () => {
     const detail = answers[2] as BridgeResult<{ stop: object; notesVisible: boolean; canEditNotes: boolean; allowedTransitions: string[] }>;
     expect(detail).toMatchObject({ ok: true, value: { notesVisible: false, canEditNotes: false, allowedTransitions: [] } });
     if (detail.ok) expect('notes' in detail.value.stop).toBe(false);
+    expect(answers.at(-3)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(answers.at(-2)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(answers.at(-1)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    if (detail.ok) expect('phone' in detail.value).toBe(false); // not even masked: finance has no phones at all
     expect((await dispatcher.dispatch('queryBoard', appSender, { locationId: A, search: 'Hinterhof' }))).toEqual({ ok: true, value: [] });
   });
 
@@ -196,7 +198,8 @@ describe('console service against a real sync-server', () => {
     const stop = stops[2]!;
     const detail = await service.data.stopDetail({ stopId: stop.id });
     expect(detail.allowedTransitions.sort()).toEqual(['cancelled', 'en_route']);
-    expect(detail).toMatchObject({ notesVisible: true, canEditNotes: true, stop: { notes: stop.notes, phone: stop.phone } });
+    expect(detail).toMatchObject({ notesVisible: true, canEditNotes: true, phone: 'masked', stop: { notes: stop.notes } });
+    expect(JSON.stringify(detail)).not.toContain(stop.phone);
     await expect(service.data.setStopStatus({ stopId: stop.id, to: 'delivered' })).rejects.toMatchObject({ code: 'invalid_transition' });
     const after = await service.data.setStopStatus({ stopId: stop.id, to: 'en_route' });
     expect(after.stop.status).toBe('en_route');
@@ -210,6 +213,19 @@ describe('console service against a real sync-server', () => {
     expect(seen.allowedTransitions).toEqual([]);
     expect(seen.stop.customerName).toBeUndefined();
     await expect(reporting.service.data.setStopStatus({ stopId: stop.id, to: 'arrived' })).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('a phone number crosses the bridge only when revealed, and the reveal is audited on the server', async () => {
+    const { service, user } = await signedIn('dispatcher');
+    const stop = stops[3]!;
+    expect(JSON.stringify(await service.data.stopDetail({ stopId: stop.id }))).not.toContain(stop.phone);
+    expect(await service.data.revealStopPhone({ stopId: stop.id })).toEqual({ phone: stop.phone });
+    await waitFor(async () => (await service.syncStatus()).pendingCount === 0, 'the reveal to reach the server');
+    const entries = await server.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', 'stop.revealPhone').where('actor_user_id', '=', user.id).execute();
+    expect(entries.map((e) => [e.outcome, e.target_id])).toEqual([['ok', stop.id]]);
+    expect(JSON.stringify(entries)).not.toContain(stop.phone);
+    // Still masked in the detail: the number lives only where it was revealed.
+    expect((await service.data.stopDetail({ stopId: stop.id })).phone).toBe('masked');
   });
 
   it('no token, key or verifier ever crosses the bridge', async () => {

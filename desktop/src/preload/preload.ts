@@ -34,6 +34,7 @@ const depotline = {
   stopDetail: call('depotline:stopDetail'),
   setStopStatus: call('depotline:setStopStatus'),
   editStopNotes: call('depotline:editStopNotes'),
+  revealStopPhone: call('depotline:revealStopPhone'),
   listPositions: call('depotline:listPositions'),
   syncStatus: call('depotline:syncStatus'),
   syncNow: call('depotline:syncNow'),
@@ -53,7 +54,6 @@ const depotline = {
   renameSecurityKey: call('depotline:renameSecurityKey'),
   removeSecurityKey: call('depotline:removeSecurityKey'),
   registerSecurityKey: call('depotline:registerSecurityKey'),
-  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
   listGroups: call('depotline:listGroups'),
   createGroup: call('depotline:createGroup'),
   updateGroup: call('depotline:updateGroup'),
@@ -66,6 +66,7 @@ const depotline = {
   exportPreview: call('depotline:exportPreview'),
   exportStops: call('depotline:exportStops'),
   downloadApprovedExport: call('depotline:downloadApprovedExport'),
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);
     };

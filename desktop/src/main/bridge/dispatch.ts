@@ -29,6 +29,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     stopDetail: (args) => service.data.stopDetail(args),
     setStopStatus: (args) => service.data.setStopStatus(args),
     editStopNotes: (args) => service.data.editStopNotes(args),
+    revealStopPhone: (args) => service.data.revealStopPhone(args),
     listPositions: (args) => service.data.listPositions(args),
     syncStatus: () => service.syncStatus(),
     syncNow: () => service.data.syncNow(),
@@ -48,7 +49,6 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     renameSecurityKey: (args) => service.security.renameSecurityKey(args),
     removeSecurityKey: (args) => service.security.removeSecurityKey(args),
     registerSecurityKey: (args) => service.security.registerSecurityKey(args),
-  };
     listGroups: (args) => service.governance.listGroups(args),
     createGroup: (args) => service.governance.createGroup(args),
     updateGroup: (args) => service.governance.updateGroup(args),
@@ -61,6 +61,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     exportPreview: (args) => service.governance.exportPreview(args),
     exportStops: (args) => service.governance.exportStops(args),
     downloadApprovedExport: (args) => service.governance.downloadApprovedExport(args),
+  };
 }
 
 /** Who sent a call, as the transport saw it (Electron: the sender frame). */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import {
-  type BridgeArgs, type LocationView, type Mutation, type Permission, type PositionView, type RejectedNotice, type RouteRowView,
+  type BridgeArgs, type LocationView, type Mutation, type Permission, type PositionView, redactStopForViewer, type RejectedNotice, type RouteRowView,
   type StopDetailView, type StopRowView, type SyncStatusView,
 } from '@depotline/shared';
 import { LocalEditRefusedError, type LocalStore, type StoredLocation, type SyncClient } from '../../core';
@@ -125,6 +125,23 @@ export class ConsoleData {
     });
   }
 
+  /**
+   * A sensitive read: the reveal is queued in the outbox first (the server audits it with the
+   * time it happened, offline too), and only then is the number handed to the page.
+   */
+  async revealStopPhone(args: BridgeArgs<'revealStopPhone'>): Promise<{ phone: string | null }> {
+    const session = this.#session();
+    const stop = await session.store.stop(args.stopId);
+    if (!stop) throw new ConsoleError('not_found', 'That stop is not on this device any more.');
+    const permissions = permissionsOf(await this.#location(session, stop.locationId));
+    const { phone } = redactStopForViewer(stop, permissions);
+    if (phone === undefined) throw new ConsoleError('forbidden', 'Your access at this depot does not show phone numbers.');
+    // Nothing to reveal, nothing to audit.
+    if (phone === null) return { phone: null };
+    await this.#queue(session, { type: 'stop.revealPhone', stopId: stop.id, id: crypto.randomUUID(), locationId: stop.locationId, createdAt: this.#o.now() });
+    return { phone };
+  }
+
   async #editStop(
     stopId: string,
     needs: Permission,
@@ -136,6 +153,11 @@ export class ConsoleData {
     const permissions = permissionsOf(await this.#location(session, stop.locationId));
     if (!permissions.has(needs)) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that change.');
     const mutation = { ...build(stop, permissions), id: crypto.randomUUID(), locationId: stop.locationId, createdAt: this.#o.now() } as Mutation;
+    await this.#queue(session, mutation);
+    return this.#stopDetail(session, stopId);
+  }
+
+  async #queue(session: UnlockedSession, mutation: Mutation): Promise<void> {
     try {
       await session.client.edit(mutation);
     } catch (err) {
@@ -146,7 +168,6 @@ export class ConsoleData {
       throw new ConsoleError(refusal.code, refusal.message);
     }
     this.#o.activity();
-    return this.#stopDetail(session, stopId);
   }
 
   async listPositions(args: BridgeArgs<'listPositions'>): Promise<PositionView[]> {

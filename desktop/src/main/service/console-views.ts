@@ -83,7 +83,6 @@ export function toStopDetail(input: {
       sequence: visible.sequence,
       ...(visible.customerName !== undefined ? { customerName: visible.customerName } : {}),
       ...(visible.address !== undefined ? { address: visible.address } : {}),
-      ...(visible.phone !== undefined ? { phone: visible.phone } : {}),
       ...(notesVisible ? { notes: visible.notes ?? '' } : {}),
       window: visible.window,
       status: visible.status,
@@ -94,6 +93,8 @@ export function toStopDetail(input: {
     routeName: input.route?.name ?? null,
     driverName: input.driverName,
     allowedTransitions: offeredTransitions(visible.status, permissions),
+    // The number itself stays in main until the user reveals it (an audited read).
+    ...(visible.phone !== undefined ? { phone: visible.phone ? 'masked' as const : 'none' as const } : {}),
     notesVisible,
     canEditNotes: notesVisible && permissions.has('stop.editNotes'),
     pendingEdits: input.pendingEdits,

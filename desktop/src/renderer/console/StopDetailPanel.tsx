@@ -40,7 +40,7 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
       </div>
       <dl className="facts">
         {stop.address !== undefined && (<><dt>Address</dt><dd>{stop.address}</dd></>)}
-        {stop.phone !== undefined && (<><dt>Phone</dt><dd>{stop.phone ?? '—'}</dd></>)}
+        {detail.phone !== undefined && <PhoneFact key={stop.id} stopId={stop.id} state={detail.phone} />}
         <dt>Window</dt><dd>{windowText(stop.window, timeZone)}</dd>
         <dt>ETA</dt><dd>{stop.eta ? timeAt(stop.eta, timeZone) : '—'}</dd>
         <dt>Driver</dt><dd>{detail.driverName ?? '—'}</dd>
@@ -65,6 +65,50 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
         Last changed {stop.updatedBy ? <>by <strong>{stop.updatedBy}</strong> </> : ''}{dateTimeAt(stop.updatedAt, timeZone)}
       </p>
     </div>
+  );
+}
+
+/**
+ * The phone number stays masked until the user asks for it: revealing it is recorded in the
+ * depot's audit log (queued like an edit when offline), and the number shows in this panel only.
+ */
+function PhoneFact({ stopId, state }: { stopId: string; state: 'masked' | 'none' }) {
+  const [revealed, setRevealed] = useState<{ phone: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function reveal() {
+    setBusy(true);
+    setError(null);
+    try {
+      setRevealed(await call('revealStopPhone', { stopId }));
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <dt>Phone</dt>
+      <dd data-testid="phone" data-state={revealed ? 'revealed' : state}>
+        {state === 'none' ? '—' : revealed ? (
+          <span data-testid="phone-number">{revealed.phone ?? '—'}</span>
+        ) : (
+          <>
+            <span className="phone-masked" data-testid="phone-masked" aria-label="Phone number hidden">••• ••• ••••</span>
+            <button
+              type="button" className="reveal" disabled={busy} onClick={() => void reveal()} data-testid="phone-reveal"
+              title="Revealing a phone number is recorded in the depot's audit log"
+            >
+              Reveal
+            </button>
+          </>
+        )}
+        {error && <p className="form-error" role="alert">{error}</p>}
+      </dd>
+    </>
   );
 }
 
