@@ -111,6 +111,7 @@ describe.each(backends)('a planted TOTP seed (%s)', (backend) => {
     const victim = await buildUser(server.ctx, { role: 'dispatcher', withTotp: true });
     const attacker = await buildUser(server.ctx, { role: 'dispatcher', withTotp: true });
     const bystander = await buildUser(server.ctx, { role: 'dispatcher', withTotp: true });
+    const victimSession = await signIn(server.url, server.ctx, victim);
     // The insider copies their own seed's ciphertext onto the victim, to sign in with their own codes.
     const planted = await server.ctx.db.selectFrom('users').select('totp_secret_enc').where('id', '=', attacker.id).executeTakeFirstOrThrow();
     await server.ctx.db.updateTable('users').set({ totp_secret_enc: planted.totp_secret_enc }).where('id', '=', victim.id).execute();
@@ -132,7 +133,17 @@ describe.each(backends)('a planted TOTP seed (%s)', (backend) => {
     const entries = await server.ctx.db.selectFrom('audit_log').select(['action', 'outcome', 'details']).where('target_id', '=', victim.id).orderBy('seq').execute();
     expect(entries.filter((e) => e.action === 'security.alert')).toHaveLength(1);
     expect(entries.filter((e) => e.action === 'auth.login' && e.outcome === 'failed' && e.details.includes('mfa_seed_unreadable'))).toHaveLength(3);
-    expect(await server.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', victim.id).execute()).toEqual([]);
+    expect(await server.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', victim.id).execute()).toHaveLength(1);
+
+    // A session opened before the plant cannot use the planted seed to add a factor either.
+    clock.advance(30_000);
+    const mint = await restCall(server.url, 'POST', '/me/recovery-codes', {
+      token: victimSession.tokens.accessToken, body: { password: victim.password, totp: totpNow(server.ctx, attacker) },
+    });
+    expect(mint.status).toBe(401);
+    expect(mint.body).toMatchObject({ error: { code: 'mfa_unavailable' } });
+    expect(await server.ctx.db.selectFrom('recovery_codes').select('id').where('user_id', '=', victim.id).execute()).toEqual([]);
+    expect(await server.ctx.db.selectFrom('security_alerts').select('id').where('user_id', '=', victim.id).execute()).toHaveLength(1);
 
     clock.advance(30_000);
     await expect(signIn(server.url, server.ctx, bystander)).resolves.toMatchObject({ status: 'ok' });
