@@ -84,6 +84,21 @@ describe.each(backends)('a tampered stop value (%s)', (backend) => {
     expect(await stopAlerts(victim.id)).toHaveLength(1);
   });
 
+  it('found first inside a push, the stop is still edited, answered and reported once', async () => {
+    const victim = w.stops.A2[0]!;
+    await w.ctx.db.updateTable('stops').set({ customer_name_enc: 'not a ciphertext' }).where('id', '=', victim.id).execute();
+    const r = await rest(w, 'POST', '/sync/push', w.users.dispatcher.token, {
+      mutations: [{ id: mutationId(), locationId: w.A, createdAt: Date.now(), type: 'stop.editNotes', stopId: victim.id, notes: 'Side door' }],
+    });
+    expect((r.body as unknown as PushResponse).results[0]!.status).toBe('applied');
+    await withheldReportsSettled(w.ctx);
+    const alerts = await stopAlerts(victim.id);
+    expect(alerts).toHaveLength(1);
+    expect(JSON.parse(alerts[0]!.details)).toMatchObject({ values: [{ column: 'customer_name', reason: 'malformed' }] });
+    const stop = (await pullStops(w.users.dispatcher.token)).find((s) => s.id === victim.id)!;
+    expect(stop).toMatchObject({ notes: 'Side door', address: victim.address, withheld: ['customerName'] });
+  });
+
   it('another field going bad in the same stop is alerted again at once', async () => {
     const victim = w.stops.A1[0]!;
     await w.ctx.db.updateTable('stops').set({ notes_enc: 'v1.00000000.AAAA.AAAA' }).where('id', '=', victim.id).execute();
