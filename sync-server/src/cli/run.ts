@@ -13,6 +13,7 @@ import { demoCommands } from './commands/demo';
 import { fleetCommands } from './commands/fleet';
 import { exportCommands } from './commands/exports';
 import { grantCommands } from './commands/grants';
+import { groupCommands } from './commands/groups';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
@@ -21,7 +22,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
 ];
 
 const globalOptions = {
