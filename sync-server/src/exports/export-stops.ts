@@ -40,7 +40,7 @@ export const exportAction = 'export.stops';
 /** `approval_required` (409): the export is allowed but above the bulk limit. */
 export const approvalRequired = (rowCount: number, bulkRows: number) => new AppError(
   'approval_required', 409,
-  `This export has ${rowCount} rows, more than the ${bulkRows} a bulk export may have without approval: it needs a second person's approval.`,
+  `This export has ${rowCount} rows, more than the ${bulkRows} an export may have without approval: ask for an export.bulk approval, and download it once a second person approves.`,
 );
 
 /** Why the viewer may not run this export (a typed error and the audit reason), or null. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminJson } from '../../test/admin-cli';
 import { addExportFixtures, exportFrom, exportTo, parseCsv, readCsvExport, readXlsxExport } from '../../test/export-files';
 import { backends } from '../../test/harness';
-import { buildWorld, type World } from '../../test/world';
+import { buildWorld, rest, type World } from '../../test/world';
 
 const range = `from=${exportFrom}&to=${exportTo}`;
 
@@ -180,6 +180,35 @@ describe.each(backends)('exports over REST and the CLI (%s)', (backend) => {
     });
     const refused = await fetch(`${w.server.url}/api/v1/locations/${w.A}/exports/stops/preview?${range}&classes=customer`, { headers: { authorization: `Bearer ${w.users.reporting.token}` } });
     expect(refused.status).toBe(403);
+  });
+
+  it('a bulk export runs once a second person approves it: downloaded once, by its requester only, audited with the approval', async () => {
+    const { manager, admin } = w.users;
+    const query = `${range}&classes=operational,customer`;
+    const expected = readCsvExport((await download(manager.token, query)).body).rows;
+    const fetchApproved = async (token: string, id: string) => {
+      const res = await fetch(`${w.server.url}/api/v1/approvals/${id}/export`, { headers: { authorization: `Bearer ${token}` } });
+      const body = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, body, code: res.status === 200 ? null : (JSON.parse(body.toString('utf8')) as { error: { code: string } }).error.code };
+    };
+    await withPolicy({ bulkRows: 1 }, async () => {
+      expect((await download(manager.token, query)).status).toBe(409);
+      const change = { locationId: w.A, from: exportFrom, to: exportTo, format: 'csv', classes: ['operational', 'customer'] };
+      const asked = await rest(w, 'POST', '/approvals', manager.token, { kind: 'export.bulk', change, reason: 'month-end reconciliation' });
+      expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+      const id = (asked.body as { approval: { id: string } }).approval.id;
+      expect(await fetchApproved(manager.token, id)).toMatchObject({ status: 409, code: 'approval_closed' });
+      expect(await lastDetails(manager.id)).toMatchObject({ outcome: 'denied', details: { reason: 'approval_closed', approvalId: id } });
+      // Only its requester may use it; to anyone else it does not exist.
+      expect(await fetchApproved(admin.token, id)).toMatchObject({ status: 404, code: 'not_found' });
+      expect((await rest(w, 'POST', `/approvals/${id}/approve`, admin.token, {})).status).toBe(200);
+
+      const file = await fetchApproved(manager.token, id);
+      expect(file.status).toBe(200);
+      expect(readCsvExport(file.body).rows).toEqual(expected);
+      expect(await lastDetails(manager.id)).toMatchObject({ outcome: 'ok', details: { approvalId: id, rowCount: expected.length } });
+      expect(await fetchApproved(manager.token, id)).toMatchObject({ status: 409, code: 'approval_closed' });
+    });
   });
 
   it('depotline-admin export stops writes a new 0600 file as the operator, audited; refuses to overwrite and refuses bulk', async () => {

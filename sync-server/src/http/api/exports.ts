@@ -1,7 +1,9 @@
 import {
   EntityId, ExportPreviewQuery, type ExportPreview, exportColumnsFor, exportRowCountHeader, ExportStopsQuery, type ExportStopsRequest,
 } from '@depotline/shared';
+import type { Response } from 'express';
 import { z } from 'zod';
+import { runApprovedExport } from '../../exports/approved-export';
 import { countExportRows } from '../../exports/export-rows';
 import { type BuiltExport, exportRefusal, runExport } from '../../exports/export-stops';
 import { viewerForCaller } from '../../exports/export-viewer';
@@ -9,10 +11,22 @@ import { type Endpoint, endpoint } from '../endpoint';
 
 const LocationParams = z.object({ locationId: EntityId });
 
+/** The file as a download: never cached (it holds customer data), its row count in a header. */
+function sendFile(res: Response, built: BuiltExport): void {
+  res.status(200)
+    .set('Content-Type', built.file.contentType)
+    .set('Content-Disposition', `attachment; filename="${built.file.fileName}"`)
+    .set('Cache-Control', 'no-store')
+    .set(exportRowCountHeader, String(built.rowCount))
+    .send(built.file.body);
+}
+
 /**
  * Exports of a location's stops and routes (docs/api.md "Exports"). Each data class needs its
  * own permission, checked inside (one endpoint, two permissions), and every outcome, refusals
- * included, is audited as `export.stops`.
+ * included, is audited as `export.stops`. A bulk export is refused with `approval_required`
+ * until a second person approves an `export.bulk` request; its requester then downloads it
+ * once from `/approvals/:approvalId/export`.
  */
 export function exportEndpoints(): Endpoint[] {
   return [
@@ -28,14 +42,19 @@ export function exportEndpoints(): Endpoint[] {
         const viewer = await viewerForCaller(db, caller, params.locationId, now);
         return runExport(ctx, db, viewer, request, now, (event) => audit(event));
       },
-      respond: (res, built: BuiltExport) => {
-        res.status(200)
-          .set('Content-Type', built.file.contentType)
-          .set('Content-Disposition', `attachment; filename="${built.file.fileName}"`)
-          .set('Cache-Control', 'no-store')
-          .set(exportRowCountHeader, String(built.rowCount))
-          .send(built.file.body);
-      },
+      respond: sendFile,
+    }),
+    endpoint({
+      method: 'get',
+      path: '/approvals/:approvalId/export',
+      params: z.object({ approvalId: z.string().min(1).max(64) }),
+      // The approval is used and the audit entry written with the read, in one transaction.
+      transaction: true,
+      handle: ({ ctx, db, caller, input: { params }, now, audit }) => runApprovedExport(ctx, db, {
+        userId: caller.principal.userId,
+        viewerAt: (locationId) => viewerForCaller(db, caller, locationId, now),
+      }, params.approvalId, now, (event) => audit(event)),
+      respond: sendFile,
     }),
     endpoint({
       method: 'get',
