@@ -37,7 +37,12 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
     });
   }
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
-  await prepareSchema(db, config.database);
+  try {
+    await prepareSchema(db, config.database);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   const appendOnly = await auditAppendOnlyStatus(db, kind);
   log.info(appendOnly.byRole ? 'audit log append-only by database role' : 'audit log append-only by role separation NOT in force', {
     role: appendOnly.role, detail: appendOnly.summary,

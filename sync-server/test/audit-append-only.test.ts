@@ -7,8 +7,10 @@ import { verifyAuditChain } from '../src/audit/verify';
 import type { ServerConfig } from '../src/config';
 import type { ServerContext } from '../src/context';
 import { openDatabase } from '../src/db/database';
-import { auditAppendOnlyStatus, runtimeGrantStatements } from '../src/db/roles';
+import { migrateToLatest } from '../src/db/migrate';
+import { auditAppendOnlyStatus, grantRuntimeRole, runtimeGrantStatements } from '../src/db/roles';
 import { startServer } from '../src/server';
+import { runAdminJson } from './admin-cli';
 import { appendSampleEntries } from './audit-chain';
 import { buildUser, signIn } from './factories';
 import { backends, createTestContext, createTestEnv, type TestEnv } from './harness';
@@ -145,6 +147,36 @@ describe('PostgreSQL role separation: an owner role migrates, the server runs as
     } finally {
       await server.close();
     }
+  });
+
+  it('with the owner credentials kept from the server, a pending migration stops it with what to run; `db migrate` as the owner fixes it', async () => {
+    const base = await createTestEnv('postgres');
+    env = base;
+    await superuser([`create role ${ownerRole} login`, `create role ${runtimeRole} login`]);
+    const setup = new pg.Client({ connectionString: base.databaseUrl! });
+    await setup.connect();
+    await setup.query(`grant create, usage on schema public to ${ownerRole}`);
+    await setup.end();
+    const runtimeUrl = asRole(base.databaseUrl!, runtimeRole);
+    const ownerUrl = asRole(base.databaseUrl!, ownerRole);
+    // An older release migrated and granted: the schema stops at 0005.
+    const owner = openDatabase({ kind: 'postgres', url: ownerUrl });
+    try {
+      await migrateToLatest(owner.db, '0005-approvals');
+      await grantRuntimeRole(owner.db, runtimeRole);
+    } finally {
+      await owner.close();
+    }
+    const runtimeOnly = { ...base, config: { ...base.config, database: { kind: 'postgres' as const, url: runtimeUrl } } };
+    await expect(createTestContext(runtimeOnly)).rejects.toThrow(/depotline-admin db migrate/);
+
+    const migrated = await runAdminJson<{ pending: string[]; appendOnly: { byRole: boolean } }>(base, ['db', 'migrate'], {
+      extraEnv: { DATABASE_URL: runtimeUrl, DATABASE_MIGRATION_URL: ownerUrl },
+    });
+    expect(migrated).toMatchObject({ code: 0, json: { pending: [], appendOnly: { byRole: true } } });
+    ctx = await createTestContext(runtimeOnly);
+    expect(await auditAppendOnlyStatus(ctx.db, 'postgres')).toMatchObject({ byRole: true, role: runtimeRole });
+    await refused(() => sql`delete from audit_log`.execute(ctx!.db), /permission denied/);
   });
 
   it('prints grants that leave the runtime role SELECT and INSERT only on the audit tables', () => {

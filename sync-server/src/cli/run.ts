@@ -9,9 +9,10 @@ import {
 } from './command';
 import { approvalCommands } from './commands/approvals';
 import { auditCommands } from './commands/audit';
+import { databaseCommands } from './commands/database';
 import { demoCommands } from './commands/demo';
-import { fleetCommands } from './commands/fleet';
 import { exportCommands } from './commands/exports';
+import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
 import { groupCommands } from './commands/groups';
 import { keyCommands } from './commands/keys';
@@ -22,7 +23,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
 ];
 
 const globalOptions = {

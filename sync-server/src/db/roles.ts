@@ -21,18 +21,21 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * The grants for the runtime role, as SQL an operator can read or run by hand. Re-run after
  * every migration (`depotline-admin db migrate` does), so new tables are covered.
  */
-export function runtimeGrantStatements(role: string, schema = 'public'): string[] {
+export function runtimeGrantStatements(role: string, schema = 'public', existing?: ReadonlySet<string>): string[] {
   const r = quoteIdent(role);
   const s = quoteIdent(schema);
-  const list = (tables: readonly string[]) => tables.map((t) => `${s}.${quoteIdent(t)}`).join(', ');
+  // A schema still being migrated may lack some of the tables named: leave those out.
+  const present = (tables: readonly string[]) => tables.filter((t) => !existing || existing.has(t));
+  const revoke = (privileges: string, tables: readonly string[]) =>
+    present(tables).length === 0 ? [] : [`revoke ${privileges} on ${present(tables).map((t) => `${s}.${quoteIdent(t)}`).join(', ')} from ${r}`];
   return [
     `grant usage on schema ${s} to ${r}`,
     `grant select, insert, update, delete on all tables in schema ${s} to ${r}`,
     `grant usage, select on all sequences in schema ${s} to ${r}`,
     `revoke truncate, references, trigger on all tables in schema ${s} from ${r}`,
-    `revoke update, delete on ${list(appendOnlyTables)} from ${r}`,
-    `revoke insert, delete on ${list(['audit_head'])} from ${r}`,
-    `revoke insert, update, delete on ${list(['kysely_migration', 'kysely_migration_lock'])} from ${r}`,
+    ...revoke('update, delete', appendOnlyTables),
+    ...revoke('insert, delete', ['audit_head']),
+    ...revoke('insert, update, delete', ['kysely_migration', 'kysely_migration_lock']),
   ];
 }
 
@@ -48,8 +51,10 @@ async function currentSchema(db: Kysely<Database>): Promise<string> {
 
 export async function grantRuntimeRole(owner: Kysely<Database>, role: string): Promise<void> {
   const schema = await currentSchema(owner);
+  const { rows } = await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = ${schema}`.execute(owner);
+  const existing = new Set(rows.map((r) => r.name));
   await owner.transaction().execute(async (trx) => {
-    for (const statement of runtimeGrantStatements(role, schema)) await sql.raw(statement).execute(trx);
+    for (const statement of runtimeGrantStatements(role, schema, existing)) await sql.raw(statement).execute(trx);
   });
 }
 
