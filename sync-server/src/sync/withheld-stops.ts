@@ -15,6 +15,7 @@ interface Reporter {
   inFlight: Set<Promise<void>>;
   /** `stopId|columns` -> when this process last reported it. */
   recent: Map<string, number>;
+  warnedUnknownKey: boolean;
 }
 
 const reporters = new WeakMap<ServerContext, Reporter>();
@@ -27,7 +28,7 @@ const stopColumn: Readonly<Record<RedactableStopField, string>> = {
 function reporterOf(ctx: ServerContext): Reporter {
   let r = reporters.get(ctx);
   if (!r) {
-    r = { inFlight: new Set(), recent: new Map() };
+    r = { inFlight: new Set(), recent: new Map(), warnedUnknownKey: false };
     reporters.set(ctx, r);
   }
   return r;
@@ -43,6 +44,11 @@ export function reportWithheldStop(
   const key = `${stop.id}|${Object.keys(columns).sort().join(',')}`;
   const now = ctx.now();
   const reporter = reporterOf(ctx);
+  if (!reporter.warnedUnknownKey && Object.values(columns).includes('unknown_key')) {
+    // Most often a configuration slip during a key rotation rather than tampering: say so once.
+    reporter.warnedUnknownKey = true;
+    ctx.log.error('stored values name a field key that is not configured: if the field key was changed, add the previous key file to DEPOTLINE_FIELD_KEY_PREVIOUS_FILES (depotline-admin keys status lists them)', { stopId: stop.id });
+  }
   const last = reporter.recent.get(key);
   if (last !== undefined && now - last < withheldAlertWindowMs) return;
   if (reporter.recent.size >= maxRemembered) reporter.recent.clear();
