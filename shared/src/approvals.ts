@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EntityId, Timestamp } from './domain';
 import { ExportStopsRequest } from './exports';
+import { GroupCreate, GroupId, type GroupShape, GroupUpdate, groupChangeWidens } from './groups';
 import { allPermissions, type Permission } from './permissions';
 
 /* ----------------------------------------------------------------------------------------
@@ -46,6 +47,30 @@ export const FactorResetChange = z.object({
 }).strict();
 export type FactorResetChange = z.infer<typeof FactorResetChange>;
 
+/** Permissions that make a group sensitive: creating or widening a group holding one needs a second person. */
+export function isSensitiveGroupPermission(p: string): boolean {
+  return p === 'grant.manage' || p === 'audit.read' || p.startsWith('export.');
+}
+
+/**
+ * Whether a group change needs approval: it creates or widens a group (shared/src/groups.ts,
+ * `groupChangeWidens`) that, after the change, allows grant.manage, audit.read or an export
+ * permission. Narrowing, renaming and retiring never do.
+ */
+export function groupChangeNeedsApproval(before: GroupShape | null, after: GroupShape): boolean {
+  return groupChangeWidens(before, after).widens && after.permissions.some(isSensitiveGroupPermission);
+}
+
+/**
+ * Creating a sensitive group, or widening one: for an update, `version` is the group's version
+ * when it was asked for; if the group changed since, the request is stale.
+ */
+export const SensitiveGroupChange = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('create'), group: GroupCreate }).strict(),
+  z.object({ op: z.literal('update'), groupId: GroupId, version: z.number().int().positive(), update: GroupUpdate }).strict(),
+]);
+export type SensitiveGroupChange = z.infer<typeof SensitiveGroupChange>;
+
 export interface SensitiveActionSpec {
   /** The change's payload, parsed on arrival and again before it is applied. */
   readonly change: z.ZodType<Record<string, unknown>>;
@@ -62,6 +87,7 @@ export const sensitiveActions = {
   'user.mfaDisable': { change: MfaDisableChange, title: 'Remove a user\u2019s authenticator app' },
   'user.factorsReset': { change: FactorResetChange, title: 'Reset a user\u2019s second factors' },
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
+  'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with grant, audit or export permissions' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

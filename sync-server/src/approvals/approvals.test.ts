@@ -212,6 +212,32 @@ describe.each(backends)('four-eyes approvals (%s)', (backend) => {
     expect((await auditOf(approval.id)).filter((e) => e.action === 'approval.approve' && e.outcome === 'ok')).toHaveLength(1);
   });
 
+  it('creating or widening a group with audit or export permissions waits for approval; a group edited meanwhile is stale', async () => {
+    const asker = await person('admin');
+    const approver = await person('admin');
+    const tag = Math.random().toString(36).slice(2, 8);
+    const auditors = await call(asker.token, 'POST', '/groups', { name: `auditors-${tag}`, permissions: ['location.read', 'audit.read'], locationIds: [A], reason: 'quarterly audit' });
+    expect(auditors).toMatchObject({ status: 202, body: { approval: { kind: 'group.sensitive', handsOut: ['audit.read', 'location.read'], locationIds: [A] } } });
+    const groupNamed = (name: string) => ctx().db.selectFrom('permission_groups').select(['id', 'version']).where('name', '=', name).executeTakeFirst();
+    expect(await groupNamed(`auditors-${tag}`)).toBeUndefined();
+    const first = (auditors.body as { approval: ApprovalRequest }).approval;
+    expect((await call(approver.token, 'POST', `/approvals/${first.id}/approve`, {})).status).toBe(200);
+    expect(await groupNamed(`auditors-${tag}`)).toBeDefined();
+
+    // A plain group is created at once; adding an export permission to it is a widening that waits.
+    const plain = await call(asker.token, 'POST', '/groups', { name: `viewers-${tag}`, permissions: ['location.read'], locationIds: [A] });
+    expect(plain.status).toBe(201);
+    const groupId = (plain.body as { group: { id: string } }).group.id;
+    const widen = await call(asker.token, 'PATCH', `/groups/${groupId}`, { permissions: ['location.read', 'export.operational'], reason: 'monthly report' });
+    expect(widen).toMatchObject({ status: 202, body: { approval: { change: { op: 'update', groupId, version: 1 } } } });
+    // Meanwhile the group is renamed directly (a change that widens nothing): the request is stale.
+    expect((await call(asker.token, 'PATCH', `/groups/${groupId}`, { name: `viewers-${tag}-x` })).status).toBe(200);
+    const stale = await call(approver.token, 'POST', `/approvals/${(widen.body as { approval: ApprovalRequest }).approval.id}/approve`, {});
+    expect(stale).toMatchObject({ status: 409, body: { error: { code: 'approval_stale' } } });
+    const after = await ctx().db.selectFrom('permission_groups').select('permissions').where('id', '=', groupId).executeTakeFirstOrThrow();
+    expect(JSON.parse(after.permissions)).toEqual(['location.read']);
+  });
+
   it('removing a user\u2019s authenticator or factors always waits for a second person, then removes them and alerts the user', async () => {
     const asker = await person('admin');
     const approver = await person('admin');

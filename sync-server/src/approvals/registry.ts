@@ -3,6 +3,7 @@ import { bulkExport } from './actions/bulk-export';
 import { factorsReset } from './actions/factors-reset';
 import { mfaDisable } from './actions/mfa-disable';
 import { privilegedGrant } from './actions/privileged-grant';
+import { sensitiveGroup } from './actions/sensitive-group';
 
 /**
  * The server's handler of every sensitive action in the catalogue (shared/src/approvals.ts).
@@ -13,4 +14,5 @@ export const approvalHandlers: SensitiveActionRegistry = {
   'user.mfaDisable': mfaDisable,
   'user.factorsReset': factorsReset,
   'export.bulk': bulkExport,
+  'group.sensitive': sensitiveGroup,
 };

@@ -1,22 +1,29 @@
-import { EntityId, GroupCreate, GroupId, GroupListQuery, GroupUpdate, type LocationAccessList } from '@depotline/shared';
+import {
+  type ApprovalRequired, EntityId, type Group, GroupCreate, groupChangeNeedsApproval, GroupId, GroupListQuery, GroupUpdate, type LocationAccessList,
+  WithApprovalReason,
+} from '@depotline/shared';
 import { z } from 'zod';
 import { viewAt } from '../../access/access-profile';
 import { AccessRefused, type Granter } from '../../access/authority';
 import { deniedEvent } from '../../access/authorize';
 import type { Caller } from '../../access/caller';
-import { findGroup, groupManagingLocations, listGroupRecords, presentGroup, presentGroups } from '../../access/group-records';
-import { applyGroupCreate, applyGroupRetire, applyGroupUpdate } from '../../access/groups';
+import { findGroup, groupManagingLocations, listGroupRecords, presentGroup, presentGroups, shapeOf } from '../../access/group-records';
+import { applyGroupCreate, applyGroupRetire, applyGroupUpdate, groupAfterUpdate } from '../../access/groups';
 import { listLocationHolders } from '../../access/location-holders';
+import { requestApproval } from '../../approvals/requests';
 import type { AuditEvent } from '../../audit/audit-log';
 import { forbidden, notFound } from '../../errors';
 import { type Endpoint, endpoint } from '../endpoint';
+import { approvalRequired, requesterOf } from './approvals';
 
 /*
  * Permission groups and "who holds what" (docs/api.md). Who may change a group is decided
  * inside the `apply*` functions of access/groups.ts (group.manage and every permission involved,
  * at every location of the group's scope), so no single permission check stands on the changes.
  * Reading a group needs `group.manage` or `grant.manage` at one location of its scope (granting
- * it needs to see it); otherwise it is answered as missing.
+ * it needs to see it); otherwise it is answered as missing. Creating or widening a group that
+ * allows grant.manage, audit.read or an export permission is a sensitive change
+ * (`groupChangeNeedsApproval`): it is requested (`group.sensitive`) and answered 202.
  */
 
 const userGranter = (caller: Caller): Granter => ({ kind: 'user', actor: caller.actor, profile: caller.profile });
@@ -54,12 +61,17 @@ export function groupEndpoints(): Endpoint[] {
     endpoint({
       method: 'post',
       path: '/groups',
-      body: GroupCreate,
-      status: 201,
-      transaction: true,
-      handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
-        presentGroup(db, await applyGroupCreate(db, userGranter(caller), input.body, now), now)),
-      present: (group) => ({ group }),
+      body: z.intersection(GroupCreate, WithApprovalReason),
+      status: (result: { group: Group } | ApprovalRequired) => ('approvalRequired' in result ? 202 : 201),
+      // No endpoint transaction: a request for approval writes in its own.
+      handle: async ({ ctx, caller, input, now, audit }) => {
+        const { reason, ...group } = input.body;
+        if (groupChangeNeedsApproval(null, group)) {
+          return approvalRequired(await requestApproval(ctx, requesterOf(caller), { kind: 'group.sensitive', change: { op: 'create', group }, reason }));
+        }
+        return { group: await ctx.db.transaction().execute((trx) => auditingRefusal(audit, async () =>
+          presentGroup(trx, await applyGroupCreate(trx, userGranter(caller), group, now), now))) };
+      },
     }),
     endpoint({
       method: 'get',
@@ -72,13 +84,24 @@ export function groupEndpoints(): Endpoint[] {
       method: 'patch',
       path: '/groups/:groupId',
       params: groupParams,
-      body: GroupUpdate,
-      transaction: true,
-      handle: (call) => auditingRefusal(call.audit, async () => {
-        const { after } = await applyGroupUpdate(call.db, userGranter(call.caller), call.input.params.groupId, call.input.body, call.now);
-        return presentGroup(call.db, after, call.now);
-      }),
-      present: (group) => ({ group }),
+      body: z.intersection(GroupUpdate, WithApprovalReason),
+      status: (result: { group: Group } | ApprovalRequired) => ('approvalRequired' in result ? 202 : 200),
+      // No endpoint transaction: a request for approval writes in its own.
+      handle: async ({ ctx, caller, input, now, audit }) => {
+        const { groupId } = input.params;
+        const { reason, ...update } = input.body;
+        const before = await findGroup(ctx.db, { id: groupId });
+        if (before && groupChangeNeedsApproval(shapeOf(before), groupAfterUpdate(before, update))) {
+          const { expectedVersion, ...changes } = update;
+          return approvalRequired(await requestApproval(ctx, requesterOf(caller), {
+            kind: 'group.sensitive', change: { op: 'update', groupId, version: expectedVersion ?? before.version, update: changes }, reason,
+          }));
+        }
+        return { group: await ctx.db.transaction().execute((trx) => auditingRefusal(audit, async () => {
+          const { after } = await applyGroupUpdate(trx, userGranter(caller), groupId, update, now);
+          return presentGroup(trx, after, now);
+        })) };
+      },
     }),
     endpoint({
       method: 'post',
