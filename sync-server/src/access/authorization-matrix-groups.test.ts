@@ -11,13 +11,15 @@
  * Expectations are computed from `roleTemplates` and `mutationPermission`, never written by hand.
  */
 import {
-  type Group, type Mutation, type MutationType, type Permission, type PushResponse, type RoleName, mutationPermission,
+  type Mutation, type MutationType, type Permission, type PushResponse, type RoleName, mutationPermission,
   mutationTypes, roleNames, roleTemplates,
 } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
 import { buildWorld, connectSocket, emitAck, insertUser, mutationId, openSession, rest, type TestSocket, type World } from '../../test/world';
+import type { GroupRecord } from './group-records';
 import { createGrant } from './grants';
+import { applyGroupCreate } from './groups';
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };
 
@@ -62,19 +64,16 @@ function expectedAllowed(s: Subject, action: Action, where: Where): boolean {
 
 describe.each(backends)('authorization matrix, groups and denials (%s)', (backend) => {
   let w: World;
-  let narrowGroup: Group;
+  let narrowGroup: GroupRecord;
   const users = new Map<string, { id: string; token: string; socket: TestSocket }>();
   let counter = 0;
 
   beforeAll(async () => {
     w = await buildWorld(backend, 2);
-    const admin = w.users.admin.token;
-    await createGrant(w.ctx, operator, { userId: w.users.admin.id, role: 'admin', locationIds: [w.B] });
-    const group = async (body: Record<string, unknown>) => {
-      const r = await rest(w, 'POST', '/groups', admin, { name: `m-${++counter}`, locationIds: [w.A, w.B], ...body });
-      expect(r.status).toBe(201);
-      return r.body!.group as Group;
-    };
+    // Groups are made by the operator: over REST, some would wait for a second person's approval.
+    const group = (g: { permissions: Permission[]; denials: Permission[]; mfaRequired?: boolean }) => w.ctx.db.transaction().execute((trx) => applyGroupCreate(trx, operator, {
+      name: `m-${++counter}`, description: '', locationIds: [w.A, w.B], mfaRequired: true, mustExpire: false, ...g,
+    }, w.ctx.now()));
     narrowGroup = await group({ permissions: [], denials: ['stop.readNotes'] });
     for (const s of subjects) {
       const id = await insertUser(w.ctx, `matrix-${++counter}`);
