@@ -13,6 +13,8 @@ import {
 import { backends } from '../../test/harness';
 import { buildWorld, type World } from '../../test/world';
 import { loadAccessProfile } from '../access/access-profile';
+import { createGrant } from '../access/grants';
+import { applyGroupCreate } from '../access/groups';
 import { loadViewerScope } from '../sync/visibility';
 import { countExportRows } from './export-rows';
 import { buildExport, type ExportViewer } from './export-stops';
@@ -90,5 +92,33 @@ describe.each(backends)('export contents equal the sync pull (%s)', (backend) =>
       expect(built.rows.every((r) => r.notes === null)).toBe(true);
       expect(built.rows.some((r) => typeof r.phone === 'string')).toBe(true);
     }
+  });
+
+  // Runs last: it gives the dispatcher and the driver more access.
+  it('a custom group that grants the export permissions, and one that denies phones, change the export exactly as they change the pull', async () => {
+    const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };
+    const group = (name: string, permissions: Permission[], denials: Permission[]) => w.ctx.db.transaction().execute((trx) => applyGroupCreate(trx, operator, {
+      name, description: '', permissions, denials, locationIds: [w.A], mfaRequired: false, mustExpire: false,
+    }, w.ctx.now()));
+    const exporters = await group('exporters', exportPermissions, []);
+    const query = `from=${exportFrom}&to=${exportTo}&classes=operational,customer`;
+    const same = async (role: 'dispatcher' | 'driver') => {
+      const user = w.users[role];
+      const file = await download(w, user.token, query);
+      expect(file.status).toBe(200);
+      const rows = readCsvExport(file.body).rows;
+      expect(rows).toEqual(tableFromPull(await pullEverything(w, user.token, w.A), exportDataClasses, exportFrom, exportTo, timeZone));
+      return rows;
+    };
+    for (const role of ['dispatcher', 'driver'] as const) await createGrant(w.ctx, operator, { userId: w.users[role].id, groupId: exporters.id, locationIds: [w.A] });
+    expect((await same('dispatcher')).some((r) => r.phone !== '')).toBe(true);
+    // The driver's own routes only: the group adds export permissions, not other drivers' routes.
+    expect(new Set((await same('driver')).map((r) => r.route_id))).toEqual(new Set([w.routes.A1]));
+
+    const noPhones = await group('no phones', [], ['stop.readPhone']);
+    await createGrant(w.ctx, operator, { userId: w.users.dispatcher.id, groupId: noPhones.id, locationIds: [w.A] });
+    const rows = await same('dispatcher');
+    expect(rows.every((r) => r.phone === '')).toBe(true);
+    expect(rows.some((r) => r.notes !== '' && r.customer_name !== '')).toBe(true);
   });
 });
