@@ -69,8 +69,8 @@ const entryColumns = [
  * verification runs commit together with a newer head and are left for the next run.
  *
  * Limits: an attacker who rewrites every entry from some point on *and* the head row defeats
- * any check that trusts the same database; signed checkpoints kept elsewhere would close that
- * gap (a known gap: docs/security-model.md, "Known gaps").
+ * any check that trusts the same database; the signed checkpoints kept outside it catch that
+ * (verify-checkpoints.ts, which `audit verify` runs after this).
  */
 export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
   const chunkSize = Math.max(1, Math.floor(options.batchSize ?? defaultVerifyBatchSize));

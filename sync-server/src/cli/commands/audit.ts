@@ -57,13 +57,13 @@ function verifiersFrom(option: string | undefined, ctx: ServerContext): NoteVeri
 /** A failed verification is itself recorded: who ran it and what it found. Best effort; never hides the result. */
 async function recordFailure(ctx: ServerContext, result: AuditLogVerifyResult): Promise<boolean> {
   try {
-    await appendAudit(ctx.db, operatorActor(), {
+    await ctx.db.transaction().execute((trx) => appendAudit(trx, operatorActor(), {
       action: 'audit.verify', outcome: 'failed', targetType: 'audit_log',
       details: {
         chain: result.chain.ok ? 'intact' : { seq: result.chain.firstBroken.seq, reason: result.chain.firstBroken.reason },
         checkpointProblems: result.checkpoints.problems.slice(0, 20).map((p) => ({ kind: p.kind, file: p.file, size: p.size })),
       },
-    }, ctx.now());
+    }, ctx.now()));
     return true;
   } catch {
     return false;
