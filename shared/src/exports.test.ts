@@ -30,7 +30,7 @@ describe('export request contract', () => {
   it('keeps key columns with any class and customer columns only with the customer class', () => {
     const keys = (cs: Parameters<typeof exportColumnsFor>[0]) => exportColumnsFor(cs).map((c) => c.key);
     expect(keys(['operational'])).not.toContain('phone');
-    expect(keys(['customer'])).toEqual(['route_date', 'route_id', 'stop_id', 'customer_name', 'address', 'phone', 'notes']);
+    expect(keys(['customer'])).toEqual(['route_date', 'route_id', 'stop_id', 'customer_name', 'address', 'phone', 'notes', 'withheld']);
     expect(keys(['operational', 'customer'])).toEqual(exportColumns.map((c) => c.key));
     expect(new Set(exportColumns.map((c) => c.key)).size).toBe(exportColumns.length);
   });

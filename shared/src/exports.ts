@@ -55,6 +55,8 @@ export const exportColumns = [
   { key: 'address', title: 'Address', dataClass: 'customer' },
   { key: 'phone', title: 'Phone', dataClass: 'customer' },
   { key: 'notes', title: 'Delivery notes', dataClass: 'customer' },
+  /** Customer fields whose stored value did not decrypt (altered in the database), comma-separated: empty in this file, not missing. */
+  { key: 'withheld', title: 'Withheld (did not decrypt)', dataClass: 'customer' },
 ] as const satisfies readonly { key: string; title: string; dataClass: 'key' | ExportDataClass }[];
 
 export type ExportColumn = (typeof exportColumns)[number];

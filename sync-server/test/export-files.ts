@@ -115,6 +115,7 @@ export function tableFromPull(changes: readonly Change[], classes: readonly Expo
         eta: t(stop?.eta), stop_updated_at: t(stop?.updatedAt), stop_updated_by: stop?.updatedBy ?? '',
         route_updated_at: t(route.updatedAt), route_updated_by: route.updatedBy ?? '',
         customer_name: stop?.customerName ?? '', address: stop?.address ?? '', phone: stop?.phone ?? '', notes: stop?.notes ?? '',
+        withheld: stop?.withheld?.join(',') ?? '',
       };
       out.push(Object.fromEntries(keys.map((k) => [k, all[k] ?? '(missing)'])));
     }

@@ -44,4 +44,6 @@ export const columnValue: Readonly<Record<ExportColumnKey, ValueReader>> = {
   address: (r) => r.stop?.address ?? null,
   phone: (r) => r.stop?.phone ?? null,
   notes: (r) => r.stop?.notes ?? null,
+  // Only the fields the viewer may see are named (the pull's redaction already dropped the others).
+  withheld: (r) => r.stop?.withheld?.join(',') ?? null,
 };

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { exportRowCountHeader, exportTableStartRow } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminJson } from '../../test/admin-cli';
-import { addExportFixtures, exportFrom, exportTo, parseCsv, readCsvExport, readXlsxExport } from '../../test/export-files';
+import {
+  addExportFixtures, exportFrom, exportTo, parseCsv, pullEverything, readCsvExport, readXlsxExport, tableFromPull,
+} from '../../test/export-files';
 import { backends } from '../../test/harness';
 import { buildWorld, rest, type World } from '../../test/world';
 
@@ -238,5 +240,22 @@ describe.each(backends)('exports over REST and the CLI (%s)', (backend) => {
     const bad = await runAdminJson(w.server.env, ['export', 'stops', '--location', w.A, '--from', exportTo, '--to', exportFrom, '--out', bulkFile]);
     expect(bad.code).toBe(1);
     expect(bad.json.error).toMatchObject({ code: 'bad_request', issues: ['--to: "to" is before "from"'] });
+  });
+
+  // Runs last: it alters a stored value.
+  it('a customer value that does not decrypt is withheld and named in the withheld column; the export still runs and equals the pull', async () => {
+    const [victim, donor] = [w.stops.A1[2]!.id, w.stops.A2[0]!.id];
+    const { phone_enc } = await w.ctx.db.selectFrom('stops').select('phone_enc').where('id', '=', donor).executeTakeFirstOrThrow();
+    // An insider moves another stop's phone ciphertext onto this one: bound to another row, it does not decrypt.
+    await w.ctx.db.updateTable('stops').set({ phone_enc }).where('id', '=', victim).execute();
+    const manager = w.users.manager;
+    const r = await download(manager.token, `${range}&classes=operational,customer`);
+    expect(r.status).toBe(200);
+    const rows = readCsvExport(r.body).rows;
+    expect(rows.find((x) => x.stop_id === victim)).toMatchObject({ phone: '', withheld: 'phone' });
+    expect(rows.find((x) => x.stop_id === donor)!.phone).not.toBe('');
+    expect(rows).toEqual(tableFromPull(await pullEverything(w, manager.token, w.A), ['operational', 'customer'], exportFrom, exportTo, 'Europe/Berlin'));
+    const operational = readCsvExport((await download(w.users.reporting.token, range)).body);
+    expect(operational.columns).not.toContain('withheld');
   });
 });
