@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ApprovalRequest, FactorResetChange, groupChangeNeedsApproval, parseSensitiveChange, PrivilegedGrantChange, sensitiveActionKinds,
+} from './approvals';
+
+const shape = (permissions: string[], locationIds = ['a'], denials: string[] = []) => ({ permissions, denials, locationIds, mfaRequired: true, mustExpire: false });
+
+describe('approval contracts', () => {
+  it('the catalogue lists each kind once, and a request names only a known kind', () => {
+    expect(new Set(sensitiveActionKinds).size).toBe(sensitiveActionKinds.length);
+    expect(sensitiveActionKinds).toEqual(expect.arrayContaining(['grant.privileged', 'group.sensitive', 'export.bulk', 'user.mfaDisable', 'user.factorsReset']));
+    expect(ApprovalRequest.shape.kind.safeParse('grant.everything').success).toBe(false);
+  });
+
+  it('only admin and manager grants are privileged; a change carries nothing it does not declare', () => {
+    expect(PrivilegedGrantChange.safeParse({ userId: 'u1', role: 'manager', locationIds: ['a'] }).success).toBe(true);
+    expect(PrivilegedGrantChange.safeParse({ userId: 'u1', role: 'dispatcher', locationIds: ['a'] }).success).toBe(false);
+    expect(parseSensitiveChange('user.mfaDisable', { userId: 'u1', extra: true }).success).toBe(false);
+    expect(FactorResetChange.safeParse({ userId: 'u1', factors: ['totp', 'totp'] }).success).toBe(false);
+    expect(FactorResetChange.safeParse({ userId: 'u1', factors: [] }).success).toBe(false);
+  });
+
+  it('creating or widening a group needs approval only when it then allows grant.manage, audit.read or an export permission', () => {
+    expect(groupChangeNeedsApproval(null, shape(['location.read', 'audit.read']))).toBe(true);
+    expect(groupChangeNeedsApproval(null, shape(['location.read', 'export.operational']))).toBe(true);
+    expect(groupChangeNeedsApproval(null, shape(['location.read', 'stop.readPhone']))).toBe(false);
+    // Widening a sensitive group in any way: a permission, a location, a denial removed.
+    expect(groupChangeNeedsApproval(shape(['grant.manage']), shape(['grant.manage', 'location.read']))).toBe(true);
+    expect(groupChangeNeedsApproval(shape(['audit.read']), shape(['audit.read'], ['a', 'b']))).toBe(true);
+    expect(groupChangeNeedsApproval(shape(['audit.read'], ['a'], ['stop.readPhone']), shape(['audit.read']))).toBe(true);
+    // Narrowing or renaming never does.
+    expect(groupChangeNeedsApproval(shape(['grant.manage', 'audit.read']), shape(['audit.read']))).toBe(false);
+    expect(groupChangeNeedsApproval(shape(['audit.read']), shape(['audit.read']))).toBe(false);
+  });
+});
