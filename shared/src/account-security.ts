@@ -20,6 +20,7 @@ export const securityAlertKinds = [
   'recovery_code_used',
   'cloned_authenticator',       // a security key's signature counter went backwards
   'value_withheld',             // the user's stored authenticator seed does not decrypt (altered in the database): refused and withheld
+  'record_withheld',            // to a location's admins: a stop's stored customer data does not decrypt (altered in the database) and is withheld
 ] as const;
 export const SecurityAlertKind = z.enum(securityAlertKinds);
 export type SecurityAlertKind = z.infer<typeof SecurityAlertKind>;

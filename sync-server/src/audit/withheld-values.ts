@@ -53,16 +53,22 @@ export function withheldAlertDetails(record: WithheldRecord): Record<string, unk
 }
 
 /**
- * Claims the record's alert and, when due, appends the `security.alert` entry, in one
- * transaction. Returns whether an alert was raised.
+ * Claims the record's alert and, when due, appends the `security.alert` entry and runs
+ * `notify` (notices to people), in one transaction. Returns whether an alert was raised.
  */
-export async function reportWithheldRecord(db: Db, record: WithheldRecord, now: number, actor: AuditActor = systemActor): Promise<boolean> {
+export async function reportWithheldRecord(
+  db: Db,
+  record: WithheldRecord,
+  now: number,
+  options: { actor?: AuditActor; notify?: (trx: Db) => Promise<void> } = {},
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     if (!(await claimWithheldAlert(trx, record, now))) return false;
-    await appendAudit(trx, actor, {
+    await appendAudit(trx, options.actor ?? systemActor, {
       action: 'security.alert', outcome: 'ok', targetType: record.targetType, targetId: record.rowId, locationId: record.locationId,
       details: withheldAlertDetails(record),
     }, now);
+    await options.notify?.(trx);
     return true;
   });
 }

@@ -14,13 +14,25 @@ export async function raiseSecurityAlert(
   now: number,
 ): Promise<void> {
   const details = alert.details ?? {};
-  await trx.insertInto('security_alerts').values({
-    id: crypto.randomUUID(), user_id: alert.userId, kind: alert.kind, details: JSON.stringify(details), at: now, read_at: null,
-    device_id: alert.actor.deviceId, ip: alert.actor.ip,
-  }).execute();
+  await insertAlertNotice(trx, alert, now);
   await appendAudit(trx, alert.actor, {
     action: 'security.alert', outcome: 'ok', targetType: 'user', targetId: alert.userId, details: { kind: alert.kind, ...details },
   }, now);
+}
+
+/**
+ * The notice half alone, for an alert about something other than the user (a stop whose data
+ * was altered, told to the admins of its location): the caller audits the event once.
+ */
+export async function insertAlertNotice(
+  trx: Db,
+  alert: { userId: string; kind: SecurityAlertKind; details?: Record<string, unknown>; actor: AuditActor },
+  now: number,
+): Promise<void> {
+  await trx.insertInto('security_alerts').values({
+    id: crypto.randomUUID(), user_id: alert.userId, kind: alert.kind, details: JSON.stringify(alert.details ?? {}), at: now, read_at: null,
+    device_id: alert.actor.deviceId, ip: alert.actor.ip,
+  }).execute();
 }
 
 type AlertRow = { id: string; user_id: string; username: string; kind: string; details: string; at: number; read_at: number | null; device_id: string | null; ip: string | null };

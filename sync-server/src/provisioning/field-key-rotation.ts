@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import { reportWithheldRecord } from '../audit/withheld-values';
+import { reportWithheldStopNow } from '../sync/withheld-stops';
 import type { ServerContext } from '../context';
 import { aadOf, columnsOf, type EncryptedColumn, encryptedTables } from '../crypto/encrypted-columns';
 import { keyIdOf } from '../crypto/field-cipher';
@@ -222,8 +223,11 @@ async function reportUnreadable(ctx: ServerContext, unreadable: readonly Unreada
     byRow.set(key, entry);
   }
   for (const { first, columns } of byRow.values()) {
-    const targetType = first.table === 'stops' ? 'stop' : 'user';
-    await reportWithheldRecord(ctx.db, { table: first.table, rowId: first.rowId, targetType, locationId: first.locationId, columns }, ctx.now());
+    if (first.table === 'stops') {
+      await reportWithheldStopNow(ctx, { table: 'stops', rowId: first.rowId, targetType: 'stop', locationId: first.locationId, columns }, ctx.now());
+    } else {
+      await reportWithheldRecord(ctx.db, { table: first.table, rowId: first.rowId, targetType: 'user', locationId: null, columns }, ctx.now());
+    }
   }
 }
 

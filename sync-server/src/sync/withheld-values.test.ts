@@ -53,6 +53,10 @@ describe.each(backends)('a tampered stop value (%s)', (backend) => {
     expect(JSON.parse(alerts[0]!.details)).toEqual({ kind: 'value_withheld', table: 'stops', values: [{ column: 'address', reason: 'unauthentic' }] });
     // Neither plaintext reached the log.
     expect(alerts[0]!.details).not.toContain(donor.address);
+    // The location's admins (security.read) get one notice naming the stop; nobody else does.
+    const notices = await w.ctx.db.selectFrom('security_alerts').select(['user_id', 'kind', 'details']).where('kind', '=', 'record_withheld').execute();
+    expect(notices.map((n) => n.user_id)).toEqual([w.users.admin.id]);
+    expect(JSON.parse(notices[0]!.details)).toMatchObject({ table: 'stops', rowId: victim.id, locationId: w.A, values: [{ column: 'address', reason: 'unauthentic' }] });
   });
 
   it('a viewer who may not see the field is not told it is withheld', async () => {
