@@ -36,6 +36,11 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
       mfaRequiredRoles: [...config.mfaRequiredRoles].sort(),
     });
   }
+  // Loaded before the database is opened: a bad key file stops the start with nothing to close.
+  const checkpointKeys = {
+    signer: loadCheckpointSigner(config.checkpoints.keyFile, path.join(config.dataDir, 'keys', 'checkpoint.key')),
+    trusted: parseTrustedVerifiers(config.checkpoints.trustedKeys),
+  };
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
   try {
     await prepareSchema(db, config.database);
@@ -50,10 +55,6 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  const checkpointKeys = {
-    signer: loadCheckpointSigner(config.checkpoints.keyFile, path.join(keysDir, 'checkpoint.key')),
-    trusted: parseTrustedVerifiers(config.checkpoints.trustedKeys),
-  };
   return { config, db, dbKind: kind, cipher, tokenKey, checkpointKeys, now: () => Date.now(), log };
 }
 

@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointFileName, checkpointText, parseCheckpointText, signCheckpoint, startCheckpointSchedule } from '../src/audit/checkpoints';
 import { verifyAuditChain } from '../src/audit/verify';
 import { verifyAuditLog } from '../src/audit/verify-checkpoints';
+import { ConfigError, loadConfig } from '../src/config';
 import type { ServerContext } from '../src/context';
+import { KeyError } from '../src/crypto/key-material';
 import { generateSignerKey, parseSignedNote, parseSignerKey, parseVerifierKey, signNote, verifyNoteSignature } from '../src/crypto/signed-note';
 import { runAdmin, runAdminJson } from './admin-cli';
 import { appendSampleEntries, removeAppendOnlyGuards, rewriteChainFrom } from './audit-chain';
@@ -183,5 +185,26 @@ describe.each(backends)('signed audit checkpoints (%s)', (backend) => {
     // Forgetting to trust the old key makes its checkpoints unknown, not silently ignored.
     const forgotten = await runAdminJson<{ checkpoints: { problems: { kind: string }[] } }>(env, ['audit', 'verify'], { extraEnv: { DEPOTLINE_CHECKPOINT_KEY_FILE: out } });
     expect(forgotten.json.checkpoints.problems).toEqual([expect.objectContaining({ kind: 'unknown_key' })]);
+  });
+});
+
+describe('checkpoint configuration', () => {
+  it('refuses a malformed checkpoint key file, a malformed trusted key, and a migration URL without a server URL', async () => {
+    const env = await createTestEnv('sqlite');
+    try {
+      const bad = path.join(env.dir, 'bad.key');
+      fs.writeFileSync(bad, 'PRIVATE+KEY+x+00000000+AAAA\n');
+      await expect(createTestContext({ ...env, config: { ...env.config, checkpoints: { ...env.config.checkpoints, keyFile: bad } } }))
+        .rejects.toThrow(KeyError);
+      await expect(createTestContext({ ...env, config: { ...env.config, checkpoints: { ...env.config.checkpoints, keyFile: path.join(env.dir, 'absent.key') } } }))
+        .rejects.toThrow(/Cannot read the checkpoint key file/);
+      await expect(createTestContext({ ...env, config: { ...env.config, checkpoints: { ...env.config.checkpoints, trustedKeys: ['PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'] } } }))
+        .rejects.toThrow(/Trusted checkpoint key 1: verifier key: the key id c74f20a4 does not match/);
+      expect(() => loadConfig({ DATABASE_MIGRATION_URL: 'postgres://owner@db/depotline' })).toThrow(ConfigError);
+      expect(loadConfig({ DATABASE_URL: 'postgres://app@db/d', DATABASE_MIGRATION_URL: 'postgres://owner@db/d' }).database)
+        .toEqual({ kind: 'postgres', url: 'postgres://app@db/d', migrationUrl: 'postgres://owner@db/d' });
+    } finally {
+      await env.dispose();
+    }
   });
 });
