@@ -9,7 +9,7 @@ import type { ServerContext } from '../src/context';
 import { openDatabase } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
 import { auditAppendOnlyStatus, grantRuntimeRole, runtimeGrantStatements } from '../src/db/roles';
-import { startServer } from '../src/server';
+import { createContext, startServer } from '../src/server';
 import { runAdminJson } from './admin-cli';
 import { appendSampleEntries } from './audit-chain';
 import { buildUser, signIn } from './factories';
@@ -51,7 +51,13 @@ describe.each(backends)('the audit log is append-only for the server connection 
 
   it('says at start-up whether role separation is in force (zero-setup: it is not)', async () => {
     env = await createTestEnv(backend);
-    ctx = await createTestContext(env);
+    const lines: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const record = (msg: string, fields?: Record<string, unknown>) => void lines.push({ msg, fields });
+    ctx = await createContext(env.config, { error: record, info: record, debug: record });
+    expect(lines).toContainEqual({
+      msg: 'audit log append-only by role separation NOT in force',
+      fields: expect.objectContaining({ detail: expect.stringMatching(backend === 'sqlite' ? /triggers/ : /NOT in force/) as unknown }) as unknown,
+    });
     const status = await auditAppendOnlyStatus(ctx.db, ctx.dbKind);
     expect(status.byRole).toBe(false);
     expect(status.summary).toMatch(backend === 'sqlite' ? /triggers/ : /NOT in force/);
