@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointFileName, checkpointText, parseCheckpointText, signCheckpoint, startCheckpointSchedule } from '../src/audit/checkpoints';
+import { checkpointFileName, checkpointText, parseCheckpointText, signCheckpoint, startCheckpointSchedule, writeOnce } from '../src/audit/checkpoints';
 import { verifyAuditChain } from '../src/audit/verify';
 import { verifyAuditLog } from '../src/audit/verify-checkpoints';
 import { ConfigError, loadConfig } from '../src/config';
@@ -205,6 +206,21 @@ describe('checkpoint configuration', () => {
         .toEqual({ kind: 'postgres', url: 'postgres://app@db/d', migrationUrl: 'postgres://owner@db/d' });
     } finally {
       await env.dispose();
+    }
+  });
+});
+
+describe('checkpoint files', () => {
+  it('are written once: the same content again is a no-op, other content never replaces the file, no temporary file is left', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depotline-checkpoints-'));
+    try {
+      expect(writeOnce(dir, 'a.checkpoint', 'one\n')).toBe('written');
+      expect(writeOnce(dir, 'a.checkpoint', 'one\n')).toBe('exists');
+      expect(writeOnce(dir, 'a.checkpoint', 'two\n')).toBe('conflict');
+      expect(fs.readFileSync(path.join(dir, 'a.checkpoint'), 'utf8')).toBe('one\n');
+      expect(fs.readdirSync(dir)).toEqual(['a.checkpoint']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
