@@ -8,6 +8,10 @@ import { Notices } from './Notices';
 import { PositionsView } from './PositionsView';
 import { SecurityNotices } from './SecurityNotices';
 import { SecurityView } from '../security/SecurityView';
+import { ApprovalNotice, useAwaitingDecision } from '../governance/ApprovalNotice';
+import { ApprovalsView } from '../governance/ApprovalsView';
+import { ExportDialog } from '../governance/ExportDialog';
+import { GroupsView } from '../governance/GroupsView';
 import { SyncIndicator } from './SyncIndicator';
 
 const initialStatus: SyncStatusView = { connection: 'connecting', pendingCount: 0, lastSyncAt: null, lastError: null };
@@ -21,11 +25,16 @@ export function Console({ state }: ScreenProps<'console'>) {
   const [status, setStatus] = useState<SyncStatusView>(initialStatus);
   const [dataVersion, setDataVersion] = useState(0);
   const [locationId, setLocationId] = useState<string | null>(null);
-  const [view, setView] = useState<'board' | 'positions' | 'security'>('board');
+  const [view, setView] = useState<'board' | 'positions' | 'security' | 'groups' | 'approvals'>('board');
   /** Bumped by every security change, so the Security screen and the notices re-read together. */
   const [securityVersion, setSecurityVersion] = useState(0);
   const securityChanged = useCallback(() => setSecurityVersion((v) => v + 1), []);
   const [notices, setNotices] = useState<ConsoleNotice[]>([]);
+  /** Bumped by every governance change (groups, approvals, exports), so those screens and the notice re-read together. */
+  const [governanceVersion, setGovernanceVersion] = useState(0);
+  const governanceChanged = useCallback(() => setGovernanceVersion((v) => v + 1), []);
+  const awaitingDecision = useAwaitingDecision(governanceVersion);
+  const [exporting, setExporting] = useState(false);
   const bump = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   useEffect(() => {
@@ -51,9 +60,15 @@ export function Console({ state }: ScreenProps<'console'>) {
     return list.find((l) => l.id === locationId) ?? list[0] ?? null;
   }, [locations.data, locationId]);
   const canSeePositions = location?.permissions.includes('position.read') ?? false;
+  const canManageGroups = location?.permissions.includes('group.manage') ?? false;
+  const canExport = location?.permissions.includes('export.operational') ?? false;
+  const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
   useEffect(() => {
-    if (view === 'positions' && !canSeePositions) setView('board');
-  }, [view, canSeePositions]);
+    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canManageGroups)) setView('board');
+  }, [view, canSeePositions, canManageGroups]);
+  useEffect(() => {
+    if (!canExport) setExporting(false);
+  }, [canExport]);
 
   const dismissNotice = useCallback((index: number) => setNotices((n) => n.filter((_, i) => i !== index)), []);
 
@@ -82,7 +97,17 @@ export function Console({ state }: ScreenProps<'console'>) {
           <button type="button" className={view === 'security' ? 'tab active' : 'tab'} aria-pressed={view === 'security'} onClick={() => setView('security')} data-testid="tab-security">
             Security
           </button>
+          {canManageGroups && (
+            <button type="button" className={view === 'groups' ? 'tab active' : 'tab'} aria-pressed={view === 'groups'} onClick={() => setView('groups')} data-testid="tab-groups">
+              Groups
+            </button>
+          )}
+          <button type="button" className={view === 'approvals' ? 'tab active' : 'tab'} aria-pressed={view === 'approvals'} onClick={() => setView('approvals')} data-testid="tab-approvals">
+            Approvals
+            {awaitingDecision > 0 && <span className="badge-count" aria-label={`${awaitingDecision} waiting for you`} data-testid="approvals-badge">{awaitingDecision}</span>}
+          </button>
         </nav>
+        {canExport && <button type="button" onClick={() => setExporting(true)} data-testid="open-export">Export…</button>}
         <div className="topbar-spacer" />
         <SyncIndicator status={status} />
         <div className="user">
@@ -92,9 +117,15 @@ export function Console({ state }: ScreenProps<'console'>) {
         </div>
       </header>
       <SecurityNotices version={securityVersion} onChanged={securityChanged} onOpenSecurity={() => setView('security')} showRequests={view !== 'security'} />
+      {view !== 'approvals' && <ApprovalNotice count={awaitingDecision} onOpen={() => setView('approvals')} />}
       <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
+      {exporting && location && <ExportDialog key={`export-${location.id}`} location={location} onClose={() => setExporting(false)} onChanged={governanceChanged} />}
       {view === 'security' ? (
         <SecurityView version={securityVersion} onChanged={securityChanged} location={location} />
+      ) : view === 'approvals' ? (
+        <ApprovalsView version={governanceVersion} awaiting={awaitingDecision} onChanged={governanceChanged} canDecide={canDecide} />
+      ) : view === 'groups' && location ? (
+        <GroupsView key={location.id} location={location} locations={locations.data ?? []} version={governanceVersion} onChanged={governanceChanged} />
       ) : location === null ? (
         <div className="empty-state" data-testid="no-locations">
           {locations.loading ? 'Loading depots…' : 'No depot data on this computer yet. It appears once the console has synced with the server.'}
