@@ -4,6 +4,7 @@ import { createLogger, type ServerContext } from '../context';
 import { KeyError } from '../crypto/key-material';
 import { MigrationError } from '../db/migrate';
 import { AppError } from '../errors';
+import { withheldReportsSettled } from '../sync/withheld-stops';
 import {
   type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, UsageError,
 } from './command';
@@ -77,7 +78,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     return reportError(io, json, err, command);
   } finally {
-    await ctx?.db.destroy();
+    if (ctx) {
+      // A command that read a stop whose data does not decrypt (an export) reports it before the database closes.
+      await withheldReportsSettled(ctx);
+      await ctx.db.destroy();
+    }
   }
 }
 

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Change, PullResponse, PushResponse, Stop } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAdmin } from '../../test/admin-cli';
 import { backends, startTestServer, type TestServer } from '../../test/harness';
 import { buildUser, newDeviceId, restCall, signIn, testClock, type TestClock, totpNow } from '../../test/factories';
 import { buildWorld, connectSocket, eventually, mutationId, rest, type World } from '../../test/world';
@@ -101,6 +104,23 @@ describe.each(backends)('a tampered stop value (%s)', (backend) => {
     expect(JSON.parse(alerts[0]!.details)).toMatchObject({ values: [{ column: 'customer_name', reason: 'malformed' }] });
     const stop = (await pullStops(w.users.dispatcher.token)).find((s) => s.id === victim.id)!;
     expect(stop).toMatchObject({ notes: 'Side door', address: victim.address, withheld: ['customerName'] });
+  });
+
+  it('an export on the command line reports what it withheld before the database closes', async () => {
+    const victim = w.stops.B1[0]!;
+    const donor = w.stops.B1[1]!;
+    const donorRow = await w.ctx.db.selectFrom('stops').select('phone_enc').where('id', '=', donor.id).executeTakeFirstOrThrow();
+    await w.ctx.db.updateTable('stops').set({ phone_enc: donorRow.phone_enc }).where('id', '=', victim.id).execute();
+    const out = path.join(w.server.env.dir, 'b.csv');
+    const run = await runAdmin(w.server.env, ['export', 'stops', '--location', w.B, '--from', '2026-11-22', '--to', '2026-11-22', '--classes', 'operational,customer', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    // The donor's number appears in the donor's row only, never as the victim's.
+    expect(fs.readFileSync(out, 'utf8').split(donor.phone)).toHaveLength(2);
+    // Written by the command's own process, not by the server's.
+    const alerts = await stopAlerts(victim.id);
+    expect(alerts).toHaveLength(1);
+    expect(JSON.parse(alerts[0]!.details)).toMatchObject({ values: [{ column: 'phone', reason: 'unauthentic' }] });
   });
 
   it('another field going bad in the same stop is alerted again at once', async () => {
