@@ -81,14 +81,14 @@ export async function insertLocation(ctx: ServerContext, id: string): Promise<vo
   await ctx.db.insertInto('locations').values({ id, name: `Depot ${id}`, timezone: 'Europe/Berlin', version: 0, created_at: ctx.now() }).execute();
 }
 
-async function insertRoute(ctx: ServerContext, locationId: string, id: string, driverId: string | null): Promise<void> {
+export async function insertRoute(ctx: ServerContext, locationId: string, id: string, driverId: string | null): Promise<void> {
   await ctx.db.transaction().execute(async (trx) => {
     const version = await recordChange(trx, locationId, 'route', id, ctx.now());
     await trx.insertInto('routes').values({ id, location_id: locationId, name: `Route ${id}`, date: '2026-11-22', driver_id: driverId, vehicle_id: null, version, updated_at: ctx.now(), updated_by: 'test' }).execute();
   });
 }
 
-async function insertStops(ctx: ServerContext, locationId: string, routeId: string, n: number): Promise<SeededStop[]> {
+export async function insertStops(ctx: ServerContext, locationId: string, routeId: string, n: number): Promise<SeededStop[]> {
   const out: SeededStop[] = [];
   for (let i = 0; i < n; i++) {
     const id = `${routeId}-s${i}`;

@@ -4,9 +4,10 @@
  *
  * - for every permission an action needs, a user whose only grant is a group allowing exactly
  *   that permission may do exactly the actions needing it, at the group's location only;
- * - for every role template (all but the driver's, whose actions depend on an assigned route)
- *   and every permission of it an action needs, a user holding the role plus a group denying
- *   that permission is refused exactly that permission's actions, and keeps the rest.
+ * - for every role template and every permission of it an action needs, a user holding the role
+ *   plus a group denying that permission is refused exactly that permission's actions, and keeps
+ *   the rest (a driver acts on a route assigned to them, where their driver-only permissions
+ *   count).
  *
  * Expectations are computed from `roleTemplates` and `mutationPermission`, never written by hand.
  */
@@ -16,7 +17,9 @@ import {
 } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
-import { buildWorld, connectSocket, emitAck, insertUser, mutationId, openSession, rest, type TestSocket, type World } from '../../test/world';
+import {
+  buildWorld, connectSocket, emitAck, insertRoute, insertStops, insertUser, mutationId, openSession, rest, type TestSocket, type World,
+} from '../../test/world';
 import type { GroupRecord } from './group-records';
 import { createGrant } from './grants';
 import { applyGroupCreate } from './groups';
@@ -41,7 +44,7 @@ interface Subject {
 }
 
 const groupOnly: Subject[] = actionPermissions.map((p) => ({ label: `group allowing only ${p}`, role: null, allows: [p], denies: [] }));
-const roleMinus: Subject[] = roleNames.filter((r) => !roleTemplates[r].assignedRoutesOnly).flatMap((role) =>
+const roleMinus: Subject[] = roleNames.flatMap((role) =>
   actionPermissions.filter((p) => roleTemplates[role].permissions.includes(p))
     .map((p) => ({ label: `${role} with a group denying ${p}`, role, allows: [], denies: [p] })));
 const subjects = [...groupOnly, ...roleMinus];
@@ -65,7 +68,8 @@ function expectedAllowed(s: Subject, action: Action, where: Where): boolean {
 describe.each(backends)('authorization matrix, groups and denials (%s)', (backend) => {
   let w: World;
   let narrowGroup: GroupRecord;
-  const users = new Map<string, { id: string; token: string; socket: TestSocket }>();
+  /** Each subject's user, and the route (with one stop) it acts on at A. */
+  const users = new Map<string, { id: string; token: string; socket: TestSocket; routeId: string; stopId: string }>();
   let counter = 0;
 
   beforeAll(async () => {
@@ -81,7 +85,9 @@ describe.each(backends)('authorization matrix, groups and denials (%s)', (backen
       const g = await group({ permissions: s.allows, denials: s.denies, mfaRequired: false });
       await createGrant(w.ctx, operator, { userId: id, groupId: g.id, locationIds: [w.A] });
       const { token } = await openSession(w.ctx, id);
-      users.set(s.label, { id, token, socket: await connectSocket(w.server.url, token) });
+      // A driver acts on a route of their own; everyone else on a route they do not drive.
+      const own = s.role && roleTemplates[s.role].assignedRoutesOnly ? await ownRoute(id) : { routeId: w.routes.A2, stopId: w.stops.A2[0]!.id };
+      users.set(s.label, { id, token, socket: await connectSocket(w.server.url, token), ...own });
     }
   });
   afterAll(async () => {
@@ -89,10 +95,22 @@ describe.each(backends)('authorization matrix, groups and denials (%s)', (backen
     await w?.dispose();
   });
 
-  async function buildMutation(action: MutationType, where: Where): Promise<Mutation> {
+  /** A driver record for the user, a route at A assigned to it, and one stop on that route. */
+  async function ownRoute(userId: string): Promise<{ routeId: string; stopId: string }> {
+    const n = ++counter;
+    const driverId = `drv-m-${n}`;
+    const routeId = `route-m-${n}`;
+    await w.ctx.db.insertInto('drivers').values({ id: driverId, location_id: w.A, name: `Driver ${n}`, user_id: userId }).execute();
+    await insertRoute(w.ctx, w.A, routeId, driverId);
+    const [stop] = await insertStops(w.ctx, w.A, routeId, 1);
+    return { routeId, stopId: stop!.id };
+  }
+
+  async function buildMutation(subject: string, action: MutationType, where: Where): Promise<Mutation> {
     const locationId = where === 'own' ? w.A : w.B;
-    const stop = where === 'other' ? w.stops.B1[0]! : w.stops.A2[0]!;
-    const routeId = where === 'other' ? w.routes.B1 : w.routes.A2;
+    const own = users.get(subject)!;
+    const stop = { id: where === 'other' ? w.stops.B1[0]!.id : own.stopId };
+    const routeId = where === 'other' ? w.routes.B1 : own.routeId;
     const base = { id: mutationId(), locationId, createdAt: Date.now() };
     switch (action) {
       case 'stop.setStatus': {
@@ -132,7 +150,7 @@ describe.each(backends)('authorization matrix, groups and denials (%s)', (backen
       expect([201, 403]).toContain(r.status);
       ok = r.status === 201;
     } else {
-      const r = await rest(w, 'POST', '/sync/push', user.token, { mutations: [await buildMutation(action, where)] });
+      const r = await rest(w, 'POST', '/sync/push', user.token, { mutations: [await buildMutation(subject, action, where)] });
       expect(r.status).toBe(200);
       const result = (r.body as unknown as PushResponse).results[0]!;
       ok = result.status === 'applied';
@@ -155,7 +173,7 @@ describe.each(backends)('authorization matrix, groups and denials (%s)', (backen
       if (!res.ok) expect(res.error?.code).toBe('forbidden');
       ok = res.ok;
     } else {
-      const res = await emitAck<{ ok: boolean; data: PushResponse }>(socket, 'sync:push', { mutations: [await buildMutation(action as MutationType, where)] });
+      const res = await emitAck<{ ok: boolean; data: PushResponse }>(socket, 'sync:push', { mutations: [await buildMutation(subject, action as MutationType, where)] });
       expect(res.ok).toBe(true);
       ok = res.data.results[0]!.status === 'applied';
     }
