@@ -19,6 +19,7 @@ import { syncEvents } from './socket/events';
 import { startSecurityWatcher } from './socket/security-watcher';
 import { createSocketServer, serveSocketEvents } from './socket/socket-server';
 import type { LiveFeed } from './sync/mutations/handler';
+import { withheldReportsSettled } from './sync/withheld-stops';
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -114,6 +115,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       checkpoints.stop();
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       server.closeAllConnections();
+      // Reports of values that did not decrypt, still being written, land before the database closes.
+      await withheldReportsSettled(ctx);
       await ctx.db.destroy();
     },
   };
