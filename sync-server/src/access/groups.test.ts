@@ -91,6 +91,16 @@ describe.each(backends)('permission groups (%s)', (backend) => {
     expect((await rest(w, 'POST', `/groups/${readers.id}/retire`, token)).status).toBe(403);
     const grants = await w.ctx.db.selectFrom('grants').select(['group_id']).where('user_id', '=', target).execute();
     expect(grants).toEqual([{ group_id: readers.id }]);
+
+    // Revoking a group's grant removes its denials: the lead, without stop.readPhone, cannot,
+    // and is answered as if the grant did not exist.
+    const readerGrant = await w.ctx.db.selectFrom('grants').select('id').where('user_id', '=', target).executeTakeFirstOrThrow();
+    expect((await rest(w, 'DELETE', `/grants/${readerGrant.id}`, token)).status).toBe(404);
+    expect(await deniedAudit(lead, 'grant.revoke')).toBeDefined();
+    const phonesGrant = await createGrant(w.ctx, operator, { userId: target, groupId: phones.id, locationIds: [w.A] });
+    expect((await rest(w, 'DELETE', `/grants/${phonesGrant.id}`, token)).status).toBe(404);
+    expect((await rest(w, 'DELETE', `/grants/${readerGrant.id}`, w.users.admin.token)).status).toBe(204);
+    expect((await w.ctx.db.selectFrom('grants').select('revoked_at').where('id', '=', phonesGrant.id).executeTakeFirstOrThrow()).revoked_at).toBeNull();
   });
 
   it('dispatcher, but never phone numbers: a denial group changes what REST and a live socket see, and its edits apply at once', async () => {
