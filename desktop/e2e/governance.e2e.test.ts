@@ -102,6 +102,27 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     expect(await adminRow.getByTestId('holder-permissions').textContent()).toContain('group.manage');
     await c.screenshot('21-groups-and-who-holds-what');
 
+    // A group that gives an export permission is a request for a second admin, not a change.
+    await view.getByTestId('new-group').click();
+    await form.getByTestId('group-name').fill('month-end');
+    await form.getByLabel('location.read', { exact: true }).selectOption('allow');
+    await form.getByLabel('export.operational', { exact: true }).selectOption('allow');
+    await form.getByTestId('group-needs-approval').waitFor();
+    await form.getByTestId('group-reason').fill('Finance closes the month');
+    await form.getByTestId('group-save').click();
+    const pending = view.getByTestId('group-pending');
+    await pending.waitFor();
+    expect(await pending.getByTestId('approval-status').textContent()).toBe('Waiting for a second person');
+    expect(await pending.getByTestId('approval-change').textContent()).toContain('export.operational');
+    await c.screenshot('20b-group-sent-for-approval');
+    expect(await view.locator('[data-testid="group-row"][data-group-name="month-end"]').count()).toBe(0);
+    // Thought better of it: the requester withdraws it from My requests.
+    await tab(c.page, 'approvals').click();
+    const mine = c.page.getByTestId('my-requests').getByTestId('approval');
+    await mine.getByTestId('withdraw-approval').click();
+    await eventually(() => c.page.getByTestId('my-requests').getByTestId('approval').count()).toBe(0);
+    await tab(c.page, 'groups').click();
+
     await row.getByTestId('retire-group').click();
     await row.getByTestId('confirm-retire').click();
     await eventually(() => view.locator('[data-testid="group-row"][data-group-name="night-dispatch"]').count()).toBe(0);

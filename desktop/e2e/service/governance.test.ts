@@ -117,6 +117,26 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     await expect(admin.governance.listGroups({ locationId: 'depot-nowhere' })).rejects.toMatchObject({ code: 'forbidden' });
   });
 
+  it('a group that gives export or audit permissions waits for a second admin, who reads the exact group before approving it', async () => {
+    const admin = await signedIn(await buildUser(server.ctx, { role: 'admin', locationIds: [A] }));
+    const second = await signedIn(await buildUser(server.ctx, { role: 'admin', locationIds: [A] }));
+    const reporting = group({ name: 'month-end', permissions: ['location.read', 'export.operational'], denials: [] });
+
+    await expect(admin.governance.createGroup({ locationId: A, group: reporting })).rejects.toMatchObject({ code: 'approval_required' });
+    const asked = await admin.governance.createGroup({ locationId: A, group: reporting, reason: 'Finance needs month-end exports' });
+    expect(asked).toMatchObject({ outcome: 'pending_approval', approval: { kind: 'group.sensitive', status: 'pending', mine: true } });
+    if (asked.outcome !== 'pending_approval') return;
+    expect((await admin.governance.listGroups({ locationId: A })).map((g) => g.name)).not.toContain('month-end');
+
+    const seen = (await second.governance.approvals()).toDecide.find((a) => a.id === asked.approval.id);
+    expect(seen?.change).toEqual(expect.arrayContaining([
+      { field: 'op', value: 'create' }, { field: 'group.name', value: 'month-end' },
+      { field: 'group.permissions', value: 'location.read, export.operational' }, { field: 'group.locationIds', value: `Depot Alpha (${A})` },
+    ]));
+    expect(await second.governance.decideApproval({ id: asked.approval.id, approve: true })).toMatchObject({ status: 'approved' });
+    expect((await admin.governance.listGroups({ locationId: A })).find((g) => g.name === 'month-end')).toMatchObject({ permissions: ['location.read', 'export.operational'] });
+  });
+
   it('an export below the bulk limit is saved where the user chose; closing the dialog saves and exports nothing', async () => {
     let target: string | null = path.join(downloads, 'alpha.csv');
     const finance = await signedIn(await buildUser(server.ctx, { role: 'finance', locationIds: [A] }), () => target);

@@ -1,5 +1,5 @@
 import {
-  ExportStopsRequest, MaxAccessHolders, MaxApprovals,
+  ExportStopsRequest, groupChangeNeedsApproval, MaxAccessHolders, MaxApprovals,
   type ApprovalsView, type ApprovalView, type BridgeArgs, type BridgeValue, type ExportPreviewView, type ExportResult,
   type GroupChangeResult, type GroupView, type Permission,
 } from '@depotline/shared';
@@ -47,6 +47,7 @@ export class ConsoleGovernance {
 
   async createGroup(args: BridgeArgs<'createGroup'>): Promise<GroupChangeResult> {
     const names = await this.#require(args.locationId, ['group.manage']);
+    if (!args.reason && groupChangeNeedsApproval(null, args.group)) throw new ConsoleError('approval_required', groupNeedsApproval);
     return this.#done(groupResult(await translate(this.#client().createGroup({ ...args.group, ...reasonOf(args) })), names));
   }
 
@@ -218,6 +219,8 @@ async function translate<T>(request: Promise<T>, what: 'change' | 'export' = 'ch
     throw err;
   }
 }
+
+const groupNeedsApproval = 'A group that gives grant, audit or export permissions needs a second person\u2019s approval. Say why you want it, and send it as a request.';
 
 const exportNeedsApproval = 'This export now needs a second person\u2019s approval (it grew past the limit). Export again and say why you need it.';
 

@@ -49,8 +49,16 @@ export function toApprovalView(a: ApprovalRequest, names: DepotNames): ApprovalV
  * spelled out, depots named (with their id, since two depots may share a name), times in UTC.
  */
 export function changeLines(change: Record<string, unknown>, names: DepotNames): ChangeLine[] {
-  return Object.entries(change).slice(0, 100).map(([field, value]) => ({ field: clip(field, 100), value: clip(valueText(field, value, names), 2000) }));
+  return flatten(change, '').slice(0, 100).map(([field, value]) => ({ field: clip(field, 100), value: clip(valueText(field.split('.').pop() ?? field, value, names), 2000) }));
 }
+
+/** Nested parts (a group inside a group change) as `group.permissions` lines, two levels deep at most. */
+function flatten(record: Record<string, unknown>, prefix: string): Array<[string, unknown]> {
+  return Object.entries(record).flatMap(([key, value]): Array<[string, unknown]> =>
+    isPlainObject(value) && prefix.split('.').length < 3 ? flatten(value, `${prefix}${key}.`) : [[`${prefix}${key}`, value]]);
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function valueText(field: string, value: unknown, names: DepotNames): string {
   if (value === null || value === undefined) return 'none';

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import {
-  allPermissions, permissionCatalogue,
+  allPermissions, groupChangeNeedsApproval, permissionCatalogue,
   type GroupChangeResult, type GroupFields, type GroupView, type LocationView, type Permission,
 } from '@depotline/shared';
 import { call } from '../bridge';
@@ -69,6 +69,11 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
 
   const toggleScope = (id: string, on: boolean) => setScope((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
   const nothingChosen = allPermissions.every((p) => choices[p] === 'none');
+  // The same rule the server applies: creating or widening a group that allows grant, audit or export permissions.
+  const mustBeApproved = needsReason || groupChangeNeedsApproval(
+    group ? { permissions: group.permissions, denials: group.denials, locationIds: group.locations.map((l) => l.id), mfaRequired: group.mfaRequired, mustExpire: group.mustExpire } : null,
+    { permissions: allPermissions.filter((p) => choices[p] === 'allow'), denials: allPermissions.filter((p) => choices[p] === 'deny'), locationIds: scope, mfaRequired, mustExpire },
+  );
 
   return (
     <form className="gov-form" onSubmit={submit} data-testid="group-form" aria-label={group ? `Edit group ${group.name}` : 'New group'}>
@@ -121,9 +126,14 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
         <input type="checkbox" checked={mustExpire} onChange={(e) => setMustExpire(e.target.checked)} />
         Grants of this group must have an end date
       </label>
+      {mustBeApproved && (
+        <p className="notice notice-warn" data-testid="group-needs-approval">
+          This {group ? 'change' : 'group'} gives grant, audit or export permissions, so a second person has to approve it before it takes effect.
+        </p>
+      )}
       <label>
-        Why <span className="hint">{needsReason ? 'required: this change needs a second person\u2019s approval' : 'needed when the change must be approved by a second person'}</span>
-        <textarea rows={2} maxLength={1000} required={needsReason} minLength={needsReason ? 3 : undefined} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="group-reason" />
+        Why <span className="hint">{mustBeApproved ? 'required: the approver reads this' : 'optional'}</span>
+        <textarea rows={2} maxLength={1000} required={mustBeApproved} minLength={mustBeApproved ? 3 : undefined} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="group-reason" />
       </label>
       {nothingChosen && <p className="muted">Choose at least one permission to allow or deny.</p>}
       {scope.length === 0 && <p className="muted">Choose at least one depot.</p>}
@@ -131,7 +141,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
       <div className="actions">
         <button type="button" onClick={onCancel}>Cancel</button>
         <button type="submit" className="primary" disabled={action.busy || nothingChosen || scope.length === 0} data-testid="group-save">
-          {group ? 'Save group' : 'Create group'}
+          {mustBeApproved ? 'Ask for approval' : group ? 'Save group' : 'Create group'}
         </button>
       </div>
     </form>
