@@ -227,10 +227,12 @@ describe('depotline-admin before any database exists', () => {
 
       const help = await runAdmin(env, ['grant', 'add', '--help'], { spawn: true });
       expect(help.code).toBe(0);
-      expect(help.stdout).toContain('Usage: depotline-admin grant add --user <username> --role <role> --locations <id,id,...>');
+      expect(help.stdout).toContain('Usage: depotline-admin grant add --user <username> --locations <id,id,...>');
+      expect(help.stdout).toContain('--role <role>');
+      expect(help.stdout).toContain('--group <name>');
       const top = await runAdmin(env, ['--help'], { spawn: true });
       expect(top.code).toBe(0);
-      for (const c of ['location create', 'user create', 'user disable', 'grant add', 'grant revoke', 'grant list', 'mfa reset', 'session revoke', 'driver create', 'vehicle create', 'demo seed', 'audit verify', 'audit export']) {
+      for (const c of ['location create', 'user create', 'user disable', 'grant add', 'grant revoke', 'grant list', 'mfa reset', 'session revoke', 'driver create', 'vehicle create', 'demo seed', 'audit verify', 'audit export', 'group create', 'access show']) {
         expect(top.stdout).toContain(c);
       }
     } finally {
