@@ -65,13 +65,15 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
           eb.and([eb('expires_at', '>', from), eb('expires_at', '<=', now)]),
         ]))
         .execute();
-      // A permission group changed (or was retired): its holders' views change as with a grant.
+      // A permission group changed: its holders' views change as with a grant (retiring one
+      // revokes its grants, which the query above finds).
       const groupUsers = await ctx.db
         .selectFrom('grants')
         .innerJoin('permission_groups', 'permission_groups.id', 'grants.group_id')
         .select('grants.user_id')
         .distinct()
         .where('permission_groups.updated_at', '>', from)
+        .where('grants.revoked_at', 'is', null)
         .execute();
       for (const user_id of new Set([...grantUsers, ...groupUsers].map((g) => g.user_id))) await refreshUser(user_id, now);
       since = now;
