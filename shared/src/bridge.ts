@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp } from './domain';
+import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp, WithheldStopFields } from './domain';
 import { NewPassword, Password, TotpCode } from './api';
 import { governanceBridgeCalls } from './bridge-governance';
 import { securityBridgeCalls } from './bridge-security';
@@ -177,6 +177,8 @@ export const StopDetailView = z.object({
     customerName: z.string().max(200).optional(),
     address: z.string().max(500).optional(),
     notes: DeliveryNotes.optional(),
+    /** Fields the server withheld because their stored value could not be verified (shown as such). */
+    withheld: WithheldStopFields.optional(),
     window: TimeWindow,
     status: StopStatus,
     eta: Timestamp.nullable(),

@@ -69,6 +69,9 @@ export const Address = z.string().min(1).max(500);
 export const Phone = z.string().regex(/^\+?[0-9 ()-]{4,32}$/, 'phone numbers use digits, spaces, ( ) - and a leading +');
 export const DeliveryNotes = z.string().max(2000);
 
+/** Customer fields of a stop the server could not verify (see `Stop.withheld`). */
+export const WithheldStopFields = z.array(z.enum(['customerName', 'address', 'phone', 'notes'])).min(1);
+
 /**
  * A stop as the server holds it. Fields marked optional are the ones a viewer may not be
  * allowed to see: the server removes them before anything is sent (see permissions.ts).
@@ -87,7 +90,7 @@ export const Stop = z.object({
    * decrypt: altered or moved by someone with database access). They are left out like
    * redacted ones; this names them so a console can say so. Absent when there are none.
    */
-  withheld: z.array(z.enum(['customerName', 'address', 'phone', 'notes'])).min(1).optional(),
+  withheld: WithheldStopFields.optional(),
   window: TimeWindow,
   status: StopStatus,
   eta: Timestamp.nullable(),

@@ -337,4 +337,25 @@ describe('console service against a real sync-server', () => {
     expect((await second.data.listLocations()).map((l) => l.id)).toEqual([X]);
     expect((await second.syncStatus()).connection).toBe('offline');
   });
+
+  it('a stop value the server could not verify shows as withheld to those who may see that field', async () => {
+    // Someone with database access copies one stop's address ciphertext onto another stop.
+    const [donor, victim] = [stops[0]!, stops[1]!];
+    const original = await server.ctx.db.selectFrom('stops').select('address_enc').where('id', '=', victim.id).executeTakeFirstOrThrow();
+    const moved = await server.ctx.db.selectFrom('stops').select('address_enc').where('id', '=', donor.id).executeTakeFirstOrThrow();
+    await server.ctx.db.updateTable('stops').set({ address_enc: moved.address_enc }).where('id', '=', victim.id).execute();
+    try {
+      const { service } = await signedIn('dispatcher');
+      const detail = await service.data.stopDetail({ stopId: victim.id });
+      expect(detail.stop.withheld).toEqual(['address']);
+      expect(detail.stop.address).toBeUndefined();
+      expect(detail.stop.customerName).toBe(victim.customerName);
+      expect((await service.data.stopDetail({ stopId: donor.id })).stop).toMatchObject({ address: donor.address });
+      // Reporting never sees addresses, so it is not told one is withheld.
+      const reporting = await signedIn('reporting');
+      expect((await reporting.service.data.stopDetail({ stopId: victim.id })).stop.withheld).toBeUndefined();
+    } finally {
+      await server.ctx.db.updateTable('stops').set({ address_enc: original.address_enc }).where('id', '=', victim.id).execute();
+    }
+  });
 });

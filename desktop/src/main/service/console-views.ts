@@ -84,6 +84,7 @@ export function toStopDetail(input: {
       ...(visible.customerName !== undefined ? { customerName: visible.customerName } : {}),
       ...(visible.address !== undefined ? { address: visible.address } : {}),
       ...(notesVisible ? { notes: visible.notes ?? '' } : {}),
+      ...(visible.withheld ? { withheld: visible.withheld } : {}),
       window: visible.window,
       status: visible.status,
       eta: visible.eta,

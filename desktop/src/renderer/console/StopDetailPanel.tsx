@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'react';
-import type { StopDetailView, StopStatus } from '@depotline/shared';
+import type { RedactableStopField, StopDetailView, StopStatus } from '@depotline/shared';
 import { call, messageOf } from '../bridge';
 import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
 import { StatusBadge } from '../ui/StatusBadge';
 import { useQuery } from './hooks';
+
+/** A withheld field's stored value did not decrypt on the server (altered in its database); the depot's admins were alerted. */
+const withheldLabel: Readonly<Record<RedactableStopField, string>> = { customerName: 'Customer name', address: 'Address', phone: 'Phone', notes: 'Notes' };
 
 export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { stopId: string; timeZone: string; dataVersion: number; onClose: () => void }) {
   const fetched = useQuery(() => call('stopDetail', { stopId }), [stopId, dataVersion]);
@@ -34,11 +37,14 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
       <div className="detail-head">
         <div>
           <div className="muted">{detail.routeName ?? 'Route'} · stop {stop.sequence + 1}</div>
-          <h2>{stop.customerName ?? 'Customer hidden'}</h2>
+          <h2>{stop.customerName ?? (stop.withheld?.includes('customerName') ? 'Customer withheld' : 'Customer hidden')}</h2>
         </div>
         <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>×</button>
       </div>
       <dl className="facts">
+        {stop.withheld && (
+          <><dt>Withheld</dt><dd className="withheld" data-testid="withheld">{stop.withheld.map((f) => withheldLabel[f]).join(', ')}: could not be verified</dd></>
+        )}
         {stop.address !== undefined && (<><dt>Address</dt><dd>{stop.address}</dd></>)}
         {detail.phone !== undefined && <PhoneFact key={stop.id} stopId={stop.id} state={detail.phone} />}
         <dt>Window</dt><dd>{windowText(stop.window, timeZone)}</dd>
