@@ -169,8 +169,8 @@ export const governanceBridgeCalls = {
     args: z.object({ locationId: EntityId, id: GroupId, expectedVersion: z.number().int().positive(), group: GroupFields, ...WithReason }).strict(),
     result: GroupChangeResult,
   },
-  /** Its grants stop giving anything at once. */
-  retireGroup: { args: z.object({ locationId: EntityId, id: GroupId, ...WithReason }).strict(), result: GroupChangeResult },
+  /** Its grants end at once. Retiring only narrows, so it never needs approval. */
+  retireGroup: { args: z.object({ locationId: EntityId, id: GroupId }).strict(), result: GroupChangeResult },
   /** Every user with access at the depot; needs `group.manage` there. */
   locationAccess: { args: z.object({ locationId: EntityId }).strict(), result: z.array(AccessHolderView).max(MaxAccessHolders) },
 

@@ -143,6 +143,9 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     const range = { locationId: A, from: '2026-11-20', to: '2026-11-30' } as const;
 
     expect(await finance.governance.exportPreview({ ...range, classes: ['operational'] })).toMatchObject({ rowCount: 3, needsApproval: false, bulkRows });
+    // A range beyond the server's policy is refused with the server's reason, in words.
+    await expect(finance.governance.exportPreview({ ...range, from: '2026-01-01', classes: ['operational'] }))
+      .rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('31') as unknown });
     // Finance holds export.operational but not export.customer: main refuses the customer class.
     await expect(finance.governance.exportStops({ ...range, classes: ['operational', 'customer'], format: 'csv' })).rejects.toMatchObject({ code: 'forbidden' });
 

@@ -56,8 +56,8 @@ export class GovernanceClient {
     return heldGroup(await this.#json('PATCH', `/groups/${segment(id)}`, GroupOrApproval, body));
   }
 
-  async retireGroup(id: string, body: { reason?: string } = {}): Promise<Held<Group>> {
-    return heldGroup(await this.#json('POST', `/groups/${segment(id)}/retire`, GroupOrApproval, body));
+  async retireGroup(id: string): Promise<Held<Group>> {
+    return heldGroup(await this.#json('POST', `/groups/${segment(id)}/retire`, GroupOrApproval, {}));
   }
 
   async locationAccess(locationId: string): Promise<AccessHolder[]> {

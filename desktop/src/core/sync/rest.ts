@@ -74,7 +74,10 @@ export class RestTransport {
     if (res.ok) return res;
     const body = ErrorBody.safeParse(await readJson(res).catch(() => null));
     if (!body.success) throw new ServerRequestError(res.status >= 500 ? 'internal' : res.status === 404 ? 'not_found' : 'bad_request', `the server answered HTTP ${res.status}`);
-    throw new ServerRequestError(body.data.error.code, body.data.error.message, body.data.error.retryAfterS ?? null);
+    // Schema problems name the field and the rule ("to: the range covers 40 days; ..."), never a value sent.
+    const { code, message, issues, retryAfterS } = body.data.error;
+    const detail = issues && issues.length > 0 ? `${message} (${issues.slice(0, 3).join('; ').slice(0, 500)})` : message;
+    throw new ServerRequestError(code, detail, retryAfterS ?? null);
   }
 }
 

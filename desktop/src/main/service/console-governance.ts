@@ -59,7 +59,7 @@ export class ConsoleGovernance {
 
   async retireGroup(args: BridgeArgs<'retireGroup'>): Promise<GroupChangeResult> {
     const names = await this.#require(args.locationId, ['group.manage']);
-    return this.#done(groupResult(await translate(this.#client().retireGroup(args.id, reasonOf(args))), names));
+    return this.#done(groupResult(await translate(this.#client().retireGroup(args.id)), names));
   }
 
   async locationAccess(args: BridgeArgs<'locationAccess'>): Promise<BridgeValue<'locationAccess'>> {

@@ -79,7 +79,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
     <form className="gov-form" onSubmit={submit} data-testid="group-form" aria-label={group ? `Edit group ${group.name}` : 'New group'}>
       <label>
         Name <span className="hint">lower-case letters, digits and . _ - (not a role name)</span>
-        <input required maxLength={64} pattern="[a-z0-9][a-z0-9._\-]*" value={name} onChange={(e) => setName(e.target.value)} data-testid="group-name" />
+        <input autoFocus required maxLength={64} pattern="[a-z0-9][a-z0-9._\-]*" value={name} onChange={(e) => setName(e.target.value)} data-testid="group-name" />
       </label>
       <label>
         Description <span className="hint">what the group is for</span>

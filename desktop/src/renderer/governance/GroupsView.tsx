@@ -76,9 +76,8 @@ function GroupRow({ group: g, location, canEdit, onEdit, onDone }: {
 }) {
   const action = useAction();
   const [retiring, setRetiring] = useState(false);
-  const [reason, setReason] = useState('');
   const retire = () => void action.run(async () => {
-    onDone(await call('retireGroup', { locationId: location.id, id: g.id, ...(reason.trim() ? { reason: reason.trim() } : {}) }));
+    onDone(await call('retireGroup', { locationId: location.id, id: g.id }));
   });
   return (
     <div className="gov-row" data-testid="group-row" data-group-name={g.name}>
@@ -104,11 +103,7 @@ function GroupRow({ group: g, location, canEdit, onEdit, onDone }: {
       )}
       {retiring && (
         <div className="confirm">
-          <p>Retire {g.name}? Its {g.holders} holder{g.holders === 1 ? '' : 's'} lose what it gives at once. It cannot be brought back.</p>
-          <label className="gov-form">
-            Why <span className="hint">needed when retiring must be approved</span>
-            <textarea rows={2} maxLength={1000} value={reason} onChange={(e) => setReason(e.target.value)} />
-          </label>
+          <p>Retire {g.name}? Its {g.holders} holder{g.holders === 1 ? '' : 's'} lose what it gives at once, and their grants of it end. It cannot be brought back.</p>
           {action.error && <p className="form-error" role="alert">{action.error}</p>}
           <div className="actions">
             <button type="button" onClick={() => { setRetiring(false); action.clear(); }}>Keep it</button>
