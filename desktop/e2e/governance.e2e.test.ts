@@ -120,7 +120,8 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     await tab(c.page, 'approvals').click();
     const mine = c.page.getByTestId('my-requests').getByTestId('approval');
     await mine.getByTestId('withdraw-approval').click();
-    await eventually(() => c.page.getByTestId('my-requests').getByTestId('approval').count()).toBe(0);
+    await eventually(() => mine.getAttribute('data-status')).toBe('withdrawn');
+    expect(await mine.getByTestId('withdraw-approval').count()).toBe(0);
     await tab(c.page, 'groups').click();
 
     await row.getByTestId('retire-group').click();
@@ -156,7 +157,8 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     await office.createStops(depot, await office.createRoute(depot, 'Harbour 2'), bulkRows);
     const rita = await buildUser(server.ctx, { role: 'manager', locationIds: [depot], displayName: 'Rita Requester' });
     const abe = await buildUser(server.ctx, { role: 'manager', locationIds: [depot], displayName: 'Abe Approver' });
-    const requester = await consoleOf(rita);
+    const saved = path.join(downloads, 'harbour-bulk.csv');
+    const requester = await consoleOf(rita, saved);
 
     await requester.page.getByTestId('open-export').click();
     const dialog = requester.page.getByTestId('export-dialog');
@@ -192,7 +194,6 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     // The requester's own list: denied, with the note; nothing to download.
     await tab(requester.page, 'approvals').click();
     const mine = requester.page.getByTestId('my-requests');
-    await mine.getByRole('checkbox', { name: 'Show decided and closed' }).check();
     const request = mine.getByTestId('approval');
     await eventually(() => request.getAttribute('data-status')).toBe('denied');
     expect(await request.getByTestId('approval-decision').textContent()).toContain('Use the quarterly report instead');
@@ -200,5 +201,29 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     await requester.screenshot('25-my-requests-denied');
     // Rita may decide others' requests (a manager), never her own.
     expect(await requester.page.getByTestId('approvals-inbox').textContent()).toContain('Nothing waits for you.');
-  }, 90_000);
+
+    // Asked again and approved this time: My requests offers the download, once.
+    await requester.page.getByTestId('open-export').click();
+    await dialog.getByTestId('export-from').fill('2026-11-20');
+    await dialog.getByTestId('export-to').fill('2026-11-30');
+    await dialog.getByTestId('export-reason').fill('Quarterly insurance audit, as agreed');
+    await dialog.getByTestId('export-submit').click();
+    await dialog.getByTestId('export-pending').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await approver.page.reload();
+    await approver.page.getByTestId('approval-notice').waitFor();
+    await approver.page.getByTestId('open-approvals').click();
+    const again = approver.page.getByTestId('approvals-inbox').getByTestId('approval');
+    await again.getByTestId('approve-approval').click();
+    await eventually(() => approver.page.getByTestId('approvals-inbox').getByTestId('approval').count()).toBe(0);
+
+    await tab(requester.page, 'security').click();
+    await tab(requester.page, 'approvals').click();
+    const approved = requester.page.locator('[data-testid="my-requests"] [data-testid="approval"][data-status="approved"]');
+    await approved.getByTestId('download-approved-export').click();
+    await eventually(() => approved.getByTestId('export-saved').textContent()).toContain(saved);
+    expect(fs.readFileSync(saved, 'utf8')).toContain('Depotline export');
+    await requester.screenshot('26-approved-export-downloaded');
+    await eventually(() => approved.getByTestId('download-approved-export').count()).toBe(0);
+  }, 120_000);
 });

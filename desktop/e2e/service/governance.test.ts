@@ -170,12 +170,13 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     await expect(finance.governance.exportStops({ ...range, classes: ['operational'], format: 'csv' })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('the folder does not exist') as unknown });
   });
 
-  it('a bulk export becomes a request: the approver sees exactly what, the requester cannot decide it, and it is offered for download once approved', async () => {
+  it('a bulk export becomes a request: the approver sees exactly what, the requester cannot decide it, and it is downloaded once after approval', async () => {
     const office = await Office.at(server, [A], 'manager');
     await office.createStops(A, await office.createRoute(A, 'Alpha 2'), bulkRows);
     const rita = await buildUser(server.ctx, { role: 'manager', locationIds: [A] });
     const abe = await buildUser(server.ctx, { role: 'manager', locationIds: [A] });
-    const requester = await signedIn(rita, () => path.join(downloads, 'bulk.xlsx'));
+    const target = path.join(downloads, 'bulk.xlsx');
+    const requester = await signedIn(rita, () => target);
     const approver = await signedIn(abe);
     const request = { locationId: A, from: '2026-11-20', to: '2026-11-30', classes: ['operational' as const], format: 'xlsx' as const };
 
@@ -208,6 +209,11 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     expect(mine).toMatchObject({ status: 'approved', canDownload: true });
     expect(await approver.governance.approvalNotices()).toEqual({ awaitingDecision: 0 });
 
+    const saved = await requester.governance.downloadApprovedExport({ id });
+    expect(saved).toMatchObject({ outcome: 'saved', path: target, rows: bulkRows + 3 });
+    expect(fs.readFileSync(target).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect((await requester.governance.approvals()).mine.find((a) => a.id === id)).toMatchObject({ canDownload: false, usedAt: expect.any(Number) as unknown });
+    await expect(requester.governance.downloadApprovedExport({ id })).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('a request can be withdrawn by its requester; a denial needs a note and the requester reads it', async () => {

@@ -24,6 +24,8 @@ export const depotText = (d: DepotRef) => d.name ?? `another depot (${d.id})`;
  */
 export function ApprovalCard({ approval, onChanged }: { approval: ApprovalView; onChanged: () => void }) {
   const a = approval;
+  // Kept here, not in the button: once downloaded the button goes, and where the file went stays.
+  const [saved, setSaved] = useState<{ path: string; rows: number | null } | null>(null);
   return (
     <article className="gov-row" data-testid="approval" data-approval-id={a.id} data-status={a.status} aria-label={`${a.title}, asked by ${a.requestedBy}`}>
       <div className="gov-row-head">
@@ -53,7 +55,8 @@ export function ApprovalCard({ approval, onChanged }: { approval: ApprovalView; 
       {a.usedAt !== null && <div className="muted">Downloaded on {localDateTime(a.usedAt)}.</div>}
       {a.mayDecide && <Decide approval={a} onChanged={onChanged} />}
       {a.mine && a.status === 'pending' && <Withdraw approval={a} onChanged={onChanged} />}
-      {a.canDownload && <DownloadApproved approval={a} onChanged={onChanged} />}
+      {saved && <ExportSaved path={saved.path} rows={saved.rows} />}
+      {a.canDownload && <DownloadApproved approval={a} onSaved={(file) => { setSaved(file); onChanged(); }} />}
     </article>
   );
 }
@@ -101,22 +104,20 @@ function Withdraw({ approval, onChanged }: { approval: ApprovalView; onChanged: 
   );
 }
 
-function DownloadApproved({ approval, onChanged }: { approval: ApprovalView; onChanged: () => void }) {
+function DownloadApproved({ approval, onSaved }: { approval: ApprovalView; onSaved: (file: { path: string; rows: number | null }) => void }) {
   const action = useAction();
-  const [saved, setSaved] = useState<{ path: string; rows: number | null } | null>(null);
+  const [cancelled, setCancelled] = useState(false);
   const download = () => void action.run(async () => {
     const result = await call('downloadApprovedExport', { id: approval.id });
-    if (result.outcome === 'saved') {
-      setSaved(result);
-      onChanged();
-    }
+    setCancelled(result.outcome === 'cancelled');
+    if (result.outcome === 'saved') onSaved(result);
   });
   return (
     <div>
-      {saved && <ExportSaved path={saved.path} rows={saved.rows} />}
+      {cancelled && <p className="muted" role="status">Nothing was saved: the save dialog was closed. The download is still available.</p>}
       {action.error && <p className="form-error" role="alert">{action.error}</p>}
       <button type="button" className="primary" onClick={download} disabled={action.busy} data-testid="download-approved-export">Download the export</button>
-      <span className="muted"> It can be downloaded once.</span>
+      <span className="muted"> It can be downloaded once, until {localDateTime(approval.expiresAt)}.</span>
     </div>
   );
 }

@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { call } from '../bridge';
 import { useQuery } from '../console/hooks';
 import { ApprovalCard } from './ApprovalCard';
@@ -19,10 +18,7 @@ export function ApprovalsView({ version, awaiting, onChanged, canDecide }: {
   canDecide: boolean;
 }) {
   const list = useQuery(() => call('approvals'), [version, awaiting]);
-  const [showClosed, setShowClosed] = useState(false);
   const d = list.data;
-  const mine = (d?.mine ?? []).filter((a) => showClosed || a.status === 'pending' || a.canDownload);
-  const hiddenMine = (d?.mine.length ?? 0) - mine.length;
   return (
     <div className="governance" data-testid="approvals-view">
       {list.error && <p className="form-error" role="alert">{list.error}</p>}
@@ -36,15 +32,10 @@ export function ApprovalsView({ version, awaiting, onChanged, canDecide }: {
         </section>
       )}
       <section className="gov-section" aria-label="My requests" data-testid="my-requests">
-        <header>
-          <h3>My requests</h3>
-          <label className="check">
-            <input type="checkbox" checked={showClosed} onChange={(e) => setShowClosed(e.target.checked)} /> Show decided and closed
-          </label>
-        </header>
+        <header><h3>My requests</h3></header>
         {!d ? <p className="muted">{list.loading ? 'Loading…' : ''}</p>
-          : mine.length === 0 ? <p className="muted">{hiddenMine > 0 ? `No open requests (${hiddenMine} decided or closed).` : 'You have not asked for any change that needs approval.'}</p>
-            : mine.map((a) => <ApprovalCard key={a.id} approval={a} onChanged={onChanged} />)}
+          : d.mine.length === 0 ? <p className="muted">You have not asked for any change that needs approval.</p>
+            : d.mine.map((a) => <ApprovalCard key={a.id} approval={a} onChanged={onChanged} />)}
       </section>
     </div>
   );
