@@ -102,6 +102,15 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     expect(await adminRow.getByTestId('holder-permissions').textContent()).toContain('group.manage');
     await c.screenshot('21-groups-and-who-holds-what');
 
+    // Edited: the denial goes, the version moves on.
+    await row.getByTestId('edit-group').click();
+    const edit = view.getByTestId('group-form');
+    expect(await edit.getByLabel('stop.readPhone', { exact: true }).inputValue()).toBe('deny');
+    await edit.getByLabel('stop.readPhone', { exact: true }).selectOption('none');
+    await edit.getByTestId('group-save').click();
+    await eventually(() => row.textContent()).toContain('version 2');
+    expect(await row.textContent()).not.toContain('no stop.readPhone');
+
     // A group that gives an export permission is a request for a second admin, not a change.
     await view.getByTestId('new-group').click();
     await form.getByTestId('group-name').fill('month-end');
