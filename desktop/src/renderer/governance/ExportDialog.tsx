@@ -39,6 +39,8 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
   const [format, setFormat] = useState<ExportFormat>('csv');
   const [reason, setReason] = useState('');
   const [result, setResult] = useState<ExportResult | null>(null);
+  /** The server said approval is needed although the count said not (rows were added meanwhile). */
+  const [grewPastLimit, setGrewPastLimit] = useState(false);
   const action = useAction();
 
   const validRange = /^\d{4}-\d{2}-\d{2}$/.test(from) && /^\d{4}-\d{2}-\d{2}$/.test(to) && from <= to;
@@ -48,6 +50,7 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
   const ready = validRange && classes.length > 0 && askedKey === current;
   const preview = useQuery(() => call('exportPreview', { locationId: location.id, from, to, classes }), [location.id, askedKey], ready);
   const p = ready ? preview.data : undefined;
+  const needsApproval = (p?.needsApproval ?? false) || grewPastLimit;
 
   const toggle = (c: ExportDataClass, on: boolean) => setClasses((list) => (on ? [...list, c].sort() : list.filter((x) => x !== c)));
 
@@ -55,9 +58,14 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
     event.preventDefault();
     setResult(null);
     void action.run(async () => {
-      const answer = await call('exportStops', { locationId: location.id, from, to, classes, format, ...(reason.trim() ? { reason: reason.trim() } : {}) });
-      setResult(answer);
-      if (answer.outcome !== 'cancelled') onChanged();
+      try {
+        const answer = await call('exportStops', { locationId: location.id, from, to, classes, format, ...(reason.trim() ? { reason: reason.trim() } : {}) });
+        setResult(answer);
+        if (answer.outcome !== 'cancelled') onChanged();
+      } catch (err) {
+        if ((err as { code?: string }).code === 'approval_required') setGrewPastLimit(true);
+        throw err;
+      }
     });
   }
 
@@ -100,7 +108,7 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
               </p>
             ) : <p className="muted">{ready ? 'Counting rows…' : ''}</p>}
         </div>
-        {p?.needsApproval && (
+        {needsApproval && (
           <label>
             Why you need it <span className="hint">the approver reads this</span>
             <textarea rows={2} required minLength={3} maxLength={1000} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="export-reason" />
@@ -118,7 +126,7 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
         <div className="actions">
           <button type="button" onClick={onClose}>Close</button>
           <button type="submit" className="primary" disabled={action.busy || !validRange || classes.length === 0 || result?.outcome === 'pending_approval'} data-testid="export-submit">
-            {p?.needsApproval ? 'Ask for approval' : 'Export…'}
+            {needsApproval ? 'Ask for approval' : 'Export…'}
           </button>
         </div>
       </form>
