@@ -220,7 +220,7 @@ async function translate<T>(request: Promise<T>, what: 'change' | 'export' = 'ch
   }
 }
 
-const groupNeedsApproval = 'A group that gives grant, audit or export permissions needs a second person\u2019s approval. Say why you want it, and send it as a request.';
+const groupNeedsApproval = 'A group that hands out access, decides approvals, reads the audit log or exports data needs a second person\u2019s approval. Say why you want it, and send it as a request.';
 
 const exportNeedsApproval = 'This export now needs a second person\u2019s approval (it grew past the limit). Export again and say why you need it.';
 

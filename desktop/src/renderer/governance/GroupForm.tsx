@@ -69,7 +69,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
 
   const toggleScope = (id: string, on: boolean) => setScope((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
   const nothingChosen = allPermissions.every((p) => choices[p] === 'none');
-  // The same rule the server applies: creating or widening a group that allows grant, audit or export permissions.
+  // The same rule the server applies (shared/): creating or widening a group that allows a sensitive permission.
   const mustBeApproved = needsReason || groupChangeNeedsApproval(
     group ? { permissions: group.permissions, denials: group.denials, locationIds: group.locations.map((l) => l.id), mfaRequired: group.mfaRequired, mustExpire: group.mustExpire } : null,
     { permissions: allPermissions.filter((p) => choices[p] === 'allow'), denials: allPermissions.filter((p) => choices[p] === 'deny'), locationIds: scope, mfaRequired, mustExpire },
@@ -128,7 +128,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
       </label>
       {mustBeApproved && (
         <p className="notice notice-warn" data-testid="group-needs-approval">
-          This {group ? 'change' : 'group'} gives grant, audit or export permissions, so a second person has to approve it before it takes effect.
+          This {group ? 'change' : 'group'} gives permissions that hand out access, decide approvals, read the audit log or export data, so a second person has to approve it before it takes effect.
         </p>
       )}
       <label>
