@@ -19,16 +19,21 @@ const PermissionNameOf = z.enum(allPermissions as [Permission, ...Permission[]])
 /** Why the change is wanted: shown to the approver and kept in the audit log. */
 export const ApprovalReason = z.string().trim().min(3, 'say why, in a few words').max(1000);
 
-/**
- * Granting a role that can grant, read the audit log and export: admin or manager. The fields
- * of a grant (`GrantCreate` in api.ts) for those two roles.
- */
-export const PrivilegedGrantChange = z.object({
-  userId: EntityId,
-  role: z.enum(['admin', 'manager']),
+const grantedAt = {
   locationIds: z.array(EntityId).min(1).max(500),
   expiresAt: Timestamp.nullable().optional(),
-}).strict();
+};
+
+/**
+ * A privileged grant (`GrantCreate` in api.ts, for what needs a second person): the admin or
+ * manager role, which can grant, read the audit log and export; or a group holding a sensitive
+ * permission (`groupGrantNeedsApproval`), named with the group's `version` when it was asked
+ * for: if the group changed since, the request is stale.
+ */
+export const PrivilegedGrantChange = z.union([
+  z.object({ userId: EntityId, role: z.enum(['admin', 'manager']), ...grantedAt }).strict(),
+  z.object({ userId: EntityId, groupId: GroupId, groupVersion: z.number().int().positive(), ...grantedAt }).strict(),
+]);
 export type PrivilegedGrantChange = z.infer<typeof PrivilegedGrantChange>;
 
 /** Removing a user's authenticator app (TOTP): their next sign-in enrolls a new one if policy asks. */
@@ -47,18 +52,28 @@ export const FactorResetChange = z.object({
 }).strict();
 export type FactorResetChange = z.infer<typeof FactorResetChange>;
 
-/** Permissions that make a group sensitive: creating or widening a group holding one needs a second person. */
-export function isSensitiveGroupPermission(p: string): boolean {
-  return p === 'grant.manage' || p === 'audit.read' || p.startsWith('export.');
+/**
+ * The sensitive permissions: what lets a holder hand out access (grant.manage, group.manage),
+ * decide other people's sensitive changes (approval.decide), read the audit log (audit.read) or
+ * take data out (any export.*). One definition for both rules below: a group holding one is
+ * created, widened and granted only with a second person's approval.
+ */
+export function isSensitivePermission(p: string): boolean {
+  return p === 'grant.manage' || p === 'group.manage' || p === 'approval.decide' || p === 'audit.read' || p.startsWith('export.');
 }
 
 /**
  * Whether a group change needs approval: it creates or widens a group (shared/src/groups.ts,
- * `groupChangeWidens`) that, after the change, allows grant.manage, audit.read or an export
- * permission. Narrowing, renaming and retiring never do.
+ * `groupChangeWidens`) that, after the change, allows a sensitive permission
+ * (`isSensitivePermission`). Narrowing, renaming and retiring never do.
  */
 export function groupChangeNeedsApproval(before: GroupShape | null, after: GroupShape): boolean {
-  return groupChangeWidens(before, after).widens && after.permissions.some(isSensitiveGroupPermission);
+  return groupChangeWidens(before, after).widens && after.permissions.some(isSensitivePermission);
+}
+
+/** Whether granting the group needs approval (`grant.privileged`): it allows a sensitive permission. */
+export function groupGrantNeedsApproval(group: { permissions: readonly string[] }): boolean {
+  return group.permissions.some(isSensitivePermission);
 }
 
 /**
@@ -83,11 +98,11 @@ export interface SensitiveActionSpec {
  * every permission the change hands out) at every location it touches. One line per action.
  */
 export const sensitiveActions = {
-  'grant.privileged': { change: PrivilegedGrantChange, title: 'Grant the admin or manager role' },
+  'grant.privileged': { change: PrivilegedGrantChange, title: 'Grant the admin or manager role, or a group with sensitive permissions' },
   'user.mfaDisable': { change: MfaDisableChange, title: 'Remove a user\u2019s authenticator app' },
   'user.factorsReset': { change: FactorResetChange, title: 'Reset a user\u2019s second factors' },
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
-  'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with grant, audit or export permissions' },
+  'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -27,9 +27,11 @@ function mayGrantRole(granter: Granter, role: RoleName, locationId: string, now:
  * own: a role only if a role the granter holds at *every* named location may hand it out
  * (`mayGrant`); a group only where its scope allows it and the granter holds `grant.manage` and
  * every permission the group allows. Role templates and groups that must expire need `expiresAt`.
- * A refusal throws `AccessRefused` for the caller to audit.
+ * `groupVersion` pins the group to the version the caller judged (whether granting it needs a
+ * second person): a group changed since is a `conflict`. A refusal throws `AccessRefused` for the
+ * caller to audit.
  */
-export async function applyGrantCreate(trx: Db, granter: Granter, input: GrantCreate, now: number): Promise<Grant> {
+export async function applyGrantCreate(trx: Db, granter: Granter, input: GrantCreate, now: number, opts: { groupVersion?: number } = {}): Promise<Grant> {
   const expiresAt = input.expiresAt ?? null;
   const locationIds = uniq(input.locationIds);
   let group: GroupRecord | null = null;
@@ -40,6 +42,9 @@ export async function applyGrantCreate(trx: Db, granter: Granter, input: GrantCr
       { action: 'grant.create', targetType: 'user', targetId: input.userId },
       'You can only grant a group where you manage access and hold every permission it allows.');
     if (group.retiredAt !== null) throw conflict(`The group "${group.name}" is retired.`);
+    if (opts.groupVersion !== undefined && group.version !== opts.groupVersion) {
+      throw conflict(`The group "${group.name}" changed (version ${opts.groupVersion}, now ${group.version}); look at it again.`);
+    }
     const outside = locationIds.filter((l) => !group!.locationIds.includes(l));
     if (outside.length > 0) throw badRequest(outside.map((l) => `locationIds: the group "${group!.name}" may not be granted at "${l}" (outside its scope)`));
     if (group.mustExpire && expiresAt === null) throw badRequest([`expiresAt: grants of the group "${group.name}" must expire`]);
@@ -106,8 +111,8 @@ async function auditingRefusals<R>(ctx: ServerContext, granter: Granter, work: (
 }
 
 /** Creates a grant in its own transaction (REST and CLI); see `applyGrantCreate`. */
-export function createGrant(ctx: ServerContext, granter: Granter, input: GrantCreate): Promise<Grant> {
-  return auditingRefusals(ctx, granter, () => ctx.db.transaction().execute((trx) => applyGrantCreate(trx, granter, input, ctx.now())));
+export function createGrant(ctx: ServerContext, granter: Granter, input: GrantCreate, opts: { groupVersion?: number } = {}): Promise<Grant> {
+  return auditingRefusals(ctx, granter, () => ctx.db.transaction().execute((trx) => applyGrantCreate(trx, granter, input, ctx.now(), opts)));
 }
 
 /**
