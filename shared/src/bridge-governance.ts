@@ -64,6 +64,7 @@ export const AccessHolderView = z.object({
 export type AccessHolderView = z.infer<typeof AccessHolderView>;
 
 export const MaxAccessHolders = 2000;
+export const MaxGroups = 1000;
 
 /** The fields of a group the form edits. */
 export const GroupFields = z.object({
@@ -162,7 +163,7 @@ const WithReason = { reason: ApprovalReason.optional() };
 
 export const governanceBridgeCalls = {
   /** Groups whose scope includes the depot; needs `group.manage` there. */
-  listGroups: { args: z.object({ locationId: EntityId, includeRetired: z.boolean().optional() }).strict(), result: z.array(GroupView).max(1000) },
+  listGroups: { args: z.object({ locationId: EntityId, includeRetired: z.boolean().optional() }).strict(), result: z.array(GroupView).max(MaxGroups) },
   /** `reason` is asked for when the change needs a second person's approval. */
   createGroup: { args: z.object({ locationId: EntityId, group: GroupFields, ...WithReason }).strict(), result: GroupChangeResult },
   updateGroup: {

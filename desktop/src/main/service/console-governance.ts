@@ -1,5 +1,5 @@
 import {
-  ExportStopsRequest, groupChangeNeedsApproval, MaxAccessHolders, MaxApprovals,
+  ExportStopsRequest, groupChangeNeedsApproval, MaxAccessHolders, MaxApprovals, MaxGroups,
   type ApprovalsView, type ApprovalView, type BridgeArgs, type BridgeValue, type ExportPreviewView, type ExportResult,
   type GroupChangeResult, type GroupView, type Permission,
 } from '@depotline/shared';
@@ -42,7 +42,7 @@ export class ConsoleGovernance {
   async listGroups(args: BridgeArgs<'listGroups'>): Promise<GroupView[]> {
     const names = await this.#require(args.locationId, ['group.manage']);
     const groups = await this.#client().groups(args.locationId, { includeRetired: args.includeRetired ?? false });
-    return groups.map((g) => toGroupView(g, names)).sort((a, b) => Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || a.name.localeCompare(b.name));
+    return groups.slice(0, MaxGroups).map((g) => toGroupView(g, names)).sort((a, b) => Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || a.name.localeCompare(b.name));
   }
 
   async createGroup(args: BridgeArgs<'createGroup'>): Promise<GroupChangeResult> {
