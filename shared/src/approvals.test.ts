@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ApprovalRequest, FactorResetChange, groupChangeNeedsApproval, parseSensitiveChange, PrivilegedGrantChange, sensitiveActionKinds,
+  ApprovalRequest, FactorResetChange, groupChangeNeedsApproval, groupGrantNeedsApproval, isSensitivePermission, parseSensitiveChange, PrivilegedGrantChange,
+  sensitiveActionKinds,
 } from './approvals';
+import { allPermissions } from './permissions';
 
 const shape = (permissions: string[], locationIds = ['a'], denials: string[] = []) => ({ permissions, denials, locationIds, mfaRequired: true, mustExpire: false });
 
@@ -20,7 +22,23 @@ describe('approval contracts', () => {
     expect(FactorResetChange.safeParse({ userId: 'u1', factors: [] }).success).toBe(false);
   });
 
-  it('creating or widening a group needs approval only when it then allows grant.manage, audit.read or an export permission', () => {
+  it('a group grant is privileged with the group\u2019s version, never with a role as well', () => {
+    expect(PrivilegedGrantChange.safeParse({ userId: 'u1', groupId: 'g1', groupVersion: 3, locationIds: ['a'] }).success).toBe(true);
+    expect(PrivilegedGrantChange.safeParse({ userId: 'u1', groupId: 'g1', locationIds: ['a'] }).success).toBe(false);
+    expect(PrivilegedGrantChange.safeParse({ userId: 'u1', role: 'admin', groupId: 'g1', groupVersion: 3, locationIds: ['a'] }).success).toBe(false);
+  });
+
+  it('one set of sensitive permissions decides both group changes and group grants', () => {
+    expect(allPermissions.filter(isSensitivePermission).sort()).toEqual(
+      ['approval.decide', 'audit.read', 'export.customer', 'export.operational', 'grant.manage', 'group.manage'],
+    );
+    for (const p of allPermissions) {
+      expect(groupGrantNeedsApproval({ permissions: ['location.read', p] })).toBe(isSensitivePermission(p));
+      expect(groupChangeNeedsApproval(null, shape(['location.read', p]))).toBe(isSensitivePermission(p));
+    }
+  });
+
+  it('creating or widening a group needs approval only when it then allows a sensitive permission', () => {
     expect(groupChangeNeedsApproval(null, shape(['location.read', 'audit.read']))).toBe(true);
     expect(groupChangeNeedsApproval(null, shape(['location.read', 'export.operational']))).toBe(true);
     expect(groupChangeNeedsApproval(null, shape(['location.read', 'stop.readPhone']))).toBe(false);

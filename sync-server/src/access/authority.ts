@@ -1,8 +1,9 @@
-import { type Permission, roleNames, roleTemplates, selfOnlyPermissions } from '@depotline/shared';
+import { type Permission, selfOnlyPermissions } from '@depotline/shared';
 import type { AuditActor } from '../audit/audit-log';
 import { AppError } from '../errors';
 import { type AccessProfile, viewAt } from './access-profile';
 import type { AuthorizationRequest } from './authorize';
+import { groupFallsUnderRoles } from './role-policy';
 
 /**
  * Who changes access: a signed-in user (checked against their own grants) or the admin CLI run
@@ -50,19 +51,14 @@ export function requireAuthority(
 
 /**
  * Whether holders of a group must use a second factor at sign-in. A group that allows nothing
- * never requires one. The group's flag can waive it
- * only when a role template that the policy (`MFA_REQUIRED_ROLES`) lets sign in without one
- * already allows every permission of the group for everything at a location: a group never
- * hands out without MFA what a role would hand out only with it.
+ * never requires one. The group's flag can waive it only when the group does not fall under the
+ * MFA policy (`MFA_REQUIRED_ROLES`) by the rule every role-naming policy uses
+ * (role-policy.ts): a group never hands out without MFA what a role would hand out only with it.
  */
 export function groupRequiresMfa(group: { permissions: ReadonlySet<Permission>; mfaRequired: boolean }, mfaRequiredRoles: ReadonlySet<string>): boolean {
   // A group of denials only gives no power to protect.
   if (group.permissions.size === 0) return false;
-  if (group.mfaRequired) return true;
-  return !roleNames.some((r) => {
-    const t = roleTemplates[r];
-    return !mfaRequiredRoles.has(r) && !t.assignedRoutesOnly && [...group.permissions].every((p) => t.permissions.includes(p));
-  });
+  return group.mfaRequired || groupFallsUnderRoles(group.permissions, mfaRequiredRoles);
 }
 
 /** Whether the user's grants in force require a second factor at sign-in: by role policy, or by a group. */

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import type { LoginResponse, SignInPollResponse, SignInRequest } from '@depotline/shared';
+import { loadAccessProfile } from '../access/access-profile';
+import { grantsFallUnderRoles } from '../access/role-policy';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
@@ -10,7 +12,8 @@ import { type DevicePresented, ensureDeviceRow, findDevice, isKnownDevice } from
 /**
  * Device approval: a sign-in from a device the user has never used is held, after the password
  * and second factor have been proven, until one of the user's trusted devices or an admin of
- * their locations approves it (policy by role, DEVICE_APPROVAL_ROLES). The held device learns
+ * their locations approves it (policy by role, DEVICE_APPROVAL_ROLES, which a group holding what
+ * only those roles hold falls under too: access/role-policy.ts). The held device learns
  * the decision by polling with a token only it holds, and receives its session once.
  *
  * A new account's first device has nobody to approve it and is trusted at its first complete
@@ -28,12 +31,12 @@ type HeldAnswer = Extract<LoginResponse, { status: 'approval_required' }>;
 
 /**
  * Called right before a session would be created. Returns the held answer when policy holds
- * this sign-in, null when it may go ahead, and refuses a device past the user's device limit.
+ * this sign-in (the user's grants in force fall under DEVICE_APPROVAL_ROLES), null when it may
+ * go ahead, and refuses a device past the user's device limit.
  */
 export async function holdForApproval(
   ctx: ServerContext,
   user: UserRow,
-  roles: readonly string[],
   device: DevicePresented,
   how: { method: string; totpStep: number | null },
 ): Promise<HeldAnswer | null> {
@@ -56,7 +59,8 @@ export async function holdForApproval(
   if (others.length >= ctx.config.maxDevicesPerUser) {
     throw new AppError('device_limit_reached', 409, `This account already has ${others.length} trusted devices; remove one before signing in on another.`);
   }
-  if (others.length === 0 || !roles.some((r) => ctx.config.deviceApprovalRoles.has(r))) return null;
+  if (others.length === 0) return null;
+  if (!grantsFallUnderRoles(await loadAccessProfile(ctx.db, user.id, ctx.now()), ctx.config.deviceApprovalRoles)) return null;
 
   const pollToken = crypto.randomBytes(32).toString('base64url');
   const outcome = await ctx.db.transaction().execute(async (trx) => {

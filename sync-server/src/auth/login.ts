@@ -81,7 +81,6 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   // the roles and permission groups of the user's grants in force now (the same access model
   // every check uses); a group never waives what the role policy requires.
   const profile = await loadAccessProfile(ctx.db, user.id, now);
-  const roles = [...profile.byLocation.values()].flatMap((v) => [...v.roles]);
   const mfaNeeded = factors.length > 0 || grantsRequireMfa(profile, ctx.config.mfaRequiredRoles);
   let totpStep: number | null = null;
   let method = 'password';
@@ -109,7 +108,7 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   const held = await holdForPasswordChange(ctx, user, device, { method, totpStep, failuresBefore: state.failedLogins });
   if (held) return held;
   // A device never used before may have to wait for approval (device-approval.ts).
-  const waiting = await holdForApproval(ctx, user, roles, device, { method, totpStep });
+  const waiting = await holdForApproval(ctx, user, device, { method, totpStep });
   if (waiting) return waiting;
   return completeSignIn(ctx, user, device, { method, totpStep, newPasswordHash: newHash, failuresBefore: state.failedLogins });
 }
@@ -185,12 +184,6 @@ async function signInAlerts(trx: Db, userId: string, device: DevicePresented, fa
   }
   if (failuresBefore >= lockoutPolicy.failuresPerLock) out.push({ kind: 'success_after_failures', details: { failedAttempts: failuresBefore } });
   return out;
-}
-
-/** The roles of the user's grants in force now, at any location (what sign-in policies go by). */
-export async function rolesInForce(ctx: ServerContext, userId: string): Promise<string[]> {
-  const profile = await loadAccessProfile(ctx.db, userId, ctx.now());
-  return [...new Set([...profile.byLocation.values()].flatMap((v) => [...v.roles]))];
 }
 
 export async function buildMe(ctx: ServerContext, user: Pick<UserRow, 'id' | 'username' | 'display_name' | 'totp_enrolled_at'>, sessionId: string): Promise<Me> {

@@ -5,7 +5,7 @@ import { weakPassword } from '../errors';
 import { findUserById } from '../users/users';
 import { holdForApproval } from './device-approval';
 import { type DevicePresented, hashDeviceSecret } from './devices';
-import { completeSignIn, rolesInForce } from './login';
+import { completeSignIn } from './login';
 import { checkNewPassword, hashPassword, verifyPassword } from './passwords';
 import { invalidChangeToken, passwordFingerprint, verifyPasswordChangeToken } from './password-change-token';
 import { raiseSecurityAlert } from './security-alerts';
@@ -63,7 +63,7 @@ export async function completeRequiredPasswordChange(ctx: ServerContext, input: 
   const changed = { ...user, password_hash: newHash, must_change_password: 0 };
   // A new device still waits for approval where policy says so: the reset changes the password,
   // not which devices the user may sign in from.
-  const waiting = await holdForApproval(ctx, changed, await rolesInForce(ctx, user.id), device, { method: claims.method, totpStep: null });
+  const waiting = await holdForApproval(ctx, changed, device, { method: claims.method, totpStep: null });
   if (waiting) return waiting;
   return completeSignIn(ctx, changed, device, { method: claims.method, totpStep: null, failuresBefore: claims.failuresBefore });
 }

@@ -1,5 +1,6 @@
 import type { LoginRequest } from '@depotline/shared';
 import { loadAccessProfile } from '../access/access-profile';
+import { grantsFallUnderRoles } from '../access/role-policy';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { webauthnRequired } from '../errors';
@@ -13,11 +14,13 @@ import { hasSecurityKeys, verifyAssertion } from './webauthn';
  * Kept apart from security-keys.ts so second-factor.ts does not import login.ts back.
  */
 
-/** True when the user's roles in force now are named by WEBAUTHN_REQUIRED_ROLES. */
+/**
+ * True when the user's grants in force now fall under WEBAUTHN_REQUIRED_ROLES: a listed role, or
+ * a group holding what only listed roles hold (access/role-policy.ts).
+ */
 export async function securityKeyRequired(ctx: ServerContext, userId: string, now: number): Promise<boolean> {
   if (ctx.config.webauthnRequiredRoles.size === 0) return false;
-  const profile = await loadAccessProfile(ctx.db, userId, now);
-  return [...profile.byLocation.values()].some((v) => [...v.roles].some((r) => ctx.config.webauthnRequiredRoles.has(r)));
+  return grantsFallUnderRoles(await loadAccessProfile(ctx.db, userId, now), ctx.config.webauthnRequiredRoles);
 }
 
 /**

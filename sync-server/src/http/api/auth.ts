@@ -2,7 +2,7 @@ import {
   LoginRequest, MfaAddConfirm, MfaAddStart, MfaEnrollConfirm, RefreshRequest, SignInPoll, type SignInPollResponse, type LoginResponse, type Me, type MfaEnrollment, type SessionTokens,
 } from '@depotline/shared';
 import { holdForApproval, pollSignInRequest } from '../../auth/device-approval';
-import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure, rolesInForce } from '../../auth/login';
+import { failureBucketOf, buildMe, completeSignIn, login, recordSignInFailure } from '../../auth/login';
 import { holdForPasswordChange } from '../../auth/password-change-token';
 import { sessionBucketOf } from '../../auth/reauthentication';
 import { proveFactorChange } from '../../auth/security-keys';
@@ -36,7 +36,7 @@ export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
         // A reset password must still be changed before any session, enrollment or not.
         const held = await holdForPasswordChange(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
         if (held) return held;
-        const waiting = await holdForApproval(ctx, user, await rolesInForce(ctx, user.id), device, { method: 'password+totp_enrollment', totpStep: null });
+        const waiting = await holdForApproval(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
         if (waiting) return waiting;
         return completeSignIn(ctx, user, device, { method: 'password+totp_enrollment', totpStep: null });
       },
