@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointFileName, checkpointText, parseCheckpointText, signCheckpoint, startCheckpointSchedule, writeOnce } from '../src/audit/checkpoints';
+import { checkpointFileName, checkpointText, parseCheckpointText, writeOnce } from '../src/audit/checkpoint-files';
+import { signCheckpoint, startCheckpointSchedule } from '../src/audit/checkpoints';
 import { verifyAuditChain } from '../src/audit/verify';
 import { verifyAuditLog } from '../src/audit/verify-checkpoints';
 import { ConfigError, loadConfig } from '../src/config';
@@ -186,6 +187,103 @@ describe.each(backends)('signed audit checkpoints (%s)', (backend) => {
     // Forgetting to trust the old key makes its checkpoints unknown, not silently ignored.
     const forgotten = await runAdminJson<{ checkpoints: { problems: { kind: string }[] } }>(env, ['audit', 'verify'], { extraEnv: { DEPOTLINE_CHECKPOINT_KEY_FILE: out } });
     expect(forgotten.json.checkpoints.problems).toEqual([expect.objectContaining({ kind: 'unknown_key' })]);
+  });
+
+  describe('the signer finds every earlier checkpoint, not only the rows the insider left', () => {
+    const keyId = () => ctx.checkpointKeys.signer.keyId;
+    const rewriteAfterCheckpoint = async () => {
+      expect((await signCheckpoint(ctx)).status).toBe('signed');
+      await appendSampleEntries(ctx.db, 5);
+      await removeAppendOnlyGuards(ctx.db);
+      await rewriteChainFrom(ctx.db, 12, '{"n":11,"to":"cancelled"}');
+    };
+    const refusals = () => ctx.db.selectFrom('audit_log').select(['action', 'outcome', 'actor', 'details']).where('action', '=', 'audit.checkpoint').execute();
+
+    it('refuses to sign over a rewrite once the register of checkpoints is emptied; the refusal is logged and recorded once', async () => {
+      await rewriteAfterCheckpoint();
+      expect((await signCheckpoint(ctx)).status).toBe('refused');
+      await sql`delete from audit_checkpoints`.execute(ctx.db);
+
+      const schedule = startCheckpointSchedule(ctx);
+      try {
+        const refused = await schedule.tick();
+        expect(refused).toMatchObject({
+          status: 'refused', checkpoint: { size: n + 5 },
+          detail: expect.stringContaining(`Entry ${n} no longer has the hash signed in ${checkpointFileName(n, keyId())}`) as unknown,
+        });
+        // Still refused on the next tick (the recorded refusal moved the head), recorded only once.
+        expect(await schedule.tick()).toMatchObject({ status: 'refused' });
+      } finally {
+        schedule.stop();
+      }
+      expect(await refusals()).toEqual([{ action: 'audit.checkpoint', outcome: 'failed', actor: 'system', details: expect.stringContaining('the log was rewritten') as unknown }]);
+      expect(fs.readdirSync(dir)).toEqual([checkpointFileName(n, keyId())]);
+      expect(await ctx.db.selectFrom('audit_checkpoints').selectAll().execute()).toEqual([]);
+      expect(await verify()).toMatchObject({ ok: false, checkpoints: { matched: 0, latest: null, problems: [{ kind: 'mismatch', size: n }] } });
+
+      const cli = await runAdminJson<{ status: string; recorded: boolean }>(env, ['audit', 'checkpoint']);
+      expect(cli).toMatchObject({ code: 3, json: { status: 'refused', recorded: true } });
+      expect((await refusals()).map((r) => r.actor)).toEqual(['system', expect.stringMatching(/^cli:/) as unknown]);
+    });
+
+    it('refuses when a recorded checkpoint file is deleted, or the newest one is edited, even with the log intact', async () => {
+      await signCheckpoint(ctx);
+      await appendSampleEntries(ctx.db, 1);
+      await signCheckpoint(ctx);
+      await appendSampleEntries(ctx.db, 1);
+      const file = (size: number) => path.join(dir, checkpointFileName(size, keyId()));
+
+      const newest = fs.readFileSync(file(n + 1), 'utf8');
+      fs.chmodSync(file(n + 1), 0o644);
+      const signed = (await ctx.db.selectFrom('audit_log').select('hash').where('seq', '=', n + 1).executeTakeFirstOrThrow()).hash;
+      fs.writeFileSync(file(n + 1), newest.replace(Buffer.from(signed, 'hex').toString('base64'), Buffer.alloc(32, 7).toString('base64')));
+      expect(await signCheckpoint(ctx)).toMatchObject({ status: 'refused', detail: expect.stringContaining(`${checkpointFileName(n + 1, keyId())} (the newest checkpoint) is not a valid checkpoint: bad_signature`) as unknown });
+      fs.writeFileSync(file(n + 1), newest);
+
+      fs.rmSync(file(n));
+      expect(await signCheckpoint(ctx)).toMatchObject({ status: 'refused', detail: expect.stringContaining(`size ${n} (${checkpointFileName(n, keyId())}) is in the database's register but missing`) as unknown });
+      expect(fs.existsSync(file(n + 2))).toBe(false);
+    });
+
+    it('records again a valid file whose row is missing (a crash between file and row) and signs on', async () => {
+      await signCheckpoint(ctx);
+      await removeAppendOnlyGuards(ctx.db);
+      await sql`delete from audit_checkpoints`.execute(ctx.db);
+      await appendSampleEntries(ctx.db, 1);
+      expect(await signCheckpoint(ctx)).toMatchObject({ status: 'signed', checkpoint: { size: n + 1 } });
+      expect(await ctx.db.selectFrom('audit_checkpoints').select(['size', 'file']).orderBy('size').execute()).toEqual([
+        { size: n, file: checkpointFileName(n, keyId()) }, { size: n + 1, file: checkpointFileName(n + 1, keyId()) },
+      ]);
+      expect(await verify()).toMatchObject({ ok: true, checkpoints: { matched: 2 } });
+    });
+
+    it('after a key rotation, the new key extends the old key\'s checkpoints: a rewrite is refused, rows or no rows', async () => {
+      const previous = ctx.checkpointKeys.signer;
+      const next = parseSignerKey(generateSignerKey(previous.name));
+      const rotated = { ...ctx, checkpointKeys: { signer: next, trusted: [previous] } };
+      await rewriteAfterCheckpoint();
+
+      const detail = `Entry ${n} no longer has the hash`;
+      expect(await signCheckpoint(rotated)).toMatchObject({ status: 'refused', detail: expect.stringContaining(detail) as unknown });
+      await sql`delete from audit_checkpoints`.execute(ctx.db);
+      expect(await signCheckpoint(rotated)).toMatchObject({ status: 'refused', detail: expect.stringContaining(`${detail} signed in ${checkpointFileName(n, previous.keyId)}`) as unknown });
+      // The old key forgotten in the configuration: its file is not silently ignored either.
+      const forgotten = { ...ctx, checkpointKeys: { signer: next, trusted: [] } };
+      expect(await signCheckpoint(forgotten)).toMatchObject({ status: 'refused', detail: expect.stringContaining('unknown_key') as unknown });
+      expect(fs.readdirSync(dir)).toEqual([checkpointFileName(n, previous.keyId)]);
+    });
+
+    it('after a key rotation, the new key signs a log that extends the old key\'s checkpoint', async () => {
+      const previous = ctx.checkpointKeys.signer;
+      const next = parseSignerKey(generateSignerKey(previous.name));
+      const rotated = { ...ctx, checkpointKeys: { signer: next, trusted: [previous] } };
+      await signCheckpoint(ctx);
+      expect(await signCheckpoint(rotated)).toMatchObject({ status: 'signed', checkpoint: { size: n }, file: checkpointFileName(n, next.keyId) });
+      await appendSampleEntries(ctx.db, 1);
+      expect(await signCheckpoint(rotated)).toMatchObject({ status: 'signed', checkpoint: { size: n + 1 } });
+      expect(await signCheckpoint(rotated)).toMatchObject({ status: 'unchanged' });
+      expect(await verifyAuditLog(ctx.db, { dir, verifiers: [next, previous] })).toMatchObject({ ok: true, checkpoints: { matched: 3, latest: { size: n + 1 } } });
+    });
   });
 });
 

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { NoteError, type NoteVerifier, parseSignedNote, verifyNoteSignature } from '../crypto/signed-note';
+import type { NoteVerifier } from '../crypto/signed-note';
 import type { Database } from '../db/schema';
 import { genesisHash } from './audit-log';
-import { type Checkpoint, checkpointFilePattern, parseCheckpointText } from './checkpoints';
+import { type Checkpoint, type CheckpointFileProblem, listCheckpointFiles, readCheckpoint } from './checkpoint-files';
 import { type AuditVerifyResult, verifyAuditChain, type VerifyOptions } from './verify';
 
 /**
@@ -23,8 +22,7 @@ import { type AuditVerifyResult, verifyAuditChain, type VerifyOptions } from './
  * - `malformed`: not a signed checkpoint at all (cut short, edited, another format).
  * - `missing_file`: the database records a checkpoint whose file is gone from the directory.
  */
-export type CheckpointProblemKind =
-  | 'mismatch' | 'beyond_log' | 'unverifiable' | 'unknown_key' | 'bad_signature' | 'wrong_origin' | 'malformed' | 'missing_file';
+export type CheckpointProblemKind = CheckpointFileProblem | 'mismatch' | 'beyond_log' | 'unverifiable' | 'missing_file';
 
 export interface CheckpointProblem {
   kind: CheckpointProblemKind;
@@ -101,53 +99,6 @@ export async function verifyCheckpoints(db: Kysely<Database>, chain: AuditVerify
     }
   }
   return { dir: source.dir, matched, latest, uncovered: Math.max(0, logSize - (latest?.size ?? 0)), problems };
-}
-
-function listCheckpointFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  return names.filter((n) => checkpointFilePattern.test(n)).sort();
-}
-
-type ReadResult = { checkpoint: Checkpoint } | { problem: CheckpointProblemKind; size: number | null; detail: string };
-
-/** Reads one file and checks its signature and origin; nothing about the log yet. */
-function readCheckpoint(file: string, verifiers: readonly NoteVerifier[]): ReadResult {
-  const sizeFromName = Number(path.basename(file).split('-')[0]);
-  let message: string;
-  try {
-    message = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    return { problem: 'malformed', size: sizeFromName, detail: `Cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'}).` };
-  }
-  try {
-    const note = parseSignedNote(message);
-    const ours = note.signatures.filter((s) => verifiers.some((v) => v.name === s.name && v.keyId === s.keyId));
-    if (ours.length === 0) {
-      const names = note.signatures.map((s) => `${s.name} (key id ${s.keyId})`).join(', ');
-      return { problem: 'unknown_key', size: sizeFromName, detail: `Signed by ${names}, which is not a trusted checkpoint key.` };
-    }
-    const verified = ours.find((s) => verifiers.some((v) => verifyNoteSignature(note.text, s, v)));
-    if (!verified) {
-      return { problem: 'bad_signature', size: sizeFromName, detail: `The signature of ${ours[0]!.name} (key id ${ours[0]!.keyId}) does not verify: the file was altered.` };
-    }
-    const checkpoint = parseCheckpointText(note.text);
-    if (checkpoint.origin !== verified.name) {
-      return { problem: 'wrong_origin', size: checkpoint.size, detail: `A checkpoint of "${checkpoint.origin}", not of this log (${verified.name}).` };
-    }
-    if (checkpoint.size !== sizeFromName) {
-      return { problem: 'malformed', size: checkpoint.size, detail: `The file name says size ${sizeFromName} but the signed checkpoint is for size ${checkpoint.size}.` };
-    }
-    return { checkpoint };
-  } catch (err) {
-    if (err instanceof NoteError) return { problem: 'malformed', size: sizeFromName, detail: `Not a signed checkpoint: ${err.message}.` };
-    throw err;
-  }
 }
 
 async function compareWithLog(

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { signCheckpoint } from '../../audit/checkpoints';
+import { recordRefusal, signCheckpoint } from '../../audit/checkpoints';
 import { generateSignerKey, isValidKeyName, parseSignerKey } from '../../crypto/signed-note';
 import { badRequest } from '../../errors';
+import { operatorActor } from '../../provisioning/operator';
 import { type CliCommand, exitCodes, optionalString, requiredString } from '../command';
 
 /** `audit checkpoint`, `audit checkpoint-key`, `audit checkpoint-keygen` (docs/operations.md, "Audit checkpoints"). */
@@ -14,7 +15,7 @@ const auditCheckpoint: CliCommand = {
   options: {},
   notes: [
     'The server also signs one every DEPOTLINE_CHECKPOINT_INTERVAL_S seconds when the head moved.',
-    'Exit status: 0 signed or unchanged, 3 refused (the log no longer extends the last checkpoint: it was rewritten).',
+    'Exit status: 0 signed or unchanged, 3 refused (the log no longer extends a signed checkpoint, or checkpoint files or their records were removed or altered); a refusal is recorded in the audit log.',
   ],
   prepare() {
     return async (ctx) => {
@@ -28,7 +29,7 @@ const auditCheckpoint: CliCommand = {
           return { json: { ...result, path: where }, text: `The audit head has not moved since the checkpoint at size ${size}: ${where}` };
         case 'refused':
           return {
-            json: result,
+            json: { ...result, recorded: await recordRefusal(ctx, operatorActor(), result) },
             text: `CHECKPOINT REFUSED at size ${size}: ${result.detail}\nRun depotline-admin audit verify to see what changed.`,
             exitCode: exitCodes.auditBroken,
           };
