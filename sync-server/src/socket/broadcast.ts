@@ -69,10 +69,18 @@ async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerm
       });
     }
   }
+  // View classes that end up with the same copy share one emit (a socket is in one general room
+  // per location): a route or position goes out once, a stop once per distinct redaction, so the
+  // packet is encoded a handful of times however many view classes groups make possible.
+  const copies = new Map<string, { data: Change; rooms: string[] }>();
   for (const viewClass of reachableViewClasses) {
     const perms = permsOfClass(viewClass);
     if (change.entity === 'position' && !perms.has('position.read')) continue;
     const data = change.entity === 'stop' ? { ...change, data: redactStopForViewer(change.data, perms) } : change;
-    io.to(generalRoom(loc, viewClass)).emit('sync:change', data);
+    const shape = data.entity === 'stop' ? `${Object.keys(data.data).join(',')}|${data.data.withheld?.join(',') ?? ''}` : '';
+    const copy = copies.get(shape);
+    if (copy) copy.rooms.push(generalRoom(loc, viewClass));
+    else copies.set(shape, { data, rooms: [generalRoom(loc, viewClass)] });
   }
+  for (const { data, rooms } of copies.values()) io.to(rooms).emit('sync:change', data);
 }
