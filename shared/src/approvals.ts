@@ -59,7 +59,21 @@ export type FactorResetChange = z.infer<typeof FactorResetChange>;
  * created, widened and granted only with a second person's approval.
  */
 export function isSensitivePermission(p: string): boolean {
-  return p === 'grant.manage' || p === 'group.manage' || p === 'approval.decide' || p === 'audit.read' || p.startsWith('export.');
+  return sensitivePermissionKinds.some((k) => k.covers(p));
+}
+
+/** The kinds of sensitive permission, each with what it lets its holder do, in words for screens. */
+export const sensitivePermissionKinds: readonly { covers: (p: string) => boolean; does: string }[] = [
+  { covers: (p) => p === 'grant.manage' || p === 'group.manage', does: 'hand out access' },
+  { covers: (p) => p === 'approval.decide', does: 'decide approvals' },
+  { covers: (p) => p === 'audit.read', does: 'read the audit log' },
+  { covers: (p) => p.startsWith('export.'), does: 'export data' },
+];
+
+/** "hand out access, decide approvals, read the audit log or export data": the sensitive set in words. */
+export function sensitivePermissionsInWords(): string {
+  const words = sensitivePermissionKinds.map((k) => k.does);
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : (words[0] ?? '');
 }
 
 /**
@@ -98,11 +112,11 @@ export interface SensitiveActionSpec {
  * every permission the change hands out) at every location it touches. One line per action.
  */
 export const sensitiveActions = {
-  'grant.privileged': { change: PrivilegedGrantChange, title: 'Grant the admin or manager role, or a group with sensitive permissions' },
+  'grant.privileged': { change: PrivilegedGrantChange, title: 'Grant the admin or manager role, or a group that gives or takes away sensitive permissions' },
   'user.mfaDisable': { change: MfaDisableChange, title: 'Remove a user\u2019s authenticator app' },
   'user.factorsReset': { change: FactorResetChange, title: 'Reset a user\u2019s second factors' },
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
-  'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions' },
+  'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions, or deny them to its holders' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -1,4 +1,4 @@
-import { type Permission, selfOnlyPermissions } from '@depotline/shared';
+import { type Permission, type RoleName, roleTemplates, selfOnlyPermissions } from '@depotline/shared';
 import type { AuditActor } from '../audit/audit-log';
 import { AppError } from '../errors';
 import { type AccessProfile, viewAt } from './access-profile';
@@ -38,6 +38,13 @@ export function missingAuthority(
     for (const permission of needs) if (!general?.has(permission)) return { locationId, permission };
   }
   return null;
+}
+
+/** Whether the granter may hand out (or take back) `role` at the location: `grant.manage` and a role whose `mayGrant` has it. */
+export function mayGrantRole(granter: Granter, role: RoleName, locationId: string, now: number): boolean {
+  if (granter.kind === 'operator') return true;
+  const view = viewAt(granter.profile, locationId, now);
+  return !!view && view.general.has('grant.manage') && [...view.roles].some((r) => roleTemplates[r].mayGrant.includes(role));
 }
 
 /** Throws `AccessRefused` naming the first missing permission (see `missingAuthority`). */

@@ -52,8 +52,9 @@ const subjects = [...groupOnly, ...roleMinus];
 /**
  * What the catalogue says: the subject holds what its role and group allow, less what the group
  * denies, at A only. Granting needs grant.manage and, for a role, a held role whose `mayGrant`
- * lists it; subjects grant a group of denials only (which anyone with grant.manage may), and
- * role subjects the reporting role.
+ * lists it; subjects grant a group of denials only (which needs grant.manage and the denied
+ * stop.readNotes, as revoking it would, to a fresh user with nothing to take away), and role
+ * subjects the reporting role.
  */
 function expectedAllowed(s: Subject, action: Action, where: Where): boolean {
   if (where === 'other') return false;
@@ -62,6 +63,7 @@ function expectedAllowed(s: Subject, action: Action, where: Where): boolean {
   for (const d of s.denies) held.delete(d);
   if (!held.has(p)) return false;
   if (action === 'grant.create' && s.role) return roleTemplates[s.role].mayGrant.includes('reporting');
+  if (action === 'grant.create') return held.has('stop.readNotes');
   return true;
 }
 

@@ -1,49 +1,72 @@
 import crypto from 'node:crypto';
-import { type Grant, type GrantCreate, type Permission, type RoleName, roleNames, roleTemplates } from '@depotline/shared';
+import { type Grant, type GrantCreate, groupGrantNeedsApproval, type Permission, type RoleName, roleNames, roleTemplates } from '@depotline/shared';
 import { appendAuditEntries, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
-import { viewAt } from './access-profile';
-import { AccessRefused, type Granter, requireAuthority } from './authority';
+import { AccessRefused, type Granter, mayGrantRole, requireAuthority } from './authority';
 import { auditDenied } from './authorize';
 import { findGroup, type GroupRecord } from './group-records';
+import { type Holding, requireNarrowAuthority, sensitiveDenialsHeld } from './narrowing';
 
 export type { Granter } from './authority';
 
 const isRoleName = (r: string): r is RoleName => (roleNames as readonly string[]).includes(r);
 const uniq = <T>(xs: readonly T[]) => [...new Set(xs)];
 
-/** Whether the user may hand out (or take back) `role` at the location: `grant.manage` and a role whose `mayGrant` has it. */
-function mayGrantRole(granter: Granter, role: RoleName, locationId: string, now: number): boolean {
-  if (granter.kind === 'operator') return true;
-  const view = viewAt(granter.profile, locationId, now);
-  return !!view && view.general.has('grant.manage') && [...view.roles].some((r) => roleTemplates[r].mayGrant.includes(role));
+/**
+ * What granting a group needs at every named location: `grant.manage` and every permission the
+ * group allows or denies (what revoking it needs); and, when it denies anything, the authority
+ * to take back every role and group the grantee already holds there (narrowing.ts): a group of
+ * denials takes power away like a revocation does.
+ */
+export async function requireGroupGrantAuthority(db: Db, granter: Granter, group: GroupRecord, holding: Holding, now: number): Promise<void> {
+  const refusal = { action: 'grant.create', targetType: 'user', targetId: holding.userId };
+  requireAuthority(granter, holding.locationIds, 'grant.manage', uniq([...group.permissions, ...group.denials]), now, refusal,
+    'You can only grant a group where you manage access and hold every permission it allows or denies.');
+  if (group.denials.length > 0) await requireNarrowAuthority(db, granter, holding, now, refusal);
+}
+
+/**
+ * Whether granting the group needs a second person (`grant.privileged`): it allows a sensitive
+ * permission (`groupGrantNeedsApproval`), or it denies one the grantee holds at a named location
+ * (taking a power away from someone who has it).
+ */
+export async function groupGrantNeedsSecondPerson(db: Db, group: GroupRecord, holding: Holding, now: number): Promise<boolean> {
+  return groupGrantNeedsApproval(group) || (await sensitiveDenialsHeld(db, [holding], group.denials, now)).length > 0;
+}
+
+export interface GrantCreateOptions {
+  groupVersion?: number;
+  /** The direct path judged the grant not to need a second person: judge it again in the transaction. */
+  judgedDirect?: boolean;
 }
 
 /**
  * Creates a grant inside the caller's transaction: user + (role template or group) + locations
  * + optional expiry, with one audit entry per location. Nobody creates access wider than their
  * own: a role only if a role the granter holds at *every* named location may hand it out
- * (`mayGrant`); a group only where its scope allows it and the granter holds `grant.manage` and
- * every permission the group allows. Role templates and groups that must expire need `expiresAt`.
+ * (`mayGrant`); a group only where its scope allows it and the granter may grant it
+ * (`requireGroupGrantAuthority`). Role templates and groups that must expire need `expiresAt`.
  * `groupVersion` pins the group to the version the caller judged (whether granting it needs a
- * second person): a group changed since is a `conflict`. A refusal throws `AccessRefused` for the
- * caller to audit.
+ * second person): a group changed since is a `conflict`; with `judgedDirect`, a group grant that
+ * needs a second person by now (the grantee gained a permission it denies) is one too. A refusal
+ * throws `AccessRefused` for the caller to audit.
  */
-export async function applyGrantCreate(trx: Db, granter: Granter, input: GrantCreate, now: number, opts: { groupVersion?: number } = {}): Promise<Grant> {
+export async function applyGrantCreate(trx: Db, granter: Granter, input: GrantCreate, now: number, opts: GrantCreateOptions = {}): Promise<Grant> {
   const expiresAt = input.expiresAt ?? null;
   const locationIds = uniq(input.locationIds);
   let group: GroupRecord | null = null;
   if (input.groupId !== undefined) {
     group = await findGroup(trx, { id: input.groupId });
     if (!group) throw notFound('The group');
-    requireAuthority(granter, locationIds, 'grant.manage', group.permissions, now,
-      { action: 'grant.create', targetType: 'user', targetId: input.userId },
-      'You can only grant a group where you manage access and hold every permission it allows.');
+    await requireGroupGrantAuthority(trx, granter, group, { userId: input.userId, locationIds }, now);
     if (group.retiredAt !== null) throw conflict(`The group "${group.name}" is retired.`);
     if (opts.groupVersion !== undefined && group.version !== opts.groupVersion) {
       throw conflict(`The group "${group.name}" changed (version ${opts.groupVersion}, now ${group.version}); look at it again.`);
+    }
+    if (opts.judgedDirect && await groupGrantNeedsSecondPerson(trx, group, { userId: input.userId, locationIds }, now)) {
+      throw conflict('The user\u2019s access changed since this grant was judged: it now needs a second person\u2019s approval; send it again.');
     }
     const outside = locationIds.filter((l) => !group!.locationIds.includes(l));
     if (outside.length > 0) throw badRequest(outside.map((l) => `locationIds: the group "${group!.name}" may not be granted at "${l}" (outside its scope)`));
@@ -111,7 +134,7 @@ async function auditingRefusals<R>(ctx: ServerContext, granter: Granter, work: (
 }
 
 /** Creates a grant in its own transaction (REST and CLI); see `applyGrantCreate`. */
-export function createGrant(ctx: ServerContext, granter: Granter, input: GrantCreate, opts: { groupVersion?: number } = {}): Promise<Grant> {
+export function createGrant(ctx: ServerContext, granter: Granter, input: GrantCreate, opts: GrantCreateOptions = {}): Promise<Grant> {
   return auditingRefusals(ctx, granter, () => ctx.db.transaction().execute((trx) => applyGrantCreate(trx, granter, input, ctx.now(), opts)));
 }
 

@@ -57,25 +57,34 @@ export async function findGroup(db: Db, by: { id: string } | { name: string }): 
   return recordOf(row, (await scopesOf(db, [row.id])).get(row.id)!);
 }
 
-/** Users holding an active (not revoked, not expired) grant of each group. */
-async function holderCounts(db: Db, groupIds: readonly string[], now: number): Promise<Map<string, number>> {
+/** Users holding an active (not revoked, not expired) grant of each group, at one of `within` (null: anywhere). */
+async function holderCounts(db: Db, groupIds: readonly string[], within: readonly string[] | null, now: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (groupIds.length === 0) return out;
-  const rows = await db.selectFrom('grants').select(['group_id', 'user_id']).distinct()
-    .where('group_id', 'in', groupIds).where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .execute();
-  for (const r of rows) if (r.group_id !== null) out.set(r.group_id, (out.get(r.group_id) ?? 0) + 1);
+  if (groupIds.length === 0 || within?.length === 0) return out;
+  let query = db.selectFrom('grants').innerJoin('grant_locations', 'grant_locations.grant_id', 'grants.id')
+    .select(['grants.group_id', 'grants.user_id']).distinct()
+    .where('grants.group_id', 'in', groupIds).where('grants.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('grants.expires_at', 'is', null), eb('grants.expires_at', '>', now)]));
+  if (within !== null) query = query.where('grant_locations.location_id', 'in', [...within]);
+  for (const r of await query.execute()) if (r.group_id !== null) out.set(r.group_id, (out.get(r.group_id) ?? 0) + 1);
   return out;
 }
 
-export async function presentGroups(db: Db, records: readonly GroupRecord[], now: number): Promise<Group[]> {
-  const counts = await holderCounts(db, records.map((r) => r.id), now);
-  return records.map((r) => ({ ...r, holders: counts.get(r.id) ?? 0 }));
+/**
+ * Groups as a reader sees them: `within` is where the reader holds `group.manage` or
+ * `grant.manage` (`groupManagingLocations`; null for the operator, who sees everything). The
+ * scope and the holder count are limited to those locations, so a group shared with another
+ * depot does not tell its reader where else it is granted, or to how many.
+ */
+export async function presentGroups(db: Db, records: readonly GroupRecord[], within: readonly string[] | null, now: number): Promise<Group[]> {
+  const counts = await holderCounts(db, records.map((r) => r.id), within, now);
+  return records.map((r) => ({
+    ...r, locationIds: within === null ? r.locationIds : r.locationIds.filter((l) => within.includes(l)), holders: counts.get(r.id) ?? 0,
+  }));
 }
 
-export async function presentGroup(db: Db, record: GroupRecord, now: number): Promise<Group> {
-  return (await presentGroups(db, [record], now))[0]!;
+export async function presentGroup(db: Db, record: GroupRecord, within: readonly string[] | null, now: number): Promise<Group> {
+  return (await presentGroups(db, [record], within, now))[0]!;
 }
 
 /** Locations where the profile may see groups: where it holds `group.manage` or `grant.manage`. */

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { type GroupCreate, type GroupUpdate, type Permission, groupChangeWidens } from '@depotline/shared';
+import { groupChangeNeedsApproval, type GroupCreate, type GroupUpdate, type Permission, groupChangeWidens } from '@depotline/shared';
 import { appendAuditEntries } from '../audit/audit-log';
 import type { Db } from '../db/database';
 import { badRequest, conflict, notFound } from '../errors';
 import { type Granter, requireAuthority } from './authority';
 import { activeGroupGrantLocations, findGroup, type GroupRecord, shapeOf } from './group-records';
+import { groupHoldings, requireNarrowAuthority, sensitiveDenialsHeld } from './narrowing';
 
 /*
  * Creating, changing and retiring permission groups (docs/security-model.md, "Permission groups
@@ -14,8 +15,9 @@ import { activeGroupGrantLocations, findGroup, type GroupRecord, shapeOf } from 
  *
  * No escalation: the actor needs `group.manage` at every location of the group's scope (before
  * and after the change) and must hold there every permission the group allows, and every
- * denial the change removes (removing a denial widens what holders may do). Adding a denial
- * only narrows, so it needs nothing more.
+ * denial the change removes (removing a denial widens what holders may do). Adding a denial to
+ * a group nobody holds needs nothing more; adding one to a granted group narrows its holders,
+ * so it needs what narrowing them directly needs (`requireGroupUpdateAuthority`).
  */
 
 const uniq = <T>(xs: readonly T[]) => [...new Set(xs)];
@@ -93,14 +95,46 @@ export function groupAfterUpdate(before: GroupRecord, input: GroupUpdate): Group
   };
 }
 
+const addedDenials = (before: GroupRecord, after: Pick<GroupRecord, 'denials'>) => after.denials.filter((p) => !before.denials.includes(p));
+
+/**
+ * What changing a group needs: `group.manage` at every location of its scope before and after,
+ * every permission it allows afterwards and every denial the change removes. A denial added to a
+ * group that is granted narrows its holders, so it needs, where they hold the group, the denied
+ * permission and the authority to take back everything else they hold there (narrowing.ts).
+ */
+export async function requireGroupUpdateAuthority(db: Db, actor: Granter, before: GroupRecord, planned: GroupRecord, now: number): Promise<void> {
+  const touched = uniq([...before.locationIds, ...planned.locationIds]).sort();
+  const refusal = { action: 'group.update', targetType: 'group', targetId: before.id };
+  const { removedDenials } = groupChangeWidens(shapeOf(before), shapeOf(planned));
+  requireAuthority(actor, touched, 'group.manage', uniq<Permission>([...planned.permissions, ...removedDenials]), now, refusal,
+    'You can only change a group where you manage groups and hold every permission it allows and every denial you remove.');
+  const added = addedDenials(before, planned);
+  if (added.length === 0) return;
+  for (const holding of await groupHoldings(db, before.id, now)) {
+    requireAuthority(actor, holding.locationIds, 'group.manage', added, now, refusal,
+      'You can only add a denial to a granted group where you hold the denied permission.');
+    await requireNarrowAuthority(db, actor, holding, now, refusal, { exceptGroupId: before.id });
+  }
+}
+
+/**
+ * Whether a group change needs a second person (`group.sensitive`): it creates or widens a group
+ * allowing a sensitive permission (`groupChangeNeedsApproval`), or it adds a denial of a sensitive
+ * permission that one of its holders holds where they hold the group.
+ */
+export async function groupUpdateNeedsSecondPerson(db: Db, before: GroupRecord, planned: GroupRecord, now: number): Promise<boolean> {
+  if (groupChangeNeedsApproval(shapeOf(before), shapeOf(planned))) return true;
+  const added = addedDenials(before, planned);
+  return added.length > 0 && (await sensitiveDenialsHeld(db, await groupHoldings(db, before.id, now), added, now)).length > 0;
+}
+
 export async function applyGroupUpdate(trx: Db, actor: Granter, groupId: string, input: GroupUpdate, now: number): Promise<{ before: GroupRecord; after: GroupRecord }> {
   const before = await requireGroup(trx, groupId);
   const planned = groupAfterUpdate(before, input);
   const touched = uniq([...before.locationIds, ...planned.locationIds]).sort();
   const widening = groupChangeWidens(shapeOf(before), shapeOf(planned));
-  requireAuthority(actor, touched, 'group.manage', uniq<Permission>([...planned.permissions, ...widening.removedDenials]), now,
-    { action: 'group.update', targetType: 'group', targetId: groupId },
-    'You can only change a group where you manage groups and hold every permission it allows and every denial you remove.');
+  await requireGroupUpdateAuthority(trx, actor, before, planned, now);
   if (before.retiredAt !== null) throw conflict('The group is retired; create a new one.');
   if (input.expectedVersion !== undefined && input.expectedVersion !== before.version) {
     throw conflict(`The group changed since it was read (now version ${before.version}); read it again.`);
@@ -125,6 +159,21 @@ export async function applyGroupUpdate(trx: Db, actor: Granter, groupId: string,
   const after = (await findGroup(trx, { id: groupId }))!;
   await auditPerLocation(trx, actor, 'group.update', groupId, touched, { before: shapeOf(before), after: shapeOf(after), version, widens: widening.widens }, now);
   return { before, after };
+}
+
+/**
+ * The direct path of a change judged not to need a second person (REST `PATCH /groups/:id`):
+ * applied only to the version judged, so a group edited between the judgement and this
+ * transaction is a `conflict`, never an unapproved widening; and judged again here, so a holder
+ * granted meanwhile is not narrowed of a sensitive permission without approval.
+ */
+export async function applyJudgedGroupUpdate(trx: Db, actor: Granter, judged: GroupRecord, input: GroupUpdate, now: number): Promise<{ before: GroupRecord; after: GroupRecord }> {
+  const pinned = { ...input, expectedVersion: input.expectedVersion ?? judged.version };
+  const current = await requireGroup(trx, judged.id);
+  if (current.version === pinned.expectedVersion && await groupUpdateNeedsSecondPerson(trx, current, groupAfterUpdate(current, input), now)) {
+    throw conflict('The group\u2019s holders changed since this change was judged: it now needs a second person\u2019s approval; send it again.');
+  }
+  return applyGroupUpdate(trx, actor, judged.id, pinned, now);
 }
 
 /**

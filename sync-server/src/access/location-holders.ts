@@ -8,9 +8,12 @@ import { getGrant } from './grants';
 /**
  * Who holds what at a location: each user with an active grant there, the grants (role or
  * group) that cover it, and what they may do there once every grant and denial is folded, by
- * the same `loadAccessProfile` every check uses.
+ * the same `loadAccessProfile` every check uses. A grant's other locations are shown only where
+ * they are among `within` (where the reader manages groups or grants; null for the operator).
  */
-export async function listLocationHolders(db: Db, locationId: string, mfaRequiredRoles: ReadonlySet<string>, now: number): Promise<AccessHolder[]> {
+export async function listLocationHolders(
+  db: Db, locationId: string, mfaRequiredRoles: ReadonlySet<string>, within: readonly string[] | null, now: number,
+): Promise<AccessHolder[]> {
   const userIds = await usersAtLocation(db, locationId, now);
   if (userIds.length === 0) return [];
   const users = await db.selectFrom('users').select(['id', 'username', 'display_name']).where('id', 'in', userIds).where('disabled_at', 'is', null).orderBy('username').execute();
@@ -29,7 +32,7 @@ export async function listLocationHolders(db: Db, locationId: string, mfaRequire
       if (!g) continue;
       grants.push({
         grantId: g.id, role: g.role, group: g.groupId !== null ? { id: g.groupId, name: g.groupName ?? g.groupId } : null,
-        locationIds: g.locationIds, expiresAt: g.expiresAt,
+        locationIds: within === null ? g.locationIds : g.locationIds.filter((l) => within.includes(l)), expiresAt: g.expiresAt,
       });
     }
     const general = view ? [...view.general] : [];

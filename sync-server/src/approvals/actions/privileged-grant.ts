@@ -1,8 +1,8 @@
 import { type Permission, type PrivilegedGrantChange, roleTemplates } from '@depotline/shared';
 import { viewAt } from '../../access/access-profile';
-import { missingAuthority } from '../../access/authority';
+import { AccessRefused } from '../../access/authority';
 import { findGroup } from '../../access/group-records';
-import { applyGrantCreate } from '../../access/grants';
+import { applyGrantCreate, requireGroupGrantAuthority } from '../../access/grants';
 import type { Db } from '../../db/database';
 import type { SensitiveActionHandler } from '../action';
 import { userLabel, userUnavailable } from './users-reached';
@@ -31,9 +31,9 @@ async function groupProblem(db: Db, change: GroupGrantChange): Promise<string | 
 
 /**
  * `grant.privileged`: a grant of admin or manager, or of a group holding a sensitive permission
- * (`groupGrantNeedsApproval` in shared/). The requester must be able to make the grant directly:
- * a role whose `mayGrant` lists the role, or `grant.manage` and every permission the group
- * allows, at every named location. The approver must hold everything it hands out there. A group
+ * or denying one the grantee holds (`groupGrantNeedsSecondPerson` in access/grants.ts). The
+ * requester must be able to make the grant directly: a role whose `mayGrant` lists the role, or
+ * what `requireGroupGrantAuthority` asks, at every named location. The approver must hold everything it hands out there. A group
  * grant names the group's version: a group edited since the request makes it stale.
  */
 export const privilegedGrant: SensitiveActionHandler<'grant.privileged'> = {
@@ -42,8 +42,16 @@ export const privilegedGrant: SensitiveActionHandler<'grant.privileged'> = {
   subjectUserId: (change) => change.userId,
   async mayRequest(db, requester, change, now) {
     if (isGroupGrant(change)) {
-      const missing = missingAuthority({ kind: 'user', actor: requester.actor, profile: requester.profile }, uniq(change.locationIds), 'grant.manage', await handsOutOf(db, change), now);
-      return missing ? `they lack ${missing.permission} at ${missing.locationId}` : null;
+      const group = await findGroup(db, { id: change.groupId });
+      if (!group) return 'the group no longer exists';
+      // What the direct path asks (grants.ts): everything the group allows or denies, and the authority to narrow the grantee.
+      try {
+        await requireGroupGrantAuthority(db, { kind: 'user', actor: requester.actor, profile: requester.profile }, group, { userId: change.userId, locationIds: uniq(change.locationIds) }, now);
+        return null;
+      } catch (err) {
+        if (err instanceof AccessRefused) return `they lack ${err.request.permission} at ${err.request.locationId}`;
+        throw err;
+      }
     }
     for (const locationId of new Set(change.locationIds)) {
       const view = viewAt(requester.profile, locationId, now);

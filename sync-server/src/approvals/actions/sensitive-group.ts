@@ -1,7 +1,7 @@
 import { groupChangeWidens, type Permission, type SensitiveGroupChange } from '@depotline/shared';
-import { missingAuthority } from '../../access/authority';
+import { AccessRefused, missingAuthority } from '../../access/authority';
 import { findGroup, type GroupRecord, shapeOf } from '../../access/group-records';
-import { applyGroupCreate, applyGroupUpdate, groupAfterUpdate } from '../../access/groups';
+import { applyGroupCreate, applyGroupUpdate, groupAfterUpdate, requireGroupUpdateAuthority } from '../../access/groups';
 import type { Db } from '../../db/database';
 import type { SensitiveActionHandler } from '../action';
 
@@ -27,8 +27,9 @@ async function touchedAndHandedOut(db: Db, change: SensitiveGroupChange): Promis
 }
 
 /**
- * `group.sensitive`: creating, or widening, a group that allows grant.manage, audit.read or an
- * export permission (`groupChangeNeedsApproval` in shared/). The requester must be able to make
+ * `group.sensitive`: creating, or widening, a group that allows a sensitive permission
+ * (`groupChangeNeedsApproval` in shared/), or adding to a granted group a denial of a sensitive
+ * permission one of its holders has (`groupUpdateNeedsSecondPerson` in access/groups.ts). The requester must be able to make
  * the change themselves; the approver must hold everything it hands out at every location of
  * its scope. An update names the group's version: if the group changed since, it is stale.
  */
@@ -37,8 +38,20 @@ export const sensitiveGroup: SensitiveActionHandler<'group.sensitive'> = {
   handsOut: async (db, change) => (await touchedAndHandedOut(db, change)).handsOut,
   subjectUserId: () => null,
   async mayRequest(db, requester, change, now) {
+    const granter = { kind: 'user' as const, actor: requester.actor, profile: requester.profile };
+    const { before } = await plan(db, change);
+    if (change.op === 'update' && before) {
+      // What the direct path asks (access/groups.ts), narrowing the group's holders included.
+      try {
+        await requireGroupUpdateAuthority(db, granter, before, groupAfterUpdate(before, change.update), now);
+        return null;
+      } catch (err) {
+        if (err instanceof AccessRefused) return `they lack ${err.request.permission} at ${err.request.locationId}`;
+        throw err;
+      }
+    }
     const { touches, handsOut } = await touchedAndHandedOut(db, change);
-    const missing = missingAuthority({ kind: 'user', actor: requester.actor, profile: requester.profile }, touches, 'group.manage', handsOut, now);
+    const missing = missingAuthority(granter, touches, 'group.manage', handsOut, now);
     return missing ? `they lack ${missing.permission} at ${missing.locationId}` : null;
   },
   async check(db, change) {
@@ -60,9 +73,11 @@ export const sensitiveGroup: SensitiveActionHandler<'group.sensitive'> = {
         + `grantable at ${list(after.locationIds)}${after.mfaRequired ? '' : ', without requiring a second factor'}.`;
     }
     const w = groupChangeWidens(shapeOf(before), after);
+    const addedDenials = after.denials.filter((p) => !before.denials.includes(p));
     const parts = [
       w.addedPermissions.length > 0 ? `allow ${list(w.addedPermissions)}` : null,
       w.removedDenials.length > 0 ? `stop denying ${list(w.removedDenials)}` : null,
+      addedDenials.length > 0 ? `deny its holders ${list(addedDenials)}` : null,
       w.addedLocationIds.length > 0 ? `make it grantable at ${list(w.addedLocationIds)}` : null,
       w.mfaRelaxed ? 'stop requiring a second factor' : null,
       w.expiryRelaxed ? 'stop requiring an expiry' : null,

@@ -66,7 +66,7 @@ const groupCreate: CliCommand = {
     }, flagOf);
     return async (ctx) => {
       const record = await ctx.db.transaction().execute((trx) => applyGroupCreate(trx, operator(), input, ctx.now()));
-      const group = await presentGroup(ctx.db, record, ctx.now());
+      const group = await presentGroup(ctx.db, record, null, ctx.now());
       return { json: { group }, text: `Created group ${group.name}.\n${describeGroup(group)}` };
     };
   },
@@ -99,7 +99,7 @@ const groupUpdate: CliCommand = {
     return async (ctx) => {
       const before = await requireGroupByName(ctx, name);
       const { after } = await ctx.db.transaction().execute((trx) => applyGroupUpdate(trx, operator(), before.id, input, ctx.now()));
-      const group = await presentGroup(ctx.db, after, ctx.now());
+      const group = await presentGroup(ctx.db, after, null, ctx.now());
       return { json: { group }, text: `Updated group ${group.name} (version ${group.version}).\n${describeGroup(group)}` };
     };
   },
@@ -115,7 +115,7 @@ const groupRetire: CliCommand = {
     return async (ctx) => {
       const before = await requireGroupByName(ctx, name);
       const result = await ctx.db.transaction().execute((trx) => applyGroupRetire(trx, operator(), before.id, ctx.now()));
-      const group = await presentGroup(ctx.db, result.group, ctx.now());
+      const group = await presentGroup(ctx.db, result.group, null, ctx.now());
       const text = result.changed
         ? `Retired group ${group.name}; revoked ${result.revokedGrantIds.length} grant(s).`
         : `Group ${group.name} was already retired; nothing changed.`;
@@ -136,7 +136,7 @@ const groupList: CliCommand = {
     const location = optionalString(values, 'location');
     const locationId = location === undefined ? undefined : parseCliInput(z.object({ location: EntityId }), { location }).location;
     return async (ctx) => {
-      const groups = await presentGroups(ctx.db, await listGroupRecords(ctx.db, { within: null, locationId, includeRetired: values['include-retired'] === true }), ctx.now());
+      const groups = await presentGroups(ctx.db, await listGroupRecords(ctx.db, { within: null, locationId, includeRetired: values['include-retired'] === true }), null, ctx.now());
       const text = groups.length === 0 ? 'No groups.' : groups.map(describeGroup).join('\n');
       return { json: { groups }, text };
     };
@@ -151,7 +151,7 @@ const groupShow: CliCommand = {
   prepare(values) {
     const name = requiredString(values, 'group').trim();
     return async (ctx) => {
-      const group = await presentGroup(ctx.db, await requireGroupByName(ctx, name), ctx.now());
+      const group = await presentGroup(ctx.db, await requireGroupByName(ctx, name), null, ctx.now());
       return { json: { group }, text: describeGroup(group) };
     };
   },
@@ -167,7 +167,7 @@ const accessShow: CliCommand = {
     return async (ctx) => {
       const found = await ctx.db.selectFrom('locations').select('id').where('id', '=', location).executeTakeFirst();
       if (!found) throw notFound(`The location ${location}`);
-      const holders = await listLocationHolders(ctx.db, location, ctx.config.mfaRequiredRoles, ctx.now());
+      const holders = await listLocationHolders(ctx.db, location, ctx.config.mfaRequiredRoles, null, ctx.now());
       const text = holders.length === 0 ? `Nobody holds access at ${location}.` : holders.map((h) => [
         `${h.username}\t${h.grants.map((g) => g.role ?? `group:${g.group?.name}`).join(', ')}${h.mfaRequired ? '\tMFA' : ''}`,
         `  may: ${h.permissions.join(', ') || '(nothing for everything)'}`,

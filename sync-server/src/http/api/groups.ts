@@ -7,8 +7,8 @@ import { viewAt } from '../../access/access-profile';
 import { AccessRefused, type Granter } from '../../access/authority';
 import { deniedEvent } from '../../access/authorize';
 import type { Caller } from '../../access/caller';
-import { findGroup, groupManagingLocations, listGroupRecords, presentGroup, presentGroups, shapeOf } from '../../access/group-records';
-import { applyGroupCreate, applyGroupRetire, applyGroupUpdate, groupAfterUpdate } from '../../access/groups';
+import { findGroup, groupManagingLocations, listGroupRecords, presentGroup, presentGroups } from '../../access/group-records';
+import { applyGroupCreate, applyGroupRetire, applyJudgedGroupUpdate, groupAfterUpdate, groupUpdateNeedsSecondPerson } from '../../access/groups';
 import { listLocationHolders } from '../../access/location-holders';
 import { requestApproval } from '../../approvals/requests';
 import type { AuditEvent } from '../../audit/audit-log';
@@ -21,13 +21,16 @@ import { approvalRequired, requesterOf } from './approvals';
  * inside the `apply*` functions of access/groups.ts (group.manage and every permission involved,
  * at every location of the group's scope), so no single permission check stands on the changes.
  * Reading a group needs `group.manage` or `grant.manage` at one location of its scope (granting
- * it needs to see it); otherwise it is answered as missing. Creating or widening a group that
+ * it needs to see it); otherwise it is answered as missing. What is shown of a group or of
+ * someone's grants is limited to those locations (`visibleTo`). Creating or widening a group that
  * allows grant.manage, audit.read or an export permission is a sensitive change
  * (`groupChangeNeedsApproval`): it is requested (`group.sensitive`) and answered 202.
  */
 
 const userGranter = (caller: Caller): Granter => ({ kind: 'user', actor: caller.actor, profile: caller.profile });
 const groupParams = z.object({ groupId: GroupId });
+/** Where the caller sees groups and grants: scopes, holder counts and grants' locations are cut to these. */
+const visibleTo = (caller: Caller, now: number) => groupManagingLocations(caller.profile, now);
 
 /** Turns a refusal found in the transaction into its audit entry (written after the rollback) and a 403. */
 async function auditingRefusal<R>(audit: (event: AuditEvent) => void, work: () => Promise<R>): Promise<R> {
@@ -53,9 +56,10 @@ export function groupEndpoints(): Endpoint[] {
       method: 'get',
       path: '/groups',
       query: GroupListQuery,
-      handle: async ({ db, caller, input, now }) => presentGroups(db, await listGroupRecords(db, {
-        within: groupManagingLocations(caller.profile, now), locationId: input.query.locationId, includeRetired: input.query.includeRetired === 'true',
-      }), now),
+      handle: async ({ db, caller, input, now }) => {
+        const within = groupManagingLocations(caller.profile, now);
+        return presentGroups(db, await listGroupRecords(db, { within, locationId: input.query.locationId, includeRetired: input.query.includeRetired === 'true' }), within, now);
+      },
       present: (groups) => ({ groups }),
     }),
     endpoint({
@@ -70,14 +74,14 @@ export function groupEndpoints(): Endpoint[] {
           return approvalRequired(await requestApproval(ctx, requesterOf(caller), { kind: 'group.sensitive', change: { op: 'create', group }, reason }));
         }
         return { group: await ctx.db.transaction().execute((trx) => auditingRefusal(audit, async () =>
-          presentGroup(trx, await applyGroupCreate(trx, userGranter(caller), group, now), now))) };
+          presentGroup(trx, await applyGroupCreate(trx, userGranter(caller), group, now), visibleTo(caller, now), now))) };
       },
     }),
     endpoint({
       method: 'get',
       path: '/groups/:groupId',
       params: groupParams,
-      handle: async (call) => presentGroup(call.db, await visibleGroup(call, call.input.params.groupId), call.now),
+      handle: async (call) => presentGroup(call.db, await visibleGroup(call, call.input.params.groupId), visibleTo(call.caller, call.now), call.now),
       present: (group) => ({ group }),
     }),
     endpoint({
@@ -91,15 +95,16 @@ export function groupEndpoints(): Endpoint[] {
         const { groupId } = input.params;
         const { reason, ...update } = input.body;
         const before = await findGroup(ctx.db, { id: groupId });
-        if (before && groupChangeNeedsApproval(shapeOf(before), groupAfterUpdate(before, update))) {
+        if (before && await groupUpdateNeedsSecondPerson(ctx.db, before, groupAfterUpdate(before, update), now)) {
           const { expectedVersion, ...changes } = update;
           return approvalRequired(await requestApproval(ctx, requesterOf(caller), {
             kind: 'group.sensitive', change: { op: 'update', groupId, version: expectedVersion ?? before.version, update: changes }, reason,
           }));
         }
+        if (!before) throw notFound('The group');
         return { group: await ctx.db.transaction().execute((trx) => auditingRefusal(audit, async () => {
-          const { after } = await applyGroupUpdate(trx, userGranter(caller), groupId, update, now);
-          return presentGroup(trx, after, now);
+          const { after } = await applyJudgedGroupUpdate(trx, userGranter(caller), before, update, now);
+          return presentGroup(trx, after, visibleTo(caller, now), now);
         })) };
       },
     }),
@@ -110,7 +115,7 @@ export function groupEndpoints(): Endpoint[] {
       transaction: true,
       handle: (call) => auditingRefusal(call.audit, async () => {
         const { group, revokedGrantIds } = await applyGroupRetire(call.db, userGranter(call.caller), call.input.params.groupId, call.now);
-        return { group: await presentGroup(call.db, group, call.now), revokedGrantIds };
+        return { group: await presentGroup(call.db, group, visibleTo(call.caller, call.now), call.now), revokedGrantIds };
       }),
     }),
     endpoint({
@@ -124,7 +129,7 @@ export function groupEndpoints(): Endpoint[] {
           audit(deniedEvent({ permission: 'grant.manage', locationId, action: 'access.read' }));
           throw forbidden();
         }
-        return { locationId, holders: await listLocationHolders(db, locationId, ctx.config.mfaRequiredRoles, now) };
+        return { locationId, holders: await listLocationHolders(db, locationId, ctx.config.mfaRequiredRoles, visibleTo(caller, now), now) };
       },
     }),
   ];
