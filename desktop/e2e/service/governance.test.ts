@@ -117,6 +117,20 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     await expect(admin.governance.listGroups({ locationId: 'depot-nowhere' })).rejects.toMatchObject({ code: 'forbidden' });
   });
 
+  it('who holds what is shown to a manager (grant.manage without group.manage); the groups are not', async () => {
+    const manager = await signedIn(await buildUser(server.ctx, { role: 'manager', locationIds: [A] }));
+    expect((await manager.governance.locationAccess({ locationId: A })).length).toBeGreaterThan(0);
+    await expect(manager.governance.listGroups({ locationId: A })).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('the approval notice names every kind of sensitive permission, from the shared set', async () => {
+    const admin = await signedIn(await buildUser(server.ctx, { role: 'admin', locationIds: [A] }));
+    const deciders = group({ name: 'deciders', permissions: ['location.read', 'approval.decide'], denials: [] });
+    const refused = admin.governance.createGroup({ locationId: A, group: deciders });
+    await expect(refused).rejects.toMatchObject({ code: 'approval_required' });
+    await expect(refused).rejects.toThrow(/hand out access, decide approvals, read the audit log or export data/);
+  });
+
   it('a group that gives export or audit permissions waits for a second admin, who reads the exact group before approving it', async () => {
     const admin = await signedIn(await buildUser(server.ctx, { role: 'admin', locationIds: [A] }));
     const second = await signedIn(await buildUser(server.ctx, { role: 'admin', locationIds: [A] }));

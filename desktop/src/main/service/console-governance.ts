@@ -1,7 +1,7 @@
 import {
   ExportStopsRequest, groupChangeNeedsApproval, MaxAccessHolders, MaxApprovals, MaxGroups,
   type ApprovalsView, type ApprovalView, type BridgeArgs, type BridgeValue, type ExportPreviewView, type ExportResult,
-  type GroupChangeResult, type GroupView, type Permission,
+  type GroupChangeResult, type GroupView, type Permission, sensitivePermissionsInWords,
 } from '@depotline/shared';
 import { ServerRequestError, type ExportFile, type GovernanceClient, type Held } from '../../core';
 import { ConsoleError } from './console-error';
@@ -62,8 +62,9 @@ export class ConsoleGovernance {
     return this.#done(groupResult(await translate(this.#client().retireGroup(args.id)), names));
   }
 
+  /** Who holds what: for whoever manages groups or grants at the depot, as the server allows. */
   async locationAccess(args: BridgeArgs<'locationAccess'>): Promise<BridgeValue<'locationAccess'>> {
-    const names = await this.#require(args.locationId, ['group.manage']);
+    const names = await this.#require(args.locationId, ['group.manage', 'grant.manage'], 'any');
     const holders = await this.#client().locationAccess(args.locationId);
     return holders.slice(0, MaxAccessHolders).map((h) => toHolderView(h, names)).sort((a, b) => a.displayName.localeCompare(b.displayName));
   }
@@ -160,11 +161,13 @@ export class ConsoleGovernance {
    * Every permission listed, at that depot, as this computer last synced it; answers the names of
    * the user's depots (for the views). The screens show these parts only to holders.
    */
-  async #require(locationId: string, permissions: readonly Permission[]): Promise<DepotNames> {
+  /** The depot names, once `permissions` (every one, or with `'any'` one of them) are held at the depot. */
+  async #require(locationId: string, permissions: readonly Permission[], need: 'every' | 'any' = 'every'): Promise<DepotNames> {
     const locations = await this.#o.session().store.locations();
     const location = locations.find((l) => l.id === locationId);
     const held = location ? permissionsOf(location) : new Set<Permission>();
-    if (!location || !permissions.every((p) => held.has(p))) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that.');
+    const holds = need === 'every' ? permissions.every((p) => held.has(p)) : permissions.some((p) => held.has(p));
+    if (!location || !holds) throw new ConsoleError('forbidden', 'Your access at this depot does not allow that.');
     return new Map(locations.map((l) => [l.id, l.name]));
   }
 
@@ -215,12 +218,15 @@ async function translate<T>(request: Promise<T>, what: 'change' | 'export' = 'ch
     if (!(err instanceof ServerRequestError)) throw err;
     const text = governanceMessages[err.code as keyof typeof governanceMessages];
     if (text) throw new ConsoleError(text[0], what === 'export' && err.code === 'approval_required' ? exportNeedsApproval : text[1]);
+    // A change sent without a reason that the server judged to need a second person (for example a
+    // denial of a sensitive permission one of the group's holders has): ask for the reason.
+    if (err.code === 'bad_request' && err.message.includes('needs a second person')) throw new ConsoleError('approval_required', governanceMessages.approval_required[1]);
     if (err.code === 'bad_request' || err.code === 'conflict') throw new ConsoleError('bad_request', `The server refused it: ${err.message.slice(0, 500)}`);
     throw err;
   }
 }
 
-const groupNeedsApproval = 'A group that hands out access, decides approvals, reads the audit log or exports data needs a second person\u2019s approval. Say why you want it, and send it as a request.';
+const groupNeedsApproval = `A group that lets its holders ${sensitivePermissionsInWords()} needs a second person\u2019s approval. Say why you want it, and send it as a request.`;
 
 const exportNeedsApproval = 'This export now needs a second person\u2019s approval (it grew past the limit). Export again and say why you need it.';
 

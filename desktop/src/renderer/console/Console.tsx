@@ -61,11 +61,13 @@ export function Console({ state }: ScreenProps<'console'>) {
   }, [locations.data, locationId]);
   const canSeePositions = location?.permissions.includes('position.read') ?? false;
   const canManageGroups = location?.permissions.includes('group.manage') ?? false;
+  // Who holds what is for whoever manages groups or grants at the depot (the server allows both).
+  const canSeeAccess = canManageGroups || (location?.permissions.includes('grant.manage') ?? false);
   const canExport = location?.permissions.includes('export.operational') ?? false;
   const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
   useEffect(() => {
-    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canManageGroups)) setView('board');
-  }, [view, canSeePositions, canManageGroups]);
+    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess)) setView('board');
+  }, [view, canSeePositions, canSeeAccess]);
   useEffect(() => {
     if (!canExport) setExporting(false);
   }, [canExport]);
@@ -97,9 +99,9 @@ export function Console({ state }: ScreenProps<'console'>) {
           <button type="button" className={view === 'security' ? 'tab active' : 'tab'} aria-pressed={view === 'security'} onClick={() => setView('security')} data-testid="tab-security">
             Security
           </button>
-          {canManageGroups && (
+          {canSeeAccess && (
             <button type="button" className={view === 'groups' ? 'tab active' : 'tab'} aria-pressed={view === 'groups'} onClick={() => setView('groups')} data-testid="tab-groups">
-              Groups
+              {canManageGroups ? 'Groups' : 'Access'}
             </button>
           )}
           <button type="button" className={view === 'approvals' ? 'tab active' : 'tab'} aria-pressed={view === 'approvals'} onClick={() => setView('approvals')} data-testid="tab-approvals">

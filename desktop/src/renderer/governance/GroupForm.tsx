@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import {
-  allPermissions, groupChangeNeedsApproval, permissionCatalogue,
+  allPermissions, groupChangeNeedsApproval, permissionCatalogue, sensitivePermissionsInWords,
   type GroupChangeResult, type GroupFields, type GroupView, type LocationView, type Permission,
 } from '@depotline/shared';
 import { call } from '../bridge';
@@ -69,7 +69,9 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
 
   const toggleScope = (id: string, on: boolean) => setScope((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
   const nothingChosen = allPermissions.every((p) => choices[p] === 'none');
-  // The same rule the server applies (shared/): creating or widening a group that allows a sensitive permission.
+  // The rule the server applies (shared/) to creating or widening a group that allows a sensitive
+  // permission. The server also asks a second person for a denial of one that a holder of the group
+  // has; the form cannot see the holders, so that request comes back asking for the reason.
   const mustBeApproved = needsReason || groupChangeNeedsApproval(
     group ? { permissions: group.permissions, denials: group.denials, locationIds: group.locations.map((l) => l.id), mfaRequired: group.mfaRequired, mustExpire: group.mustExpire } : null,
     { permissions: allPermissions.filter((p) => choices[p] === 'allow'), denials: allPermissions.filter((p) => choices[p] === 'deny'), locationIds: scope, mfaRequired, mustExpire },
@@ -128,7 +130,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
       </label>
       {mustBeApproved && (
         <p className="notice notice-warn" data-testid="group-needs-approval">
-          This {group ? 'change' : 'group'} gives permissions that hand out access, decide approvals, read the audit log or export data, so a second person has to approve it before it takes effect.
+          This {group ? 'change' : 'group'} gives permissions that {sensitivePermissionsInWords()}, so a second person has to approve it before it takes effect.
         </p>
       )}
       <label>

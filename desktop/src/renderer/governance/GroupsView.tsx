@@ -10,7 +10,10 @@ import { GroupForm } from './GroupForm';
 import './governance.css';
 
 export interface GroupsViewProps {
-  /** The depot chosen in the header; the console shows this screen only with `group.manage` there. */
+  /**
+   * The depot chosen in the header; the console shows this screen with `group.manage` or
+   * `grant.manage` there, the groups only with `group.manage`.
+   */
   location: LocationView;
   locations: readonly LocationView[];
   /** Bumped after a change here or elsewhere (an approval applied): everything re-reads. */
@@ -29,7 +32,8 @@ export function GroupsView({ location, locations, version, onChanged }: GroupsVi
   const [includeRetired, setIncludeRetired] = useState(false);
   const [editing, setEditing] = useState<Editing>(null);
   const [outcome, setOutcome] = useState<{ text: string } | { approval: ApprovalView } | null>(null);
-  const groups = useQuery(() => call('listGroups', { locationId: location.id, includeRetired }), [location.id, includeRetired, version]);
+  const canManage = location.permissions.includes('group.manage');
+  const groups = useQuery(() => (canManage ? call('listGroups', { locationId: location.id, includeRetired }) : Promise.resolve([])), [location.id, includeRetired, version, canManage]);
 
   const done = (result: GroupChangeResult, what: string) => {
     setEditing(null);
@@ -39,7 +43,7 @@ export function GroupsView({ location, locations, version, onChanged }: GroupsVi
 
   return (
     <div className="governance" data-testid="groups-view">
-      <section className="gov-section" aria-label={`Permission groups at ${location.name}`}>
+      {canManage && <section className="gov-section" aria-label={`Permission groups at ${location.name}`}>
         <header>
           <h3>Permission groups at {location.name}</h3>
           <div className="row-actions">
@@ -65,7 +69,7 @@ export function GroupsView({ location, locations, version, onChanged }: GroupsVi
             : groups.data.map((g) => editing?.kind === 'edit' && editing.group.id === g.id
               ? <GroupForm key={g.id} location={location} locations={locations} group={g} onDone={(r) => done(r, 'Group saved')} onCancel={() => setEditing(null)} />
               : <GroupRow key={g.id} group={g} location={location} canEdit={editing === null} onEdit={() => { setEditing({ kind: 'edit', group: g }); setOutcome(null); }} onDone={(r) => done(r, 'Group retired')} />)}
-      </section>
+      </section>}
       <AccessList location={location} version={version} />
     </div>
   );
