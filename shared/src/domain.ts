@@ -29,6 +29,8 @@ export const Driver = z.object({
   name: z.string().min(1).max(200),
   /** The driver's own login, when the driver uses the app. */
   userId: EntityId.nullable(),
+  /** When a manager retired the driver: kept on past routes, never assigned again. Absent or null: active. */
+  retiredAt: Timestamp.nullable().optional(),
 });
 export type Driver = z.infer<typeof Driver>;
 
@@ -37,6 +39,8 @@ export const Vehicle = z.object({
   locationId: EntityId,
   label: z.string().min(1).max(100),
   plate: z.string().max(32),
+  /** When a manager retired the vehicle: kept on past routes, never assigned again. Absent or null: active. */
+  retiredAt: Timestamp.nullable().optional(),
 });
 export type Vehicle = z.infer<typeof Vehicle>;
 

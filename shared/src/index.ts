@@ -3,6 +3,7 @@ export * from './errors';
 export * from './permissions';
 export * from './stop-status';
 export * from './mutations';
+export * from './mutations-planning';
 export * from './sync';
 export * from './api';
 export * from './bridge';

@@ -14,6 +14,7 @@ export const permissionCatalogue = {
   'stop.editNotes': 'Edit delivery notes',
   'stop.edit': 'Create stops and edit their customer details, time window and order',
   'route.edit': 'Create routes and assign drivers and vehicles',
+  'fleet.manage': 'Create, edit and retire the location\u2019s drivers and vehicles',
   'position.read': 'See live driver positions',
   'position.report': 'Report the position of the driver signed in',
   'audit.read': 'Read the audit log of the location',
@@ -63,7 +64,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
     permissions: [
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
       'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
-      'approval.decide', 'export.operational', 'export.customer',
+      'approval.decide', 'export.operational', 'export.customer', 'fleet.manage',
     ],
     mfaRequired: true,
     mustExpire: false,
