@@ -11,6 +11,7 @@ import { KeytarVault } from '../../core';
 import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
 import { ConsoleService } from '../service/console-service';
 import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy, type ConsolePolicy } from '../service/managed-policy';
+import { tileOriginOf } from '../service/map-tiles';
 import { KeytarUnlockVerifierVault } from '../service/unlock-verifier';
 import { appSchemePrivileges, serveAppRequest } from '../security/app-protocol';
 import {
@@ -68,16 +69,18 @@ function run(): void {
       return;
     }
 
+    // The page may reach the depot's tile server when IT configured one, and nothing else.
+    const pagePolicy = { tileOrigin: tileOriginOf(policy.mapTiles) };
     const ses = session.defaultSession;
     ses.setPermissionRequestHandler(denyPermissionRequest); // 5
     ses.setPermissionCheckHandler(denyPermissionCheck); // 5
     ses.setDevicePermissionHandler(denyDevicePermission);
     // A second wall behind the CSP: the page can load nothing but app:// (1, 7).
-    ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequestUrl(details.url) }));
+    ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequestUrl(details.url, pagePolicy.tileOrigin) }));
     ses.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] } });
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy(pagePolicy)] } });
     });
-    protocol.handle('app', (request) => serveAppRequest(rendererDir, request));
+    protocol.handle('app', (request) => serveAppRequest(rendererDir, request, pagePolicy));
 
     const profilesDir = path.join(app.getPath('userData'), 'profiles');
     fs.mkdirSync(profilesDir, { recursive: true, mode: 0o700 });

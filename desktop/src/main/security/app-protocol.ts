@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { resolveAppAsset } from './app-assets';
-import { appScheme, isAppUrl, securityHeaders } from './renderer-policy';
+import { appScheme, isAppUrl, securityHeaders, type PagePolicyOptions } from './renderer-policy';
 
 /**
  * Item 18 of the Electron security checklist: the console's files come from a custom scheme
@@ -12,8 +12,8 @@ export const appSchemePrivileges = {
   privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
 } as const;
 
-/** The app:// handler's logic: GET of a built renderer file, with the security headers. */
-export async function serveAppRequest(rendererDir: string, request: Pick<Request, 'url' | 'method'>): Promise<Response> {
+/** The app:// handler's logic: GET of a built renderer file, with the security headers (`policy`: the tile server, when configured). */
+export async function serveAppRequest(rendererDir: string, request: Pick<Request, 'url' | 'method'>, policy: PagePolicyOptions = {}): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return new Response(null, { status: 405 });
   if (!isAppUrl(request.url)) return new Response(null, { status: 404 });
   const asset = resolveAppAsset(rendererDir, new URL(request.url).pathname);
@@ -26,6 +26,6 @@ export async function serveAppRequest(rendererDir: string, request: Pick<Request
   }
   return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), {
     status: 200,
-    headers: { 'Content-Type': asset.contentType, ...securityHeaders() },
+    headers: { 'Content-Type': asset.contentType, ...securityHeaders(policy) },
   });
 }

@@ -14,7 +14,9 @@ describe('Electron security checklist, as configuration', () => {
     expect(csp.get('style-src')).toEqual(["'self'"]);
     expect(csp.get('img-src')).toEqual(["'self'"]);
     expect(csp.get('connect-src')).toEqual(["'none'"]);
-    for (const d of ['object-src', 'frame-src', 'base-uri', 'form-action', 'frame-ancestors', 'worker-src']) expect(csp.get(d)).toEqual(["'none'"]);
+    for (const d of ['object-src', 'frame-src', 'base-uri', 'form-action', 'frame-ancestors']) expect(csp.get(d)).toEqual(["'none'"]);
+    // The map library's worker is a file of the app: no blob: or data: workers.
+    expect(csp.get('worker-src')).toEqual(["'self'"]);
     const all = contentSecurityPolicy();
     for (const loose of ['unsafe-eval', 'unsafe-inline', 'wasm-unsafe-eval', 'data:', 'blob:', 'http:', 'https:', '*']) expect(all).not.toContain(loose);
   });
@@ -23,6 +25,37 @@ describe('Electron security checklist, as configuration', () => {
     const csp = directives(contentSecurityPolicy({ extraConnectSrc: ["'self'"] }));
     expect(csp.get('connect-src')).toEqual(["'self'"]);
     expect(csp.get('script-src')).toEqual(["'self'"]);
+  });
+
+  it('7: without a tile server the policy names no origin but the app', () => {
+    const csp = contentSecurityPolicy();
+    expect(contentSecurityPolicy({ tileOrigin: null })).toBe(csp);
+    expect(csp).not.toMatch(/https?:\/\//);
+    expect(directives(csp).get('img-src')).toEqual(["'self'"]);
+  });
+
+  it('7: a configured tile server is allowed for images and fetches, exactly its origin and nothing more', () => {
+    const origin = 'https://tiles.depot.example';
+    const csp = directives(contentSecurityPolicy({ tileOrigin: origin }));
+    expect(csp.get('img-src')).toEqual(["'self'", origin]);
+    expect(csp.get('connect-src')).toEqual([origin]);
+    for (const d of ['script-src', 'style-src', 'font-src', 'worker-src']) expect(csp.get(d), d).toEqual(["'self'"]);
+    for (const d of ['default-src', 'frame-src', 'object-src', 'media-src']) expect(csp.get(d), d).toEqual(["'none'"]);
+    const all = [...csp.values()].flat();
+    expect(all.filter((v) => v.includes('://'))).toEqual([origin, origin]);
+    // The test host keeps its own connect-src next to the tile server's.
+    expect(directives(contentSecurityPolicy({ extraConnectSrc: ["'self'"], tileOrigin: origin })).get('connect-src')).toEqual(["'self'", origin]);
+    expect(securityHeaders({ tileOrigin: origin })['Content-Security-Policy']).toBe(contentSecurityPolicy({ tileOrigin: origin }));
+  });
+
+  it('1: the tile server\'s origin is reachable only when configured, and only that origin', () => {
+    const origin = 'https://tiles.depot.example';
+    expect(isAllowedRequestUrl('https://tiles.depot.example/3/4/2.png')).toBe(false);
+    expect(isAllowedRequestUrl('https://tiles.depot.example/3/4/2.png', origin)).toBe(true);
+    for (const url of [
+      'http://tiles.depot.example/3/4/2.png', 'https://tiles.depot.example:8443/3/4/2.png', 'https://evil.tiles.depot.example/1.png',
+      'https://tiles.depot.example.evil/1.png', 'https://user:pw@tiles.depot.example/1.png', 'https://tile.openstreetmap.org/0/0/0.png', 'not a url',
+    ]) expect(isAllowedRequestUrl(url, origin), url).toBe(false);
   });
 
   it('every app response carries the CSP, nosniff and no-store', () => {

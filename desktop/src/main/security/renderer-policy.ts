@@ -24,27 +24,42 @@ export function isAppUrl(url: string | null | undefined): boolean {
   return parsed.protocol === `${appScheme}:` && parsed.host === appHost && parsed.username === '' && parsed.password === '' && parsed.port === '';
 }
 
+/** What widens the page's policy, and by exactly what. */
+export interface PagePolicyOptions {
+  /** For the e2e test host only, whose stand-in for the preload reaches it over loopback HTTP. */
+  extraConnectSrc?: readonly string[];
+  /** The depot's map tile server (`mapTiles` in the managed policy), as an origin; null: none. */
+  tileOrigin?: string | null;
+}
+
 /**
  * Item 7: a strict Content-Security-Policy. Scripts and styles only from the app itself (no
  * inline script, no eval, no remote code); images only local (the TOTP QR code is drawn as
  * SVG elements, not a data: URL); no network from the page at all (`connect-src 'none'`:
  * every request goes through the bridge to main); no frames, plugins, forms or <base>.
- * `extraConnectSrc` exists for the e2e test host, whose stand-in for the preload talks to it
- * over loopback HTTP; production passes nothing.
+ * Workers only from the app's own files: the map library's worker (a file of the build, never
+ * a blob: or data: URL).
+ *
+ * The map's tile server, when IT configured one, is the only origin the page may reach: its
+ * tiles as images and fetches (img-src, connect-src), nothing else of it. Without one, the
+ * policy names no origin but the app. `extraConnectSrc` exists for the e2e test host;
+ * production passes nothing.
  */
-export function contentSecurityPolicy(options: { extraConnectSrc?: readonly string[] } = {}): string {
-  const connect = options.extraConnectSrc && options.extraConnectSrc.length > 0 ? options.extraConnectSrc.join(' ') : "'none'";
+export function contentSecurityPolicy(options: PagePolicyOptions = {}): string {
+  const tiles = options.tileOrigin ? [options.tileOrigin] : [];
+  const connectSources = [...(options.extraConnectSrc ?? []), ...tiles];
+  const connect = connectSources.length > 0 ? connectSources.join(' ') : "'none'";
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self'",
+    ["img-src 'self'", ...tiles].join(' '),
     "font-src 'self'",
     `connect-src ${connect}`,
     "media-src 'none'",
     "object-src 'none'",
     "frame-src 'none'",
-    "worker-src 'none'",
+    "worker-src 'self'",
     "manifest-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -53,7 +68,7 @@ export function contentSecurityPolicy(options: { extraConnectSrc?: readonly stri
 }
 
 /** Response headers for every app:// response (and the test host's). */
-export function securityHeaders(options: { extraConnectSrc?: readonly string[] } = {}): Record<string, string> {
+export function securityHeaders(options: PagePolicyOptions = {}): Record<string, string> {
   return {
     'Content-Security-Policy': contentSecurityPolicy(options),
     'X-Content-Type-Options': 'nosniff',
@@ -105,13 +120,24 @@ export function denyDevicePermission(): boolean {
 }
 
 /**
- * Requests the page may make at all. The renderer loads only app:// resources; anything else
- * (http, https, ws, file, data for scripts, ...) is cancelled before it leaves, a second wall
- * behind the CSP. devtools:// stays reachable for development builds' DevTools.
+ * Requests the page may make at all. The renderer loads only app:// resources, and map tiles
+ * from the configured tile server's origin (none by default); anything else (http, https, ws,
+ * file, data for scripts, ...) is cancelled before it leaves, a second wall behind the CSP.
+ * devtools:// stays reachable for development builds' DevTools.
  */
-export function isAllowedRequestUrl(url: string): boolean {
+export function isAllowedRequestUrl(url: string, tileOrigin: string | null = null): boolean {
   if (isAppUrl(url)) return true;
+  if (tileOrigin && originOf(url) === tileOrigin) return true;
   return url.startsWith('devtools://');
+}
+
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The part of Electron's WebContents these guards use (lets tests hand in a fake). */

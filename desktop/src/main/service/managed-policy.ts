@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MapTilesPolicy } from './map-tiles';
 
 /**
  * The console's managed policy, set by IT (desktop/README.md, "Sign-in, lock and offline"). Read
@@ -13,6 +14,11 @@ export const ConsolePolicy = z.object({
    * 4.0 V3.3.2 asks level 2 for re-authentication after at most 30 minutes of inactivity.
    */
   idleLockMinutes: z.number().min(0.05).max(30).default(10),
+  /**
+   * The depot's map tile server (map-tiles.ts). Only from the policy file, never the
+   * environment: it widens the page's Content-Security-Policy by its origin. Absent: no tiles.
+   */
+  mapTiles: MapTilesPolicy.optional(),
 }).strict();
 export type ConsolePolicy = z.infer<typeof ConsolePolicy>;
 
