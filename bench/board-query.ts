@@ -103,7 +103,8 @@ function depotChanges(): Change[][] {
         customerName: `Customer ${crypto.randomBytes(3).toString('hex')}`, address: `Lindenstrasse ${seq % 400}, 10${String(seq % 1000).padStart(3, '0')} Berlin`,
         phone: seq % 7 === 0 ? null : `+49 30 ${1_000_000 + ((seq * 7919) % 8_999_999)}`, notes: `Leave with neighbour; ring twice (${seq})`,
         window: { start: now + (s % 20) * 1_800_000, end: now + 3_600_000 + (s % 20) * 1_800_000 },
-        status: statuses[(seq * 31) % statuses.length]!, eta: null, version, updatedAt: now, updatedBy: 'planner' } });
+        status: statuses[(seq * 31) % statuses.length]!, eta: null, version, updatedAt: now, updatedBy: 'planner',
+        orderRef: `SO-${seq}`, parcelCount: 1 + (seq % 3), barcodes: [`JJD${seq}`], minimumAge: null, idCheck: false, failureReason: null } });
     }
   }
   const pages: Change[][] = [];

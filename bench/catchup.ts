@@ -105,6 +105,7 @@ function stopDoc(r: number, seq: number, now: number): Stop & { _id: string; typ
     customerName: `Customer ${(seq * 2654435761 % 2 ** 32).toString(16)}`, address: `${seq + 1} Lindenstrasse, 10${String(seq % 1000).padStart(3, '0')} Berlin`,
     phone: seq % 7 === 0 ? null : `+49 30 ${1_000_000 + ((seq * 7919) % 8_999_999)}`, notes: 'Leave with neighbour; ring twice',
     window: { start: 1_800_000_000_000, end: 1_800_003_600_000 }, status: 'planned', eta: null, version: seq + 1, updatedAt: now, updatedBy: 'bench',
+    orderRef: `SO-${seq}`, parcelCount: 1, barcodes: [`JJD${seq}`], minimumAge: null, idCheck: false, failureReason: null,
   };
 }
 

@@ -122,11 +122,13 @@ describe('bridge contract', () => {
     const state = ConsoleState.parse({ screen: 'console', user: { id: 'u1', username: 'dora', displayName: 'Dora', refreshToken: 'x' }, idleLockMs: 1, accessToken: 'y' });
     expect(JSON.stringify(state)).not.toMatch(/refreshToken|accessToken/);
     const detail = StopDetailView.parse({
-      stop: { id: 's1', locationId: 'a', routeId: 'r', sequence: 0, window: { start: 1, end: 2 }, status: 'planned', eta: null, updatedAt: 1, updatedBy: null, secret: 'k', phone: '+49 30 1234567' },
+      stop: { id: 's1', locationId: 'a', routeId: 'r', sequence: 0, window: { start: 1, end: 2 }, status: 'planned', eta: null, updatedAt: 1, updatedBy: null, secret: 'k', phone: '+49 30 1234567',
+        orderRef: null, parcelCount: 1, barcodes: [], minimumAge: null, idCheck: false, failureReason: null, email: 'a@example.com' },
       routeName: null, driverName: null, allowedTransitions: [], notesVisible: false, canEditNotes: false, pendingEdits: 0,
     });
     expect('secret' in detail.stop).toBe(false);
     expect('phone' in detail.stop).toBe(false); // a phone number crosses only through revealStopPhone
+    expect('email' in detail.stop).toBe(false); // and so does an email address
     expect(ConsoleState.safeParse({ screen: 'debug' }).success).toBe(false);
   });
 

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp, WithheldStopFields } from './domain';
+import { Coordinates, DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp, WithheldStopFields } from './domain';
+import {
+  Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
+} from './orders';
 import { NewPassword, Password, TotpCode } from './api';
 import { governanceBridgeCalls } from './bridge-governance';
 import { securityBridgeCalls } from './bridge-security';
@@ -163,6 +166,10 @@ export const StopRowView = z.object({
   window: TimeWindow,
   status: StopStatus,
   eta: Timestamp.nullable(),
+  orderRef: OrderRef.nullable(),
+  /** Absent when the viewer may not see customers (where the stop is, like its address). */
+  coordinates: Coordinates.nullable().optional(),
+  failureReason: FailureReason.nullable(),
   /** A local edit of this stop waits for the server. */
   pending: z.boolean(),
 });
@@ -184,7 +191,26 @@ export const StopDetailView = z.object({
     eta: Timestamp.nullable(),
     updatedAt: Timestamp,
     updatedBy: z.string().max(200).nullable(),
+    orderRef: OrderRef.nullable(),
+    parcelCount: ParcelCount,
+    barcodes: Barcodes,
+    /** Absent when the viewer may not see customers. */
+    coordinates: Coordinates.nullable().optional(),
+    minimumAge: MinimumAge.nullable(),
+    idCheck: z.boolean(),
+    failureReason: FailureReason.nullable(),
+    /** Absent when the viewer may not see notes. */
+    failureNote: FailureNote.nullable().optional(),
   }),
+  /** The stop's billing data; absent for viewers without `stop.readBilling`. Amounts in minor units of `currency`. */
+  billing: z.object({
+    paymentRef: PaymentRef.nullable(),
+    codAmount: MinorAmount.nullable(),
+    deliveryFee: MinorAmount.nullable(),
+    currency: CurrencyCode.nullable(),
+  }).optional(),
+  /** Like `phone`: the email is revealed with the phone number (same permission, same audited read). */
+  email: z.enum(['masked', 'none']).optional(),
   routeName: z.string().max(200).nullable(),
   driverName: z.string().max(200).nullable(),
   /** Status changes the state machine allows from here and the user may make. */
@@ -302,12 +328,12 @@ export const bridgeCalls = {
   listStops: { args: ListStopsArgs, result: z.array(StopRowView) },
   stopDetail: { args: z.object({ stopId: EntityId }).strict(), result: StopDetailView },
   setStopStatus: {
-    args: z.object({ stopId: EntityId, to: StopStatus, reason: z.string().max(500).optional() }).strict(),
+    args: z.object({ stopId: EntityId, to: StopStatus, failureReason: FailureReason.optional(), reason: z.string().max(500).optional() }).strict(),
     result: StopDetailView,
   },
   editStopNotes: { args: z.object({ stopId: EntityId, notes: DeliveryNotes }).strict(), result: StopDetailView },
   /** Shows the stop's phone number: queued as an audited `stop.revealPhone` (offline too), then answered. */
-  revealStopPhone: { args: z.object({ stopId: EntityId }).strict(), result: z.object({ phone: Phone.nullable() }) },
+  revealStopPhone: { args: z.object({ stopId: EntityId }).strict(), result: z.object({ phone: Phone.nullable(), email: Email.nullable().optional() }) },
   listPositions: { args: z.object({ locationId: EntityId }).strict(), result: z.array(PositionView) },
 
   syncStatus: { args: NoArgs, result: SyncStatusView },

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import {
+  Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
+} from './orders';
 
 /**
  * Identifiers are opaque strings chosen by whoever creates the record (the admin CLI
@@ -73,8 +76,17 @@ export const Address = z.string().min(1).max(500);
 export const Phone = z.string().regex(/^\+?[0-9 ()-]{4,32}$/, 'phone numbers use digits, spaces, ( ) - and a leading +');
 export const DeliveryNotes = z.string().max(2000);
 
+export const Latitude = z.number().min(-90).max(90);
+export const Longitude = z.number().min(-180).max(180);
+/** Where a stop is, when the order says so: a map and distance checks without geocoding. */
+export const Coordinates = z.object({ lat: Latitude, lng: Longitude }).strict();
+export type Coordinates = z.infer<typeof Coordinates>;
+
+/** The stop fields stored encrypted: a value that does not decrypt is withheld (see `Stop.withheld`). */
+export const encryptedStopFields = ['customerName', 'address', 'coordinates', 'phone', 'email', 'notes', 'failureNote', 'paymentRef'] as const;
+export type EncryptedStopField = (typeof encryptedStopFields)[number];
 /** Customer fields of a stop the server could not verify (see `Stop.withheld`). */
-export const WithheldStopFields = z.array(z.enum(['customerName', 'address', 'phone', 'notes'])).min(1);
+export const WithheldStopFields = z.array(z.enum(encryptedStopFields)).min(1);
 
 /**
  * A stop as the server holds it. Fields marked optional are the ones a viewer may not be
@@ -89,6 +101,29 @@ export const Stop = z.object({
   address: Address.optional(),
   phone: Phone.nullable().optional(),
   notes: DeliveryNotes.optional(),
+  /** The shop's order reference, unique per location; null on stops made without one. */
+  orderRef: OrderRef.nullable(),
+  parcelCount: ParcelCount,
+  /** The parcel labels expected at hand-over. */
+  barcodes: Barcodes,
+  /** Where the stop is (stop.readCustomer, like the address); null when the order did not say. */
+  coordinates: Coordinates.nullable().optional(),
+  /** The customer's email (stop.readPhone: contact details). */
+  email: Email.nullable().optional(),
+  /** Regulated goods: the recipient must prove this age (null: no age check). */
+  minimumAge: MinimumAge.nullable(),
+  /** Regulated goods: the recipient must show an ID. */
+  idCheck: z.boolean(),
+  /** Billing (stop.readBilling only): the payment reference, amounts in minor units of `currency`. */
+  paymentRef: PaymentRef.nullable().optional(),
+  /** Amount to collect on delivery (cash or card at the door); null: nothing to collect. */
+  codAmount: MinorAmount.nullable().optional(),
+  deliveryFee: MinorAmount.nullable().optional(),
+  currency: CurrencyCode.nullable().optional(),
+  /** Why the delivery failed, set with status `failed` and cleared when the stop leaves it. */
+  failureReason: FailureReason.nullable(),
+  /** The free-text note that came with the failure reason (stop.readNotes, like delivery notes). */
+  failureNote: FailureNote.nullable().optional(),
   /**
    * Customer fields the server holds but could not verify (their stored ciphertext does not
    * decrypt: altered or moved by someone with database access). They are left out like
@@ -104,11 +139,12 @@ export const Stop = z.object({
 });
 export type Stop = z.infer<typeof Stop>;
 
-/** Stop fields that only some viewers may receive. */
-export type RedactableStopField = 'customerName' | 'address' | 'phone' | 'notes';
-
-export const Latitude = z.number().min(-90).max(90);
-export const Longitude = z.number().min(-180).max(180);
+/** Stop fields that only some viewers may receive (each revealed by one permission, permissions.ts). */
+export const redactableStopFields = [
+  'customerName', 'address', 'coordinates', 'phone', 'email', 'notes', 'failureNote',
+  'paymentRef', 'codAmount', 'deliveryFee', 'currency',
+] as const;
+export type RedactableStopField = (typeof redactableStopFields)[number];
 
 export const DriverPosition = z.object({
   driverId: EntityId,

@@ -13,7 +13,7 @@ describe('export request contract', () => {
   });
 
   it('names each absurd input: unknown class, impossible date, reversed or endless range, extra fields', () => {
-    expect(issues({ from: '2026-03-01', to: '2026-03-01', classes: 'billing' })).toEqual(['classes: data classes are operational, customer (comma-separated)']);
+    expect(issues({ from: '2026-03-01', to: '2026-03-01', classes: 'invoices' })).toEqual(['classes: data classes are operational, customer, billing (comma-separated)']);
     expect(issues({ from: '2026-02-30', to: '2026-03-01' })).toContain('from: not a calendar date');
     expect(issues({ from: '2026-03-01', to: '2026-02-01' })).toEqual(['to: "to" is before "from"']);
     expect(issues({ from: '2000-01-01', to: '2026-01-01' })).toEqual([`to: a range covers at most ${exportRangeDaysCeiling} days`]);
@@ -30,8 +30,12 @@ describe('export request contract', () => {
   it('keeps key columns with any class and customer columns only with the customer class', () => {
     const keys = (cs: Parameters<typeof exportColumnsFor>[0]) => exportColumnsFor(cs).map((c) => c.key);
     expect(keys(['operational'])).not.toContain('phone');
-    expect(keys(['customer'])).toEqual(['route_date', 'route_id', 'stop_id', 'customer_name', 'address', 'phone', 'notes', 'withheld']);
-    expect(keys(['operational', 'customer'])).toEqual(exportColumns.map((c) => c.key));
+    expect(keys(['customer'])).toEqual([
+      'route_date', 'route_id', 'stop_id', 'customer_name', 'address', 'phone', 'latitude', 'longitude', 'email', 'notes', 'failure_note', 'withheld',
+    ]);
+    expect(keys(['billing'])).toEqual(['route_date', 'route_id', 'stop_id', 'payment_ref', 'cod_amount_minor', 'delivery_fee_minor', 'currency']);
+    expect(keys(['operational'])).toEqual(expect.arrayContaining(['order_ref', 'parcel_count', 'barcodes', 'minimum_age', 'id_check', 'failure_reason']));
+    expect(keys(['operational', 'customer', 'billing'])).toEqual(exportColumns.map((c) => c.key));
     expect(new Set(exportColumns.map((c) => c.key)).size).toBe(exportColumns.length);
   });
 });

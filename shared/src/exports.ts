@@ -9,13 +9,14 @@ import type { Permission } from './permissions';
  */
 
 /** What an export may contain. Each class needs its own permission at the location. */
-export const exportDataClasses = ['operational', 'customer'] as const;
+export const exportDataClasses = ['operational', 'customer', 'billing'] as const;
 export const ExportDataClass = z.enum(exportDataClasses);
 export type ExportDataClass = z.infer<typeof ExportDataClass>;
 
 export const exportClassPermission: Readonly<Record<ExportDataClass, Permission>> = {
   operational: 'export.operational',
   customer: 'export.customer',
+  billing: 'export.billing',
 };
 
 export const exportFormats = ['csv', 'xlsx'] as const;
@@ -49,14 +50,29 @@ export const exportColumns = [
   { key: 'eta', title: 'ETA', dataClass: 'operational' },
   { key: 'stop_updated_at', title: 'Stop updated at', dataClass: 'operational' },
   { key: 'stop_updated_by', title: 'Stop updated by', dataClass: 'operational' },
+  { key: 'order_ref', title: 'Order ref', dataClass: 'operational' },
+  { key: 'parcel_count', title: 'Parcels', dataClass: 'operational' },
+  { key: 'barcodes', title: 'Barcodes', dataClass: 'operational' },
+  { key: 'minimum_age', title: 'Minimum age', dataClass: 'operational' },
+  { key: 'id_check', title: 'ID check', dataClass: 'operational' },
+  { key: 'failure_reason', title: 'Failure reason', dataClass: 'operational' },
   { key: 'route_updated_at', title: 'Route updated at', dataClass: 'operational' },
   { key: 'route_updated_by', title: 'Route updated by', dataClass: 'operational' },
   { key: 'customer_name', title: 'Customer', dataClass: 'customer' },
   { key: 'address', title: 'Address', dataClass: 'customer' },
   { key: 'phone', title: 'Phone', dataClass: 'customer' },
+  { key: 'latitude', title: 'Latitude', dataClass: 'customer' },
+  { key: 'longitude', title: 'Longitude', dataClass: 'customer' },
+  { key: 'email', title: 'Email', dataClass: 'customer' },
   { key: 'notes', title: 'Delivery notes', dataClass: 'customer' },
+  { key: 'failure_note', title: 'Failure note', dataClass: 'customer' },
   /** Customer fields whose stored value did not decrypt (altered in the database), comma-separated: empty in this file, not missing. */
   { key: 'withheld', title: 'Withheld (did not decrypt)', dataClass: 'customer' },
+  { key: 'payment_ref', title: 'Payment ref', dataClass: 'billing' },
+  /** Amounts are integers in the currency's minor units (cents), as stored. */
+  { key: 'cod_amount_minor', title: 'Collect on delivery (minor units)', dataClass: 'billing' },
+  { key: 'delivery_fee_minor', title: 'Delivery fee (minor units)', dataClass: 'billing' },
+  { key: 'currency', title: 'Currency', dataClass: 'billing' },
 ] as const satisfies readonly { key: string; title: string; dataClass: 'key' | ExportDataClass }[];
 
 export type ExportColumn = (typeof exportColumns)[number];

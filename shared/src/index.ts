@@ -1,4 +1,5 @@
 export * from './domain';
+export * from './orders';
 export * from './errors';
 export * from './permissions';
 export * from './stop-status';

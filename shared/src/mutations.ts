@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import {
-  Address, CustomerName, DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp,
+  Address, Coordinates, CustomerName, DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp,
 } from './domain';
+import {
+  Barcodes, CurrencyCode, Email, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef, stopBillingFields,
+} from './orders';
 import type { Permission } from './permissions';
 
 /* ----------------------------------------------------------------------------------------
@@ -24,6 +27,9 @@ export const StopSetStatus = z.object({
   type: z.literal('stop.setStatus'),
   stopId: EntityId,
   to: StopStatus,
+  /** Required with `failed`, refused with any other status (`failureReasonRefusal`). */
+  failureReason: FailureReason.optional(),
+  /** Free text; with `failed` it is kept on the stop as its failure note. */
   reason: z.string().max(500).optional(),
 });
 export const StopEditNotes = z.object({
@@ -32,6 +38,27 @@ export const StopEditNotes = z.object({
   stopId: EntityId,
   notes: DeliveryNotes,
 });
+/**
+ * The order data of a stop as a create or update carries it. On `stop.create` each is optional
+ * and defaults to none (no order ref, one parcel, no barcodes, no checks, no billing); billing
+ * fields need `stop.readBilling` as well (`mutationRules`). Together they must make sense
+ * (`stopOrderProblems`: an amount needs a currency), which the server checks on the result.
+ */
+export const StopOrderFields = z.object({
+  orderRef: OrderRef.nullable(),
+  parcelCount: ParcelCount,
+  barcodes: Barcodes,
+  coordinates: Coordinates.nullable(),
+  email: Email.nullable(),
+  minimumAge: MinimumAge.nullable(),
+  idCheck: z.boolean(),
+  paymentRef: PaymentRef.nullable(),
+  codAmount: MinorAmount.nullable(),
+  deliveryFee: MinorAmount.nullable(),
+  currency: CurrencyCode.nullable(),
+});
+export type StopOrderFields = z.infer<typeof StopOrderFields>;
+
 export const StopCreate = z.object({
   ...base,
   type: z.literal('stop.create'),
@@ -43,6 +70,7 @@ export const StopCreate = z.object({
   phone: Phone.nullable(),
   notes: DeliveryNotes,
   window: TimeWindow,
+  ...StopOrderFields.partial().shape,
 });
 export const StopUpdate = z.object({
   ...base,
@@ -56,6 +84,7 @@ export const StopUpdate = z.object({
       phone: Phone.nullable(),
       window: TimeWindow,
       eta: Timestamp.nullable(),
+      ...StopOrderFields.shape,
     })
     .partial()
     .strict()
@@ -117,14 +146,26 @@ export interface MutationRule<T extends MutationType> {
   permission: Permission;
   /** The one record the mutation changes (the row it is audited against and rolled back to). */
   target(m: MutationOf<T>): MutationTarget;
+  /** Permissions this particular mutation needs besides `permission`, from what it carries. */
+  alsoNeeds?(m: MutationOf<T>): readonly Permission[];
 }
+
+/** Whether a stop create or update sets billing data (a create's nulls are the default, not a change). */
+function carriesBilling(values: Partial<Record<(typeof stopBillingFields)[number], unknown>>, nullSets: boolean): boolean {
+  return stopBillingFields.some((f) => values[f] !== undefined && (nullSets || values[f] !== null));
+}
+const billingNeeds = (sets: boolean): readonly Permission[] => (sets ? ['stop.readBilling'] : []);
 
 /** Every mutation type's rule. A mapped type: a declared type without a rule does not compile. */
 export const mutationRules: { readonly [T in MutationType]: MutationRule<T> } = {
   'stop.setStatus': { permission: 'stop.setStatus', target: (m) => ({ kind: 'stop', id: m.stopId }) },
   'stop.editNotes': { permission: 'stop.editNotes', target: (m) => ({ kind: 'stop', id: m.stopId }) },
-  'stop.create': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
-  'stop.update': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
+  'stop.create': {
+    permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }), alsoNeeds: (m) => billingNeeds(carriesBilling(m, false)),
+  },
+  'stop.update': {
+    permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }), alsoNeeds: (m) => billingNeeds(carriesBilling(m.changes, true)),
+  },
   'stop.revealPhone': { permission: 'stop.readPhone', target: (m) => ({ kind: 'stop', id: m.stopId }) },
   'route.create': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
   'route.assign': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
@@ -139,6 +180,12 @@ export const mutationRules: { readonly [T in MutationType]: MutationRule<T> } = 
  */
 export function mutationTarget(m: Mutation): MutationTarget {
   return (mutationRules[m.type] as MutationRule<MutationType>).target(m);
+}
+
+/** Every permission this mutation needs at its location: its type's, and what its content adds. */
+export function mutationPermissions(m: Mutation): readonly Permission[] {
+  const rule = mutationRules[m.type] as MutationRule<MutationType>;
+  return [rule.permission, ...(rule.alsoNeeds?.(m) ?? [])];
 }
 
 /** The permission each mutation type needs at its location. */

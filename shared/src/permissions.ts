@@ -8,8 +8,9 @@ import type { RedactableStopField, Stop } from './domain';
 export const permissionCatalogue = {
   'location.read': 'See the depot, its routes, drivers and vehicles, and stop status and time windows',
   'stop.readCustomer': 'See customer names and addresses on stops',
-  'stop.readPhone': 'See customer phone numbers',
+  'stop.readPhone': 'See customer phone numbers and email addresses',
   'stop.readNotes': 'See delivery notes',
+  'stop.readBilling': 'See billing data on stops (payment reference, amount to collect, delivery fee) and set it',
   'stop.setStatus': 'Change a stop status (within the stop state machine)',
   'stop.editNotes': 'Edit delivery notes',
   'stop.edit': 'Create stops and edit their customer details, time window and order',
@@ -25,6 +26,7 @@ export const permissionCatalogue = {
   'approval.decide': 'Approve or deny sensitive changes other people request at the location',
   'export.operational': 'Export routes and stops (status, times, order data) of the location',
   'export.customer': 'Include customer contact fields (name, address, phone, notes) in exports',
+  'export.billing': 'Include billing data (payment reference, amounts) in exports; needs stop.readBilling as well',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;
@@ -62,9 +64,9 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
   },
   manager: {
     permissions: [
-      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
+      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.readBilling', 'stop.setStatus',
       'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
-      'approval.decide', 'export.operational', 'export.customer', 'fleet.manage',
+      'approval.decide', 'export.operational', 'export.customer', 'export.billing', 'fleet.manage',
     ],
     mfaRequired: true,
     mustExpire: false,
@@ -91,7 +93,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
     mayGrant: [],
   },
   finance: {
-    permissions: ['location.read', 'stop.readCustomer', 'export.operational'],
+    permissions: ['location.read', 'stop.readCustomer', 'stop.readBilling', 'export.operational', 'export.billing'],
     mfaRequired: false,
     mustExpire: false,
     assignedRoutesOnly: false,
@@ -117,9 +119,20 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
 export const stopFieldPermission: Readonly<Record<RedactableStopField, Permission>> = {
   customerName: 'stop.readCustomer',
   address: 'stop.readCustomer',
+  coordinates: 'stop.readCustomer',
   phone: 'stop.readPhone',
+  email: 'stop.readPhone',
   notes: 'stop.readNotes',
+  failureNote: 'stop.readNotes',
+  paymentRef: 'stop.readBilling',
+  codAmount: 'stop.readBilling',
+  deliveryFee: 'stop.readBilling',
+  currency: 'stop.readBilling',
 };
+
+/** The permissions that change what a stop looks like to a viewer, in catalogue order. */
+export const stopRedactionPermissions: readonly Permission[] = allPermissions.filter((p) =>
+  Object.values(stopFieldPermission).includes(p));
 
 /**
  * Removes every stop field the viewer's permissions at the stop's location do not reveal.
@@ -149,7 +162,5 @@ export function roleRequiresMfa(role: RoleName): boolean {
 
 /** The key a grant's permission set is redacted by, so identical viewers share one redaction. */
 export function viewKey(permissions: ReadonlySet<Permission>): string {
-  return (Object.keys(stopFieldPermission) as RedactableStopField[])
-    .map((f) => (permissions.has(stopFieldPermission[f]) ? '1' : '0'))
-    .join('');
+  return stopRedactionPermissions.map((p) => (permissions.has(p) ? '1' : '0')).join('');
 }

@@ -8,7 +8,9 @@ import { fieldAad } from './field-cipher';
 export interface EncryptedColumn {
   table: 'stops' | 'users';
   /** The stored column. */
-  column: 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'totp_secret_enc';
+  column:
+    | 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'coordinates_enc' | 'email_enc' | 'payment_ref_enc'
+    | 'failure_note_enc' | 'totp_secret_enc';
   /** The column's name in the associated data: `<table>.<name>.<row id>`. */
   name: string;
   /** How an alert names a row of this table. */
@@ -22,6 +24,10 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'stops', column: 'address_enc', name: 'address', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'phone_enc', name: 'phone', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'notes_enc', name: 'notes', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'coordinates_enc', name: 'coordinates', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'email_enc', name: 'email', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'payment_ref_enc', name: 'payment_ref', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'failure_note_enc', name: 'failure_note', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
 ];
 

@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004-permission-groups';
 import * as m0005 from './migrations/0005-approvals';
 import * as m0006 from './migrations/0006-audit-append-only';
 import * as m0007 from './migrations/0007-field-key-rotation';
+import * as m0008 from './migrations/0008-orders';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0005-approvals': m0005,
   '0006-audit-append-only': m0006,
   '0007-field-key-rotation': m0007,
+  '0008-orders': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

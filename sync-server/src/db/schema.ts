@@ -166,6 +166,24 @@ export interface Database {
     version: number;
     updated_at: number;
     updated_by: string | null;
+    /** Order data (0008-orders). Unique per location when set. */
+    order_ref: string | null;
+    parcel_count: Generated<number>;
+    /** JSON array of the barcodes expected. */
+    barcodes: Generated<string>;
+    /** `lat,lng`, encrypted. */
+    coordinates_enc: string | null;
+    email_enc: string | null;
+    minimum_age: number | null;
+    /** 0 or 1. */
+    id_check: Generated<number>;
+    payment_ref_enc: string | null;
+    /** Minor units of `currency`. */
+    cod_amount: number | null;
+    delivery_fee: number | null;
+    currency: string | null;
+    failure_reason: string | null;
+    failure_note_enc: string | null;
   };
   positions: {
     driver_id: string;

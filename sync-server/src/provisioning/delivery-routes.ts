@@ -1,5 +1,5 @@
 import {
-  Address, CustomerName, DeliveryNotes, EntityId, Phone, type Route, RouteDate, type Stop, TimeWindow,
+  Address, CustomerName, DeliveryNotes, EntityId, Phone, type Route, RouteDate, type Stop, StopOrderFields, TimeWindow,
 } from '@depotline/shared';
 import { z } from 'zod';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
@@ -35,13 +35,16 @@ export const StopCreateInput = z.object({
   phone: Phone.nullable(),
   notes: DeliveryNotes.default(''),
   window: TimeWindow,
+  /** The order (reference, parcels, checks, billing): each optional, as on `stop.create`. */
+  ...StopOrderFields.partial().shape,
 });
 export type StopCreateInput = z.input<typeof StopCreateInput>;
 
 /** A refusal of the shared record writers, as the error the CLI and provisioning answer with. */
 function asProvisioningError(err: unknown): unknown {
   if (!(err instanceof Rejection)) return err;
-  return err.code === 'not_found' ? new AppError('not_found', 404, err.reason) : conflict(err.reason);
+  if (err.code === 'not_found') return new AppError('not_found', 404, err.reason);
+  return err.code === 'bad_request' ? new AppError('bad_request', 400, err.reason) : conflict(err.reason);
 }
 
 /** Creates a route inside the caller's transaction; driver and vehicle must be of the same location. */
@@ -88,10 +91,17 @@ export async function createStopIn(ctx: ServerContext, trx: Db, actor: AuditActo
   const row = await createStopRecord(ctx, { trx, by: actor.label, now }, {
     id, locationId: s.locationId, routeId: s.routeId, sequence,
     customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes, window: s.window,
+    orderRef: s.orderRef, parcelCount: s.parcelCount, barcodes: s.barcodes, coordinates: s.coordinates, email: s.email,
+    minimumAge: s.minimumAge, idCheck: s.idCheck, paymentRef: s.paymentRef, codAmount: s.codAmount, deliveryFee: s.deliveryFee, currency: s.currency,
   }).catch((err: unknown) => { throw asProvisioningError(err); });
   await appendAudit(trx, actor, {
     action: 'stop.create', outcome: 'ok', targetType: 'stop', targetId: id, locationId: s.locationId,
-    details: { routeId: s.routeId, sequence, window: s.window, fields: ['customerName', 'address', 'notes', ...(s.phone !== null ? ['phone'] : [])].sort() },
+    details: {
+      routeId: s.routeId, sequence, window: s.window,
+      ...(s.orderRef ? { orderRef: s.orderRef } : {}),
+      fields: ['customerName', 'address', 'notes', ...(s.phone !== null ? ['phone'] : []),
+        ...(['email', 'coordinates', 'paymentRef', 'codAmount', 'deliveryFee'] as const).filter((f) => s[f] != null)].sort(),
+    },
   }, now);
   return presentStop(ctx, row);
 }

@@ -1,4 +1,4 @@
-import type { Permission } from '@depotline/shared';
+import { type Permission, stopRedactionPermissions } from '@depotline/shared';
 import { viewAt } from '../access/access-profile';
 import type { SyncSocket } from './socket-types';
 
@@ -8,7 +8,7 @@ import type { SyncSocket } from './socket-types';
  * personal room that receives only their own routes. Emitting to rooms (not looping over
  * sockets) keeps fan-out cheap and works unchanged with the Redis adapter across processes.
  */
-export const viewBits: readonly Permission[] = ['stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'position.read'];
+export const viewBits: readonly Permission[] = [...stopRedactionPermissions, 'position.read'];
 
 export function viewClassOf(perms: ReadonlySet<Permission>): string {
   return viewBits.map((p) => (perms.has(p) ? '1' : '0')).join('');

@@ -1,4 +1,4 @@
-import type { Driver, DriverPosition, RedactableStopField, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
+import type { Driver, DriverPosition, EncryptedStopField, FailureReason, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
 import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
 import type { Database } from '../db/schema';
@@ -21,7 +21,7 @@ export type RouteRow = Selectable<Database['routes']>;
  */
 export function presentStop(ctx: ServerContext, row: StopRow): Stop {
   const { pii, withheld } = readStopPii(ctx, row);
-  const withheldFields = Object.keys(withheld) as RedactableStopField[];
+  const withheldFields = Object.keys(withheld) as EncryptedStopField[];
   if (withheldFields.length > 0) reportWithheldStop(ctx, { id: row.id, locationId: row.location_id }, withheld);
   return {
     id: row.id,
@@ -29,6 +29,15 @@ export function presentStop(ctx: ServerContext, row: StopRow): Stop {
     routeId: row.route_id,
     sequence: row.sequence,
     ...pii,
+    orderRef: row.order_ref,
+    parcelCount: row.parcel_count,
+    barcodes: parseBarcodes(row.barcodes),
+    minimumAge: row.minimum_age,
+    idCheck: row.id_check === 1,
+    codAmount: row.cod_amount,
+    deliveryFee: row.delivery_fee,
+    currency: row.currency,
+    failureReason: row.failure_reason as FailureReason | null,
     ...(withheldFields.length > 0 ? { withheld: withheldFields } : {}),
     window: { start: row.window_start, end: row.window_end },
     status: row.status as StopStatus,
@@ -37,6 +46,11 @@ export function presentStop(ctx: ServerContext, row: StopRow): Stop {
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
+}
+
+function parseBarcodes(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((b): b is string => typeof b === 'string') : [];
 }
 
 export function presentRoute(row: RouteRow): Route {

@@ -1,4 +1,4 @@
-import { type Mutation, type MutationResult, mutationRules, mutationTarget } from '@depotline/shared';
+import { type Mutation, mutationPermissions, type MutationResult, mutationTarget } from '@depotline/shared';
 import { checkPermission } from '../access/authorize';
 import type { Caller } from '../access/caller';
 import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/audit-log';
@@ -78,12 +78,14 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     state.audits.push({ actor, event: { ...event, targetType: target.kind, targetId: target.id, locationId: m.locationId } });
   const scope: MutationScope = { ctx, trx, by: principal.username, now, ownDrivers: await ownDriversAt(state, trx, m.locationId) };
 
-  const permission = mutationRules[m.type].permission;
+  // The type's permission, and any its content adds (billing data needs stop.readBilling).
   const assignedToCaller = (await handler.assignedToCaller?.(scope, m)) ?? false;
   const owns = handler.ownedByCaller?.(scope, m) ?? true;
-  if (!owns || !checkPermission(profile, { permission, locationId: m.locationId, assignedToCaller }, now)) {
+  const permissions = mutationPermissions(m);
+  const missing = permissions.find((p) => !checkPermission(profile, { permission: p, locationId: m.locationId, assignedToCaller }, now));
+  if (!owns || missing !== undefined) {
     await release();
-    audit({ action: m.type, outcome: 'denied', details: { permission } });
+    audit({ action: m.type, outcome: 'denied', details: { permission: missing ?? permissions[0] } });
     return { result: { id: m.id, status: 'rejected', code: 'forbidden', reason: 'You do not have access to this.', current: null }, touched: [] };
   }
 

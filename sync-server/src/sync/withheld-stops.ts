@@ -1,4 +1,4 @@
-import type { RedactableStopField } from '@depotline/shared';
+import type { EncryptedStopField } from '@depotline/shared';
 import { loadAccessProfile } from '../access/access-profile';
 import { checkPermission, usersAtLocation } from '../access/authorize';
 import { insertAlertNotice } from '../auth/security-alerts';
@@ -6,6 +6,7 @@ import { reportWithheldRecord, systemActor, type WithheldRecord, withheldAlertDe
 import type { ServerContext } from '../context';
 import type { FieldDecryptFailure } from '../crypto/field-cipher';
 import type { Db } from '../db/database';
+import { stopPiiColumnName } from './stop-pii';
 
 /**
  * Reports stops whose customer data did not decrypt (audit/withheld-values.ts) without holding
@@ -27,9 +28,6 @@ interface Reporter {
 const reporters = new WeakMap<ServerContext, Reporter>();
 const maxRemembered = 10_000;
 
-const stopColumn: Readonly<Record<RedactableStopField, string>> = {
-  customerName: 'customer_name', address: 'address', phone: 'phone', notes: 'notes',
-};
 
 function reporterOf(ctx: ServerContext): Reporter {
   let r = reporters.get(ctx);
@@ -43,10 +41,10 @@ function reporterOf(ctx: ServerContext): Reporter {
 export function reportWithheldStop(
   ctx: ServerContext,
   stop: { id: string; locationId: string },
-  withheld: Partial<Record<RedactableStopField, FieldDecryptFailure>>,
+  withheld: Partial<Record<EncryptedStopField, FieldDecryptFailure>>,
 ): void {
   const columns: Record<string, string> = {};
-  for (const [field, reason] of Object.entries(withheld) as [RedactableStopField, FieldDecryptFailure][]) columns[stopColumn[field]] = reason;
+  for (const [field, reason] of Object.entries(withheld) as [EncryptedStopField, FieldDecryptFailure][]) columns[stopPiiColumnName[field]] = reason;
   const key = `${stop.id}|${Object.keys(columns).sort().join(',')}`;
   const now = ctx.now();
   const reporter = reporterOf(ctx);

@@ -1,5 +1,5 @@
-import type { Driver, DriverPosition, RedactableStopField, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
-import { StopStatus as StopStatusSchema } from '@depotline/shared';
+import type { Driver, DriverPosition, EncryptedStopField, RedactableStopField, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
+import { encryptedStopFields, FailureReason, redactableStopFields, StopStatus as StopStatusSchema } from '@depotline/shared';
 import type { SqlConnection, SqlRow, SqlValue } from './sql-binding';
 
 export type EntityKind = 'route' | 'stop' | 'driver' | 'vehicle' | 'position';
@@ -21,7 +21,7 @@ interface TableSpec<K extends EntityKind> {
   fromRow(row: SqlRow): EntityByKind[K];
 }
 
-const redactable: readonly RedactableStopField[] = ['customerName', 'address', 'phone', 'notes'];
+const redactable: readonly RedactableStopField[] = redactableStopFields;
 
 export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
   route: {
@@ -45,6 +45,10 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
     toColumns: (s) => ({
       id: s.id, location_id: s.locationId, route_id: s.routeId, sequence: s.sequence,
       customer_name: s.customerName ?? null, address: s.address ?? null, phone: s.phone ?? null, notes: s.notes ?? null,
+      order_ref: s.orderRef, parcel_count: s.parcelCount, barcodes: JSON.stringify(s.barcodes),
+      latitude: s.coordinates?.lat ?? null, longitude: s.coordinates?.lng ?? null, email: s.email ?? null,
+      minimum_age: s.minimumAge, id_check: s.idCheck ? 1 : 0, payment_ref: s.paymentRef ?? null, cod_amount: s.codAmount ?? null,
+      delivery_fee: s.deliveryFee ?? null, currency: s.currency ?? null, failure_reason: s.failureReason, failure_note: s.failureNote ?? null,
       // Withheld fields (the server could not verify them) are hidden too, and named as `withheld:<field>`.
       hidden_fields: JSON.stringify([...redactable.filter((f) => s[f] === undefined), ...(s.withheld ?? []).map((f) => `withheld:${f}`)]),
       window_start: s.window.start, window_end: s.window.end, status: s.status, eta: s.eta,
@@ -58,11 +62,25 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
         status: StopStatusSchema.parse(text(row, 'status')) satisfies StopStatus,
         eta: intOrNull(row, 'eta'), version: int(row, 'version'), updatedAt: int(row, 'updated_at'),
         updatedBy: textOrNull(row, 'updated_by'),
+        orderRef: textOrNull(row, 'order_ref'), parcelCount: int(row, 'parcel_count'), barcodes: parseStrings(text(row, 'barcodes')),
+        minimumAge: intOrNull(row, 'minimum_age'), idCheck: int(row, 'id_check') === 1,
+        failureReason: FailureReason.nullable().catch(null).parse(textOrNull(row, 'failure_reason')),
       };
       if (!hidden.has('customerName')) stop.customerName = text(row, 'customer_name');
       if (!hidden.has('address')) stop.address = text(row, 'address');
       if (!hidden.has('phone')) stop.phone = textOrNull(row, 'phone');
       if (!hidden.has('notes')) stop.notes = text(row, 'notes');
+      if (!hidden.has('coordinates')) {
+        const lat = numOrNull(row, 'latitude');
+        const lng = numOrNull(row, 'longitude');
+        stop.coordinates = lat !== null && lng !== null ? { lat, lng } : null;
+      }
+      if (!hidden.has('email')) stop.email = textOrNull(row, 'email');
+      if (!hidden.has('failureNote')) stop.failureNote = textOrNull(row, 'failure_note');
+      if (!hidden.has('paymentRef')) stop.paymentRef = textOrNull(row, 'payment_ref');
+      if (!hidden.has('codAmount')) stop.codAmount = intOrNull(row, 'cod_amount');
+      if (!hidden.has('deliveryFee')) stop.deliveryFee = intOrNull(row, 'delivery_fee');
+      if (!hidden.has('currency')) stop.currency = textOrNull(row, 'currency');
       const withheld = parseWithheld(text(row, 'hidden_fields'));
       if (withheld.length > 0) stop.withheld = withheld;
       return stop;
@@ -137,10 +155,15 @@ export async function listEntities<K extends EntityKind>(conn: SqlConnection, ki
   return rows.map((r) => t.fromRow(r));
 }
 
-function parseWithheld(json: string): RedactableStopField[] {
+function parseWithheld(json: string): EncryptedStopField[] {
   const parsed: unknown = JSON.parse(json);
   if (!Array.isArray(parsed)) return [];
-  return parsed.flatMap((f) => (typeof f === 'string' && f.startsWith('withheld:') && (redactable as readonly string[]).includes(f.slice(9)) ? [f.slice(9) as RedactableStopField] : []));
+  return parsed.flatMap((f) => (typeof f === 'string' && f.startsWith('withheld:') && (encryptedStopFields as readonly string[]).includes(f.slice(9)) ? [f.slice(9) as EncryptedStopField] : []));
+}
+
+function parseStrings(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((b): b is string => typeof b === 'string') : [];
 }
 
 function parseHidden(json: string): RedactableStopField[] {

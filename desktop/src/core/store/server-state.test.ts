@@ -149,6 +149,7 @@ describe('applyChanges (set-wise) matches applying each change in turn', () => {
             const stop: Stop = {
               id: stopIds[i]!, locationId: loc, routeId: routeIds[i % routeIds.length]!, sequence: i, customerName: `Customer ${tag}`,
               address: `${tag} Lindenstrasse`, phone: r.chance(0.3) ? null : `+49 30 ${tag}`, notes: `notes ${tag}`,
+              orderRef: `SO-${tag}`, parcelCount: 1, barcodes: [], minimumAge: null, idCheck: false, failureReason: null,
               window: { start: 1_700_000_000_000, end: 1_700_003_600_000 }, status: r.pick(statuses), eta: r.chance(0.5) ? null : 1_700_000_100_000 + v,
               version: v, updatedAt: 1_700_000_000_000 + v, updatedBy: 'dispatcher',
             };

@@ -32,6 +32,10 @@ export function buildStop(locationId: string, routeId: string, overrides: Partia
     id: `stop-${tag}`, locationId, routeId, sequence: 0,
     customerName: `Customer Zq${tag}`, address: `${tag} Lindenstrasse, Berlin`, phone: `+49 30 ${String(parseInt(tag.slice(-6), 36) % 10_000_000).padStart(7, '0')}`,
     notes: `Leave with neighbour ${tag}`,
+    // In the order of the shared Stop schema: a parsed copy serialises the same.
+    orderRef: `SO-${tag}`, parcelCount: 1, barcodes: [`BCZq${tag}`], coordinates: { lat: 52.52, lng: 13.405 }, email: `zq${tag}@example.com`,
+    minimumAge: null, idCheck: false, paymentRef: `PAYZq${tag}`, codAmount: null, deliveryFee: 490, currency: 'EUR',
+    failureReason: null, failureNote: null,
     window: { start: 1_700_000_000_000, end: 1_700_003_600_000 }, status: 'planned', eta: null,
     version: 1, updatedAt: 1_700_000_000_000, updatedBy: 'dispatcher', ...overrides,
   };

@@ -56,6 +56,9 @@ export function toStopRow(stop: Stop, permissions: ReadonlySet<Permission>, pend
     window: visible.window,
     status: visible.status,
     eta: visible.eta,
+    orderRef: visible.orderRef,
+    ...(visible.coordinates !== undefined ? { coordinates: visible.coordinates } : {}),
+    failureReason: visible.failureReason,
     pending,
   };
 }
@@ -90,7 +93,24 @@ export function toStopDetail(input: {
       eta: visible.eta,
       updatedAt: visible.updatedAt,
       updatedBy: visible.updatedBy,
+      orderRef: visible.orderRef,
+      parcelCount: visible.parcelCount,
+      barcodes: visible.barcodes,
+      ...(visible.coordinates !== undefined ? { coordinates: visible.coordinates } : {}),
+      minimumAge: visible.minimumAge,
+      idCheck: visible.idCheck,
+      failureReason: visible.failureReason,
+      ...(notesVisible ? { failureNote: visible.failureNote ?? null } : {}),
     },
+    // Billing only with stop.readBilling: redaction removed every billing field otherwise.
+    ...(permissions.has('stop.readBilling') ? {
+      billing: {
+        paymentRef: visible.paymentRef ?? null, codAmount: visible.codAmount ?? null,
+        deliveryFee: visible.deliveryFee ?? null, currency: visible.currency ?? null,
+      },
+    } : {}),
+    // Like the phone number, an email address is revealed on request (an audited read).
+    ...(visible.email !== undefined ? { email: visible.email ? 'masked' as const : 'none' as const } : {}),
     routeName: input.route?.name ?? null,
     driverName: input.driverName,
     allowedTransitions: offeredTransitions(visible.status, permissions),

@@ -1,12 +1,15 @@
 import { useEffect, useState } from 'react';
-import type { RedactableStopField, StopDetailView, StopStatus } from '@depotline/shared';
+import type { EncryptedStopField, StopDetailView, StopStatus } from '@depotline/shared';
 import { call, messageOf } from '../bridge';
 import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
 import { StatusBadge } from '../ui/StatusBadge';
 import { useQuery } from './hooks';
 
 /** A withheld field's stored value did not decrypt on the server (altered in its database); the depot's admins were alerted. */
-const withheldLabel: Readonly<Record<RedactableStopField, string>> = { customerName: 'Customer name', address: 'Address', phone: 'Phone', notes: 'Notes' };
+const withheldLabel: Readonly<Record<EncryptedStopField, string>> = {
+  customerName: 'Customer name', address: 'Address', coordinates: 'Coordinates', phone: 'Phone', email: 'Email', notes: 'Notes',
+  failureNote: 'Failure note', paymentRef: 'Payment reference',
+};
 
 export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { stopId: string; timeZone: string; dataVersion: number; onClose: () => void }) {
   const fetched = useQuery(() => call('stopDetail', { stopId }), [stopId, dataVersion]);

@@ -14,8 +14,9 @@ function isoDay(d: Date): string {
 }
 
 const classText: Readonly<Record<ExportDataClass, string>> = {
-  operational: 'Operational: routes, drivers, vehicles, stop order, status and times',
-  customer: 'Customer contact: names, addresses, phone numbers, delivery notes',
+  operational: 'Operational: routes, drivers, vehicles, stop order, status and times, order references, parcels, failure reasons',
+  customer: 'Customer contact: names, addresses, coordinates, phone numbers, email, delivery and failure notes',
+  billing: 'Billing: payment references, amounts to collect and delivery fees',
 };
 
 /**
@@ -32,6 +33,8 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
     return () => d?.close();
   }, []);
   const mayCustomer = location.permissions.includes('export.customer');
+  // Billing values are in the file only for someone who may read them: offer the class to them alone.
+  const mayBilling = location.permissions.includes('export.billing') && location.permissions.includes('stop.readBilling');
   const today = isoDay(new Date());
   const [from, setFrom] = useState(() => isoDay(new Date(Date.now() - 6 * 86_400_000)));
   const [to, setTo] = useState(today);
@@ -90,6 +93,12 @@ export function ExportDialog({ location, onClose, onChanged }: { location: Locat
             <label className="check">
               <input type="checkbox" checked={classes.includes('customer')} onChange={(e) => toggle('customer', e.target.checked)} data-testid="export-class-customer" />
               {classText.customer}
+            </label>
+          )}
+          {mayBilling && (
+            <label className="check">
+              <input type="checkbox" checked={classes.includes('billing')} onChange={(e) => toggle('billing', e.target.checked)} data-testid="export-class-billing" />
+              {classText.billing}
             </label>
           )}
           {classes.length === 0 && <p className="form-error">Choose at least one.</p>}

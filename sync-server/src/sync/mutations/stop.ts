@@ -1,10 +1,11 @@
-import { type StopStatus, stopTransitionRefusal, type TimeWindow } from '@depotline/shared';
+import { failureReasonRefusal, type StopOrderFields, type StopStatus, stopTransitionRefusal, type TimeWindow } from '@depotline/shared';
 import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
 import { recordChange } from '../change-log';
 import type { StopRow } from '../presenters';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
 import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
+import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
 
 /** Stop mutations: status (the state machine), notes, customer details and order, creation. */
 
@@ -28,7 +29,7 @@ async function touchStop(scope: MutationScope, stop: StopRow, columns: Partial<S
 
 const windowOf = (row: StopRow): TimeWindow => ({ start: row.window_start, end: row.window_end });
 
-export interface NewStop extends StopPii {
+export interface NewStop extends Pick<StopPii, 'customerName' | 'address' | 'phone' | 'notes'>, Partial<StopOrderFields> {
   id: string;
   locationId: string;
   routeId: string;
@@ -36,19 +37,40 @@ export interface NewStop extends StopPii {
   window: TimeWindow;
 }
 
+/** The order fields a stop create or update carries, without the rest of the mutation. */
+function orderPart(o: Partial<StopOrderFields>): Partial<StopOrderFields> {
+  const { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, paymentRef, codAmount, deliveryFee, currency } = o;
+  return { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, paymentRef, codAmount, deliveryFee, currency };
+}
+
+/** Order fields named in an audit entry: which were set, valued only where operational (never contact or billing values). */
+function orderAudit(o: Partial<StopOrderFields>, before: StopRow | undefined): Record<string, unknown> {
+  return {
+    ...(o.orderRef !== undefined ? { orderRef: fromTo(before?.order_ref, o.orderRef) } : {}),
+    ...(o.parcelCount !== undefined ? { parcelCount: fromTo(before?.parcel_count, o.parcelCount) } : {}),
+  };
+}
+
 /**
  * The one writer of new stops, for pushed `stop.create` and for provisioning alike: the id is
- * free, the route is at the same location, the customer data is encrypted before it is stored.
+ * free, the route is at the same location, the order holds together and its reference is free
+ * at the location, the customer and payment data is encrypted before it is stored.
  */
 export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by: string; now: number }, s: NewStop): Promise<StopRow> {
   const { trx, by, now } = write;
   const clash = await trx.selectFrom('stops').selectAll().where('id', '=', s.id).executeTakeFirst();
   if (clash) throw new Rejection('conflict', 'A stop with this id already exists.', clash.location_id === s.locationId ? stopChange(ctx, clash) : null);
   await loadRoute(trx, s.routeId, s.locationId);
+  const order = orderPart(s);
+  await checkOrder(ctx, trx, { id: s.id, locationId: s.locationId }, order, null);
   const version = await recordChange(trx, s.locationId, 'stop', s.id, now);
   const row: StopRow = {
     id: s.id, location_id: s.locationId, route_id: s.routeId, sequence: s.sequence,
-    ...encryptNewStopPii(ctx, s.id, { customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes }),
+    ...encryptNewStopPii(ctx, s.id, {
+      customerName: s.customerName, address: s.address, phone: s.phone, notes: s.notes,
+      coordinates: null, email: null, paymentRef: null, failureNote: null,
+    }),
+    ...newOrderColumns(ctx, s.id, order),
     window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
     version, updated_at: now, updated_by: by,
   };
@@ -63,9 +85,19 @@ export const stopMutations = {
       const stop = await loadStop(scope.trx, m.stopId, m.locationId);
       const refusal = stopTransitionRefusal(stop.status as StopStatus, m.to);
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
-      return touchStop(scope, stop, { status: m.to });
+      const missing = failureReasonRefusal(m.to, m.failureReason);
+      if (missing) throw new Rejection('bad_request', missing, stopChange(scope.ctx, stop));
+      // A failed stop keeps why; leaving `failed` (another attempt) clears it.
+      const failure = m.to === 'failed'
+        ? { failure_reason: m.failureReason ?? null, ...encryptStopPii(scope.ctx, stop.id, { failureNote: m.reason ?? null }) }
+        : { failure_reason: null, failure_note_enc: null };
+      return touchStop(scope, stop, { status: m.to, ...failure });
     },
-    auditDetails: (m, before) => ({ mutationId: m.id, status: fromTo(before?.status, m.to), reason: m.reason }),
+    // The note is customer-facing free text: stored encrypted on the stop, only its presence is audited.
+    auditDetails: (m, before) => ({
+      mutationId: m.id, status: fromTo(before?.status, m.to),
+      ...(m.to === 'failed' ? { failureReason: m.failureReason, failureNote: m.reason !== undefined } : { reason: m.reason }),
+    }),
   },
   'stop.editNotes': {
     assignedToCaller: stopIsOnOwnRoute,
@@ -80,8 +112,11 @@ export const stopMutations = {
     async apply(scope, m) {
       const stop = await loadStop(scope.trx, m.stopId, m.locationId);
       const c = m.changes;
+      const order = orderPart(c);
+      await checkOrder(scope.ctx, scope.trx, { id: stop.id, locationId: stop.location_id }, order, stop);
       return touchStop(scope, stop, {
         ...encryptStopPii(scope.ctx, stop.id, { customerName: c.customerName, address: c.address, phone: c.phone }),
+        ...orderColumns(scope.ctx, stop.id, order),
         ...(c.sequence !== undefined ? { sequence: c.sequence } : {}),
         ...(c.window !== undefined ? { window_start: c.window.start, window_end: c.window.end } : {}),
         ...(c.eta !== undefined ? { eta: c.eta } : {}),
@@ -95,6 +130,7 @@ export const stopMutations = {
         ...(c.sequence !== undefined ? { routeId: before?.route_id, sequence: fromTo(before?.sequence, c.sequence) } : {}),
         ...(c.window !== undefined ? { window: fromTo(before && windowOf(before), c.window) } : {}),
         ...(c.eta !== undefined ? { eta: fromTo(before?.eta, c.eta) } : {}),
+        ...orderAudit(c, before),
       };
     },
   },
@@ -102,11 +138,11 @@ export const stopMutations = {
     async apply(scope, m) {
       const row = await createStopRecord(scope.ctx, scope, {
         id: m.stopId, locationId: m.locationId, routeId: m.routeId, sequence: m.sequence,
-        customerName: m.customerName, address: m.address, phone: m.phone, notes: m.notes, window: m.window,
+        customerName: m.customerName, address: m.address, phone: m.phone, notes: m.notes, window: m.window, ...orderPart(m),
       });
       return { version: row.version, touched: [{ entity: 'stop', id: row.id, locationId: row.location_id }] };
     },
-    auditDetails: (m) => ({ mutationId: m.id, routeId: m.routeId, sequence: m.sequence, window: m.window }),
+    auditDetails: (m) => ({ mutationId: m.id, routeId: m.routeId, sequence: m.sequence, window: m.window, ...orderAudit(orderPart(m), undefined) }),
   },
   'stop.revealPhone': {
     assignedToCaller: stopIsOnOwnRoute,
