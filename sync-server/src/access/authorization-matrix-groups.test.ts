@@ -17,6 +17,7 @@ import {
 } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
+import { buildPlanningMutation } from '../../test/planning-mutations';
 import {
   buildWorld, connectSocket, emitAck, insertRoute, insertStops, insertUser, mutationId, openSession, rest, type TestSocket, type World,
 } from '../../test/world';
@@ -129,6 +130,9 @@ describe.each(backends)('authorization matrix, groups and denials (%s)', (backen
       case 'route.create': return { ...base, type: action, routeId: `new-route-${++counter}`, name: 'Extra', date: '2026-11-23' };
       case 'route.assign': return { ...base, type: action, routeId, driverId: null, vehicleId: null };
       case 'position.report': return { ...base, type: action, driverId: w.driverRecordId, lat: 52.5, lng: 13.4, headingDeg: null, speedKmh: null };
+      case 'route.update': case 'route.cancel': case 'route.reorder': case 'stop.cancel': case 'stop.move':
+      case 'driver.create': case 'driver.update': case 'driver.retire': case 'vehicle.create': case 'vehicle.update': case 'vehicle.retire':
+        return buildPlanningMutation({ ctx: w.ctx, locationId, routeId, driverId: w.otherDriverRecordId, vehicleId: w.vehicleA }, action, base);
     }
   }
 

@@ -10,6 +10,7 @@ import {
 } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
+import { buildPlanningMutation } from '../../test/planning-mutations';
 import { buildWorld, connectSocket, emitAck, mutationId, rest, type TestSocket, type World, type WorldUser } from '../../test/world';
 
 type Where = 'own' | 'other';
@@ -36,6 +37,7 @@ function expectedAllowed(role: RoleName, action: Action, where: Where): boolean 
 }
 
 let counter = 0;
+const isMutationAction = (a: Action): a is MutationType => a !== 'sync.pull' && a !== 'audit.read' && a !== 'grant.create';
 const uniq = (p: string) => `${p}-${++counter}`;
 
 async function buildMutation(w: World, user: WorldUser, action: MutationType, where: Where): Promise<Mutation> {
@@ -59,6 +61,9 @@ async function buildMutation(w: World, user: WorldUser, action: MutationType, wh
     case 'route.create': return { ...base, type: action, routeId: uniq('new-route'), name: 'Extra', date: '2026-11-23' };
     case 'route.assign': return { ...base, type: action, routeId, driverId: null, vehicleId: null };
     case 'position.report': return { ...base, type: action, driverId: w.driverRecordId, lat: 52.5, lng: 13.4, headingDeg: null, speedKmh: null };
+    case 'route.update': case 'route.cancel': case 'route.reorder': case 'stop.cancel': case 'stop.move':
+    case 'driver.create': case 'driver.update': case 'driver.retire': case 'vehicle.create': case 'vehicle.update': case 'vehicle.retire':
+      return buildPlanningMutation({ ctx: w.ctx, locationId, routeId, driverId: w.otherDriverRecordId, vehicleId: w.vehicleA }, action, base);
   }
 }
 
@@ -80,6 +85,8 @@ describe.each(backends)('authorization matrix (%s)', (backend) => {
   it.each(cases)('REST: $role $action at $where location -> allowed=$allowed', async ({ role, action, where, allowed }) => {
     const user = w.users[role];
     const locationId = where === 'own' ? w.A : w.B;
+    // Built first: some mutations get a fresh record to act on, which is not the change under test.
+    const mutation = isMutationAction(action) ? await buildMutation(w, user, action, where) : null;
     const versionBefore = await locationVersion(w, locationId);
     let ok: boolean;
     if (action === 'sync.pull') {
@@ -95,7 +102,7 @@ describe.each(backends)('authorization matrix (%s)', (backend) => {
       expect([201, 403]).toContain(r.status);
       ok = r.status === 201;
     } else {
-      const r = await rest(w, 'POST', '/sync/push', user.token, { mutations: [await buildMutation(w, user, action, where)] });
+      const r = await rest(w, 'POST', '/sync/push', user.token, { mutations: [mutation!] });
       expect(r.status).toBe(200);
       const result = (r.body as PushResponse).results[0]!;
       ok = result.status === 'applied';
@@ -115,6 +122,7 @@ describe.each(backends)('authorization matrix (%s)', (backend) => {
     const user = w.users[role];
     const socket = sockets.get(role)!;
     const locationId = where === 'own' ? w.A : w.B;
+    const mutation = isMutationAction(action) ? await buildMutation(w, user, action, where) : null;
     const versionBefore = await locationVersion(w, locationId);
     let ok: boolean;
     if (action === 'sync.pull') {
@@ -122,7 +130,7 @@ describe.each(backends)('authorization matrix (%s)', (backend) => {
       if (!res.ok) expect(res.error?.code).toBe('forbidden');
       ok = res.ok;
     } else {
-      const res = await emitAck<{ ok: boolean; data: PushResponse }>(socket, 'sync:push', { mutations: [await buildMutation(w, user, action as MutationType, where)] });
+      const res = await emitAck<{ ok: boolean; data: PushResponse }>(socket, 'sync:push', { mutations: [mutation!] });
       expect(res.ok).toBe(true);
       const result = res.data.results[0]!;
       ok = result.status === 'applied';

@@ -82,6 +82,23 @@ describe.each(backends)('migrations (%s)', (backend) => {
     }
   });
 
+  it('0009-fleet lets drivers and vehicles be retired, existing ones staying active', async () => {
+    env = await createTestEnv(backend);
+    const { db, close } = openDatabase(env.config.database);
+    try {
+      await migrateToLatest(db, '0007-field-key-rotation');
+      await db.insertInto('locations').values({ id: 'loc-1', name: 'North', timezone: 'UTC', version: 0, created_at: 1 }).execute();
+      await sql`insert into drivers (id, location_id, name, user_id) values ('d1', 'loc-1', 'D', null)`.execute(db);
+      await sql`insert into vehicles (id, location_id, label, plate) values ('v1', 'loc-1', 'Van', 'P')`.execute(db);
+      await migrateToLatest(db, '0009-fleet');
+      expect(await db.selectFrom('drivers').select(['id', 'retired_at']).execute()).toEqual([{ id: 'd1', retired_at: null }]);
+      await db.updateTable('vehicles').set({ retired_at: 1_800_000_000_000 }).where('id', '=', 'v1').execute();
+      expect(await db.selectFrom('vehicles').select('retired_at').executeTakeFirstOrThrow()).toEqual({ retired_at: 1_800_000_000_000 });
+    } finally {
+      await close();
+    }
+  });
+
   it('0007-field-key-rotation adds the rotation progress and the withheld-value register', async () => {
     env = await createTestEnv(backend);
     const { db, close } = openDatabase(env.config.database);

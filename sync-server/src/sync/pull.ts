@@ -35,15 +35,27 @@ export async function loadEntityChanges(
     const rows = await ctx.db.selectFrom('positions').selectAll().where('driver_id', 'in', part).execute();
     for (const r of rows) if (r.location_id === locationId) out.set(key('position', r.driver_id), { entity: 'position', locationId, version: r.version, data: presentPosition(r) });
   }
-  // Drivers and vehicles carry no version column: they change rarely (admin CLI), and their
-  // change-log version stands for them.
+  // Drivers and vehicles carry no version column: their latest change-log version stands for
+  // them (the pull stamps each with the entry it reads; the live feed sends this one).
+  const latest = async (entity: 'driver' | 'vehicle', part: string[]) => new Map((await ctx.db.selectFrom('changes')
+    .select(['entity_id', (eb) => eb.fn.max('version').as('v')])
+    .where('location_id', '=', locationId).where('entity', '=', entity).where('entity_id', 'in', part)
+    .groupBy('entity_id').execute()).map((r) => [r.entity_id, Number(r.v)]));
   for (const part of chunks(ids('driver'))) {
     const rows = await ctx.db.selectFrom('drivers').selectAll().where('id', 'in', part).execute();
-    for (const r of rows) if (r.location_id === locationId) out.set(key('driver', r.id), { entity: 'driver', locationId, version: 0, data: presentDriver(r) });
+    const versions = await latest('driver', part);
+    for (const r of rows) {
+      const version = versions.get(r.id);
+      if (r.location_id === locationId && version) out.set(key('driver', r.id), { entity: 'driver', locationId, version, data: presentDriver(r) });
+    }
   }
   for (const part of chunks(ids('vehicle'))) {
     const rows = await ctx.db.selectFrom('vehicles').selectAll().where('id', 'in', part).execute();
-    for (const r of rows) if (r.location_id === locationId) out.set(key('vehicle', r.id), { entity: 'vehicle', locationId, version: 0, data: presentVehicle(r) });
+    const versions = await latest('vehicle', part);
+    for (const r of rows) {
+      const version = versions.get(r.id);
+      if (r.location_id === locationId && version) out.set(key('vehicle', r.id), { entity: 'vehicle', locationId, version, data: presentVehicle(r) });
+    }
   }
   return out;
 }

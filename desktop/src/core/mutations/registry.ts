@@ -1,5 +1,7 @@
 import type { Mutation, MutationType } from '@depotline/shared';
 import type { OptimisticHandler, OptimisticHandlers } from './handler';
+import { fleetEdits } from './fleet';
+import { planningEdits } from './planning';
 import { positionEdits } from './position';
 import { routeEdits } from './route';
 import { stopEdits } from './stop';
@@ -9,7 +11,7 @@ import { stopEdits } from './stop';
  * shared/ and handled nowhere here does not compile. A new type of an existing record goes
  * into that record's module; a new record gets a module and one line here.
  */
-export const optimisticHandlers: OptimisticHandlers = { ...stopEdits, ...routeEdits, ...positionEdits };
+export const optimisticHandlers: OptimisticHandlers = { ...stopEdits, ...routeEdits, ...positionEdits, ...planningEdits, ...fleetEdits };
 
 export function optimisticHandlerFor(m: Mutation): OptimisticHandler<MutationType> {
   // The one widening of the registry (see `mutationTarget` in shared/): the entry under

@@ -24,9 +24,19 @@ export const routeEdits = {
       const route = asRoute(current);
       return route ? { ...route, driverId: m.driverId, vehicleId: m.vehicleId, updatedAt: m.createdAt } : null;
     },
-    check(m, current) {
-      requireExisting(asRoute(current), 'route', m.routeId);
-      return Promise.resolve();
+    async check(m, current, lookup) {
+      const route = requireExisting(asRoute(current), 'route', m.routeId);
+      // Unassigning (null) is always allowed, and so is keeping a driver or vehicle retired since.
+      if (m.driverId !== null && m.driverId !== route.driverId) {
+        const driver = await lookup('driver', m.driverId);
+        if (!driver || driver.locationId !== m.locationId) throw new LocalEditRefusedError('not_found', `driver ${m.driverId} is not known at this location`);
+        if (driver.retiredAt != null) throw new LocalEditRefusedError('bad_request', 'a retired driver cannot be assigned');
+      }
+      if (m.vehicleId !== null && m.vehicleId !== route.vehicleId) {
+        const vehicle = await lookup('vehicle', m.vehicleId);
+        if (!vehicle || vehicle.locationId !== m.locationId) throw new LocalEditRefusedError('not_found', `vehicle ${m.vehicleId} is not known at this location`);
+        if (vehicle.retiredAt != null) throw new LocalEditRefusedError('bad_request', 'a retired vehicle cannot be assigned');
+      }
     },
     describe: () => 'driver and vehicle assignment',
   },

@@ -137,9 +137,9 @@ function targetData(change: Change): TargetEntity | null {
     case 'stop':
     case 'route':
     case 'position':
-      return change.data;
     case 'driver':
     case 'vehicle':
+      return change.data;
     case 'removed':
       return null;
     default:

@@ -14,7 +14,7 @@ import type { SqlConnection } from './sql-binding';
  */
 
 export function isTargetKind(kind: EntityKind): kind is TargetKind {
-  return kind === 'stop' || kind === 'route' || kind === 'position';
+  return kind === 'stop' || kind === 'route' || kind === 'position' || kind === 'driver' || kind === 'vehicle';
 }
 
 interface Confirmed {
@@ -81,6 +81,8 @@ async function writeTarget(conn: SqlConnection, kind: TargetKind, entity: Target
     case 'stop': return writeEntity(conn, 'stop', entity as EntityByKind['stop'], version);
     case 'route': return writeEntity(conn, 'route', entity as EntityByKind['route'], version);
     case 'position': return writeEntity(conn, 'position', entity as EntityByKind['position'], version);
+    case 'driver': return writeEntity(conn, 'driver', entity as EntityByKind['driver'], version);
+    case 'vehicle': return writeEntity(conn, 'vehicle', entity as EntityByKind['vehicle'], version);
     default: return assertNever(kind);
   }
 }

@@ -4,7 +4,7 @@ import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
 import type { Database } from '../../db/schema';
 import type { ChangeEntity } from '../change-log';
-import { presentRoute, presentStop, type RouteRow, type StopRow } from '../presenters';
+import { type DriverRow, presentRoute, presentStop, type RouteRow, type StopRow, type VehicleRow } from '../presenters';
 
 export type Trx = Transaction<Database>;
 
@@ -38,7 +38,8 @@ export interface MutationScope {
  * Stop and route mutations load it anyway to check their rules; positions keep no history in
  * the log (a driver's trail of places is personal data).
  */
-export type BeforeOf<T extends MutationType> = T extends `stop.${string}` ? StopRow : T extends `route.${string}` ? RouteRow : never;
+export type BeforeOf<T extends MutationType> = T extends `stop.${string}` ? StopRow : T extends `route.${string}` ? RouteRow
+  : T extends `driver.${string}` ? DriverRow : T extends `vehicle.${string}` ? VehicleRow : never;
 
 export interface Applied<T extends MutationType = MutationType> {
   /** The version the target has after the mutation (its unchanged version for a read). */

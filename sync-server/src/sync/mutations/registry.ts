@@ -1,5 +1,7 @@
 import type { Mutation, MutationType } from '@depotline/shared';
 import type { MutationHandler, MutationHandlers } from './handler';
+import { fleetMutations } from './fleet';
+import { planningMutations } from './planning';
 import { positionMutations } from './position';
 import { routeMutations } from './route';
 import { stopMutations } from './stop';
@@ -9,7 +11,9 @@ import { stopMutations } from './stop';
  * shared/ and handled nowhere here does not compile. A new type of an existing record goes
  * into that record's module; a new record gets a module and one line here.
  */
-export const mutationHandlers: MutationHandlers = { ...stopMutations, ...routeMutations, ...positionMutations };
+export const mutationHandlers: MutationHandlers = {
+  ...stopMutations, ...routeMutations, ...positionMutations, ...planningMutations, ...fleetMutations,
+};
 
 export function handlerFor(m: Mutation): MutationHandler<MutationType> {
   // The one widening of the registry (see `mutationTarget` in shared/): the entry under

@@ -6,13 +6,24 @@ import { fromTo, loadRoute, type MutationHandlers, Rejection, routeChange, type 
 
 /** Route mutations: creation, and assigning a driver and a vehicle. */
 
-/** Refuses a driver or vehicle that is not at the route's location (another depot's is "not found"). */
-async function requireCrewAt(trx: Db, locationId: string, crew: { driverId: string | null; vehicleId: string | null }, current: Change | null): Promise<void> {
-  if (crew.driverId !== null && !(await trx.selectFrom('drivers').select('id').where('id', '=', crew.driverId).where('location_id', '=', locationId).executeTakeFirst())) {
-    throw new Rejection('not_found', 'That driver does not work at this location.', current);
+/**
+ * Refuses a driver or vehicle that is not at the route's location (another depot's is "not
+ * found"), or that a manager retired, unless the route already has it (`kept`). `null`
+ * (unassigned) is always allowed.
+ */
+async function requireCrewAt(
+  trx: Db, locationId: string, crew: { driverId: string | null; vehicleId: string | null }, current: Change | null,
+  kept: { driverId: string | null; vehicleId: string | null } = { driverId: null, vehicleId: null },
+): Promise<void> {
+  if (crew.driverId !== null) {
+    const driver = await trx.selectFrom('drivers').select('retired_at').where('id', '=', crew.driverId).where('location_id', '=', locationId).executeTakeFirst();
+    if (!driver) throw new Rejection('not_found', 'That driver does not work at this location.', current);
+    if (driver.retired_at !== null && crew.driverId !== kept.driverId) throw new Rejection('conflict', 'That driver is retired and cannot be assigned.', current);
   }
-  if (crew.vehicleId !== null && !(await trx.selectFrom('vehicles').select('id').where('id', '=', crew.vehicleId).where('location_id', '=', locationId).executeTakeFirst())) {
-    throw new Rejection('not_found', 'That vehicle is not at this location.', current);
+  if (crew.vehicleId !== null) {
+    const vehicle = await trx.selectFrom('vehicles').select('retired_at').where('id', '=', crew.vehicleId).where('location_id', '=', locationId).executeTakeFirst();
+    if (!vehicle) throw new Rejection('not_found', 'That vehicle is not at this location.', current);
+    if (vehicle.retired_at !== null && crew.vehicleId !== kept.vehicleId) throw new Rejection('conflict', 'That vehicle is retired and cannot be assigned.', current);
   }
 }
 
@@ -52,7 +63,7 @@ export const routeMutations = {
     async apply(scope, m) {
       const { trx, now } = scope;
       const route = await loadRoute(trx, m.routeId, m.locationId);
-      await requireCrewAt(trx, m.locationId, m, routeChange(route));
+      await requireCrewAt(trx, m.locationId, m, routeChange(route), { driverId: route.driver_id, vehicleId: route.vehicle_id });
       const previousDriverUserId = route.driver_id === null ? null
         : (await trx.selectFrom('drivers').select('user_id').where('id', '=', route.driver_id).executeTakeFirst())?.user_id ?? null;
       const version = await recordChange(trx, m.locationId, 'route', route.id, now);
