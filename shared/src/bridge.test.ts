@@ -62,6 +62,11 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   exportPreview: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational'] },
   exportStops: { locationId: 'depot-north', from: '2026-03-01', to: '2026-03-31', classes: ['operational', 'customer'], format: 'xlsx' },
   downloadApprovedExport: { id: 'a1' },
+  importChooseFile: { locationId: 'depot-north' },
+  importPreview: { locationId: 'depot-north', mapping: { orderRef: 'Order' }, date: '2026-12-01', currency: null, offset: 0, limit: 100 },
+  importApply: { locationId: 'depot-north', mapping: { orderRef: 'Order' }, date: '2026-12-01', currency: 'EUR' },
+  importProgress: {},
+  importDiscard: {},
 };
 
 /** A payload of each pushed event; the type makes sure no event is left out. */

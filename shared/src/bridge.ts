@@ -5,6 +5,7 @@ import {
 } from './orders';
 import { NewPassword, Password, TotpCode } from './api';
 import { governanceBridgeCalls } from './bridge-governance';
+import { importBridgeCalls } from './bridge-import';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -343,6 +344,7 @@ export const bridgeCalls = {
 
   ...securityBridgeCalls,
   ...governanceBridgeCalls,
+  ...importBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;
