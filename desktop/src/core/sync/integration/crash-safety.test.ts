@@ -85,7 +85,7 @@ describe('crashes in the middle of a sync', () => {
       await server.stop();
       const crashing = startChild('server-child.ts', [dataDir, String(server.env.config.port), scenario.killAt]);
       cleanup.push(() => Promise.resolve(crashing.child.kill('SIGKILL')));
-      await waitFor(() => crashing.lines.length > 0, 'the child server to listen');
+      await waitFor(() => crashing.lines.length > 0, 'the child server to listen', 30_000); // a fresh tsx process: slow to start on a loaded machine
       await core.client.start();
       expect(await crashing.exited).toBe('SIGKILL');
       expect(await core.store.pendingCount()).toBe(edits.length); // no answer reached the device
