@@ -14,6 +14,8 @@ export type {
   AckOutcome, ApplyResult, BoardFilter, BoardQuery, BoardRow, BoardSortKey, DroppedLocation, LocalStore, MetaKey,
   PendingMutation, RejectedMutation, StoreChange, StoredLocation,
 } from './store/local-store';
+export type { BatchOutcome } from './store/import-store';
+export { readOrderFile } from './import/order-file';
 
 export {
   openProfileStore, reenrollProfile, rotateProfileKey, wipeProfile,

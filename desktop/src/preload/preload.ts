@@ -66,6 +66,11 @@ const depotline = {
   exportPreview: call('depotline:exportPreview'),
   exportStops: call('depotline:exportStops'),
   downloadApprovedExport: call('depotline:downloadApprovedExport'),
+  importChooseFile: call('depotline:importChooseFile'),
+  importPreview: call('depotline:importPreview'),
+  importApply: call('depotline:importApply'),
+  importProgress: call('depotline:importProgress'),
+  importDiscard: call('depotline:importDiscard'),
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);

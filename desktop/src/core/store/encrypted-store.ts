@@ -1,6 +1,6 @@
 import {
   Change as ChangeSchema, LocationAccess as LocationAccessSchema, MutationResult as MutationResultSchema,
-  type Change, type LocationAccess, type Mutation, type MutationResult,
+  type Change, type ColumnMapping, type LocationAccess, type Mutation, type MutationResult,
 } from '@depotline/shared';
 import { z } from 'zod';
 import { ServerDataRejectedError } from '../errors';
@@ -11,6 +11,7 @@ import { int, intOrNull, listEntities, readEntity, text } from './entity-tables'
 import type {
   ApplyResult, DroppedLocation, LocalStore, MetaKey, StoreChange, StoredLocation,
 } from './local-store';
+import { enqueueBatch, readImportMapping, stopsByOrderRef, writeImportMapping } from './import-store';
 import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
 import { SerialQueue } from './serial-queue';
 import { applyServerChanges } from './server-state';
@@ -133,6 +134,29 @@ export class EncryptedStore implements LocalStore {
     return this.#write(async (conn) => {
       await enqueue(conn, mutation);
       return { result: undefined, change: { ...noChange, data: true, outbox: true, locationIds: [mutation.locationId] } };
+    });
+  }
+
+  enqueueLocalEdits(mutations: readonly Mutation[]) {
+    return this.#write(async (conn) => {
+      const outcome = await enqueueBatch(conn, mutations);
+      const locationIds = [...new Set(mutations.map((m) => m.locationId))];
+      return { result: outcome, change: { ...noChange, data: outcome.queued > 0, outbox: outcome.queued > 0, locationIds } };
+    });
+  }
+
+  stopsByOrderRef(locationId: string, refs: ReadonlySet<string>) {
+    return this.#read((conn) => stopsByOrderRef(conn, locationId, refs));
+  }
+
+  importMapping(locationId: string) {
+    return this.#read((conn) => readImportMapping(conn, locationId));
+  }
+
+  setImportMapping(locationId: string, mapping: ColumnMapping): Promise<void> {
+    return this.#write(async (conn) => {
+      await writeImportMapping(conn, locationId, mapping, this.#now());
+      return { result: undefined, change: noChange };
     });
   }
 

@@ -1,12 +1,14 @@
 import type {
-  Change, DataChanged, Driver, DriverPosition, LocationAccess, Mutation, MutationResult, Route, Stop, Vehicle,
+  Change, ColumnMapping, DataChanged, Driver, DriverPosition, LocationAccess, Mutation, MutationResult, Route, Stop, Vehicle,
 } from '@depotline/shared';
 import type { DatabaseKey } from '../vault/database-key';
 import type { BoardQuery, BoardRow } from './board';
+import type { BatchOutcome } from './import-store';
 import type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
 
 export type { BoardFilter, BoardQuery, BoardRow, BoardSortKey } from './board';
 export type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
+export type { BatchOutcome } from './import-store';
 
 /** A location this user may see, as the server last described it. */
 export interface StoredLocation extends Omit<LocationAccess, 'location'> {
@@ -66,6 +68,11 @@ export interface LocalStore {
 
   /** Applies the edit locally and queues it for the server, atomically. */
   enqueueLocalEdit(mutation: Mutation): Promise<void>;
+  /**
+   * Queues edits in order in one transaction (an order import's batch): each checked and applied
+   * like a single edit; one the local check refuses is left out and reported, a fault queues none.
+   */
+  enqueueLocalEdits(mutations: readonly Mutation[]): Promise<BatchOutcome>;
   /** Pending edits, oldest first. */
   pendingMutations(limit?: number): Promise<PendingMutation[]>;
   recordPushAttempt(ids: readonly string[], at: number): Promise<void>;
@@ -81,6 +88,12 @@ export interface LocalStore {
   drivers(locationId: string): Promise<Driver[]>;
   vehicles(locationId: string): Promise<Vehicle[]>;
   positions(locationId: string): Promise<DriverPosition[]>;
+
+  /** The depot's stops on this device carrying one of these order references, by reference. */
+  stopsByOrderRef(locationId: string, refs: ReadonlySet<string>): Promise<Map<string, Stop>>;
+  /** The column mapping of order imports remembered for the depot. */
+  importMapping(locationId: string): Promise<ColumnMapping | null>;
+  setImportMapping(locationId: string, mapping: ColumnMapping): Promise<void>;
 
   getMeta(key: MetaKey): Promise<string | null>;
   setMeta(key: MetaKey, value: string): Promise<void>;

@@ -1,7 +1,7 @@
 import { maxPullLimit, type Mutation } from '@depotline/shared';
 import { z } from 'zod';
 import { wipeProfile } from '../profile/profile-store';
-import type { LocalStore } from '../store/local-store';
+import type { BatchOutcome, LocalStore } from '../store/local-store';
 import type { KeyVault, SessionSecretVault } from '../vault/key-vault';
 import { AccountClient } from './account-client';
 import { AuthClient } from './auth-client';
@@ -212,6 +212,17 @@ export class SyncClient {
     await this.#o.store.enqueueLocalEdit(mutation);
     await this.#status.refreshPendingCount();
     this.#loop.request({ push: true });
+  }
+
+  /**
+   * Queues a batch of edits in one local transaction (an order import) and pushes them as soon
+   * as there is a connection; edits the local check refuses are reported, not queued.
+   */
+  async editBatch(mutations: readonly Mutation[]): Promise<BatchOutcome> {
+    const outcome = await this.#o.store.enqueueLocalEdits(mutations);
+    await this.#status.refreshPendingCount();
+    if (outcome.queued > 0) this.#loop.request({ push: true });
+    return outcome;
   }
 
   /** Push and pull now (also happens on every connect). Resolves when that sync has finished. */

@@ -61,6 +61,11 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     exportPreview: (args) => service.governance.exportPreview(args),
     exportStops: (args) => service.governance.exportStops(args),
     downloadApprovedExport: (args) => service.governance.downloadApprovedExport(args),
+    importChooseFile: (args) => service.imports.chooseFile(args),
+    importPreview: (args) => service.imports.preview(args),
+    importApply: (args) => service.imports.apply(args),
+    importProgress: () => Promise.resolve(service.imports.progress()),
+    importDiscard: () => Promise.resolve(service.imports.discard()),
   };
 }
 

@@ -104,6 +104,12 @@ function run(): void {
         const answer = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
         return answer.canceled || !answer.filePath ? null : answer.filePath;
       },
+      // Order files are read by main from where the user picks them (console-import.ts).
+      chooseOpenPath: async ({ title, extensions }) => {
+        const options = { title, properties: ['openFile' as const], filters: [{ name: 'Orders (CSV, Excel)', extensions: [...extensions] }] };
+        const answer = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+        return answer.canceled ? null : (answer.filePaths[0] ?? null);
+      },
     });
     registerBridge(ipcMain, new BridgeDispatcher(bridgeHandlersFor(service), { isTrustedSender: isTrustedAppSender }));
 

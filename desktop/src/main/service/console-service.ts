@@ -8,6 +8,7 @@ import { ConsoleData } from './console-data';
 import { ConsoleError, problemScreenFor } from './console-error';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
+import { type ChooseOpenPath, ConsoleImport } from './console-import';
 import { ConsoleSecurity } from './console-security';
 import { SignInSteps } from './console-sign-in-steps';
 import {
@@ -38,6 +39,8 @@ export interface ConsoleServiceOptions {
   openExternal?: (url: string) => Promise<void>;
   /** Asks where to save an export (Electron: the native save dialog); without it the console cannot export. */
   chooseSavePath?: ChooseSavePath;
+  /** Asks which order file to import (Electron: the native open dialog); without it the console cannot import. */
+  chooseOpenPath?: ChooseOpenPath;
 }
 
 
@@ -55,8 +58,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -73,6 +76,8 @@ export class ConsoleService {
   readonly security: ConsoleSecurity;
   /** The governance screens' calls (groups, approvals, exports); each refuses unless the console is unlocked. */
   readonly governance: ConsoleGovernance;
+  /** The order import (console-import.ts); each call refuses unless the console is unlocked. */
+  readonly imports: ConsoleImport;
 
   constructor(options: ConsoleServiceOptions) {
     this.#o = {
@@ -121,6 +126,9 @@ export class ConsoleService {
       session: () => this.#unlocked(),
       chooseSavePath: options.chooseSavePath,
       activity: () => this.#idle.touch(),
+    });
+    this.imports = new ConsoleImport({
+      session: () => this.#unlocked(), chooseOpenPath: options.chooseOpenPath, now: this.#o.now, activity: () => this.#idle.touch(),
     });
   }
 
@@ -295,6 +303,8 @@ export class ConsoleService {
 
   lock(reason: 'manual' | 'idle' | 'system' = 'manual'): Promise<ConsoleState> {
     const session = this.#session;
+    // An order file read for import holds customer data: it is not kept across a lock.
+    this.imports.discard();
     if (session && this.#state.screen === 'console') this.#setState({ screen: 'locked', user: session.user, reason });
     return Promise.resolve(this.#state);
   }
@@ -324,6 +334,7 @@ export class ConsoleService {
   async #signOut(): Promise<ConsoleState> {
     const session = this.#session;
     this.#session = null;
+    this.imports.discard();
     this.#idle.stop();
     await this.#steps.drop();
     if (session) {

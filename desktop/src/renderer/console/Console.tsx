@@ -12,6 +12,7 @@ import { ApprovalNotice, useAwaitingDecision } from '../governance/ApprovalNotic
 import { ApprovalsView } from '../governance/ApprovalsView';
 import { ExportDialog } from '../governance/ExportDialog';
 import { GroupsView } from '../governance/GroupsView';
+import { ImportDialog } from '../import/ImportDialog';
 import { SyncIndicator } from './SyncIndicator';
 
 const initialStatus: SyncStatusView = { connection: 'connecting', pendingCount: 0, lastSyncAt: null, lastError: null };
@@ -35,6 +36,7 @@ export function Console({ state }: ScreenProps<'console'>) {
   const governanceChanged = useCallback(() => setGovernanceVersion((v) => v + 1), []);
   const awaitingDecision = useAwaitingDecision(governanceVersion);
   const [exporting, setExporting] = useState(false);
+  const [importing, setImporting] = useState(false);
   const bump = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   useEffect(() => {
@@ -64,6 +66,8 @@ export function Console({ state }: ScreenProps<'console'>) {
   // Who holds what is for whoever manages groups or grants at the depot (the server allows both).
   const canSeeAccess = canManageGroups || (location?.permissions.includes('grant.manage') ?? false);
   const canExport = location?.permissions.includes('export.operational') ?? false;
+  // Importing creates routes and stops: shown where the user may edit both (main and the server check again).
+  const canImport = (location?.permissions.includes('stop.edit') && location.permissions.includes('route.edit')) ?? false;
   const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
   useEffect(() => {
     if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess)) setView('board');
@@ -109,6 +113,7 @@ export function Console({ state }: ScreenProps<'console'>) {
             {awaitingDecision > 0 && <span className="badge-count" aria-label={`${awaitingDecision} waiting for you`} data-testid="approvals-badge">{awaitingDecision}</span>}
           </button>
         </nav>
+        {canImport && <button type="button" onClick={() => setImporting(true)} data-testid="open-import">Import…</button>}
         {canExport && <button type="button" onClick={() => setExporting(true)} data-testid="open-export">Export…</button>}
         <div className="topbar-spacer" />
         <SyncIndicator status={status} />
@@ -121,6 +126,7 @@ export function Console({ state }: ScreenProps<'console'>) {
       <SecurityNotices version={securityVersion} onChanged={securityChanged} onOpenSecurity={() => setView('security')} showRequests={view !== 'security'} />
       {view !== 'approvals' && <ApprovalNotice count={awaitingDecision} onOpen={() => setView('approvals')} />}
       <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
+      {importing && canImport && location && <ImportDialog key={`import-${location.id}`} location={location} onClose={() => setImporting(false)} />}
       {exporting && location && <ExportDialog key={`export-${location.id}`} location={location} onClose={() => setExporting(false)} onChanged={governanceChanged} />}
       {view === 'security' ? (
         <SecurityView version={securityVersion} onChanged={securityChanged} location={location} />
