@@ -16,6 +16,7 @@ import { exportCommands } from './commands/exports';
 import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
 import { groupCommands } from './commands/groups';
+import { importCommands } from './commands/import';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
@@ -24,7 +25,7 @@ import { userCommands } from './commands/users';
 export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
-  ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
+  ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...importCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
 ];
 
 const globalOptions = {
