@@ -12,6 +12,7 @@ import type { AuditVerifyFigures } from './audit-verify';
 import type { BoardQueryFigures } from './board-query';
 import type { CatchupFigures } from './catchup';
 import type { FanoutFigure, FanoutFigures } from './fanout';
+import type { ImportFigures } from './import';
 import type { MemoryFigures } from './memory';
 import { type BenchOptions, parseOptions, progress } from './lib/options';
 import { startPostgres, type PostgresCluster } from './lib/postgres';
@@ -23,6 +24,8 @@ export interface BenchResult {
   throughput: ThroughputFigures;
   catchup: CatchupFigures;
   board_query: BoardQueryFigures;
+  /** Issue 11: 10,000 orders previewed and queued locally in the console's store. */
+  order_import: ImportFigures;
   audit_verify_per_s: number | null;
   memory_kb_per_console: number | null;
   machine: { cpu_model: string; cores: number; node: string };
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
     throughput: { sqlite_per_s: null, postgres_per_s: null },
     catchup: { changes: options.quick ? 20_000 : 50_000, ours_s: null, pouchdb_s: null, ratio: null },
     board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
+    order_import: { rows: 10_000, parse_ms: null, preview_ms: null, apply_ms: null, preview_ratio: null, apply_ratio: null },
     audit_verify_per_s: null,
     memory_kb_per_console: null,
     machine: { cpu_model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
     { name: 'throughput', file: 'throughput.ts', timeoutS: 400, apply: (r) => { result.throughput = r.figures as ThroughputFigures; } },
     { name: 'catchup', file: 'catchup.ts', timeoutS: 600, apply: (r) => { result.catchup = r.figures as CatchupFigures; } },
     { name: 'board_query', file: 'board-query.ts', timeoutS: 300, apply: (r) => { result.board_query = r.figures as BoardQueryFigures; } },
+    { name: 'order_import', file: 'import.ts', timeoutS: 300, apply: (r) => { result.order_import = r.figures as ImportFigures; } },
     { name: 'audit_verify', file: 'audit-verify.ts', timeoutS: 300, apply: (r) => { result.audit_verify_per_s = (r.figures as AuditVerifyFigures).audit_verify_per_s; } },
   ];
   try {
