@@ -1,6 +1,10 @@
+import type { Driver, Vehicle } from '@depotline/shared';
 import { createDriver, createVehicle, DriverCreateInput, VehicleCreateInput } from '../../provisioning/fleet';
+import {
+  DriverUpdateInput, listDrivers, listVehicles, retireDriver, retireVehicle, updateDriver, updateVehicle, VehicleUpdateInput,
+} from '../../provisioning/fleet-records';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, optionalString, parseCliInput, requiredString } from '../command';
+import { type CliCommand, isoTime, optionalString, parseCliInput, requiredString } from '../command';
 import { requireUserByUsername } from './users';
 
 const driverCreate: CliCommand = {
@@ -49,4 +53,97 @@ const vehicleCreate: CliCommand = {
   },
 };
 
-export const fleetCommands = [driverCreate, vehicleCreate];
+const idOption = (what: string) => ({ type: 'string' as const, value: '<id>', description: `The ${what}\u2019s record id`, required: true });
+const retiredText = (r: { retiredAt?: number | null }) => (r.retiredAt != null ? `retired ${isoTime(r.retiredAt)}` : 'active');
+const driverLine = (d: Driver) => `${d.id}\t${d.name}\t${d.userId === null ? 'no login' : `login ${d.userId}`}\t${retiredText(d)}`;
+const vehicleLine = (v: Vehicle) => `${v.id}\t${v.label}\t${v.plate}\t${retiredText(v)}`;
+
+const driverUpdate: CliCommand = {
+  group: 'driver',
+  name: 'update',
+  summary: 'Rename a driver',
+  options: { id: idOption('driver'), name: { type: 'string', value: '<name>', description: 'The driver\u2019s new name', required: true } },
+  prepare(values) {
+    const input = parseCliInput(DriverUpdateInput, { id: requiredString(values, 'id'), name: requiredString(values, 'name') });
+    return async (ctx) => {
+      const driver = await updateDriver(ctx, operatorActor(), input);
+      return { json: { driver }, text: `Renamed driver ${driver.id}.` };
+    };
+  },
+};
+
+const driverRetire: CliCommand = {
+  group: 'driver',
+  name: 'retire',
+  summary: 'Retire a driver: kept on past routes, never assigned again (refused while they have routes with stops to do)',
+  options: { id: idOption('driver') },
+  prepare(values) {
+    const id = requiredString(values, 'id');
+    return async (ctx) => {
+      const driver = await retireDriver(ctx, operatorActor(), id);
+      return { json: { driver }, text: `Retired driver ${driver.id}.` };
+    };
+  },
+};
+
+const driverList: CliCommand = {
+  group: 'driver',
+  name: 'list',
+  summary: 'List the drivers of a location, retired ones included',
+  options: { location: { type: 'string', value: '<location id>', description: 'The location', required: true } },
+  prepare(values) {
+    const locationId = requiredString(values, 'location');
+    return async (ctx) => {
+      const drivers = await listDrivers(ctx, locationId);
+      return { json: { drivers }, text: drivers.length === 0 ? `No drivers at ${locationId}.` : drivers.map(driverLine).join('\n') };
+    };
+  },
+};
+
+const vehicleUpdate: CliCommand = {
+  group: 'vehicle',
+  name: 'update',
+  summary: 'Change a vehicle\u2019s label or plate',
+  options: {
+    id: idOption('vehicle'),
+    label: { type: 'string', value: '<label>', description: 'The new label' },
+    plate: { type: 'string', value: '<plate>', description: 'The new registration plate' },
+  },
+  prepare(values) {
+    const input = parseCliInput(VehicleUpdateInput, { id: requiredString(values, 'id'), label: optionalString(values, 'label'), plate: optionalString(values, 'plate') });
+    return async (ctx) => {
+      const vehicle = await updateVehicle(ctx, operatorActor(), input);
+      return { json: { vehicle }, text: `Updated vehicle ${vehicle.id} (${vehicle.label}, ${vehicle.plate}).` };
+    };
+  },
+};
+
+const vehicleRetire: CliCommand = {
+  group: 'vehicle',
+  name: 'retire',
+  summary: 'Retire a vehicle: kept on past routes, never assigned again (refused while it has routes with stops to do)',
+  options: { id: idOption('vehicle') },
+  prepare(values) {
+    const id = requiredString(values, 'id');
+    return async (ctx) => {
+      const vehicle = await retireVehicle(ctx, operatorActor(), id);
+      return { json: { vehicle }, text: `Retired vehicle ${vehicle.id}.` };
+    };
+  },
+};
+
+const vehicleList: CliCommand = {
+  group: 'vehicle',
+  name: 'list',
+  summary: 'List the vehicles of a location, retired ones included',
+  options: { location: { type: 'string', value: '<location id>', description: 'The location', required: true } },
+  prepare(values) {
+    const locationId = requiredString(values, 'location');
+    return async (ctx) => {
+      const vehicles = await listVehicles(ctx, locationId);
+      return { json: { vehicles }, text: vehicles.length === 0 ? `No vehicles at ${locationId}.` : vehicles.map(vehicleLine).join('\n') };
+    };
+  },
+};
+
+export const fleetCommands = [driverCreate, driverUpdate, driverRetire, driverList, vehicleCreate, vehicleUpdate, vehicleRetire, vehicleList];

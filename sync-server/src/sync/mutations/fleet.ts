@@ -42,7 +42,7 @@ async function loadVehicle(trx: Db, id: string, locationId: string): Promise<Veh
 }
 
 /** Routes the driver or vehicle is assigned to that still have stops to do. */
-async function openAssignments(trx: Db, column: 'driver_id' | 'vehicle_id', id: string): Promise<number> {
+export async function openAssignments(trx: Db, column: 'driver_id' | 'vehicle_id', id: string): Promise<number> {
   const rows = await trx.selectFrom('routes').innerJoin('stops', 'stops.route_id', 'routes.id')
     .select('routes.id').distinct()
     .where(`routes.${column}`, '=', id).where('stops.status', 'in', [...openStopStatuses])
