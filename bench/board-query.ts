@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Change, LocationAccess, StopStatus } from '@depotline/shared';
+import { type Change, computeAttention, defaultEtaSettings, type LocationAccess, type StopStatus } from '@depotline/shared';
 import { connectionSettings, createEncryptedDatabase, type EncryptedDatabase } from '../desktop/src/core/store/encrypted-database';
 import { EncryptedStore } from '../desktop/src/core/store/encrypted-store';
 import type { BoardQuery } from '../desktop/src/core/store/local-store';
@@ -38,6 +38,8 @@ const statuses: StopStatus[] = ['planned', 'en_route', 'arrived', 'delivered', '
 /** The board a dispatcher opens: today's routes that still have work, least done first. */
 export const boardQuery: BoardQuery = { filter: { date: dates[0]!, stopStatus: ['planned', 'en_route', 'arrived', 'failed'] }, sort: { key: 'progress', direction: 'asc' } };
 const searchQuery: BoardQuery = { filter: { date: dates[0]! }, search: 'Lindenstrasse 12', sort: { key: 'name' } };
+/** The board's other read on every refresh: the day's stops (packed, no customer fields) and what needs attention. */
+const attentionDay = dates[0]!;
 
 /**
  * The settings encrypted-database.ts applies to every store connection (page cache included),
@@ -88,6 +90,9 @@ function depotChanges(): Change[][] {
   for (let d = 0; d < 50; d++) {
     changes.push({ entity: 'driver', locationId, version: ++version, data: { id: `drv-${d}`, locationId, name: `Driver ${d} ${crypto.randomBytes(2).toString('hex')}`, userId: null } });
     changes.push({ entity: 'vehicle', locationId, version: ++version, data: { id: `veh-${d}`, locationId, label: `Van ${d}`, plate: `B-DL ${100 + d}` } });
+    // Where each van was last seen, for the attention read's ETA estimate (not read by boardQuery).
+    changes.push({ entity: 'position', locationId, version: ++version, data: {
+      driverId: `drv-${d}`, locationId, lat: 52.5 + d / 1000, lng: 13.4, headingDeg: null, speedKmh: 30, recordedAt: Date.UTC(2026, 10, 23, 10, 55), version } });
   }
   const perRoute = stopCount / routeCount;
   for (let r = 0; r < routeCount; r++) {
@@ -104,7 +109,8 @@ function depotChanges(): Change[][] {
         phone: seq % 7 === 0 ? null : `+49 30 ${1_000_000 + ((seq * 7919) % 8_999_999)}`, notes: `Leave with neighbour; ring twice (${seq})`,
         window: { start: now + (s % 20) * 1_800_000, end: now + 3_600_000 + (s % 20) * 1_800_000 },
         status: statuses[(seq * 31) % statuses.length]!, eta: null, version, updatedAt: now, updatedBy: 'planner',
-        orderRef: `SO-${seq}`, parcelCount: 1 + (seq % 3), barcodes: [`JJD${seq}`], minimumAge: null, idCheck: false, failureReason: null } });
+        orderRef: `SO-${seq}`, parcelCount: 1 + (seq % 3), barcodes: [`JJD${seq}`], minimumAge: null, idCheck: false, failureReason: null,
+        coordinates: { lat: 52.45 + (seq % 200) / 1000, lng: 13.3 + (seq % 300) / 1000 } } });
     }
   }
   const pages: Change[][] = [];
@@ -131,6 +137,16 @@ async function seed(store: EncryptedStore, pages: Change[][]): Promise<void> {
   }
 }
 
+/** What the console computes for the board's summary, route badges and stop flags (console service, board-attention.ts). */
+async function timeAttention(store: EncryptedStore): Promise<number> {
+  const t = performance.now();
+  const [day, positions] = await Promise.all([store.boardDay(locationId, attentionDay), store.positions(locationId)]);
+  const result = computeAttention({ now: Date.UTC(2026, 10, 23, 11), timeZone: access.location.timezone, routes: day.routes, stops: day.stops, positions, settings: defaultEtaSettings });
+  const ms = performance.now() - t;
+  if (result.stops.size === 0) throw new Error('the attention read returned no stops: the seed does not match the day');
+  return ms;
+}
+
 async function timeQuery(store: EncryptedStore, query: BoardQuery): Promise<number> {
   const t = performance.now();
   const rows = await store.boardQuery(locationId, query);
@@ -155,7 +171,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
     const indexes = await indexesOf(opened.conn);
     if (JSON.stringify(indexes) !== JSON.stringify(await indexesOf(exported.conn))) throw new Error('plain twin has other indexes');
     const rowsShown = (await cipher.boardQuery(locationId, boardQuery)).length;
-    const timings = { cipher: [] as number[], plain: [] as number[], cipherSearch: [] as number[], plainSearch: [] as number[] };
+    const timings = { cipher: [] as number[], plain: [] as number[], cipherSearch: [] as number[], plainSearch: [] as number[], cipherAttention: [] as number[] };
     for (let i = 0; i < 5; i++) {
       await timeQuery(cipher, boardQuery);
       await timeQuery(plain, boardQuery);
@@ -169,6 +185,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
         if (i % 5 === 0) {
           timings.cipherSearch.push(await timeQuery(cipher, searchQuery));
           timings.plainSearch.push(await timeQuery(plain, searchQuery));
+          timings.cipherAttention.push(await timeAttention(cipher));
         }
       }
     });
@@ -178,6 +195,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
     const p = summarize(timings.plain);
     const cs = summarize(timings.cipherSearch);
     const ps = summarize(timings.plainSearch);
+    const ca = summarize(timings.cipherAttention);
     progress('board-query', `SQLCipher p50 ${c.p50.toFixed(2)} ms, SQLite p50 ${p.p50.toFixed(2)} ms`);
     return {
       figures: { sqlcipher_p50_ms: round(c.p50), sqlite_p50_ms: round(p.p50), overhead: ratio(c.p50, p.p50) },
@@ -185,6 +203,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<BoardQue
         stops: stopCount, routes: routeCount, days: dates.length, iterations, rows_shown: rowsShown,
         query: boardQuery, sqlcipher_p99_ms: round(c.p99), sqlite_p99_ms: round(p.p99),
         search: { query: searchQuery, sqlcipher_p50_ms: round(cs.p50), sqlite_p50_ms: round(ps.p50), overhead: ratio(cs.p50, ps.p50) },
+        attention: { day: attentionDay, stops: stopCount / dates.length, sqlcipher_p50_ms: round(ca.p50), sqlcipher_p99_ms: round(ca.p99) },
         file_mb: round(fs.statSync(path.join(dir, 'cipher.db')).size / 2 ** 20, 1),
         schema_version: versions[0], settings: connectionSettings,
         plain_twin: 'same schema and indexes (sqlcipher_export, checked), same settings list, no key',

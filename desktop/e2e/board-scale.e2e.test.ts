@@ -3,7 +3,7 @@
  * measured in bench/ (docs/performance.md), not asserted here; this proves the structure that
  * keeps it smooth: the list renders a window of rows, not 20,000, and still reaches every stop.
  */
-import type { DepotlineBridge } from '@depotline/shared';
+import { dateInZone, type DepotlineBridge } from '@depotline/shared';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRouteIn, createStopIn } from '../../sync-server/src/provisioning/delivery-routes';
@@ -45,9 +45,11 @@ describe('the routes board at depot scale', () => {
     // Written the way the demo seeding writes (encrypted PII, change log), in one transaction.
     const actor = operatorActor();
     const now = server.ctx.now();
+    // The board opens on the depot's today (buildLocation's zone is Europe/Berlin).
+    const today = dateInZone(now, 'Europe/Berlin');
     await server.ctx.db.transaction().execute(async (trx) => {
       for (let r = 0; r < routes; r++) {
-        const route = await createRouteIn(trx, actor, { id: `r-${r}`, locationId, name: `Route ${String(r).padStart(3, '0')}`, date: '2026-11-23', driverId: null, vehicleId: null }, now);
+        const route = await createRouteIn(trx, actor, { id: `r-${r}`, locationId, name: `Route ${String(r).padStart(3, '0')}`, date: today, driverId: null, vehicleId: null }, now);
         for (let s = 0; s < stopsPerRoute; s++) {
           const start = 1_800_000_000_000 + Math.floor(s / 10) * 1_800_000;
           await createStopIn(server.ctx, trx, actor, {

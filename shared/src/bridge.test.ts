@@ -20,6 +20,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   listLocations: {},
   queryBoard: { locationId: 'depot-north' },
   listStops: { locationId: 'depot-north', routeId: null },
+  boardSummary: { locationId: 'depot-north', date: '2026-03-29' },
   stopDetail: { stopId: 's1' },
   setStopStatus: { stopId: 's1', to: 'delivered' },
   editStopNotes: { stopId: 's1', notes: 'back door' },

@@ -4,6 +4,8 @@ import {
   Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
 } from './orders';
 import { NewPassword, Password, TotpCode } from './api';
+import { AttentionCounts, EtaSource, StopAttention } from './attention';
+import { boardBridgeCalls } from './bridge-board';
 import { governanceBridgeCalls } from './bridge-governance';
 import { importBridgeCalls } from './bridge-import';
 import { securityBridgeCalls } from './bridge-security';
@@ -135,7 +137,8 @@ export const LocationView = z.object({
 });
 export type LocationView = z.infer<typeof LocationView>;
 
-export const RouteSortKey = z.enum(['name', 'date', 'driver', 'progress', 'updated']);
+/** `attention`: routes needing most attention first (attention.ts), then by name. */
+export const RouteSortKey = z.enum(['name', 'date', 'driver', 'progress', 'updated', 'attention']);
 
 export const StatusCounts = z.object(
   Object.fromEntries(StopStatus.options.map((s) => [s, z.number().int().nonnegative()])) as Record<StopStatus, z.ZodNumber>,
@@ -153,6 +156,8 @@ export const RouteRowView = z.object({
   byStatus: StatusCounts,
   pendingEdits: z.number().int().nonnegative(),
   updatedAt: Timestamp,
+  /** What needs attention on the route (attention.ts), as of the board's clock. */
+  attention: AttentionCounts.optional(),
 });
 export type RouteRowView = z.infer<typeof RouteRowView>;
 
@@ -173,6 +178,10 @@ export const StopRowView = z.object({
   failureReason: FailureReason.nullable(),
   /** A local edit of this stop waits for the server. */
   pending: z.boolean(),
+  /** Where `eta` comes from on the board: the console's estimate or the value recorded on the stop; null: unknown. */
+  etaSource: EtaSource.nullable().optional(),
+  /** Late or at risk (attention.ts); null: neither. */
+  attention: StopAttention.nullable().optional(),
 });
 export type StopRowView = z.infer<typeof StopRowView>;
 
@@ -299,6 +308,8 @@ export const ListStopsArgs = z.object({
   locationId: EntityId,
   /** null: the stops of every route on the board. */
   routeId: EntityId.nullable(),
+  /** The depot's calendar day: with `routeId` null, the stops of that day's routes only. */
+  date: RouteDate.optional(),
   search: z.string().max(200).optional(),
   statuses: z.array(StopStatus).max(StopStatus.options.length).optional(),
 }).strict();
@@ -344,6 +355,7 @@ export const bridgeCalls = {
 
   ...securityBridgeCalls,
   ...governanceBridgeCalls,
+  ...boardBridgeCalls,
   ...importBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 

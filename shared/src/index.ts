@@ -18,3 +18,7 @@ export * from './webauthn';
 export * from './exports';
 export * from './approvals';
 export * from './groups';
+export * from './zoned-date';
+export * from './eta';
+export * from './attention';
+export * from './bridge-board';

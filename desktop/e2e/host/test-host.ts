@@ -32,7 +32,7 @@ export interface TestHostOptions {
   vault: KeyVault & SessionSecretVault;
   verifiers: UnlockVerifierVault;
   idleLockMs?: number;
-  service?: Partial<Pick<ConsoleServiceOptions, 'sync' | 'idleCheckMs' | 'log' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath'>>;
+  service?: Partial<Pick<ConsoleServiceOptions, 'sync' | 'idleCheckMs' | 'log' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'now' | 'eta'>>;
 }
 
 export interface TestHost {

@@ -11,7 +11,7 @@ export { KeytarVault, type KeytarVaultOptions } from './vault/keytar-vault';
 export type { SqlBinding, SqlConnection, SqlErrorKind } from './store/sql-binding';
 export { sqlcipherBinding } from './store/sqlcipher-binding';
 export type {
-  AckOutcome, ApplyResult, BoardFilter, BoardQuery, BoardRow, BoardSortKey, DroppedLocation, LocalStore, MetaKey,
+  AckOutcome, ApplyResult, BoardDay, BoardFilter, BoardQuery, BoardRow, BoardSortKey, DroppedLocation, LocalStore, MetaKey,
   PendingMutation, RejectedMutation, StoreChange, StoredLocation,
 } from './store/local-store';
 export type { BatchOutcome } from './store/import-store';

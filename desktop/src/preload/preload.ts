@@ -31,6 +31,7 @@ const depotline = {
   listLocations: call('depotline:listLocations'),
   queryBoard: call('depotline:queryBoard'),
   listStops: call('depotline:listStops'),
+  boardSummary: call('depotline:boardSummary'),
   stopDetail: call('depotline:stopDetail'),
   setStopStatus: call('depotline:setStopStatus'),
   editStopNotes: call('depotline:editStopNotes'),

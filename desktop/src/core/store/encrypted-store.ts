@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ServerDataRejectedError } from '../errors';
 import type { DatabaseKey } from '../vault/database-key';
 import { queryBoard, type BoardQuery } from './board';
+import { queryBoardDay } from './board-day';
 import type { EncryptedDatabase } from './encrypted-database';
 import { int, intOrNull, listEntities, readEntity, text } from './entity-tables';
 import type {
@@ -200,6 +201,10 @@ export class EncryptedStore implements LocalStore {
 
   boardQuery(locationId: string, query: BoardQuery = {}) {
     return this.#read((conn) => queryBoard(conn, locationId, query));
+  }
+
+  boardDay(locationId: string, date?: string) {
+    return this.#read((conn) => queryBoardDay(conn, locationId, date));
   }
 
   route(id: string) {

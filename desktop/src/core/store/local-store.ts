@@ -3,10 +3,12 @@ import type {
 } from '@depotline/shared';
 import type { DatabaseKey } from '../vault/database-key';
 import type { BoardQuery, BoardRow } from './board';
+import type { BoardDay } from './board-day';
 import type { BatchOutcome } from './import-store';
 import type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
 
 export type { BoardFilter, BoardQuery, BoardRow, BoardSortKey } from './board';
+export type { BoardDay } from './board-day';
 export type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
 export type { BatchOutcome } from './import-store';
 
@@ -82,6 +84,8 @@ export interface LocalStore {
   dismissRejected(id: string): Promise<void>;
 
   boardQuery(locationId: string, query?: BoardQuery): Promise<BoardRow[]>;
+  /** The routes of one day (`YYYY-MM-DD`; every day without it) and their stops' operational facts, for attention and ETAs. */
+  boardDay(locationId: string, date?: string): Promise<BoardDay>;
   route(id: string): Promise<Route | null>;
   stop(id: string): Promise<Stop | null>;
   stopsOfRoute(routeId: string): Promise<Stop[]>;

@@ -26,6 +26,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     listLocations: () => service.data.listLocations(),
     queryBoard: (args) => service.data.queryBoard(args),
     listStops: (args) => service.data.listStops(args),
+    boardSummary: (args) => service.data.boardSummary(args),
     stopDetail: (args) => service.data.stopDetail(args),
     setStopStatus: (args) => service.data.setStopStatus(args),
     editStopNotes: (args) => service.data.editStopNotes(args),

@@ -90,6 +90,7 @@ function run(): void {
       vault: new KeytarVault(),
       verifiers: new KeytarUnlockVerifierVault(),
       idleLockMs: idleLockMs(policy),
+      ...(policy.eta ? { eta: policy.eta } : {}),
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).

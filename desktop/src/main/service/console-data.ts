@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import {
-  type BridgeArgs, type LocationView, type Mutation, type Permission, type PositionView, redactStopForViewer, type RejectedNotice, type RouteRowView,
-  type StopDetailView, type StopRowView, type SyncStatusView,
+  type BoardSummaryView, type BridgeArgs, type EtaSettings, type LocationView, type Mutation, type Permission, type PositionView, redactStopForViewer, type RejectedNotice, type RouteRowView,
+  type StopDetailView, type StopEstimate, type StopRowView, type SyncStatusView,
 } from '@depotline/shared';
 import { LocalEditRefusedError, type LocalStore, type StoredLocation, type SyncClient } from '../../core';
+import { BoardAttention, sortByAttention, toBoardSummary } from './board-attention';
 import { ConsoleError, toBridgeError } from './console-error';
 import {
   permissionsOf, stopMatches, stopsWithPendingEdits, toLocationView, toPositionView, toRejectedNotice, toRouteRow, toStopDetail, toStopRow,
@@ -23,6 +24,8 @@ export interface ConsoleDataOptions {
   activity: () => void;
   /** Depot names, remembered so a notice can name a depot after its data is gone. */
   locationNames: Map<string, string>;
+  /** How arrival times are estimated at a depot (managed policy, eta-policy.ts). */
+  etaSettings: (locationId: string) => EtaSettings;
 }
 
 /**
@@ -33,9 +36,11 @@ export interface ConsoleDataOptions {
  */
 export class ConsoleData {
   readonly #o: ConsoleDataOptions;
+  readonly #attention: BoardAttention;
 
   constructor(options: ConsoleDataOptions) {
     this.#o = options;
+    this.#attention = new BoardAttention({ now: options.now, settingsFor: options.etaSettings });
   }
 
   #session(): UnlockedSession {
@@ -55,35 +60,56 @@ export class ConsoleData {
     return locations.map(toLocationView).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The depot's day (today there without `date`) and what needs attention across it. */
+  async boardSummary(args: BridgeArgs<'boardSummary'>): Promise<BoardSummaryView> {
+    const session = this.#session();
+    const location = await this.#location(session, args.locationId);
+    const date = args.date ?? this.#attention.today(location);
+    const attention = await this.#attention.of(session.store, location, permissionsOf(location), date);
+    return toBoardSummary(attention, location, date);
+  }
+
   async queryBoard(args: BridgeArgs<'queryBoard'>): Promise<RouteRowView[]> {
     const session = this.#session();
-    await this.#location(session, args.locationId);
-    const rows = await session.store.boardQuery(args.locationId, {
-      filter: {
-        ...(args.statuses && args.statuses.length > 0 ? { stopStatus: args.statuses } : {}),
-        ...(args.date ? { date: args.date } : {}),
-      },
-      ...(args.search?.trim() ? { search: args.search } : {}),
-      sort: { key: args.sort ?? 'name', direction: args.descending ? 'desc' : 'asc' },
-      limit: args.limit ?? 5000,
+    const location = await this.#location(session, args.locationId);
+    const byAttention = args.sort === 'attention';
+    // Attention is counted here, not in SQL: the store sorts by name, then the counts reorder.
+    const sqlSort = args.sort === undefined || args.sort === 'attention' ? 'name' : args.sort;
+    const [rows, attention] = await Promise.all([
+      session.store.boardQuery(args.locationId, {
+        filter: {
+          ...(args.statuses && args.statuses.length > 0 ? { stopStatus: args.statuses } : {}),
+          ...(args.date ? { date: args.date } : {}),
+        },
+        ...(args.search?.trim() ? { search: args.search } : {}),
+        sort: { key: sqlSort, direction: args.descending && !byAttention ? 'desc' : 'asc' },
+        limit: args.limit ?? 5000,
+      }),
+      this.#attention.of(session.store, location, permissionsOf(location), args.date ?? null),
+    ]);
+    const views = rows.map((row) => {
+      const counts = attention.routes.get(row.route.id);
+      return { ...toRouteRow(row), ...(counts ? { attention: counts } : {}) };
     });
-    return rows.map(toRouteRow);
+    return byAttention ? sortByAttention(views, args.descending ?? false) : views;
   }
 
   async listStops(args: BridgeArgs<'listStops'>): Promise<StopRowView[]> {
     const session = this.#session();
-    const permissions = permissionsOf(await this.#location(session, args.locationId));
+    const location = await this.#location(session, args.locationId);
+    const permissions = permissionsOf(location);
     const routes = args.routeId !== null
       ? await this.#routeOf(session, args.locationId, args.routeId)
-      : (await session.store.boardQuery(args.locationId, { sort: { key: 'name' }, limit: 5000 })).map((r) => ({
+      : (await session.store.boardQuery(args.locationId, { ...(args.date ? { filter: { date: args.date } } : {}), sort: { key: 'name' }, limit: 5000 })).map((r) => ({
         id: r.route.id, text: [r.route.name, r.driverName, r.vehicleLabel].filter(Boolean).join(' ').toLocaleLowerCase(),
       }));
+    const attention = await this.#attention.of(session.store, location, permissions, args.date ?? null);
     const pending = stopsWithPendingEdits(await session.store.pendingMutations());
     const out: StopRowView[] = [];
     for (const route of routes) {
       for (const stop of await session.store.stopsOfRoute(route.id)) {
         if (stop.locationId !== args.locationId) continue;
-        const row = toStopRow(stop, permissions, pending.has(stop.id));
+        const row = withEstimate(toStopRow(stop, permissions, pending.has(stop.id)), attention.stops.get(stop.id));
         if (stopMatches(row, route.text, args)) out.push(row);
       }
     }
@@ -115,7 +141,10 @@ export class ConsoleData {
   setStopStatus(args: BridgeArgs<'setStopStatus'>): Promise<StopDetailView> {
     // The state machine is checked once, by the core as it queues the edit (core/mutations/stop.ts).
     return this.#editStop(args.stopId, 'stop.setStatus', (stop) =>
-      ({ type: 'stop.setStatus', stopId: stop.id, to: args.to, ...(args.reason ? { reason: args.reason } : {}) }));
+      ({
+        type: 'stop.setStatus', stopId: stop.id, to: args.to,
+        ...(args.failureReason ? { failureReason: args.failureReason } : {}), ...(args.reason ? { reason: args.reason } : {}),
+      }));
   }
 
   editStopNotes(args: BridgeArgs<'editStopNotes'>): Promise<StopDetailView> {
@@ -216,3 +245,9 @@ export class ConsoleData {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The stop row with the board's ETA (estimated, or as recorded) and its late or at-risk flag. */
+function withEstimate(row: StopRowView, estimate: StopEstimate | undefined): StopRowView {
+  if (!estimate) return row;
+  return { ...row, eta: estimate.eta, etaSource: estimate.etaSource, attention: estimate.attention };
+}

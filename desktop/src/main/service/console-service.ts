@@ -6,6 +6,7 @@ import {
 } from '../../core';
 import { ConsoleData } from './console-data';
 import { ConsoleError, problemScreenFor } from './console-error';
+import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
 import { type ChooseOpenPath, ConsoleImport } from './console-import';
@@ -41,6 +42,8 @@ export interface ConsoleServiceOptions {
   chooseSavePath?: ChooseSavePath;
   /** Asks which order file to import (Electron: the native open dialog); without it the console cannot import. */
   chooseOpenPath?: ChooseOpenPath;
+  /** How the board estimates arrival times, per depot (managed policy `eta`); absent: the defaults. */
+  eta?: EtaPolicy;
 }
 
 
@@ -58,8 +61,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -102,6 +105,7 @@ export class ConsoleService {
       now: this.#o.now,
       activity: () => this.#idle.touch(),
       locationNames: this.#locationNames,
+      etaSettings: (locationId) => etaSettingsFor(options.eta, locationId),
     });
     this.#steps = new SignInSteps({
       state: () => this.#state,

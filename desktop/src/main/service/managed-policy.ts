@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EtaPolicy } from './eta-policy';
 import { MapTilesPolicy } from './map-tiles';
 
 /**
@@ -19,6 +20,8 @@ export const ConsolePolicy = z.object({
    * environment: it widens the page's Content-Security-Policy by its origin. Absent: no tiles.
    */
   mapTiles: MapTilesPolicy.optional(),
+  /** How the board estimates arrival times, in general and per depot (eta-policy.ts). Absent: the defaults. */
+  eta: EtaPolicy.optional(),
 }).strict();
 export type ConsolePolicy = z.infer<typeof ConsolePolicy>;
 

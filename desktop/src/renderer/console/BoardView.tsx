@@ -1,31 +1,57 @@
-import { useMemo, useState } from 'react';
-import type { LocationView, RouteRowView, StopRowView, StopStatus } from '@depotline/shared';
+import { useEffect, useMemo, useState } from 'react';
+import type { LocationView, StopStatus } from '@depotline/shared';
 import { call } from '../bridge';
-import { statusLabel, statusOrder, timeAt, windowText } from '../format';
-import { ProgressBar, StatusBadge } from '../ui/StatusBadge';
+import { statusLabel, statusOrder } from '../format';
 import { VirtualList } from '../ui/VirtualList';
-import { useDebounced, useQuery } from './hooks';
+import { AttentionBar } from './board/AttentionBar';
+import { DatePicker } from './board/DatePicker';
+import { RouteRow } from './board/RouteRow';
+import { type BoardSort, SortSelect } from './board/SortSelect';
+import { StopRow } from './board/StopRow';
+import { useDebounced, useNow, useQuery } from './hooks';
 import { StopDetailPanel } from './StopDetailPanel';
+import './board/board.css';
 
 const ALL = '__all__';
 const plural = (n: number, word: string) => `${n.toLocaleString('en-GB')} ${word}${n === 1 ? '' : 's'}`;
+/** Late and at risk move with the clock: the board recounts this often even when no data changes. */
+const attentionRefreshMs = 15_000;
 
-/** Routes on the left, their stops in the middle, the selected stop on the right. */
+/**
+ * One day of a depot: what needs attention across it on top, routes on the left (those needing
+ * most attention first), their stops in the middle, the selected stop on the right.
+ */
 export function BoardView({ location, dataVersion }: { location: LocationView; dataVersion: number }) {
   const [searchText, setSearchText] = useState('');
   const search = useDebounced(searchText, 150);
   const [statuses, setStatuses] = useState<StopStatus[]>([]);
   const [routeId, setRouteId] = useState<string>(ALL);
   const [stopId, setStopId] = useState<string | null>(null);
+  /** The day picked; null follows the depot's today. */
+  const [pickedDate, setPickedDate] = useState<string | null>(null);
+  const [sort, setSort] = useState<BoardSort>('attention');
+  const tick = useNow(attentionRefreshMs);
 
+  const summary = useQuery(
+    () => call('boardSummary', { locationId: location.id, ...(pickedDate ? { date: pickedDate } : {}) }),
+    [location.id, pickedDate, dataVersion, tick],
+  );
+  const date = pickedDate ?? summary.data?.date ?? null;
+  const filters = { ...(search ? { search } : {}), ...(statuses.length ? { statuses } : {}) };
   const routes = useQuery(
-    () => call('queryBoard', { locationId: location.id, ...(search ? { search } : {}), ...(statuses.length ? { statuses } : {}) }),
-    [location.id, search, statuses, dataVersion],
+    () => call('queryBoard', { locationId: location.id, date: date ?? '', sort, ...filters }),
+    [location.id, date, sort, search, statuses, dataVersion, tick], date !== null,
   );
   const stops = useQuery(
-    () => call('listStops', { locationId: location.id, routeId: routeId === ALL ? null : routeId, ...(search ? { search } : {}), ...(statuses.length ? { statuses } : {}) }),
-    [location.id, routeId, search, statuses, dataVersion],
+    () => call('listStops', { locationId: location.id, date: date ?? '', routeId: routeId === ALL ? null : routeId, ...filters }),
+    [location.id, date, routeId, search, statuses, dataVersion, tick], date !== null,
   );
+  // Another day shows other routes: the selection does not carry over.
+  useEffect(() => {
+    setRouteId(ALL);
+    setStopId(null);
+  }, [date]);
+
   const routeNames = useMemo(() => new Map((routes.data ?? []).map((r) => [r.id, r.name])), [routes.data]);
   const totalStops = useMemo(() => (routes.data ?? []).reduce((n, r) => n + r.stopCount, 0), [routes.data]);
   const stopList = stops.data ?? [];
@@ -37,6 +63,7 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
   return (
     <div className="board">
       <div className="board-toolbar">
+        {date && <DatePicker date={date} today={summary.data?.today ?? null} timeZone={location.timezone} onChange={setPickedDate} />}
         <input
           type="search" className="search" placeholder={seesCustomers ? 'Search routes, drivers, customers, addresses…' : 'Search routes, drivers, vehicles…'}
           aria-label="Search" data-testid="search" value={searchText} onChange={(e) => setSearchText(e.target.value)}
@@ -48,17 +75,24 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
             </button>
           ))}
         </div>
+        <SortSelect value={sort} onChange={setSort} />
       </div>
+      <AttentionBar summary={summary.data} />
+      {summary.error && <p className="pane-error" role="alert">{summary.error}</p>}
       <div className="board-panes">
         <section className="pane routes-pane" aria-label="Routes">
           <button type="button" className={`route-all ${routeId === ALL ? 'selected' : ''}`} onClick={() => setRouteId(ALL)} data-testid="route-all">
             <span>All routes</span>
             <span className="muted">{routes.data ? `${plural(routes.data.length, 'route')} · ${plural(totalStops, 'stop')}` : '…'}</span>
           </button>
-          <VirtualList
-            items={routes.data ?? []} rowHeight={58} rowKey={(r) => r.id} label="Routes" testId="route-list"
-            renderRow={(r) => <RouteRow route={r} selected={r.id === routeId} onSelect={() => setRouteId(r.id)} />}
-          />
+          {routes.data && routes.data.length === 0 ? (
+            <p className="empty-state" data-testid="no-routes">{search || statuses.length ? 'No routes match.' : 'No routes on this day.'}</p>
+          ) : (
+            <VirtualList
+              items={routes.data ?? []} rowHeight={58} rowKey={(r) => r.id} label="Routes" testId="route-list"
+              renderRow={(r) => <RouteRow route={r} selected={r.id === routeId} onSelect={() => setRouteId(r.id)} />}
+            />
+          )}
           {routes.error && <p className="pane-error" role="alert">{routes.error}</p>}
         </section>
         <section className="pane stops-pane" aria-label="Stops">
@@ -72,7 +106,7 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
             <span className="c-status">Status</span>
           </div>
           {stops.data && stopList.length === 0 ? (
-            <p className="empty-state">{search || statuses.length ? 'No stops match.' : 'No stops on this route.'}</p>
+            <p className="empty-state">{search || statuses.length ? 'No stops match.' : routeId === ALL ? 'No stops on this day.' : 'No stops on this route.'}</p>
           ) : (
             <VirtualList
               items={stopList} rowHeight={34} rowKey={(s) => s.id} label="Stops" testId="stop-list" scrollToIndex={selectedIndex}
@@ -96,35 +130,5 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
         </aside>
       </div>
     </div>
-  );
-}
-
-function RouteRow({ route, selected, onSelect }: { route: RouteRowView; selected: boolean; onSelect: () => void }) {
-  return (
-    <button type="button" className={`route-row ${selected ? 'selected' : ''}`} onClick={onSelect} data-testid="route-row" data-route-id={route.id}>
-      <span className="route-line">
-        <span className="route-name">{route.name}</span>
-        <span className="route-count">{route.doneCount}/{route.stopCount}</span>
-      </span>
-      <span className="route-line muted">
-        <span className="route-meta">{route.driverName ?? 'No driver'} · {route.vehicleLabel ?? 'no vehicle'}</span>
-        {route.pendingEdits > 0 && <span className="pending-dot" title={`${route.pendingEdits} edits waiting to sync`}>{route.pendingEdits}</span>}
-      </span>
-      <ProgressBar byStatus={route.byStatus} total={route.stopCount} />
-    </button>
-  );
-}
-
-function StopRow({ stop, timeZone, selected, onSelect, routeName }: { stop: StopRowView; timeZone: string; selected: boolean; onSelect: () => void; routeName: string | null }) {
-  return (
-    <button type="button" className={`stop-row ${selected ? 'selected' : ''}`} onClick={onSelect} data-testid="stop-row" data-stop-id={stop.id} data-status={stop.status}>
-      <span className="c-seq">{stop.sequence + 1}</span>
-      {routeName !== null && <span className="c-route" title={routeName}>{routeName}</span>}
-      <span className="c-customer">{stop.customerName ?? <span className="muted">hidden</span>}</span>
-      <span className="c-address" title={stop.address}>{stop.address ?? <span className="muted">hidden</span>}</span>
-      <span className="c-window">{windowText(stop.window, timeZone)}</span>
-      <span className="c-eta">{stop.eta ? timeAt(stop.eta, timeZone) : '—'}</span>
-      <span className="c-status"><StatusBadge status={stop.status} />{stop.pending && <span className="pending-dot" title="Waiting to sync">•</span>}</span>
-    </button>
   );
 }

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import type { Mutation, PullResponse, RoleName, Stop } from '@depotline/shared';
+import { dateInZone, type Mutation, type PullResponse, type RoleName, type Stop } from '@depotline/shared';
 import { buildLocation, buildUser, restCall, signIn as restSignIn, type BuiltUser } from '../../../../../sync-server/test/factories';
 import type { ServerContext } from '../../../../../sync-server/src/context';
 import { startTestServer, type TestServer } from '../../../../../sync-server/test/harness';
@@ -106,9 +106,11 @@ export class Office {
     return (res.body as { results: Array<{ id: string; status: string }> }).results;
   }
 
-  async createRoute(locationId: string, name = `Route ${crypto.randomBytes(3).toString('hex')}`): Promise<string> {
+  /** A route on the depot's today (where the console's board opens), unless another day is given. */
+  async createRoute(locationId: string, name = `Route ${crypto.randomBytes(3).toString('hex')}`, date?: string): Promise<string> {
     const routeId = `route-${crypto.randomBytes(5).toString('hex')}`;
-    await this.expectApplied([{ id: crypto.randomUUID(), type: 'route.create', locationId, createdAt: Date.now(), routeId, name, date: '2026-11-23' }]);
+    const day = date ?? dateInZone(Date.now(), (await this.server.ctx.db.selectFrom('locations').select('timezone').where('id', '=', locationId).executeTakeFirstOrThrow()).timezone);
+    await this.expectApplied([{ id: crypto.randomUUID(), type: 'route.create', locationId, createdAt: Date.now(), routeId, name, date: day }]);
     return routeId;
   }
 
