@@ -130,8 +130,10 @@ export class ConsoleImport {
         this.#o.activity();
       }
     } finally {
+      // The file is not needed once its edits are queued (or the import failed): it holds customer data.
       this.#progress = null;
       this.#planned = null;
+      this.#file = null;
     }
     const skippedRows = [
       ...plan.rows.filter((r) => r.action === 'skip').map((r) => ({ row: r.row, reason: (r.reason ?? '').slice(0, 2000) })),
