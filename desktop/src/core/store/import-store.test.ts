@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { Mutation } from '@depotline/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildLocationAccess, buildRoute, buildStop, routeChange, stopChange } from '../testing/fixtures';
+import { createTestStore } from '../testing/store';
+import { makeTempDir } from '../testing/temp-dir';
+import { DatabaseKey } from '../vault/database-key';
+import { createEncryptedDatabase } from './encrypted-database';
+import { EncryptedStore } from './encrypted-store';
+import { migrate } from './migrate';
+import type { SqlConnection } from './sql-binding';
+import { sqlcipherBinding } from './sqlcipher-binding';
+
+describe('import batches in the local store', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let store: EncryptedStore;
+  const loc = buildLocationAccess();
+  const L = loc.location.id;
+  const route = buildRoute(L, { version: 1 });
+  const known = buildStop(L, route.id, { version: 2, orderRef: 'A-1' });
+
+  beforeEach(async () => {
+    tmp = makeTempDir();
+    ({ store } = await createTestStore(tmp.dir));
+    await store.replaceLocations([loc]);
+    await store.applyChanges([routeChange(route), stopChange(known)], { locationId: L, cursor: 2 });
+  });
+  afterEach(async () => {
+    await store.close();
+    tmp.remove();
+  });
+
+  const create = (stopId: string, routeId: string, orderRef: string): Mutation => ({
+    id: crypto.randomUUID(), type: 'stop.create', locationId: L, createdAt: 1, stopId, routeId, sequence: 1, customerName: 'New', address: 'Street 1',
+    phone: null, notes: '', window: { start: 0, end: 1 }, orderRef,
+  });
+
+  it('queues a batch in order with its optimistic rows, leaving out and naming only the edit the local check refuses', async () => {
+    const batch = [create('s-new-1', route.id, 'A-2'), create('s-new-2', 'route-unknown', 'A-3'), create('s-new-3', route.id, 'A-4')];
+    const outcome = await store.enqueueLocalEdits(batch);
+    expect(outcome.queued).toBe(2);
+    expect(outcome.refused).toEqual([{ id: batch[1]!.id, code: 'not_found', message: expect.stringContaining('route-unknown') as string }]);
+    expect((await store.pendingMutations()).map((p) => p.mutation.id)).toEqual([batch[0]!.id, batch[2]!.id]);
+    expect(await store.stop('s-new-2')).toBeNull();
+    const byRef = await store.stopsByOrderRef(L, new Set(['A-1', 'A-2', 'A-4', 'A-9']));
+    expect([...byRef.keys()].sort()).toEqual(['A-1', 'A-2', 'A-4']);
+  });
+
+  it('queues none of a batch when the database fails part-way: the batch is one transaction', async () => {
+    // The store's own connection, failing the third outbox insert as a full disk would.
+    const db = await createEncryptedDatabase(sqlcipherBinding, path.join(tmp.dir, 'failing.db'), DatabaseKey.generate(), async (conn) => { await migrate(conn); });
+    let inserts = 0;
+    const conn: SqlConnection = {
+      ...db.conn,
+      exec: (sql) => db.conn.exec(sql),
+      all: (sql, params) => db.conn.all(sql, params),
+      get: (sql, params) => db.conn.get(sql, params),
+      close: () => db.conn.close(),
+      run: (sql, params) => (sql.includes('INSERT INTO outbox') && ++inserts === 3 ? Promise.reject(new Error('disk I/O error')) : db.conn.run(sql, params)),
+    };
+    const failing = new EncryptedStore({ ...db, conn });
+    try {
+      await failing.replaceLocations([loc]);
+      await failing.applyChanges([routeChange(route)], { locationId: L, cursor: 1 });
+      const batch = ['C-1', 'C-2', 'C-3', 'C-4'].map((ref) => create(`s-${ref}`, route.id, ref));
+      await expect(failing.enqueueLocalEdits(batch)).rejects.toThrow('disk I/O error');
+      expect(await failing.pendingCount()).toBe(0);
+      expect(await failing.stopsByOrderRef(L, new Set(['C-1', 'C-2']))).toEqual(new Map());
+      // The next batch goes through whole.
+      await expect(failing.enqueueLocalEdits(batch)).resolves.toEqual({ queued: 4, refused: [] });
+    } finally {
+      await failing.close();
+    }
+  });
+});
