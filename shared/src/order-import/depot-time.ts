@@ -33,8 +33,24 @@ export interface WallClock {
   minute: number;
 }
 
+/**
+ * Answers already worked out: a file's windows repeat a handful of times of one day, and each
+ * answer costs a few Intl calls. Bounded; cleared when full.
+ */
+const known = new Map<string, number | null>();
+
 /** The instant a wall-clock time names in the zone; null when it does not exist there. */
 export function depotTimeToEpoch(timeZone: string, t: WallClock): number | null {
+  const key = `${timeZone}|${t.year}-${t.month}-${t.day} ${t.hour}:${t.minute}`;
+  const cached = known.get(key);
+  if (cached !== undefined) return cached;
+  const at = computeEpoch(timeZone, t);
+  if (known.size >= 10_000) known.clear();
+  known.set(key, at);
+  return at;
+}
+
+function computeEpoch(timeZone: string, t: WallClock): number | null {
   const naive = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute);
   const check = new Date(naive);
   if (check.getUTCFullYear() !== t.year || check.getUTCMonth() !== t.month - 1 || check.getUTCDate() !== t.day || t.hour > 23 || t.minute > 59) return null;
@@ -55,8 +71,16 @@ export function parseIsoDate(date: string): { year: number; month: number; day: 
   return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day ? { year, month, day } : null;
 }
 
+const days = new Map<string, string>();
+
 /** The calendar day of an instant in the zone, `YYYY-MM-DD`. */
 export function depotDateOf(timeZone: string, at: number): string {
-  const local = new Date(at + offsetAt(timeZone, at));
-  return local.toISOString().slice(0, 10);
+  const key = `${timeZone}|${at}`;
+  let day = days.get(key);
+  if (day === undefined) {
+    day = new Date(at + offsetAt(timeZone, at)).toISOString().slice(0, 10);
+    if (days.size >= 10_000) days.clear();
+    days.set(key, day);
+  }
+  return day;
 }
