@@ -63,9 +63,10 @@ async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerm
         io.to(driverRoom(loc, driverUser)).emit('sync:change', data);
       }
     }
-    if (change.entity === 'route' && t.previousDriverUserId && t.previousDriverUserId !== driverUser) {
+    // A route taken from a driver, or a stop moved off their route: their device forgets it.
+    if (t.previousDriverUserId && t.previousDriverUserId !== driverUser) {
       io.to(driverRoom(loc, t.previousDriverUserId)).emit('sync:change', {
-        entity: 'removed', locationId: loc, version: change.version, data: { kind: 'route', id: change.data.id },
+        entity: 'removed', locationId: loc, version: change.version, data: { kind: change.entity, id: change.data.id },
       });
     }
   }

@@ -108,6 +108,20 @@ describe.each(backends)('planning mutations (%s)', (backend) => {
     expect(stale).toMatchObject({ status: 'rejected', code: 'conflict', current: { entity: 'stop', data: { id: from.stopIds[0], routeId: to.routeId } } });
   });
 
+  it('a stop moved off a driver\u2019s route is removed from that driver\u2019s device, live', async () => {
+    const driver = await connectSocket(w.server.url, w.users.driver.token);
+    try {
+      const to = await freshRoute(w.ctx, w.A);
+      const stopId = w.stops.A1[1]!.id;
+      expect((await push(w.users.dispatcher, draft({ type: 'stop.move', stopId, fromRouteId: w.routes.A1, toRouteId: to.routeId, sequence: 0 })))[0]).toMatchObject({ status: 'applied' });
+      expect(await eventually(() => (driver.received as Change[]).some((c) => c.entity === 'removed' && c.data.kind === 'stop' && c.data.id === stopId))).toBe(true);
+      // It never receives the stop's new state (on a route that is not theirs).
+      expect((driver.received as Change[]).some((c) => c.entity === 'stop' && c.data.id === stopId)).toBe(false);
+    } finally {
+      driver.close();
+    }
+  });
+
   it('stop.move to a route of another location is "not found", whatever the caller holds there', async () => {
     const from = await freshRoute(w.ctx, w.A);
     const [refused] = await push(w.users.admin, draft({ type: 'stop.move', stopId: from.stopIds[0], fromRouteId: from.routeId, toRouteId: w.routes.B1, sequence: 0 }));

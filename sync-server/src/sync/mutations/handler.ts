@@ -13,7 +13,7 @@ export interface Touched {
   entity: ChangeEntity;
   id: string;
   locationId: string;
-  /** For route reassignment: the driver user who must be told the route is gone. */
+  /** For a route reassigned or a stop moved to another route: the driver user who must be told it is gone. */
   previousDriverUserId?: string | null;
 }
 

@@ -1,5 +1,6 @@
 import { type StopStatus, stopTransitionRefusal } from '@depotline/shared';
 import { recordChange } from '../change-log';
+import { driverUserOfRoute } from '../driver-queries';
 import type { StopRow } from '../presenters';
 import { requireSeen } from './fleet';
 import {
@@ -135,7 +136,13 @@ export const planningMutations = {
       const at = Math.min(m.sequence, others.length);
       const moved: StopRow = { ...stop, sequence: -1 }; // always written: it is the mutation's target
       await renumber(scope, m.toRouteId, [...others.slice(0, at), moved, ...others.slice(at)], touched);
-      if (m.toRouteId !== stop.route_id) await renumber(scope, stop.route_id, (await stopsInOrder(scope, stop.route_id)), touched);
+      if (m.toRouteId !== stop.route_id) {
+        await renumber(scope, stop.route_id, (await stopsInOrder(scope, stop.route_id)), touched);
+        // The driver of the route it left must be told the stop is no longer theirs.
+        const previousDriverUserId = await driverUserOfRoute(scope.trx, stop.route_id);
+        const moved = touched.find((t) => t.entity === 'stop' && t.id === stop.id);
+        if (moved) moved.previousDriverUserId = previousDriverUserId;
+      }
       const row = await loadStop(scope.trx, stop.id, m.locationId);
       return { version: row.version, touched, before: stop };
     },
