@@ -26,6 +26,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   editStopNotes: { stopId: 's1', notes: 'back door' },
   revealStopPhone: { stopId: 's1' },
   listPositions: { locationId: 'depot-north' },
+  routeMap: { locationId: 'depot-north', routeIds: ['route-1'] },
   syncStatus: {},
   syncNow: {},
   listRejected: {},

@@ -7,6 +7,7 @@ import { NewPassword, Password, TotpCode } from './api';
 import { AttentionCounts, EtaSource, StopAttention } from './attention';
 import { boardBridgeCalls } from './bridge-board';
 import { governanceBridgeCalls } from './bridge-governance';
+import { mapBridgeCalls } from './bridge-map';
 import { importBridgeCalls } from './bridge-import';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
@@ -355,6 +356,7 @@ export const bridgeCalls = {
 
   ...securityBridgeCalls,
   ...governanceBridgeCalls,
+  ...mapBridgeCalls,
   ...boardBridgeCalls,
   ...importBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;

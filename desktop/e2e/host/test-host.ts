@@ -24,6 +24,7 @@ import { ConsoleService, type ConsoleServiceOptions } from '../../src/main/servi
 import type { UnlockVerifierVault } from '../../src/main/service/unlock-verifier';
 import { resolveAppAsset } from '../../src/main/security/app-assets';
 import { securityHeaders } from '../../src/main/security/renderer-policy';
+import { tileOriginOf, type MapTilesPolicy } from '../../src/main/service/map-tiles';
 
 export interface TestHostOptions {
   serverUrl: string;
@@ -32,6 +33,8 @@ export interface TestHostOptions {
   vault: KeyVault & SessionSecretVault;
   verifiers: UnlockVerifierVault;
   idleLockMs?: number;
+  /** The depot's tile server, as the managed policy would set it (widens the CSP by its origin, as main does). */
+  mapTiles?: MapTilesPolicy;
   service?: Partial<Pick<ConsoleServiceOptions, 'sync' | 'idleCheckMs' | 'log' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'now' | 'eta'>>;
 }
 
@@ -59,6 +62,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
     deviceName: 'e2e test host',
     sync: { retryDelayMs: 100, retryDelayMaxMs: 500, ackTimeoutMs: 4000 },
     log: { warn: () => undefined },
+    mapTiles: options.mapTiles ?? null,
     ...options.service,
   });
   let origin = '';
@@ -66,7 +70,7 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
     isTrustedSender: (sender: BridgeSender) => sender.isMainFrame && sender.url === `${origin}/`,
     log: { warn: () => undefined },
   });
-  const headers = securityHeaders({ extraConnectSrc: ["'self'"] });
+  const headers = securityHeaders({ extraConnectSrc: ["'self'"], tileOrigin: tileOriginOf(options.mapTiles) });
   const streams = new Set<http.ServerResponse>();
   const unsubscribe = service.onEvent((message: BridgeEventMessage) => {
     const line = `${JSON.stringify(message)}\n`;

@@ -37,6 +37,7 @@ const depotline = {
   editStopNotes: call('depotline:editStopNotes'),
   revealStopPhone: call('depotline:revealStopPhone'),
   listPositions: call('depotline:listPositions'),
+  routeMap: call('depotline:routeMap'),
   syncStatus: call('depotline:syncStatus'),
   syncNow: call('depotline:syncNow'),
   listRejected: call('depotline:listRejected'),

@@ -32,6 +32,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     editStopNotes: (args) => service.data.editStopNotes(args),
     revealStopPhone: (args) => service.data.revealStopPhone(args),
     listPositions: (args) => service.data.listPositions(args),
+    routeMap: (args) => service.map.routeMap(args),
     syncStatus: () => service.syncStatus(),
     syncNow: () => service.data.syncNow(),
     listRejected: () => service.data.listRejected(),

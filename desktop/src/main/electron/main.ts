@@ -90,6 +90,7 @@ function run(): void {
       vault: new KeytarVault(),
       verifiers: new KeytarUnlockVerifierVault(),
       idleLockMs: idleLockMs(policy),
+      mapTiles: policy.mapTiles ?? null,
       ...(policy.eta ? { eta: policy.eta } : {}),
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service

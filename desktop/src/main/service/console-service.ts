@@ -9,6 +9,7 @@ import { ConsoleError, problemScreenFor } from './console-error';
 import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
+import { ConsoleMap } from './console-map';
 import { type ChooseOpenPath, ConsoleImport } from './console-import';
 import { ConsoleSecurity } from './console-security';
 import { SignInSteps } from './console-sign-in-steps';
@@ -18,6 +19,7 @@ import {
 } from './console-session';
 import type { ChooseSavePath } from './export-save';
 import { IdleLock } from './idle-lock';
+import type { MapTilesPolicy } from './map-tiles';
 import { profileDbPath, profileIdFor } from './profiles';
 import { makeVerifier, verifyPassword, type StoredVerifier, type UnlockVerifierVault } from './unlock-verifier';
 
@@ -30,6 +32,8 @@ export interface ConsoleServiceOptions {
   /** Lock after this long without user activity (policy; issue 4: default 10 minutes). */
   idleLockMs: number;
   deviceName?: string;
+  /** The depot's map tile server (managed policy `mapTiles`); absent or null: the map draws without tiles. */
+  mapTiles?: MapTilesPolicy | null;
   /** Tuning of the sync client (tests shorten its delays). */
   sync?: SyncTuning;
   log?: SyncLog;
@@ -61,8 +65,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -79,6 +83,8 @@ export class ConsoleService {
   readonly security: ConsoleSecurity;
   /** The governance screens' calls (groups, approvals, exports); each refuses unless the console is unlocked. */
   readonly governance: ConsoleGovernance;
+  /** The board map's data (console-map.ts); refuses unless the console is unlocked. */
+  readonly map: ConsoleMap;
   /** The order import (console-import.ts); each call refuses unless the console is unlocked. */
   readonly imports: ConsoleImport;
 
@@ -131,6 +137,7 @@ export class ConsoleService {
       chooseSavePath: options.chooseSavePath,
       activity: () => this.#idle.touch(),
     });
+    this.map = new ConsoleMap({ session: () => this.#unlocked(), tiles: options.mapTiles ?? null });
     this.imports = new ConsoleImport({
       session: () => this.#unlocked(), chooseOpenPath: options.chooseOpenPath, now: this.#o.now, activity: () => this.#idle.touch(),
     });

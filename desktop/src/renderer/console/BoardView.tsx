@@ -10,6 +10,7 @@ import { type BoardSort, SortSelect } from './board/SortSelect';
 import { StopRow } from './board/StopRow';
 import { useDebounced, useNow, useQuery } from './hooks';
 import { StopDetailPanel } from './StopDetailPanel';
+import { MapPane } from '../map/MapPane';
 import './board/board.css';
 
 const ALL = '__all__';
@@ -27,6 +28,8 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
   const [statuses, setStatuses] = useState<StopStatus[]>([]);
   const [routeId, setRouteId] = useState<string>(ALL);
   const [stopId, setStopId] = useState<string | null>(null);
+  /** The middle pane: the stop list, or the map of the same routes (../map). */
+  const [layout, setLayout] = useState<'list' | 'map'>('list');
   /** The day picked; null follows the depot's today. */
   const [pickedDate, setPickedDate] = useState<string | null>(null);
   const [sort, setSort] = useState<BoardSort>('attention');
@@ -68,6 +71,10 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
           type="search" className="search" placeholder={seesCustomers ? 'Search routes, drivers, customers, addresses…' : 'Search routes, drivers, vehicles…'}
           aria-label="Search" data-testid="search" value={searchText} onChange={(e) => setSearchText(e.target.value)}
         />
+        <div className="chips" role="group" aria-label="Show stops as">
+          <button type="button" className={`chip layout ${layout === 'list' ? 'on' : ''}`} aria-pressed={layout === 'list'} onClick={() => setLayout('list')} data-testid="board-layout-list">List</button>
+          <button type="button" className={`chip layout ${layout === 'map' ? 'on' : ''}`} aria-pressed={layout === 'map'} onClick={() => setLayout('map')} data-testid="board-layout-map">Map</button>
+        </div>
         <div className="chips" role="group" aria-label="Filter by stop status">
           {statusOrder.map((s) => (
             <button key={s} type="button" className={`chip status-${s} ${statuses.includes(s) ? 'on' : ''}`} aria-pressed={statuses.includes(s)} onClick={() => toggleStatus(s)}>
@@ -95,7 +102,15 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
           )}
           {routes.error && <p className="pane-error" role="alert">{routes.error}</p>}
         </section>
-        <section className="pane stops-pane" aria-label="Stops">
+        {layout === 'map' && (
+          <section className="pane stops-pane" aria-label="Map">
+            <MapPane
+              locationId={location.id} routeIds={routeId === ALL ? (routes.data ?? []).map((r) => r.id) : [routeId]}
+              dataVersion={dataVersion} selectedStopId={stopId} onSelectStop={setStopId}
+            />
+          </section>
+        )}
+        <section className="pane stops-pane" aria-label="Stops" hidden={layout === 'map'}>
           <div className="stops-head" role="presentation">
             <span className="c-seq">#</span>
             {routeId === ALL && <span className="c-route">Route</span>}
