@@ -59,8 +59,11 @@ function fromCoreError(err: CoreError): BridgeError {
         case 'not_found': return { code: 'not_found', message: 'That record is not on this device any more.' };
         case 'unknown_location': return { code: 'forbidden', message: 'That depot is not available on this device.' };
         case 'bad_request':
-        case 'already_exists':
-          return { code: 'bad_request', message: 'The edit was not accepted.' };
+        case 'already_exists': {
+          // The core's own words for a rule it checked (a failure needs a reason, the route changed meanwhile): for the user.
+          const why = err.message.replace(/\.$/, '');
+          return { code: 'bad_request', message: `The edit was not accepted: ${why.charAt(0).toLowerCase()}${why.slice(1)}.` };
+        }
         default: return assertNever(err.refusal);
       }
     case 'InsecureServerUrlError':

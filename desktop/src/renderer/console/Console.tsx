@@ -13,6 +13,10 @@ import { ApprovalsView } from '../governance/ApprovalsView';
 import { ExportDialog } from '../governance/ExportDialog';
 import { GroupsView } from '../governance/GroupsView';
 import { ImportDialog } from '../import/ImportDialog';
+import { FleetView } from '../planning/FleetView';
+import { PlanningView } from '../planning/PlanningView';
+import { ShortcutsHelp } from '../planning/ShortcutsHelp';
+import { useShortcuts } from '../planning/shortcuts';
 import { SyncIndicator } from './SyncIndicator';
 
 const initialStatus: SyncStatusView = { connection: 'connecting', pendingCount: 0, lastSyncAt: null, lastError: null };
@@ -26,7 +30,10 @@ export function Console({ state }: ScreenProps<'console'>) {
   const [status, setStatus] = useState<SyncStatusView>(initialStatus);
   const [dataVersion, setDataVersion] = useState(0);
   const [locationId, setLocationId] = useState<string | null>(null);
-  const [view, setView] = useState<'board' | 'positions' | 'security' | 'groups' | 'approvals'>('board');
+  const [view, setView] = useState<'board' | 'plan' | 'fleet' | 'positions' | 'security' | 'groups' | 'approvals'>('board');
+  /** The keyboard shortcut overlay (`?`), over any view. */
+  const [shortcutsShown, setShortcutsShown] = useState(false);
+  useShortcuts((key) => (key === 'help' ? setShortcutsShown((v) => !v) : key === 'close' && shortcutsShown ? setShortcutsShown(false) : false));
   /** Bumped by every security change, so the Security screen and the notices re-read together. */
   const [securityVersion, setSecurityVersion] = useState(0);
   const securityChanged = useCallback(() => setSecurityVersion((v) => v + 1), []);
@@ -68,10 +75,12 @@ export function Console({ state }: ScreenProps<'console'>) {
   const canExport = location?.permissions.includes('export.operational') ?? false;
   // Importing creates routes and stops: shown where the user may edit both (main and the server check again).
   const canImport = (location?.permissions.includes('stop.edit') && location.permissions.includes('route.edit')) ?? false;
+  const canPlan = (location?.permissions.includes('route.edit') ?? false) || (location?.permissions.includes('stop.edit') ?? false);
+  const canManageFleet = location?.permissions.includes('fleet.manage') ?? false;
   const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
   useEffect(() => {
-    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess)) setView('board');
-  }, [view, canSeePositions, canSeeAccess]);
+    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess) || (view === 'plan' && !canPlan) || (view === 'fleet' && !canManageFleet)) setView('board');
+  }, [view, canSeePositions, canSeeAccess, canPlan, canManageFleet]);
   useEffect(() => {
     if (!canExport) setExporting(false);
   }, [canExport]);
@@ -95,6 +104,12 @@ export function Console({ state }: ScreenProps<'console'>) {
         </label>
         <nav className="tabs" aria-label="Views">
           <button type="button" className={view === 'board' ? 'tab active' : 'tab'} aria-pressed={view === 'board'} onClick={() => setView('board')}>Routes</button>
+          {canPlan && (
+            <button type="button" className={view === 'plan' ? 'tab active' : 'tab'} aria-pressed={view === 'plan'} onClick={() => setView('plan')} data-testid="tab-plan">Plan</button>
+          )}
+          {canManageFleet && (
+            <button type="button" className={view === 'fleet' ? 'tab active' : 'tab'} aria-pressed={view === 'fleet'} onClick={() => setView('fleet')} data-testid="tab-fleet" title="Drivers and vehicles">Fleet</button>
+          )}
           {canSeePositions && (
             <button type="button" className={view === 'positions' ? 'tab active' : 'tab'} aria-pressed={view === 'positions'} onClick={() => setView('positions')} data-testid="tab-positions">
               Driver positions
@@ -126,6 +141,7 @@ export function Console({ state }: ScreenProps<'console'>) {
       <SecurityNotices version={securityVersion} onChanged={securityChanged} onOpenSecurity={() => setView('security')} showRequests={view !== 'security'} />
       {view !== 'approvals' && <ApprovalNotice count={awaitingDecision} onOpen={() => setView('approvals')} />}
       <Notices dataVersion={dataVersion} notices={notices} onDismissNotice={dismissNotice} />
+      {shortcutsShown && <ShortcutsHelp onClose={() => setShortcutsShown(false)} />}
       {importing && canImport && location && <ImportDialog key={`import-${location.id}`} location={location} onClose={() => setImporting(false)} />}
       {exporting && location && <ExportDialog key={`export-${location.id}`} location={location} onClose={() => setExporting(false)} onChanged={governanceChanged} />}
       {view === 'security' ? (
@@ -138,6 +154,10 @@ export function Console({ state }: ScreenProps<'console'>) {
         <div className="empty-state" data-testid="no-locations">
           {locations.loading ? 'Loading depots…' : 'No depot data on this computer yet. It appears once the console has synced with the server.'}
         </div>
+      ) : view === 'plan' ? (
+        <PlanningView key={location.id} location={location} dataVersion={dataVersion} onShowShortcuts={() => setShortcutsShown(true)} />
+      ) : view === 'fleet' ? (
+        <FleetView key={location.id} location={location} dataVersion={dataVersion} />
       ) : view === 'board' ? (
         <BoardView key={location.id} location={location} dataVersion={dataVersion} />
       ) : (

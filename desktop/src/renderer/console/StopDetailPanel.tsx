@@ -3,6 +3,7 @@ import type { EncryptedStopField, StopDetailView, StopStatus } from '@depotline/
 import { call, messageOf } from '../bridge';
 import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
 import { StatusBadge } from '../ui/StatusBadge';
+import { FailureFact, FailureReasonDialog } from '../planning/FailureReasonDialog';
 import { useQuery } from './hooks';
 
 /** A withheld field's stored value did not decrypt on the server (altered in its database); the depot's admins were alerted. */
@@ -16,6 +17,8 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
   const [detail, setDetail] = useState<StopDetailView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Failing a delivery asks why first (a reason from the fixed list, and a note). */
+  const [failing, setFailing] = useState(false);
   useEffect(() => {
     if (fetched.data) setDetail(fetched.data);
   }, [fetched.data]);
@@ -58,17 +61,24 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
           <StatusBadge status={stop.status} />
           {detail.pendingEdits > 0 && <span className="pending-note" data-testid="detail-pending">waiting to sync</span>}
         </dd>
+        {stop.failureReason && <FailureFact reason={stop.failureReason} note={stop.failureNote} />}
       </dl>
       {detail.allowedTransitions.length > 0 && (
         <div className="transitions" role="group" aria-label="Change status">
           {detail.allowedTransitions.map((to) => (
-            <button key={to} type="button" className={`transition to-${to}`} disabled={busy} onClick={() => void setStatus(to)} data-testid={`transition-${to}`}>
+            <button key={to} type="button" className={`transition to-${to}`} disabled={busy} onClick={() => (to === 'failed' ? setFailing(true) : void setStatus(to))} data-testid={`transition-${to}`}>
               {transitionLabel[to]}
             </button>
           ))}
         </div>
       )}
       {error && <p className="form-error" role="alert">{error}</p>}
+      {failing && (
+        <FailureReasonDialog
+          stopId={stop.id} label={`${detail.routeName ?? 'Route'} · stop ${stop.sequence + 1}${stop.customerName ? ` · ${stop.customerName}` : ''}`}
+          onClose={() => setFailing(false)} onDone={() => { setFailing(false); void call('stopDetail', { stopId }).then(setDetail, () => undefined); }}
+        />
+      )}
       {detail.notesVisible && <NotesEditor key={stop.id} detail={detail} onSaved={setDetail} />}
       <p className="last-change" data-testid="last-change">
         Last changed {stop.updatedBy ? <>by <strong>{stop.updatedBy}</strong> </> : ''}{dateTimeAt(stop.updatedAt, timeZone)}
