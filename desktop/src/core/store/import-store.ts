@@ -39,9 +39,14 @@ export async function enqueueBatch(conn: SqlConnection, mutations: readonly Muta
 /** The depot's stops on this device that carry one of these order references. */
 export async function stopsByOrderRef(conn: SqlConnection, locationId: string, refs: ReadonlySet<string>): Promise<Map<string, Stop>> {
   const out = new Map<string, Stop>();
-  if (refs.size === 0) return out;
-  for (const stop of await listEntities(conn, 'stop', 'location_id = ?', [locationId], 'id')) {
-    if (stop.orderRef && refs.has(stop.orderRef)) out.set(stop.orderRef, stop);
+  const all = [...refs];
+  // Through the partial index stops_by_order_ref (migration 0003), 500 references a query.
+  for (let i = 0; i < all.length; i += 500) {
+    const chunk = all.slice(i, i + 500);
+    const where = `location_id = ? AND order_ref IS NOT NULL AND order_ref IN (${chunk.map(() => '?').join(', ')})`;
+    for (const stop of await listEntities(conn, 'stop', where, [locationId, ...chunk], 'id')) {
+      if (stop.orderRef) out.set(stop.orderRef, stop);
+    }
   }
   return out;
 }
