@@ -7,6 +7,7 @@ import { NewPassword, Password, TotpCode } from './api';
 import { AttentionCounts, EtaSource, StopAttention } from './attention';
 import { boardBridgeCalls } from './bridge-board';
 import { governanceBridgeCalls } from './bridge-governance';
+import { planningBridgeCalls } from './bridge-planning';
 import { mapBridgeCalls } from './bridge-map';
 import { importBridgeCalls } from './bridge-import';
 import { securityBridgeCalls } from './bridge-security';
@@ -356,6 +357,7 @@ export const bridgeCalls = {
 
   ...securityBridgeCalls,
   ...governanceBridgeCalls,
+  ...planningBridgeCalls,
   ...mapBridgeCalls,
   ...boardBridgeCalls,
   ...importBridgeCalls,

@@ -10,6 +10,7 @@ export * from './api';
 export * from './bridge';
 export * from './bridge-security';
 export * from './bridge-governance';
+export * from './bridge-planning';
 export * from './bridge-map';
 export * from './bridge-import';
 export * from './order-import/index';

@@ -9,6 +9,8 @@ import { ConsoleError, problemScreenFor } from './console-error';
 import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
+import { ConsolePlanning } from './console-planning';
+import { ConsoleStopOrders } from './console-stop-orders';
 import { ConsoleMap } from './console-map';
 import { type ChooseOpenPath, ConsoleImport } from './console-import';
 import { ConsoleSecurity } from './console-security';
@@ -83,6 +85,10 @@ export class ConsoleService {
   readonly security: ConsoleSecurity;
   /** The governance screens' calls (groups, approvals, exports); each refuses unless the console is unlocked. */
   readonly governance: ConsoleGovernance;
+  /** The planning screens' calls (routes, stops, crews, fleet); each refuses unless the console is unlocked. */
+  readonly planning: ConsolePlanning;
+  /** The stop editor's calls; each refuses unless the console is unlocked. */
+  readonly stopOrders: ConsoleStopOrders;
   /** The board map's data (console-map.ts); refuses unless the console is unlocked. */
   readonly map: ConsoleMap;
   /** The order import (console-import.ts); each call refuses unless the console is unlocked. */
@@ -137,6 +143,9 @@ export class ConsoleService {
       chooseSavePath: options.chooseSavePath,
       activity: () => this.#idle.touch(),
     });
+    const planning = { session: () => this.#unlocked(), now: this.#o.now, activity: () => this.#idle.touch() };
+    this.planning = new ConsolePlanning(planning);
+    this.stopOrders = new ConsoleStopOrders(planning);
     this.map = new ConsoleMap({ session: () => this.#unlocked(), tiles: options.mapTiles ?? null });
     this.imports = new ConsoleImport({
       session: () => this.#unlocked(), chooseOpenPath: options.chooseOpenPath, now: this.#o.now, activity: () => this.#idle.touch(),
