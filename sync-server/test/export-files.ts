@@ -116,6 +116,13 @@ export function tableFromPull(changes: readonly Change[], classes: readonly Expo
         route_updated_at: t(route.updatedAt), route_updated_by: route.updatedBy ?? '',
         customer_name: stop?.customerName ?? '', address: stop?.address ?? '', phone: stop?.phone ?? '', notes: stop?.notes ?? '',
         withheld: stop?.withheld?.join(',') ?? '',
+        order_ref: stop?.orderRef ?? '', parcel_count: stop ? String(stop.parcelCount) : '', barcodes: stop?.barcodes.join(' ') ?? '',
+        minimum_age: stop?.minimumAge != null ? String(stop.minimumAge) : '', id_check: stop ? (stop.idCheck ? 'yes' : 'no') : '',
+        failure_reason: stop?.failureReason ?? '',
+        latitude: stop?.coordinates ? String(stop.coordinates.lat) : '', longitude: stop?.coordinates ? String(stop.coordinates.lng) : '',
+        email: stop?.email ?? '', failure_note: stop?.failureNote ?? '',
+        payment_ref: stop?.paymentRef ?? '', cod_amount_minor: stop?.codAmount != null ? String(stop.codAmount) : '',
+        delivery_fee_minor: stop?.deliveryFee != null ? String(stop.deliveryFee) : '', currency: stop?.currency ?? '',
       };
       out.push(Object.fromEntries(keys.map((k) => [k, all[k] ?? '(missing)'])));
     }
@@ -160,5 +167,14 @@ export async function addExportFixtures(w: World): Promise<{ hostileStopId: stri
     { type: 'stop.update', stopId: w.stops.A1[1]!.id, changes: { eta: 1_800_001_234_567 } },
     { type: 'route.assign', routeId: w.routes.A2, driverId: w.otherDriverRecordId, vehicleId: w.vehicleA },
   ]);
+  // An order with billing and a formula-like reference, set by the manager (billing needs stop.readBilling).
+  const billed = await rest(w, 'POST', '/sync/push', w.users.manager.token, { mutations: [{
+    id: mutationId(), locationId: w.A, createdAt: at, type: 'stop.update', stopId: w.stops.A1[1]!.id,
+    changes: {
+      orderRef: '=ORDER(1)', parcelCount: 2, barcodes: ['JJD01', '+JJD02'], coordinates: { lat: 52.5, lng: -0.125 }, email: 'ex@example.com',
+      minimumAge: 18, idCheck: true, paymentRef: 'PAY-EXPORT-1', codAmount: 1250, deliveryFee: 499, currency: 'EUR',
+    },
+  }] });
+  expect((billed.body as unknown as PushResponse).results.map((x) => x.status)).toEqual(['applied']);
   return { hostileStopId };
 }

@@ -23,7 +23,9 @@ function plaintextsOf(ctx: ServerContext, rows: StopRow[]): string[] {
   const out = new Set<string>();
   for (const row of rows) {
     const stop = presentStop(ctx, row);
-    for (const value of [stop.customerName, stop.address, stop.phone, stop.notes]) {
+    // Contact and payment values of the order are encrypted like the customer fields (0008-orders).
+    const coordinates = stop.coordinates ? `${stop.coordinates.lat},${stop.coordinates.lng}` : null;
+    for (const value of [stop.customerName, stop.address, stop.phone, stop.notes, stop.email, stop.paymentRef, coordinates]) {
       if (value) out.add(value);
     }
     const surname = stop.customerName?.split(' ').at(-1);
@@ -76,19 +78,25 @@ describe.each(backends)('customer PII at rest (%s)', (backend) => {
     // Phones are optional: most stops have one, and the scan covers them.
     expect(plaintexts.filter((p) => p.startsWith('+44 7700 900')).length).toBeGreaterThan(30);
     expect(plaintexts.some((p) => [...p].some((ch) => ch.codePointAt(0)! > 0x7f))).toBe(true);
+    // The order's contact and payment values too: most stops have an email, all a payment reference and coordinates.
+    expect(plaintexts.filter((p) => p.endsWith('@example.com')).length).toBeGreaterThan(20);
+    expect(plaintexts.filter((p) => p.startsWith('PAY-'))).toHaveLength(60);
+    expect(plaintexts.filter((p) => /^-?\d+\.\d+,-?\d+\.\d+$/.test(p)).length).toBeGreaterThan(50);
   });
 
   it('the PII columns hold only authenticated ciphertext, bound to their row and column', () => {
     for (const row of rows) {
-      for (const value of [row.customer_name_enc, row.address_enc, row.phone_enc, row.notes_enc]) {
+      for (const value of [row.customer_name_enc, row.address_enc, row.phone_enc, row.notes_enc, row.email_enc, row.payment_ref_enc, row.coordinates_enc]) {
         if (value !== null) expect(value).toMatch(/^v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
       }
     }
-    const columns = JSON.stringify(rows.map((r) => [r.customer_name_enc, r.address_enc, r.phone_enc, r.notes_enc]));
+    const columns = JSON.stringify(rows.map((r) => [r.customer_name_enc, r.address_enc, r.phone_enc, r.notes_enc, r.email_enc, r.payment_ref_enc, r.coordinates_enc]));
     expect(found(Buffer.from(columns), plaintexts)).toEqual([]);
     // Copied into another row, a ciphertext no longer decrypts.
     const [a, b] = rows as [StopRow, StopRow];
     expect(() => ctx.cipher.decrypt(a.customer_name_enc, fieldAad('stops', 'customer_name', b.id))).toThrow(FieldDecryptError);
+    // Or into another column of its own row: a payment reference is not an email.
+    expect(() => ctx.cipher.decrypt(a.payment_ref_enc!, fieldAad('stops', 'email', a.id))).toThrow(FieldDecryptError);
   });
 
   it('without the field key, the stored values cannot be decrypted', () => {

@@ -13,20 +13,23 @@ export interface DemoDepot {
   timezone: string;
   town: string;
   postcodeArea: string;
+  /** Where the depot is (invented towns, real-looking English coordinates): stops are placed around it. */
+  lat: number;
+  lng: number;
 }
 
 const depots: readonly DemoDepot[] = [
-  { id: 'depot-north', name: 'North Depot', timezone: 'Europe/London', town: 'Northfield', postcodeArea: 'NF' },
-  { id: 'depot-south', name: 'South Depot', timezone: 'Europe/London', town: 'Southmere', postcodeArea: 'SM' },
-  { id: 'depot-east', name: 'East Depot', timezone: 'Europe/London', town: 'Eastwick Vale', postcodeArea: 'EV' },
-  { id: 'depot-west', name: 'West Depot', timezone: 'Europe/London', town: 'Westbury Cross', postcodeArea: 'WX' },
+  { id: 'depot-north', name: 'North Depot', timezone: 'Europe/London', town: 'Northfield', postcodeArea: 'NF', lat: 53.801, lng: -1.549 },
+  { id: 'depot-south', name: 'South Depot', timezone: 'Europe/London', town: 'Southmere', postcodeArea: 'SM', lat: 50.909, lng: -1.404 },
+  { id: 'depot-east', name: 'East Depot', timezone: 'Europe/London', town: 'Eastwick Vale', postcodeArea: 'EV', lat: 52.630, lng: 1.297 },
+  { id: 'depot-west', name: 'West Depot', timezone: 'Europe/London', town: 'Westbury Cross', postcodeArea: 'WX', lat: 51.455, lng: -2.588 },
 ];
 
 export function demoDepot(index: number): DemoDepot {
   const known = depots[index];
   if (known) return known;
   const n = index + 1;
-  return { id: `depot-${n}`, name: `Depot ${n}`, timezone: 'Europe/London', town: `Newtown ${n}`, postcodeArea: 'NT' };
+  return { id: `depot-${n}`, name: `Depot ${n}`, timezone: 'Europe/London', town: `Newtown ${n}`, postcodeArea: 'NT', lat: 52.2 + n / 100, lng: -1.5 };
 }
 
 const firstNames = [
@@ -111,4 +114,52 @@ function zoneOffsetMs(at: number, timeZone: string): number {
   const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return local - Math.floor(at / 1000) * 1000;
+}
+
+/** A stop's order in the demo: what a shop's order export would say (stop-order fields of `stop.create`). */
+export interface DemoOrder {
+  orderRef: string;
+  parcelCount: number;
+  barcodes: string[];
+  coordinates: { lat: number; lng: number };
+  email: string | null;
+  minimumAge: number | null;
+  idCheck: boolean;
+  paymentRef: string | null;
+  codAmount: number | null;
+  deliveryFee: number;
+  currency: 'GBP';
+}
+
+const emailSafe = (s: string) => s.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
+
+/**
+ * The order of stop `n` (1-based across the depot's day) for a customer: parcels with labels,
+ * coordinates within about 8 km of the depot, an email for most (example.com, never delivered),
+ * a delivery fee in pence; about one in five collects cash on delivery, one in seven carries
+ * age-restricted goods (18+, ID shown) and one in ten needs an ID check only.
+ */
+export function demoOrder(depot: DemoDepot, day: string, n: number, customerName: string): DemoOrder {
+  const parcelCount = 1 + crypto.randomInt(4);
+  const label = () => `JJD${String(crypto.randomInt(1e9)).padStart(9, '0')}${String(crypto.randomInt(1e6)).padStart(6, '0')}`;
+  const barcodes = [...new Set(Array.from({ length: parcelCount }, label))];
+  const [first = 'customer', last = 'x'] = customerName.split(' ');
+  const ageRestricted = n % 7 === 3;
+  const cod = n % 5 === 2;
+  return {
+    orderRef: `${depot.postcodeArea}-${day.replaceAll('-', '')}-${String(n).padStart(4, '0')}`,
+    parcelCount: barcodes.length,
+    barcodes,
+    coordinates: {
+      lat: Math.round((depot.lat + (crypto.randomInt(1400) - 700) / 10_000) * 1e6) / 1e6,
+      lng: Math.round((depot.lng + (crypto.randomInt(2200) - 1100) / 10_000) * 1e6) / 1e6,
+    },
+    email: crypto.randomInt(10) < 7 ? `${emailSafe(first)}.${emailSafe(last)}${crypto.randomInt(100)}@example.com` : null,
+    minimumAge: ageRestricted ? 18 : null,
+    idCheck: ageRestricted || n % 10 === 5,
+    paymentRef: `PAY-${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
+    codAmount: cod ? 500 + crypto.randomInt(115) * 100 : null,
+    deliveryFee: 399 + crypto.randomInt(4) * 100,
+    currency: 'GBP',
+  };
 }

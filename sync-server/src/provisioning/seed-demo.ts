@@ -4,7 +4,7 @@ import { createGrant } from '../access/grants';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import { createUser } from '../users/users';
-import { dateInZone, demoCustomer, type DemoDepot, demoDepot, demoDriverName, demoVehicle, zonedTime } from './demo-data';
+import { dateInZone, demoCustomer, type DemoDepot, demoDepot, demoDriverName, demoOrder, demoVehicle, zonedTime } from './demo-data';
 import { createDriverIn, createVehicleIn } from './fleet';
 import { generatePassword } from './generated-password';
 import { createLocationIn } from './locations';
@@ -126,9 +126,11 @@ export async function seedDemo(ctx: ServerContext, options: SeedDemoOptions = {}
         for (let s = 0; s < opts.stopsPerRoute; s++) {
           // Two-hour windows, three stops per hour from 08:00 local, later routes half an hour later.
           const start = zonedTime(today, 8, 0, depot.timezone) + r * 30 * 60_000 + Math.floor(s / 3) * 3_600_000;
+          const customer = demoCustomer(depot);
           await createStopIn(ctx, trx, actor, {
             id: `stop-${slug}-${r + 1}-${s + 1}`, locationId: depot.id, routeId: route.id, sequence: s,
-            ...demoCustomer(depot), window: { start, end: start + 2 * 3_600_000 },
+            ...customer, window: { start, end: start + 2 * 3_600_000 },
+            ...demoOrder(depot, today, r * opts.stopsPerRoute + s + 1, customer.customerName),
           }, now);
           counts.stops++;
         }

@@ -33,8 +33,10 @@ describe.each(backends)('old and new values in edit audit entries (%s)', (backen
     const stopId = w.stops.A2[0]!.id;
     expect((await pushAndReadEntry({ type: 'stop.setStatus', stopId, to: 'en_route' })).details)
       .toMatchObject({ status: { from: 'planned', to: 'en_route' } });
-    const second = await pushAndReadEntry({ type: 'stop.setStatus', stopId, to: 'failed', reason: 'nobody home' });
-    expect(second).toMatchObject({ action: 'stop.setStatus', targetId: stopId, details: { status: { from: 'en_route', to: 'failed' }, reason: 'nobody home' } });
+    const second = await pushAndReadEntry({ type: 'stop.setStatus', stopId, to: 'failed', failureReason: 'customer_absent', reason: 'nobody home' });
+    // The reason code is operational; the free-text note is kept (encrypted) on the stop, only its presence in the log.
+    expect(second).toMatchObject({ action: 'stop.setStatus', targetId: stopId, details: { status: { from: 'en_route', to: 'failed' }, failureReason: 'customer_absent', failureNote: true } });
+    expect(JSON.stringify(second)).not.toContain('nobody home');
   });
 
   it('a reassignment records driver and vehicle before and after', async () => {

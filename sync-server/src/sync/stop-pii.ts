@@ -73,7 +73,7 @@ export function encryptStopPii(ctx: ServerContext, stopId: string, pii: Partial<
       out[c.column] = null;
       continue;
     }
-    const plain = c.encode ? c.encode(value as never) : (value as string);
+    const plain = c.encode ? c.encode(value) : typeof value === 'string' ? value : JSON.stringify(value);
     out[c.column] = ctx.cipher.encrypt(plain, fieldAad('stops', c.name, stopId));
   }
   return out as Partial<StopPiiColumns>;

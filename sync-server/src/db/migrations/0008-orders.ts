@@ -12,25 +12,17 @@ import { type Kysely, sql } from 'kysely';
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations run against the schema as it was, not the current types */
 export async function up(db: Kysely<any>): Promise<void> {
-  const columns: [string, 'text' | 'integer' | 'bigint', ((c: any) => any)?][] = [
-    ['order_ref', 'text'],
-    ['parcel_count', 'integer', (c) => c.notNull().defaultTo(1)],
-    ['barcodes', 'text', (c) => c.notNull().defaultTo('[]')],
-    ['coordinates_enc', 'text'],
-    ['email_enc', 'text'],
-    ['minimum_age', 'integer'],
-    ['id_check', 'integer', (c) => c.notNull().defaultTo(0)],
-    ['payment_ref_enc', 'text'],
-    ['cod_amount', 'bigint'],
-    ['delivery_fee', 'bigint'],
-    ['currency', 'text'],
-    ['failure_reason', 'text'],
-    ['failure_note_enc', 'text'],
-  ];
   // One statement per column: SQLite adds a single column per ALTER TABLE.
-  for (const [name, type, build] of columns) {
-    await db.schema.alterTable('stops').addColumn(name, type, build ?? ((c) => c)).execute();
-  }
+  const stops = () => db.schema.alterTable('stops');
+  await stops().addColumn('order_ref', 'text').execute();
+  await stops().addColumn('parcel_count', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await stops().addColumn('barcodes', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  for (const name of ['coordinates_enc', 'email_enc']) await stops().addColumn(name, 'text').execute();
+  await stops().addColumn('minimum_age', 'integer').execute();
+  await stops().addColumn('id_check', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await stops().addColumn('payment_ref_enc', 'text').execute();
+  for (const name of ['cod_amount', 'delivery_fee']) await stops().addColumn(name, 'bigint').execute();
+  for (const name of ['currency', 'failure_reason', 'failure_note_enc']) await stops().addColumn(name, 'text').execute();
   await db.schema
     .createIndex('stops_order_ref')
     .unique()
