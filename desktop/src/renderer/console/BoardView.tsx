@@ -15,7 +15,10 @@ import './board/board.css';
 
 const ALL = '__all__';
 const plural = (n: number, word: string) => `${n.toLocaleString('en-GB')} ${word}${n === 1 ? '' : 's'}`;
-/** Late and at risk move with the clock: the board recounts this often even when no data changes. */
+/**
+ * Late and at risk move with the clock: the summary is recounted this often even when no data
+ * changes, and the routes and stops are read again when its late or at-risk count moves.
+ */
 const attentionRefreshMs = 15_000;
 
 /**
@@ -40,14 +43,15 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
     [location.id, pickedDate, dataVersion, tick],
   );
   const date = pickedDate ?? summary.data?.date ?? null;
+  const flagsMoved = summary.data ? `${summary.data.counts.late}/${summary.data.counts.atRisk}` : '';
   const filters = { ...(search ? { search } : {}), ...(statuses.length ? { statuses } : {}) };
   const routes = useQuery(
     () => call('queryBoard', { locationId: location.id, date: date ?? '', sort, ...filters }),
-    [location.id, date, sort, search, statuses, dataVersion, tick], date !== null,
+    [location.id, date, sort, search, statuses, dataVersion, flagsMoved], date !== null,
   );
   const stops = useQuery(
     () => call('listStops', { locationId: location.id, date: date ?? '', routeId: routeId === ALL ? null : routeId, ...filters }),
-    [location.id, date, routeId, search, statuses, dataVersion, tick], date !== null,
+    [location.id, date, routeId, search, statuses, dataVersion, flagsMoved], date !== null,
   );
   // Another day shows other routes: the selection does not carry over.
   useEffect(() => {
