@@ -77,7 +77,7 @@ describe('importing orders in the console, against a real sync-server', () => {
     fs.writeFileSync(chosen, csv([
       'A-1;Jane Doe;Hafenstr. 1;09:00;11:00;North 1;53,55;9,99',
       'A-2;Known Customer;New street 2;09:00;10:00;North 1;;',
-      'A-3;Joe Bloggs;Lindenweg 3;10:00;12:00;South 1;;',
+      'A-3;"=HYPERLINK(""http://evil.example"";""Joe"")";Lindenweg 3;10:00;12:00;South 1;;',
       'A-4;Bad Coordinates;Street 4;10:00;12:00;North 1;95;10',
     ]));
     const file = await call<ImportFileView>(bridge, 'importChooseFile', { locationId: A });
@@ -111,6 +111,8 @@ describe('importing orders in the console, against a real sync-server', () => {
     const known = stops.find((s) => s.orderRef === 'A-2')!;
     expect(known).toMatchObject({ id: 'stop-known', address: 'New street 2', window: { start: Date.UTC(2026, 11, 1, 8), end: Date.UTC(2026, 11, 1, 9) } });
     expect(stops.find((s) => s.orderRef === 'A-1')).toMatchObject({ coordinates: { lat: 53.55, lng: 9.99 }, routeId: 'route-north', sequence: 1 });
+    // A formula in a text column is the customer's name as written: stored as text, never run.
+    expect(stops.find((s) => s.orderRef === 'A-3')?.customerName).toBe('=HYPERLINK("http://evil.example";"Joe")');
 
     // The same file again changes nothing, and the mapping the user applied is remembered.
     const again = await call<ImportFileView>(bridge, 'importChooseFile', { locationId: A });
