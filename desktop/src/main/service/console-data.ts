@@ -156,19 +156,21 @@ export class ConsoleData {
 
   /**
    * A sensitive read: the reveal is queued in the outbox first (the server audits it with the
-   * time it happened, offline too), and only then is the number handed to the page.
+   * time it happened, offline too), and only then is the number handed to the page. The
+   * customer's email address is contact data under the same permission and comes with it.
    */
-  async revealStopPhone(args: BridgeArgs<'revealStopPhone'>): Promise<{ phone: string | null }> {
+  async revealStopPhone(args: BridgeArgs<'revealStopPhone'>): Promise<{ phone: string | null; email: string | null }> {
     const session = this.#session();
     const stop = await session.store.stop(args.stopId);
     if (!stop) throw new ConsoleError('not_found', 'That stop is not on this device any more.');
     const permissions = permissionsOf(await this.#location(session, stop.locationId));
-    const { phone } = redactStopForViewer(stop, permissions);
+    const { phone, email } = redactStopForViewer(stop, permissions);
     if (phone === undefined) throw new ConsoleError('forbidden', 'Your access at this depot does not show phone numbers.');
+    const contact = { phone, email: email ?? null };
     // Nothing to reveal, nothing to audit.
-    if (phone === null) return { phone: null };
+    if (contact.phone === null && contact.email === null) return contact;
     await this.#queue(session, { type: 'stop.revealPhone', stopId: stop.id, id: crypto.randomUUID(), locationId: stop.locationId, createdAt: this.#o.now() });
-    return { phone };
+    return contact;
   }
 
   async #editStop(
