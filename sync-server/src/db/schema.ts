@@ -137,8 +137,10 @@ export interface Database {
     revoke_reason: string | null;
   };
   refresh_tokens: { token_hash: string; session_id: string; created_at: number; used_at: number | null };
-  drivers: { id: string; location_id: string; name: string; user_id: string | null };
-  vehicles: { id: string; location_id: string; label: string; plate: string };
+  /** 0009: `retired_at` set when a manager retired the driver (kept for history, never assigned again). */
+  drivers: { id: string; location_id: string; name: string; user_id: string | null; retired_at: number | null };
+  /** 0009: `retired_at` likewise. */
+  vehicles: { id: string; location_id: string; label: string; plate: string; retired_at: number | null };
   routes: {
     id: string;
     location_id: string;
