@@ -5,6 +5,10 @@ import {
 import {
   Barcodes, CurrencyCode, Email, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef, stopBillingFields,
 } from './orders';
+import {
+  DriverCreate, DriverRetire, DriverUpdate, RouteCancel, RouteReorder, RouteUpdate, StopCancel, StopMove, VehicleCreate,
+  VehicleRetire, VehicleUpdate,
+} from './mutations-planning';
 import type { Permission } from './permissions';
 
 /* ----------------------------------------------------------------------------------------
@@ -127,6 +131,9 @@ export const StopRevealPhone = z.object({
 
 export const Mutation = z.discriminatedUnion('type', [
   StopSetStatus, StopEditNotes, StopCreate, StopUpdate, StopRevealPhone, RouteCreate, RouteAssign, PositionReport,
+  // Planning (mutations-planning.ts)
+  RouteUpdate, RouteCancel, RouteReorder, StopCancel, StopMove,
+  DriverCreate, DriverUpdate, DriverRetire, VehicleCreate, VehicleUpdate, VehicleRetire,
 ]);
 export type Mutation = z.infer<typeof Mutation>;
 export type MutationType = Mutation['type'];
@@ -134,7 +141,7 @@ export type MutationOf<T extends MutationType> = Extract<Mutation, { type: T }>;
 export const mutationTypes: readonly MutationType[] = Mutation.options.map((o) => o.shape.type.value);
 
 /** The kinds of record a mutation can change. Positions are keyed by driver. */
-export const mutationTargetKinds = ['stop', 'route', 'position'] as const;
+export const mutationTargetKinds = ['stop', 'route', 'position', 'driver', 'vehicle'] as const;
 export type MutationTargetKind = (typeof mutationTargetKinds)[number];
 export interface MutationTarget {
   kind: MutationTargetKind;
@@ -170,6 +177,17 @@ export const mutationRules: { readonly [T in MutationType]: MutationRule<T> } = 
   'route.create': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
   'route.assign': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
   'position.report': { permission: 'position.report', target: (m) => ({ kind: 'position', id: m.driverId }) },
+  'route.update': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
+  'route.cancel': { permission: 'route.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
+  'route.reorder': { permission: 'stop.edit', target: (m) => ({ kind: 'route', id: m.routeId }) },
+  'stop.cancel': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
+  'stop.move': { permission: 'stop.edit', target: (m) => ({ kind: 'stop', id: m.stopId }) },
+  'driver.create': { permission: 'fleet.manage', target: (m) => ({ kind: 'driver', id: m.driverId }) },
+  'driver.update': { permission: 'fleet.manage', target: (m) => ({ kind: 'driver', id: m.driverId }) },
+  'driver.retire': { permission: 'fleet.manage', target: (m) => ({ kind: 'driver', id: m.driverId }) },
+  'vehicle.create': { permission: 'fleet.manage', target: (m) => ({ kind: 'vehicle', id: m.vehicleId }) },
+  'vehicle.update': { permission: 'fleet.manage', target: (m) => ({ kind: 'vehicle', id: m.vehicleId }) },
+  'vehicle.retire': { permission: 'fleet.manage', target: (m) => ({ kind: 'vehicle', id: m.vehicleId }) },
 };
 
 /*

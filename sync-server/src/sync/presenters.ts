@@ -12,6 +12,8 @@ import { reportWithheldStop } from './withheld-stops';
 
 export type StopRow = Selectable<Database['stops']>;
 export type RouteRow = Selectable<Database['routes']>;
+export type DriverRow = Selectable<Database['drivers']>;
+export type VehicleRow = Selectable<Database['vehicles']>;
 
 /**
  * A customer field whose stored value does not decrypt is withheld: left out, as redaction
@@ -68,11 +70,11 @@ export function presentRoute(row: RouteRow): Route {
 }
 
 export function presentDriver(row: Selectable<Database['drivers']>): Driver {
-  return { id: row.id, locationId: row.location_id, name: row.name, userId: row.user_id };
+  return { id: row.id, locationId: row.location_id, name: row.name, userId: row.user_id, retiredAt: row.retired_at };
 }
 
 export function presentVehicle(row: Selectable<Database['vehicles']>): Vehicle {
-  return { id: row.id, locationId: row.location_id, label: row.label, plate: row.plate };
+  return { id: row.id, locationId: row.location_id, label: row.label, plate: row.plate, retiredAt: row.retired_at };
 }
 
 export function presentPosition(row: Selectable<Database['positions']>): DriverPosition {
