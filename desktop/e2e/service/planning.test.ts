@@ -95,7 +95,7 @@ describe('planning in the console service against a real sync-server', () => {
 
     const reordered = await service.planning.reorderStops({ routeId: r1, stopIds: [s2, s0, s1, s3] });
     expect(reordered.stops.map((s) => s.id)).toEqual([s2, s0, s1, s3]);
-    await expect(service.planning.reorderStops({ routeId: r1, stopIds: [s0, s1] })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/needs a reason/) as unknown });
+    await expect(service.planning.reorderStops({ routeId: r1, stopIds: [s0, s1] })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/changed meanwhile/) as unknown });
 
     expect(await service.planning.moveStops({ stopIds: [s1, s3], toRouteId: r2 })).toEqual({ queued: [s1, s3], refused: [] });
     expect((await service.planning.routePlan({ routeId: r2 })).stops.map((s) => s.id)).toEqual([s1, s3]);
@@ -151,6 +151,15 @@ describe('planning in the console service against a real sync-server', () => {
     ] as const) {
       expect(await bridge.dispatch(name, appSender, args), name).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }
+
+    // The van is free again: the manager retires it, and the fleet lists who is there.
+    await waitFor(async () => (await manager.service.planning.routePlan({ routeId }).catch(() => null))?.route.vehicleId === null, 'the unassignment to reach the manager');
+    await manager.service.planning.retireVehicle({ vehicleId: van.id });
+    await synced(manager.service);
+    expect(await onServer('vehicle', van.id)).toMatchObject({ retiredAt: expect.any(Number) as unknown });
+    const fleet = await manager.service.planning.listFleet({ locationId: A });
+    expect(fleet.drivers.map((d) => d.name)).toEqual(expect.arrayContaining(['Dana Driver', 'Sam Reserve']));
+    expect(fleet.vehicles.find((v) => v.id === van.id)).toMatchObject({ label: 'Van 7', plate: 'AB12 XYZ' });
   });
 
   it('billing is shown and set only with stop.readBilling; finance never gets notes or phones; reporting edits nothing', async () => {
