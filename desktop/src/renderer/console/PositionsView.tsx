@@ -5,7 +5,7 @@ import { useNow, useQuery } from './hooks';
 
 const compass = ['N', 'NE', 'E', 'SE', 'S', 'SW', 'W', 'NW'];
 
-/** Live driver positions as a list (a map needs tiles from the internet: later). */
+/** Live driver positions as a list (the board's Map view shows the drivers of the routes it shows on a map). */
 export function PositionsView({ location, dataVersion }: { location: LocationView; dataVersion: number }) {
   const positions = useQuery(() => call('listPositions', { locationId: location.id }), [location.id, dataVersion]);
   const now = useNow(15_000);
