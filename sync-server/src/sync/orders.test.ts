@@ -61,7 +61,7 @@ describe.each(backends)('orders on stops (%s)', (backend) => {
   it('each role pulls what its permissions reveal: finance billing but no notes or contact, dispatchers no billing, reporting neither', async () => {
     const sockets = await Promise.all((['manager', 'finance', 'dispatcher', 'reporting'] as const).map((r) => connectSocket(w.server.url, w.users[r].token)));
     try {
-      const [manager, finance, dispatcher, reporting] = await Promise.all(sockets.map((s) => pullStop(s, w.A, created)));
+      const [manager, finance, dispatcher, reporting] = await Promise.all(sockets.map((s) => pullStop(s, w.A, created))) as [Stop, Stop, Stop, Stop];
       expect(manager).toMatchObject({ ...order, customerName: 'Ada Lovelace', notes: 'ring the bell twice', failureReason: null });
 
       expect(finance).toMatchObject({ orderRef: 'SO-100', paymentRef: 'PAY-SECRET-77', codAmount: 2450, deliveryFee: 499, currency: 'EUR', customerName: 'Ada Lovelace' });
@@ -87,7 +87,7 @@ describe.each(backends)('orders on stops (%s)', (backend) => {
 
   it('the live feed redacts the same way: a billing edit and a failure with its note', async () => {
     const [finance, dispatcher, reporting] = await Promise.all(
-      (['finance', 'dispatcher', 'reporting'] as const).map((r) => connectSocket(w.server.url, w.users[r].token)));
+      (['finance', 'dispatcher', 'reporting'] as const).map((r) => connectSocket(w.server.url, w.users[r].token))) as [TestSocket, TestSocket, TestSocket];
     try {
       expect((await push(w.users.manager, { type: 'stop.update', stopId: created, changes: { paymentRef: 'PAY-LIVE-88', email: 'new.mail@example.com' } })).result)
         .toMatchObject({ status: 'applied' });
