@@ -47,6 +47,32 @@ describe('import batches in the local store', () => {
     expect([...byRef.keys()].sort()).toEqual(['A-1', 'A-2', 'A-4']);
   });
 
+  it('leaves exactly what one-by-one queueing leaves: the confirmed copy, the outbox row and the visible row', async () => {
+    const other = await createTestStore(tmp.dir, 'one-by-one.db');
+    try {
+      await other.store.replaceLocations([loc]);
+      await other.store.applyChanges([routeChange(route), stopChange(known)], { locationId: L, cursor: 2 });
+      const newRoute: Mutation = { id: crypto.randomUUID(), type: 'route.create', locationId: L, createdAt: 1, routeId: 'r-new', name: 'New', date: '2026-12-01' };
+      const batch = [newRoute, create('s-1', 'r-new', 'D-1'), create('s-2', route.id, 'D-2'),
+        { id: crypto.randomUUID(), type: 'stop.update', locationId: L, createdAt: 2, stopId: 's-2', changes: { address: 'Moved 2' } } as Mutation];
+      expect(await store.enqueueLocalEdits(batch)).toEqual({ queued: 4, refused: [] });
+      for (const m of batch) await other.store.enqueueLocalEdit(m);
+      const state = async (s: EncryptedStore) => ({
+        pending: (await s.pendingMutations()).map((p) => p.mutation),
+        stops: await Promise.all(['s-1', 's-2'].map((id) => s.stop(id))),
+        route: await s.route('r-new'),
+      });
+      expect(await state(store)).toEqual(await state(other.store));
+      // The server's answer settles both the same way.
+      const results = batch.map((m, i) => ({ id: m.id, status: 'applied' as const, version: 10 + i }));
+      await store.markAcknowledged(results);
+      await other.store.markAcknowledged(results);
+      expect(await state(store)).toEqual(await state(other.store));
+    } finally {
+      await other.store.close();
+    }
+  });
+
   it('queues none of a batch when the database fails part-way: the batch is one transaction', async () => {
     // The store's own connection, failing the third outbox insert as a full disk would.
     const db = await createEncryptedDatabase(sqlcipherBinding, path.join(tmp.dir, 'failing.db'), DatabaseKey.generate(), async (conn) => { await migrate(conn); });
