@@ -24,8 +24,11 @@ export const DriverName = z.string().trim().min(1).max(200);
 export const VehicleLabel = z.string().trim().min(1).max(100);
 export const VehiclePlate = z.string().trim().max(32);
 
-/** Most stops one route may hold, and so the longest order one `route.reorder` carries. */
-export const maxStopsPerRoute = 500;
+/**
+ * The longest order one `route.reorder` carries (both lists of ids fit the push's body limit
+ * together); a longer route is put in order with `stop.move`.
+ */
+export const maxReorderStops = 1000;
 
 /** Renames a route or moves it to another day (`route.edit`). */
 export const RouteUpdate = z.object({
@@ -60,8 +63,8 @@ export const RouteReorder = z.object({
   ...base,
   type: z.literal('route.reorder'),
   routeId: EntityId,
-  stopIds: z.array(EntityId).max(maxStopsPerRoute),
-  expected: z.array(EntityId).max(maxStopsPerRoute),
+  stopIds: z.array(EntityId).max(maxReorderStops),
+  expected: z.array(EntityId).max(maxReorderStops),
 });
 
 /**
