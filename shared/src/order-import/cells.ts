@@ -76,13 +76,20 @@ export function readMoney(cell: string, decimals: number): CellValue<number> {
   return ok(Number(m[1]) * 10 ** decimals + Number(fraction.padEnd(decimals, '0') || '0'));
 }
 
-/** How many minor units a currency has (2 for EUR, 0 for JPY), from the runtime's Intl. */
+const decimalsOf = new Map<string, number | null>();
+
+/** How many minor units a currency has (2 for EUR, 0 for JPY), from the runtime's Intl; asked once per code. */
 export function currencyDecimals(currency: string): number | null {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return null;
+  let decimals = decimalsOf.get(currency);
+  if (decimals === undefined) {
+    try {
+      decimals = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      decimals = null;
+    }
+    if (decimalsOf.size < 1000) decimalsOf.set(currency, decimals);
   }
+  return decimals;
 }
 
 export interface ImportDay {

@@ -86,13 +86,15 @@ export function validateOrderRows(sheet: Sheet, mapping: ColumnMapping, options:
     const column = mapping[field];
     if (column !== undefined) columnIndex.set(field, sheet.header.indexOf(column));
   }
-  const rows = sheet.rows.map((r) => validateRow(r.row, r.cells, columnIndex, mapping, options));
+  const windows = new WindowReader(options);
+  const rows = sheet.rows.map((r) => validateRow(r.row, r.cells, columnIndex, mapping, options, windows));
   markDuplicateRefs(rows, mapping.orderRef ?? null);
   return { ok: true, rows };
 }
 
 function validateRow(
   row: number, cells: readonly string[], columnIndex: ReadonlyMap<ImportField, number>, mapping: ColumnMapping, options: ImportOptions,
+  windows: WindowReader,
 ): ValidatedRow {
   const problems: RowProblem[] = [];
   const cell = (field: ImportField): string => {
@@ -144,7 +146,7 @@ function validateRow(
     }
   }
 
-  const window = readWindow(options, has('windowStart') ? cell('windowStart') : null, has('windowEnd') ? cell('windowEnd') : null, problem);
+  const window = windows.read(has('windowStart') ? cell('windowStart') : null, has('windowEnd') ? cell('windowEnd') : null, problem);
 
   const barcodes = has('barcodes') ? readList(cell('barcodes')) : [];
   const barcodesOk = Barcodes.safeParse(barcodes);
@@ -187,36 +189,68 @@ function validateRow(
   };
 }
 
-function readWindow(
-  options: ImportOptions, startCell: string | null, endCell: string | null, problem: (field: ImportField, message: string) => void,
-): TimeWindow | null {
-  const day = parseIsoDate(options.date)!;
-  // An open side of the window is the edge of the import's day.
-  const dayStart = depotTimeToEpoch(options.timeZone, { ...day, hour: 0, minute: 0 })!;
-  const dayEnd = depotTimeToEpoch(options.timeZone, { ...day, hour: 23, minute: 59 })!;
-  let start: number | null = dayStart;
-  let end: number | null = dayEnd;
-  if (startCell !== null) {
-    const v = readWindowTime(startCell, options);
-    start = v.ok ? v.value : null;
-    if (!v.ok) problem('windowStart', v.message);
+/**
+ * Reading window times for one file: the day's edges worked out once, and each distinct cell
+ * text read once (a file's windows repeat a few slots of one day).
+ */
+class WindowReader {
+  readonly #options: ImportOptions;
+  readonly #dayStart: number;
+  readonly #dayEnd: number;
+  readonly #times = new Map<string, CellValue<number>>();
+  readonly #days = new Map<number, string>();
+
+  constructor(options: ImportOptions) {
+    this.#options = options;
+    const day = parseIsoDate(options.date)!;
+    // An open side of the window is the edge of the import's day.
+    this.#dayStart = depotTimeToEpoch(options.timeZone, { ...day, hour: 0, minute: 0 })!;
+    this.#dayEnd = depotTimeToEpoch(options.timeZone, { ...day, hour: 23, minute: 59 })!;
   }
-  if (endCell !== null) {
-    const v = readWindowTime(endCell, options);
-    end = v.ok ? v.value : null;
-    if (!v.ok) problem('windowEnd', v.message);
+
+  #time(cell: string): CellValue<number> {
+    let v = this.#times.get(cell);
+    if (v === undefined) {
+      v = readWindowTime(cell, this.#options);
+      if (this.#times.size < 10_000) this.#times.set(cell, v);
+    }
+    return v;
   }
-  if (start === null || end === null) return null;
-  if (end < start) {
-    problem('windowEnd', `the window ends (${clipCell(endCell ?? '')}) before it starts (${clipCell(startCell ?? '')})`);
-    return null;
+
+  #dayOf(at: number): string {
+    let day = this.#days.get(at);
+    if (day === undefined) {
+      day = depotDateOf(this.#options.timeZone, at);
+      if (this.#days.size < 10_000) this.#days.set(at, day);
+    }
+    return day;
   }
-  const startDay = depotDateOf(options.timeZone, start);
-  if (startDay !== options.date) {
-    problem('windowStart', `the window is on ${startDay}, but this import is for ${options.date}`);
-    return null;
+
+  read(startCell: string | null, endCell: string | null, problem: (field: ImportField, message: string) => void): TimeWindow | null {
+    let start: number | null = this.#dayStart;
+    let end: number | null = this.#dayEnd;
+    if (startCell !== null) {
+      const v = this.#time(startCell);
+      start = v.ok ? v.value : null;
+      if (!v.ok) problem('windowStart', v.message);
+    }
+    if (endCell !== null) {
+      const v = this.#time(endCell);
+      end = v.ok ? v.value : null;
+      if (!v.ok) problem('windowEnd', v.message);
+    }
+    if (start === null || end === null) return null;
+    if (end < start) {
+      problem('windowEnd', `the window ends (${clipCell(endCell ?? '')}) before it starts (${clipCell(startCell ?? '')})`);
+      return null;
+    }
+    const startDay = this.#dayOf(start);
+    if (startDay !== this.#options.date) {
+      problem('windowStart', `the window is on ${startDay}, but this import is for ${this.#options.date}`);
+      return null;
+    }
+    return { start, end };
   }
-  return { start, end };
 }
 
 function readBilling(
