@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import type { Mutation } from '@depotline/shared';
+import type { Mutation, MutationResult } from '@depotline/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildLocationAccess, buildRoute, buildStop, routeChange, stopChange } from '../testing/fixtures';
 import { createTestStore } from '../testing/store';
@@ -54,20 +54,25 @@ describe('import batches in the local store', () => {
       await other.store.applyChanges([routeChange(route), stopChange(known)], { locationId: L, cursor: 2 });
       const newRoute: Mutation = { id: crypto.randomUUID(), type: 'route.create', locationId: L, createdAt: 1, routeId: 'r-new', name: 'New', date: '2026-12-01' };
       const batch = [newRoute, create('s-1', 'r-new', 'D-1'), create('s-2', route.id, 'D-2'),
-        { id: crypto.randomUUID(), type: 'stop.update', locationId: L, createdAt: 2, stopId: 's-2', changes: { address: 'Moved 2' } } as Mutation];
-      expect(await store.enqueueLocalEdits(batch)).toEqual({ queued: 4, refused: [] });
+        { id: crypto.randomUUID(), type: 'stop.update', locationId: L, createdAt: 2, stopId: 's-2', changes: { address: 'Moved 2' } } as Mutation,
+        { id: crypto.randomUUID(), type: 'stop.update', locationId: L, createdAt: 3, stopId: known.id, changes: { address: 'Known, moved', parcelCount: 3 } } as Mutation,
+        { id: crypto.randomUUID(), type: 'stop.editNotes', locationId: L, createdAt: 4, stopId: known.id, notes: 'Back door' } as Mutation];
+      expect(await store.enqueueLocalEdits(batch)).toEqual({ queued: 6, refused: [] });
       for (const m of batch) await other.store.enqueueLocalEdit(m);
       const state = async (s: EncryptedStore) => ({
         pending: (await s.pendingMutations()).map((p) => p.mutation),
-        stops: await Promise.all(['s-1', 's-2'].map((id) => s.stop(id))),
+        stops: await Promise.all(['s-1', 's-2', known.id].map((id) => s.stop(id))),
         route: await s.route('r-new'),
       });
       expect(await state(store)).toEqual(await state(other.store));
-      // The server's answer settles both the same way.
-      const results = batch.map((m, i) => ({ id: m.id, status: 'applied' as const, version: 10 + i }));
+      // The server's answers settle both the same way; a refused update rolls back to the same confirmed copy.
+      const results: MutationResult[] = batch.map((m, i) => (i === 4
+        ? { id: m.id, status: 'rejected', code: 'conflict', reason: 'stale', current: null }
+        : { id: m.id, status: 'applied', version: 10 + i }));
       await store.markAcknowledged(results);
       await other.store.markAcknowledged(results);
       expect(await state(store)).toEqual(await state(other.store));
+      expect(await store.stop(known.id)).toMatchObject({ address: known.address, parcelCount: 1, notes: 'Back door' });
     } finally {
       await other.store.close();
     }

@@ -1,7 +1,7 @@
 import { ColumnMapping, Mutation as MutationSchema, type Mutation, type Route, type Stop } from '@depotline/shared';
 import { LocalEditRefusedError } from '../errors';
 import type { LocalLookup } from '../mutations/handler';
-import { listEntities, readEntity, text, writeEntity } from './entity-tables';
+import { deleteEntity, listEntities, readEntity, text, writeEntity } from './entity-tables';
 import { applyMutation, checkLocalEdit, targetOf } from './optimistic';
 import { enqueue } from './outbox';
 import type { SqlConnection, SqlRow } from './sql-binding';
@@ -25,16 +25,15 @@ export interface BatchOutcome {
  * out (the check throws before anything of it is written) and reported; a fault rolls the whole
  * batch back with its transaction, so a batch is queued entirely or not at all.
  *
- * Most of an import is new routes and stops: a create whose record this device has never seen
- * (no row, no confirmed copy, not earlier in the batch) has no pending edits to replay, so it is
- * written directly (its confirmed copy "none", the outbox row, the visible row), exactly what
- * `enqueue` would leave, in three statements instead of a dozen. Everything else goes through
- * `enqueue` itself.
+ * An import's edits are mostly of records with no pending edits yet (new routes and stops, known
+ * orders updated once): for those there is nothing to replay, so the edit is written directly
+ * (the record's confirmed copy, the outbox row, the visible row), exactly what `enqueue` leaves,
+ * in a read and three writes instead of a dozen statements. A record with pending edits (earlier
+ * in the batch, or before it) goes through `enqueue` itself.
  */
 export async function enqueueBatch(conn: SqlConnection, mutations: readonly Mutation[]): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { queued: 0, refused: [] };
-  const refuse = (m: Mutation, err: LocalEditRefusedError) => outcome.refused.push({ id: m.id, code: err.refusal, message: err.message });
-  const seen = await knownTargets(conn, mutations);
+  const busy = await pendingTargets(conn, mutations);
   const knownLocations = new Set<string>();
   const routes = new Map<string, Route>();
   const lookup: LocalLookup = async (kind, id) => {
@@ -46,42 +45,46 @@ export async function enqueueBatch(conn: SqlConnection, mutations: readonly Muta
   for (const input of mutations) {
     try {
       const parsed = MutationSchema.safeParse(input);
-      const fresh = parsed.success && (parsed.data.type === 'stop.create' || parsed.data.type === 'route.create') ? parsed.data : null;
-      const target = fresh ? targetOf(fresh) : null;
-      if (!fresh || !target || seen.has(`${target.kind}:${target.id}`) || seen.has(`id:${fresh.id}`)) {
+      const m = parsed.success ? parsed.data : null;
+      const target = m ? targetOf(m) : null;
+      if (!m || !target || (target.kind !== 'stop' && target.kind !== 'route') || busy.has(`${target.kind}:${target.id}`) || busy.has(`id:${m.id}`)) {
         await enqueue(conn, input);
       } else {
-        if (!knownLocations.has(fresh.locationId)) {
-          if (!(await conn.get('SELECT 1 AS ok FROM locations WHERE id = ?', [fresh.locationId]))) {
-            throw new LocalEditRefusedError('unknown_location', `location ${fresh.locationId} is not available on this device`);
+        if (!knownLocations.has(m.locationId)) {
+          if (!(await conn.get('SELECT 1 AS ok FROM locations WHERE id = ?', [m.locationId]))) {
+            throw new LocalEditRefusedError('unknown_location', `location ${m.locationId} is not available on this device`);
           }
-          knownLocations.add(fresh.locationId);
+          knownLocations.add(m.locationId);
         }
-        await checkLocalEdit(fresh, null, lookup);
-        await writeConfirmed(conn, target, fresh.locationId, 0, null);
+        const current = await readEntity(conn, target.kind, target.id);
+        await checkLocalEdit(m, current, lookup);
+        const version = current?.version ?? 0;
+        await writeConfirmed(conn, target, m.locationId, version, current);
         await conn.run(
           'INSERT INTO outbox (id, location_id, target_kind, target_id, mutation, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-          [fresh.id, fresh.locationId, target.kind, target.id, JSON.stringify(fresh), fresh.createdAt],
+          [m.id, m.locationId, target.kind, target.id, JSON.stringify(m), m.createdAt],
         );
-        const visible = applyMutation(fresh, null);
-        if (visible && fresh.type === 'stop.create') await writeEntity(conn, 'stop', visible as Stop, 0);
-        if (visible && fresh.type === 'route.create') await writeEntity(conn, 'route', visible as Route, 0);
+        const visible = applyMutation(m, current);
+        if (!visible) await deleteEntity(conn, target.kind, target.id);
+        else if (target.kind === 'stop') await writeEntity(conn, 'stop', visible as Stop, version);
+        else await writeEntity(conn, 'route', visible as Route, version);
+        if (target.kind === 'route') routes.delete(target.id);
       }
       const t = targetOf(input);
-      seen.add(`${t.kind}:${t.id}`);
-      seen.add(`id:${input.id}`);
+      busy.add(`${t.kind}:${t.id}`);
+      busy.add(`id:${input.id}`);
       outcome.queued += 1;
     } catch (err) {
       if (!(err instanceof LocalEditRefusedError)) throw err;
-      refuse(input, err);
+      outcome.refused.push({ id: input.id, code: err.refusal, message: err.message });
     }
   }
   return outcome;
 }
 
-/** Targets this device already holds (a row or a confirmed copy) and mutation ids already queued, of the batch. */
-async function knownTargets(conn: SqlConnection, mutations: readonly Mutation[]): Promise<Set<string>> {
-  const seen = new Set<string>();
+/** Of the batch's records, those with pending edits (a confirmed copy), and its mutation ids already queued. */
+async function pendingTargets(conn: SqlConnection, mutations: readonly Mutation[]): Promise<Set<string>> {
+  const busy = new Set<string>();
   const ids = (kind: string) => [...new Set(mutations.flatMap((m) => {
     try {
       const t = targetOf(m);
@@ -93,16 +96,14 @@ async function knownTargets(conn: SqlConnection, mutations: readonly Mutation[])
   const inChunks = async (sql: (marks: string) => string, values: string[], key: (row: SqlRow) => string) => {
     for (let i = 0; i < values.length; i += 500) {
       const chunk = values.slice(i, i + 500);
-      for (const row of await conn.all(sql(chunk.map(() => '?').join(', ')), chunk)) seen.add(key(row));
+      for (const row of await conn.all(sql(chunk.map(() => '?').join(', ')), chunk)) busy.add(key(row));
     }
   };
-  await inChunks((q) => `SELECT id FROM stops WHERE id IN (${q})`, ids('stop'), (r) => `stop:${text(r, 'id')}`);
-  await inChunks((q) => `SELECT id FROM routes WHERE id IN (${q})`, ids('route'), (r) => `route:${text(r, 'id')}`);
   for (const kind of ['stop', 'route'] as const) {
     await inChunks((q) => `SELECT id FROM confirmed WHERE kind = '${kind}' AND id IN (${q})`, ids(kind), (r) => `${kind}:${text(r, 'id')}`);
   }
   await inChunks((q) => `SELECT id FROM outbox WHERE id IN (${q})`, mutations.map((m) => m.id), (r) => `id:${text(r, 'id')}`);
-  return seen;
+  return busy;
 }
 
 /** The depot's stops on this device that carry one of these order references. */
