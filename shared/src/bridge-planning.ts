@@ -145,6 +145,11 @@ export const planningBridgeCalls = {
   /** `route.edit`. */
   createRoute: { args: z.object({ locationId: EntityId, ...RouteFields }).strict(), result: PlanRouteView },
   updateRoute: { args: z.object({ routeId: EntityId, ...RouteFields }).strict(), result: PlanRouteView },
+  /**
+   * Cancels a route that has not started (`route.edit`): its planned stops become cancelled and
+   * its crew is released. The server refuses it while any stop is under way or done.
+   */
+  cancelRoute: { args: z.object({ routeId: EntityId, reason: z.string().trim().max(500).optional() }).strict(), result: PlanRouteView },
   /** Sets the crew of each route; a field left out keeps each route's own. Retired ones are refused. */
   assignRoutes: {
     args: z.object({

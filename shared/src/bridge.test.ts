@@ -69,6 +69,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   createRoute: { locationId: 'depot-north', name: 'North 3', date: '2026-12-01' },
   updateRoute: { routeId: 'r1', name: 'North 3 (late)', date: '2026-12-02' },
   assignRoutes: { routeIds: ['r1', 'r2'], driverId: 'drv-1' },
+  cancelRoute: { routeId: 'r1', reason: 'van broke down' },
   reorderStops: { routeId: 'r1', stopIds: ['s2', 's1'] },
   moveStops: { stopIds: ['s1'], toRouteId: 'r2' },
   cancelStops: { stopIds: ['s1', 's2'], reason: 'customer called' },

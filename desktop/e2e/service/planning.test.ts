@@ -85,7 +85,7 @@ describe('planning in the console service against a real sync-server', () => {
     });
   });
 
-  it('stops are reordered, moved and cancelled in bulk; each lands on the server', async () => {
+  it('stops are reordered, moved and cancelled in bulk, and a route cancelled; each lands on the server', async () => {
     const { service } = await signedIn('dispatcher');
     const r1 = await office.createRoute(A, 'North 1');
     const r2 = await office.createRoute(A, 'North 2');
@@ -113,6 +113,13 @@ describe('planning in the console service against a real sync-server', () => {
     expect(await onServer('stop', s1)).toMatchObject({ routeId: r2, sequence: 0 });
     expect(await onServer('stop', s3)).toMatchObject({ routeId: r2, sequence: 1 });
     expect(await onServer('stop', s0)).toMatchObject({ routeId: r1, status: 'en_route' });
+
+    // A route under way cannot be cancelled; one that has not started can, and all its planned stops go with it.
+    await expect(service.planning.cancelRoute({ routeId: r1 })).rejects.toMatchObject({ code: 'invalid_transition' });
+    await service.planning.cancelRoute({ routeId: r2, reason: 'van broke down' });
+    await synced(service);
+    expect(await onServer('stop', s1)).toMatchObject({ status: 'cancelled' });
+    expect(await onServer('stop', s3)).toMatchObject({ status: 'cancelled' });
   });
 
   it('a manager runs the fleet; a retired driver is refused on a route; a dispatcher may not touch the fleet', async () => {

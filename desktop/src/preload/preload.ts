@@ -73,6 +73,7 @@ const depotline = {
   createRoute: call('depotline:createRoute'),
   updateRoute: call('depotline:updateRoute'),
   assignRoutes: call('depotline:assignRoutes'),
+  cancelRoute: call('depotline:cancelRoute'),
   reorderStops: call('depotline:reorderStops'),
   moveStops: call('depotline:moveStops'),
   cancelStops: call('depotline:cancelStops'),

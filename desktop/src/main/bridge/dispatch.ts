@@ -68,6 +68,7 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     createRoute: (args) => service.planning.createRoute(args),
     updateRoute: (args) => service.planning.updateRoute(args),
     assignRoutes: (args) => service.planning.assignRoutes(args),
+    cancelRoute: (args) => service.planning.cancelRoute(args),
     reorderStops: (args) => service.planning.reorderStops(args),
     moveStops: (args) => service.planning.moveStops(args),
     cancelStops: (args) => service.planning.cancelStops(args),

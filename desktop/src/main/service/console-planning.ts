@@ -83,6 +83,18 @@ export class ConsolePlanning {
     return this.#planRoute(session, route.id);
   }
 
+  async cancelRoute(args: BridgeArgs<'cancelRoute'>): Promise<PlanRouteView> {
+    const session = this.#o.session();
+    const route = await routeOf(session, args.routeId);
+    await depotOf(session, route.locationId, 'route.edit');
+    const started = (await session.store.stopsOfRoute(route.id)).filter((s) => s.status !== 'planned' && s.status !== 'cancelled').length;
+    if (started > 0) {
+      throw new ConsoleError('invalid_transition', `${started} of the route’s stops ${started === 1 ? 'is' : 'are'} under way or done: only a route that has not started can be cancelled.`);
+    }
+    await this.#queue(session, route.locationId, { type: 'route.cancel', routeId: route.id, ...(args.reason ? { reason: args.reason } : {}) });
+    return this.#planRoute(session, route.id);
+  }
+
   async assignRoutes(args: BridgeArgs<'assignRoutes'>): Promise<BulkResult> {
     const session = this.#o.session();
     return bulkEdit(args.routeIds, async (routeId) => {

@@ -33,10 +33,15 @@ export function RouteEditor({ plan, fleet, routes, location, selected, current, 
   const [vehicleId, setVehicleId] = useState(route.vehicleId ?? '');
   const [moveTo, setMoveTo] = useState('');
   const [bulkOutcome, setBulkOutcome] = useState<string | null>(null);
+  /** Cancelling a route asks once more, inline. */
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const details = useAction();
   const crew = useAction();
   const order = useAction();
   const bulk = useAction();
+  const cancelling = useAction();
+  const started = stops.some((s) => s.status !== 'planned' && s.status !== 'cancelled');
+  const open = stops.some((s) => s.status === 'planned');
   // A new server value replaces the form only where the user has not typed.
   useEffect(() => setName(route.name), [route.name]);
   useEffect(() => setDate(route.date), [route.date]);
@@ -85,6 +90,21 @@ export function RouteEditor({ plan, fleet, routes, location, selected, current, 
         <h2>{route.name} <span className="muted">· {route.date}</span></h2>
       )}
       {details.error && <p className="form-error" role="alert" data-testid="route-error">{details.error}</p>}
+      {mayRoute && !started && open && (
+        <div className="route-cancel">
+          {confirmCancel ? (
+            <>
+              <span>Cancel every stop of {route.name} and release its crew?</span>
+              <button type="button" onClick={() => setConfirmCancel(false)}>Keep it</button>
+              <button
+                type="button" className="danger" disabled={cancelling.busy} data-testid="route-cancel-confirm"
+                onClick={() => void cancelling.run(async () => { await call('cancelRoute', { routeId: route.id }); setConfirmCancel(false); onChanged(); })}
+              >Cancel route</button>
+            </>
+          ) : <button type="button" onClick={() => setConfirmCancel(true)} data-testid="route-cancel">Cancel route…</button>}
+          {cancelling.error && <p className="form-error" role="alert">{cancelling.error}</p>}
+        </div>
+      )}
       <div className="route-crew">
         <CrewPicker fleet={fleet} driverId={driverId} vehicleId={vehicleId} onDriver={setDriverId} onVehicle={setVehicleId} disabled={!mayRoute} testPrefix="crew" />
         {mayRoute && (
