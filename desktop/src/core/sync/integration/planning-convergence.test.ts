@@ -8,6 +8,9 @@ import { makeTempDir } from '../../testing/temp-dir';
 import { RestartableServer } from './restartable-server';
 import { buildLocation, buildUser, Office, startCore, waitFor, type Core } from './sync-fixture';
 
+/** A mutation without its id and time (one per type: `Omit` of the union would merge them). */
+type MutationDraft = Mutation extends infer M ? (M extends Mutation ? Omit<M, 'id' | 'createdAt'> : never) : never;
+
 /**
  * Two dispatchers plan the same route while the server is unreachable. When it is back, every
  * console holds what the server holds, the edit that came second is refused, and its console
@@ -51,7 +54,7 @@ describe('planning edits made offline on two consoles', () => {
     for (const c of cores) await waitFor(() => c.client.status.connection === 'live' && c.client.status.pendingCount === 0, 'the outbox to drain', 20_000);
   }
 
-  const edit = (m: Omit<Mutation, 'id' | 'createdAt'>): Mutation => ({ id: crypto.randomUUID(), createdAt: Date.now(), ...m } as Mutation);
+  const edit = (m: MutationDraft): Mutation => ({ id: crypto.randomUUID(), createdAt: Date.now(), ...m });
 
   it('renaming the same route: both converge on the server\u2019s name, the loser sees its edit refused with it', async () => {
     const { A, routeId } = await twoDispatchersOffline(1);
