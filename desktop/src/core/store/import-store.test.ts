@@ -43,6 +43,9 @@ describe('import batches in the local store', () => {
     expect(outcome.refused).toEqual([{ id: batch[1]!.id, code: 'not_found', message: expect.stringContaining('route-unknown') as string }]);
     expect((await store.pendingMutations()).map((p) => p.mutation.id)).toEqual([batch[0]!.id, batch[2]!.id]);
     expect(await store.stop('s-new-2')).toBeNull();
+    // A create of an id this device already holds is refused as a single edit would be.
+    const again = await store.enqueueLocalEdits([create(known.id, route.id, 'A-5')]);
+    expect(again).toMatchObject({ queued: 0, refused: [{ code: 'already_exists' }] });
     const byRef = await store.stopsByOrderRef(L, new Set(['A-1', 'A-2', 'A-4', 'A-9']));
     expect([...byRef.keys()].sort()).toEqual(['A-1', 'A-2', 'A-4']);
   });

@@ -33,7 +33,7 @@ export interface BatchOutcome {
  */
 export async function enqueueBatch(conn: SqlConnection, mutations: readonly Mutation[]): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { queued: 0, refused: [] };
-  const busy = await pendingTargets(conn, mutations);
+  const { busy, stored } = await batchTargets(conn, mutations);
   const knownLocations = new Set<string>();
   const routes = new Map<string, Route>();
   const lookup: LocalLookup = async (kind, id) => {
@@ -56,7 +56,9 @@ export async function enqueueBatch(conn: SqlConnection, mutations: readonly Muta
           }
           knownLocations.add(m.locationId);
         }
-        const current = await readEntity(conn, target.kind, target.id);
+        // A new record's id is looked up with the batch's: a create of an id nobody holds reads nothing more.
+        const isCreate = m.type === 'stop.create' || m.type === 'route.create';
+        const current = isCreate && !stored.has(`${target.kind}:${target.id}`) ? null : await readEntity(conn, target.kind, target.id);
         await checkLocalEdit(m, current, lookup);
         const version = current?.version ?? 0;
         await writeConfirmed(conn, target, m.locationId, version, current);
@@ -82,9 +84,13 @@ export async function enqueueBatch(conn: SqlConnection, mutations: readonly Muta
   return outcome;
 }
 
-/** Of the batch's records, those with pending edits (a confirmed copy), and its mutation ids already queued. */
-async function pendingTargets(conn: SqlConnection, mutations: readonly Mutation[]): Promise<Set<string>> {
+/**
+ * Of the batch's records: those with pending edits (a confirmed copy) and its mutation ids already
+ * queued (`busy`), and those this device holds a row of (`stored`).
+ */
+async function batchTargets(conn: SqlConnection, mutations: readonly Mutation[]): Promise<{ busy: Set<string>; stored: Set<string> }> {
   const busy = new Set<string>();
+  const stored = new Set<string>();
   const ids = (kind: string) => [...new Set(mutations.flatMap((m) => {
     try {
       const t = targetOf(m);
@@ -93,17 +99,18 @@ async function pendingTargets(conn: SqlConnection, mutations: readonly Mutation[
       return [];
     }
   }))];
-  const inChunks = async (sql: (marks: string) => string, values: string[], key: (row: SqlRow) => string) => {
+  const inChunks = async (into: Set<string>, sql: (marks: string) => string, values: string[], key: (row: SqlRow) => string) => {
     for (let i = 0; i < values.length; i += 500) {
       const chunk = values.slice(i, i + 500);
-      for (const row of await conn.all(sql(chunk.map(() => '?').join(', ')), chunk)) busy.add(key(row));
+      for (const row of await conn.all(sql(chunk.map(() => '?').join(', ')), chunk)) into.add(key(row));
     }
   };
-  for (const kind of ['stop', 'route'] as const) {
-    await inChunks((q) => `SELECT id FROM confirmed WHERE kind = '${kind}' AND id IN (${q})`, ids(kind), (r) => `${kind}:${text(r, 'id')}`);
+  for (const [kind, table] of [['stop', 'stops'], ['route', 'routes']] as const) {
+    await inChunks(busy, (q) => `SELECT id FROM confirmed WHERE kind = '${kind}' AND id IN (${q})`, ids(kind), (r) => `${kind}:${text(r, 'id')}`);
+    await inChunks(stored, (q) => `SELECT id FROM ${table} WHERE id IN (${q})`, ids(kind), (r) => `${kind}:${text(r, 'id')}`);
   }
-  await inChunks((q) => `SELECT id FROM outbox WHERE id IN (${q})`, mutations.map((m) => m.id), (r) => `id:${text(r, 'id')}`);
-  return busy;
+  await inChunks(busy, (q) => `SELECT id FROM outbox WHERE id IN (${q})`, mutations.map((m) => m.id), (r) => `id:${text(r, 'id')}`);
+  return { busy, stored };
 }
 
 /** The depot's stops on this device that carry one of these order references. */
