@@ -90,15 +90,21 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
     table: 'drivers',
     idColumn: 'id',
     idOf: (d) => d.id,
-    toColumns: (d) => ({ id: d.id, location_id: d.locationId, name: d.name, user_id: d.userId }),
-    fromRow: (row) => ({ id: text(row, 'id'), locationId: text(row, 'location_id'), name: text(row, 'name'), userId: textOrNull(row, 'user_id') }),
+    toColumns: (d) => ({ id: d.id, location_id: d.locationId, name: d.name, user_id: d.userId, retired_at: d.retiredAt ?? null }),
+    fromRow: (row) => ({
+      id: text(row, 'id'), locationId: text(row, 'location_id'), name: text(row, 'name'), userId: textOrNull(row, 'user_id'),
+      retiredAt: intOrNull(row, 'retired_at'),
+    }),
   },
   vehicle: {
     table: 'vehicles',
     idColumn: 'id',
     idOf: (v) => v.id,
-    toColumns: (v) => ({ id: v.id, location_id: v.locationId, label: v.label, plate: v.plate }),
-    fromRow: (row) => ({ id: text(row, 'id'), locationId: text(row, 'location_id'), label: text(row, 'label'), plate: text(row, 'plate') }),
+    toColumns: (v) => ({ id: v.id, location_id: v.locationId, label: v.label, plate: v.plate, retired_at: v.retiredAt ?? null }),
+    fromRow: (row) => ({
+      id: text(row, 'id'), locationId: text(row, 'location_id'), label: text(row, 'label'), plate: text(row, 'plate'),
+      retiredAt: intOrNull(row, 'retired_at'),
+    }),
   },
   position: {
     table: 'positions',
