@@ -62,6 +62,12 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
           {detail.pendingEdits > 0 && <span className="pending-note" data-testid="detail-pending">waiting to sync</span>}
         </dd>
         {stop.failureReason && <FailureFact reason={stop.failureReason} note={stop.failureNote} />}
+        {stop.orderRef !== null && (<><dt>Order</dt><dd data-testid="detail-order-ref">{stop.orderRef}</dd></>)}
+        <dt>Parcels</dt><dd>{stop.parcelCount}{stop.barcodes.length > 0 ? ` (${stop.barcodes.join(', ')})` : ''}</dd>
+        {(stop.minimumAge !== null || stop.idCheck) && (
+          <><dt>Checks</dt><dd data-testid="detail-checks">{[stop.minimumAge !== null ? `age ${stop.minimumAge}+` : null, stop.idCheck ? 'ID' : null].filter(Boolean).join(', ')}</dd></>
+        )}
+        {detail.billing && <BillingFacts billing={detail.billing} />}
       </dl>
       {detail.allowedTransitions.length > 0 && (
         <div className="transitions" role="group" aria-label="Change status">
@@ -168,5 +174,28 @@ function NotesEditor({ detail, onSaved }: { detail: StopDetailView; onSaved: (d:
       )}
       {error && <p className="form-error" role="alert">{error}</p>}
     </section>
+  );
+}
+
+/** An amount in minor units of an ISO currency, as the user's locale writes it (1250 EUR: €12.50). */
+function money(minor: number | null, currency: string | null): string {
+  if (minor === null) return '—';
+  if (currency === null) return String(minor);
+  try {
+    const format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+    return format.format(minor / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
+  } catch {
+    return `${minor} ${currency} (minor units)`;
+  }
+}
+
+/** Billing, for holders of stop.readBilling only (the view carries it to no one else). */
+function BillingFacts({ billing }: { billing: NonNullable<StopDetailView['billing']> }) {
+  return (
+    <>
+      <dt>Payment ref</dt><dd data-testid="detail-payment-ref">{billing.paymentRef ?? '—'}</dd>
+      <dt>To collect</dt><dd data-testid="detail-cod">{money(billing.codAmount, billing.currency)}</dd>
+      <dt>Delivery fee</dt><dd data-testid="detail-fee">{money(billing.deliveryFee, billing.currency)}</dd>
+    </>
   );
 }
