@@ -364,16 +364,14 @@ describe("a dispatcher's day in Chromium against a real sync-server", () => {
     expect(html).not.toContain('Nobody home');
   }
 
-  it('finance reads the stop without notes or phones', async () => {
+  it('finance reads the stop with its billing and without notes or phones', async () => {
     const c = await stopDetailAs('finance');
     await eventually(() => c.page.getByTestId('stop-detail').getByText('Ben Wharf').count()).toBe(1);
     await expectNoNotesOrPhones(c);
+    await eventually(() => c.page.getByTestId('detail-payment-ref').textContent()).toBe(billing.paymentRef);
+    expect(await c.page.getByTestId('detail-cod').textContent()).toContain('12.50');
     await c.screenshot('58-dispatcher-day-finance-stop');
   }, 90_000);
-
-  // The stop detail does not show a stop's billing yet (StopDetailPanel ignores StopDetailView.billing,
-  // which main fills for holders of stop.readBilling): the finance half of this cannot pass in the UI.
-  it.todo('finance sees the stop’s billing (payment reference, amount to collect) in the stop detail');
 
   it('reporting reads the stop without billing, notes or phones', async () => {
     const c = await stopDetailAs('reporting');

@@ -1,7 +1,6 @@
 import type { Change } from '@depotline/shared';
 import { assertNever, ServerDataRejectedError } from '../errors';
 import { deleteEntity, int, tables, text, writeEntity, type EntityKind } from './entity-tables';
-import type { TargetEntity } from './optimistic';
 import { BatchWrites, keyOf, knownLocations, planUpsert, readBatchState, upsertId, type BatchState, type Upsert } from './server-batch';
 import type { SqlConnection } from './sql-binding';
 import { hasConfirmed, isTargetKind, readConfirmed, settle, writeConfirmed } from './visible-state';
@@ -86,7 +85,7 @@ async function applyUpsert(conn: SqlConnection, change: Upsert): Promise<boolean
   if (isTargetKind(kind) && (await hasConfirmed(conn, kind, id))) {
     const confirmed = await readConfirmed(conn, { kind, id });
     if (confirmed && change.version <= confirmed.version) return false;
-    await writeConfirmed(conn, { kind, id }, change.locationId, change.version, change.data as TargetEntity);
+    await writeConfirmed(conn, { kind, id }, change.locationId, change.version, change.data);
     await settle(conn, { kind, id });
   } else {
     const row = await conn.get(`SELECT version FROM ${tables[kind].table} WHERE ${tables[kind].idColumn} = ?`, [id]);
