@@ -37,7 +37,7 @@ describe.each(backends)('sign-in (%s)', (backend) => {
     expect(body.me.sessionId).toBe(body.tokens.sessionId);
     expect(body.me.access).toEqual([{
       location: { id: depot.id, name: 'North Depot', timezone: 'Europe/Berlin' },
-      permissions: ['export.operational', 'location.read', 'stop.readCustomer'],
+      permissions: ['export.billing', 'export.operational', 'location.read', 'stop.readBilling', 'stop.readCustomer'],
       roles: ['finance'],
       expiresAt: null,
     }]);

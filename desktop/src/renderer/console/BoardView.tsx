@@ -42,7 +42,7 @@ export function BoardView({ location, dataVersion }: { location: LocationView; d
     () => call('boardSummary', { locationId: location.id, ...(pickedDate ? { date: pickedDate } : {}) }),
     [location.id, pickedDate, dataVersion, tick],
   );
-  const date = pickedDate ?? summary.data?.date ?? null;
+  const date = pickedDate ?? summary.data?.today ?? null; // null means today: shown at once, not after the next summary
   const flagsMoved = summary.data ? `${summary.data.counts.late}/${summary.data.counts.atRisk}` : '';
   const filters = { ...(search ? { search } : {}), ...(statuses.length ? { statuses } : {}) };
   const routes = useQuery(
