@@ -17,8 +17,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The zone's offset from UTC at that instant, in milliseconds. */
-function offsetAt(timeZone: string, at: number): number {
+/**
+ * The zone's offset from UTC at that instant (to the second), in milliseconds. Throws a
+ * RangeError for a zone name the runtime does not know.
+ */
+export function zoneOffsetAt(timeZone: string, at: number): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(at))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day'], parts['hour'], parts['minute'], parts['second']);
@@ -55,9 +58,9 @@ function computeEpoch(timeZone: string, t: WallClock): number | null {
   const check = new Date(naive);
   if (check.getUTCFullYear() !== t.year || check.getUTCMonth() !== t.month - 1 || check.getUTCDate() !== t.day || t.hour > 23 || t.minute > 59) return null;
   // Two guesses cover both sides of a change of offset; take the earliest that reads back right.
-  const candidates = [naive - offsetAt(timeZone, naive - 86_400_000), naive - offsetAt(timeZone, naive + 86_400_000)].sort((a, b) => a - b);
+  const candidates = [naive - zoneOffsetAt(timeZone, naive - 86_400_000), naive - zoneOffsetAt(timeZone, naive + 86_400_000)].sort((a, b) => a - b);
   for (const c of candidates) {
-    if (c + offsetAt(timeZone, c) === naive) return c;
+    if (c + zoneOffsetAt(timeZone, c) === naive) return c;
   }
   return null;
 }
@@ -78,7 +81,7 @@ export function depotDateOf(timeZone: string, at: number): string {
   const key = `${timeZone}|${at}`;
   let day = days.get(key);
   if (day === undefined) {
-    day = new Date(at + offsetAt(timeZone, at)).toISOString().slice(0, 10);
+    day = new Date(at + zoneOffsetAt(timeZone, at)).toISOString().slice(0, 10);
     if (days.size >= 10_000) days.clear();
     days.set(key, day);
   }

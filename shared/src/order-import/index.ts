@@ -14,7 +14,7 @@ export {
 } from './columns';
 export { isFormula } from './cells';
 export { sheetFromCellRows, xlsxCellText } from './xlsx-cells';
-export { depotDateOf, depotTimeToEpoch } from './depot-time';
+export { depotDateOf, depotTimeToEpoch, zoneOffsetAt } from './depot-time';
 export {
   importProblems, validateOrderRows, type ImportedOrder, type ImportOptions, type RowProblem, type ValidatedFile, type ValidatedRow,
 } from './validate';

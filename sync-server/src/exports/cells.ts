@@ -9,6 +9,8 @@
  */
 export type Cell = string | number | null;
 
+import { zoneOffsetAt } from '@depotline/shared';
+
 const formulaStart = /^[=+\-@\t\r']/;
 
 export function neutraliseCell(value: Cell): Cell {
@@ -21,23 +23,10 @@ export function restoreCell(text: string): string {
   return text.startsWith("'") ? text.slice(1) : text;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** The zone to write times in: the depot's, or UTC when the stored name is not one Node knows. */
 export function usableTimeZone(timeZone: string): string {
   try {
-    formatterFor(timeZone);
+    zoneOffsetAt(timeZone, 0);
     return timeZone;
   } catch {
     return 'UTC';
@@ -52,12 +41,9 @@ const pad = (n: number, width = 2) => String(Math.abs(n)).padStart(width, '0');
  */
 export function localIsoTime(ms: number, timeZone: string): string {
   const seconds = Math.floor(ms / 1000) * 1000;
-  const parts: Record<string, number> = {};
-  for (const p of formatterFor(timeZone).formatToParts(new Date(seconds))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  const [y, mo, d, h, mi, s] = [parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!];
-  const offsetMin = Math.round((Date.UTC(y, mo - 1, d, h, mi, s) - seconds) / 60_000);
+  const offset = zoneOffsetAt(timeZone, seconds);
+  const local = new Date(seconds + offset); // the depot's wall clock, read with the UTC getters
+  const offsetMin = Math.round(offset / 60_000);
   const sign = offsetMin < 0 ? '-' : '+';
-  return `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(s)}${sign}${pad(Math.trunc(offsetMin / 60))}:${pad(offsetMin % 60)}`;
+  return `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}${sign}${pad(Math.trunc(offsetMin / 60))}:${pad(offsetMin % 60)}`;
 }
