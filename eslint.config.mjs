@@ -22,10 +22,10 @@ const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) =
  * - entry: wiring and entry points (server start-up, the admin CLI)
  */
 export const serverLayers = [
-  ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto'],
+  ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto', 'ratelimit'],
   ['audit'],
   ['access', 'auth', 'users'],
-  ['sync', 'provisioning', 'exports', 'approvals'],
+  ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],
 ];
