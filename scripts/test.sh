@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm test`: lint, typecheck and vitest against real services, with nothing shared with the host:
 #   - a throwaway PostgreSQL cluster on a free 127.0.0.1 port  -> DEPOTLINE_TEST_PG_URL
+#   - a throwaway Redis on a free 127.0.0.1 port (no persistence) -> DEPOTLINE_TEST_REDIS_URL
 #   - a private D-Bus session with an unlocked gnome-keyring   -> DEPOTLINE_TEST_KEYRING=1 (keytar works headless)
 # Extra args go to vitest:  npm test -- sync-server
 # Debugging aid: DEPOTLINE_TEST_CMD='<shell code>' replaces lint/typecheck/vitest with that code, run in
 # the same environment, e.g.
-#   DEPOTLINE_TEST_CMD='psql "$DEPOTLINE_TEST_PG_URL" -c "select 1" && secret-tool lookup service depotline-probe account preflight' npm test
+#   DEPOTLINE_TEST_CMD='psql "$DEPOTLINE_TEST_PG_URL" -c "select 1" && redis-cli -u "$DEPOTLINE_TEST_REDIS_URL" ping && secret-tool lookup service depotline-probe account preflight' npm test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,7 +20,7 @@ for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
   if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then PG_BIN=$dir; break; fi
 done
 [[ -n $PG_BIN ]] || die "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin; $SETUP_HINT"
-for tool in dbus-run-session gnome-keyring-daemon secret-tool node; do
+for tool in redis-server redis-cli dbus-run-session gnome-keyring-daemon secret-tool node; do
   command -v "$tool" >/dev/null || die "'$tool' not found; $SETUP_HINT"
 done
 
@@ -27,7 +28,8 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/depotline-test.XXXXXX")
 PGDATA_DIR=$TMP/pg/data
 AS_PG=()   # PostgreSQL refuses to run as root, so as root we run it as the Debian "postgres" user.
-mkdir -p "$TMP/pg/sock"
+mkdir -p "$TMP/pg/sock" "$TMP/redis"
+REDIS_PID=
 if ((EUID == 0)); then
   chmod 711 "$TMP"   # postgres must traverse into its own subdirectory, but nothing else here
   chown -R postgres: "$TMP/pg"
@@ -40,11 +42,15 @@ cleanup() {
     # immediate: the data is thrown away anyway, no point in a clean checkpoint
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true
   fi
+  if [[ -n $REDIS_PID ]]; then
+    kill "$REDIS_PID" 2>/dev/null || true   # SIGTERM: Redis exits at once, nothing to save (--save '')
+    wait "$REDIS_PID" 2>/dev/null || true
+  fi
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT    # go through the EXIT trap so the cluster is stopped on Ctrl-C too
+trap 'exit 130' INT    # go through the EXIT trap so the servers are stopped on Ctrl-C too
 trap 'exit 143' TERM
 
 # --- throwaway PostgreSQL ---------------------------------------------------------------------------
@@ -74,6 +80,29 @@ done
 export DEPOTLINE_TEST_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export PATH="$PG_BIN:$PATH"   # psql/pg_dump matching the server version, for tests and DEPOTLINE_TEST_CMD
 echo "    $DEPOTLINE_TEST_PG_URL"
+
+# --- throwaway Redis --------------------------------------------------------------------------------
+echo "==> starting Redis ($(command -v redis-server))"
+# Loopback only, nothing written to disk (no RDB snapshots, no AOF), working dir inside $TMP. Tests
+# share this one server, so each test picks its own key prefix.
+for attempt in 1 2 3; do
+  REDIS_PORT=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes --save '' --appendonly no \
+    --dir "$TMP/redis" --logfile "$TMP/redis/server.log" >/dev/null 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do
+    # the process ending means it could not start (most likely the port was taken meanwhile)
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]] && break 2
+    sleep 0.2
+  done
+  kill "$REDIS_PID" 2>/dev/null || true
+  wait "$REDIS_PID" 2>/dev/null || true
+  REDIS_PID=
+  ((attempt < 3)) || { tail -n 20 "$TMP/redis/server.log" >&2 || true; die "Redis did not start"; }
+done
+export DEPOTLINE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+echo "    $DEPOTLINE_TEST_REDIS_URL"
 
 # --- private keychain + test steps ------------------------------------------------------------------
 # Point gnome-keyring at directories inside $TMP: it keeps keyrings in $XDG_DATA_HOME/keyrings and its
