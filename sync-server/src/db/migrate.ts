@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-audit-append-only';
 import * as m0007 from './migrations/0007-field-key-rotation';
 import * as m0008 from './migrations/0008-orders';
 import * as m0009 from './migrations/0009-fleet';
+import * as m0012 from './migrations/0012-integration-orders';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0007-field-key-rotation': m0007,
   '0008-orders': m0008,
   '0009-fleet': m0009,
+  '0012-integration-orders': m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

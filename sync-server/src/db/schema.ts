@@ -186,6 +186,8 @@ export interface Database {
     currency: string | null;
     failure_reason: string | null;
     failure_note_enc: string | null;
+    /** 0012: the integration that created the stop through the API (it may update only its own). */
+    source_integration_id?: string | null;
   };
   positions: {
     driver_id: string;
@@ -259,6 +261,18 @@ export interface Database {
     decision_note: string | null;
     stale_reason: string | null;
     used_at: number | null;
+  };
+  /** 0012: an `Idempotency-Key` an integration sent with an order create: hashes, the answer's status and the stop made, no customer data. */
+  idempotency_keys: {
+    integration_id: string;
+    key_hash: string;
+    request_hash: string;
+    location_id: string;
+    operation: string;
+    status: number;
+    stop_id: string | null;
+    created_at: number;
+    expires_at: number;
   };
   kysely_migration?: Generated<unknown>;
 }
