@@ -274,5 +274,23 @@ export interface Database {
     created_at: number;
     expires_at: number;
   };
+  /** 0014: one call of the integration API (integrations/call-log.ts): no body, no query string, the route as its template. */
+  integration_calls: {
+    id: string;
+    integration_id: string;
+    credential_id: string | null;
+    method: string;
+    route: string;
+    status: number;
+    latency_ms: number;
+    ip: string | null;
+    at: number;
+  };
+  /** 0014: calls and refused calls (401/403/404) per credential per hour, the volume baseline (integrations/anomalies.ts). */
+  integration_call_counts: { credential_id: string; integration_id: string; hour: number; calls: number; refused: number };
+  /** 0014: the networks (IPv4 /24, IPv6 /48) a credential has called from. */
+  integration_networks: { credential_id: string; network: string; first_seen_at: number; last_seen_at: number };
+  /** 0014: when an unusual-activity alert of a kind was last raised for a subject (`credential:<id>` or `address:<ip>`). */
+  integration_alert_claims: { subject: string; kind: string; integration_id: string | null; alerted_at: number };
   kysely_migration?: Generated<unknown>;
 }
