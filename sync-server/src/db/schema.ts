@@ -186,8 +186,6 @@ export interface Database {
     currency: string | null;
     failure_reason: string | null;
     failure_note_enc: string | null;
-    /** 0012: the integration that created the stop through the API (it may update only its own). */
-    source_integration_id?: string | null;
   };
   positions: {
     driver_id: string;
@@ -262,6 +260,8 @@ export interface Database {
     stale_reason: string | null;
     used_at: number | null;
   };
+  /** 0012: the stops an integration created through the API (it may update only its own). */
+  integration_orders: { stop_id: string; integration_id: string; location_id: string; created_at: number };
   /** 0012: an `Idempotency-Key` an integration sent with an order create: hashes, the answer's status and the stop made, no customer data. */
   idempotency_keys: {
     integration_id: string;

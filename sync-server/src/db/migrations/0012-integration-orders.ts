@@ -11,8 +11,9 @@ import type { Kysely } from 'kysely';
  * presented again on a replay, through the integration's data profile as it is then, so no customer
  * data is kept here. Rows expire (`expires_at`) and are pruned.
  *
- * `stops.source_integration_id`: the integration that created the stop, if one did; an integration
- * updates only the orders it created.
+ * `integration_orders`: the stops an integration created, and which one; an integration updates only
+ * the orders it created. (A table beside `stops` rather than a column on it, so every writer of
+ * stops goes on as it is.)
  *
  * `audit_log_target`: an order's status history is read from its audit entries.
  */
@@ -32,7 +33,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('idempotency_keys_pk', ['integration_id', 'key_hash'])
     .execute();
   await db.schema.createIndex('idempotency_keys_expires').on('idempotency_keys').column('expires_at').execute();
-  await db.schema.alterTable('stops').addColumn('source_integration_id', 'text').execute();
+  await db.schema
+    .createTable('integration_orders')
+    .addColumn('stop_id', 'text', (c) => c.primaryKey().references('stops.id').onDelete('cascade'))
+    .addColumn('integration_id', 'text', (c) => c.notNull())
+    .addColumn('location_id', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
   await db.schema.createIndex('audit_log_target').on('audit_log').columns(['target_type', 'target_id']).execute();
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
