@@ -6,11 +6,11 @@ import { fieldAad } from './field-cipher';
  * the migrated database really has, so a new encrypted column cannot be forgotten here.
  */
 export interface EncryptedColumn {
-  table: 'stops' | 'users';
+  table: 'stops' | 'users' | 'webhook_subscriptions';
   /** The stored column. */
   column:
     | 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'coordinates_enc' | 'email_enc' | 'payment_ref_enc'
-    | 'failure_note_enc' | 'totp_secret_enc';
+    | 'failure_note_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc';
   /** The column's name in the associated data: `<table>.<name>.<row id>`. */
   name: string;
   /** How an alert names a row of this table. */
@@ -29,6 +29,8 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'stops', column: 'payment_ref_enc', name: 'payment_ref', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'failure_note_enc', name: 'failure_note', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
+  { table: 'webhook_subscriptions', column: 'secret_enc', name: 'secret', targetType: 'webhook_subscription', locationColumn: null },
+  { table: 'webhook_subscriptions', column: 'previous_secret_enc', name: 'previous_secret', targetType: 'webhook_subscription', locationColumn: null },
 ];
 
 /** The tables holding encrypted columns, in the order a rotation walks them. */

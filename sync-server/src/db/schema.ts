@@ -292,5 +292,64 @@ export interface Database {
   integration_networks: { credential_id: string; network: string; first_seen_at: number; last_seen_at: number };
   /** 0014: when an unusual-activity alert of a kind was last raised for a subject (`credential:<id>` or `address:<ip>`). */
   integration_alert_claims: { subject: string; kind: string; integration_id: string | null; alerted_at: number };
+  /** 0013: an integration's webhook receiver (webhooks/subscriptions.ts); `events` is a JSON array; secrets field-encrypted. */
+  webhook_subscriptions: {
+    id: string;
+    integration_id: string;
+    url: string;
+    events: string;
+    /** Null once deleted. */
+    secret_enc: string | null;
+    previous_secret_enc: string | null;
+    previous_secret_expires_at: number | null;
+    status: 'active' | 'paused' | 'deleted';
+    /** `admin` or `failing` while paused. */
+    pause_reason: string | null;
+    paused_at: number | null;
+    failing_since: number | null;
+    last_success_at: number | null;
+    version: number;
+    created_at: number;
+    created_by: string | null;
+    updated_at: number;
+  };
+  /** 0013: the webhook outbox (webhooks/outbox.ts): ids and operational values only; the payload is built at send time. */
+  webhook_deliveries: {
+    /** The Standard Webhooks `webhook-id` (`msg_...`), the same on every attempt. */
+    id: string;
+    subscription_id: string;
+    integration_id: string;
+    event_type: string;
+    location_id: string;
+    stop_id: string | null;
+    /** JSON: the event's operational extras (a status change's from/to); never customer data. */
+    data: string;
+    occurred_at: number;
+    created_at: number;
+    /** When it is due; moved past the attempt's timeout while an attempt is in flight (the claim). */
+    next_attempt_at: number;
+    retry_until: number;
+    attempts: number;
+    status: 'pending' | 'delivered' | 'dead';
+    delivered_at: number | null;
+    last_attempt_at: number | null;
+    last_status: string | null;
+  };
+  /** 0013: one delivery attempt: status code or error class, latency, next retry; no body, no headers. */
+  webhook_attempts: {
+    id: string;
+    delivery_id: string;
+    subscription_id: string;
+    integration_id: string;
+    event_type: string;
+    attempt: number;
+    at: number;
+    status_code: number | null;
+    error: string | null;
+    latency_ms: number;
+    next_retry_at: number | null;
+  };
+  /** 0013: a scheduled job's lease, so one process at a time runs it (webhooks/lease.ts). */
+  job_leases: { name: string; holder: string; acquired_at: number; expires_at: number };
   kysely_migration?: Generated<unknown>;
 }
