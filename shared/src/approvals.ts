@@ -53,7 +53,8 @@ export const FactorResetChange = z.object({
 export type FactorResetChange = z.infer<typeof FactorResetChange>;
 
 /**
- * The sensitive permissions: what lets a holder hand out access (grant.manage, group.manage),
+ * The sensitive permissions: what lets a holder hand out access (grant.manage, group.manage, and
+ * integration.manage, which gives outside systems access),
  * decide other people's sensitive changes (approval.decide), read the audit log (audit.read) or
  * take data out (any export.*). One definition for both rules below: a group holding one is
  * created, widened and granted only with a second person's approval.
@@ -64,7 +65,7 @@ export function isSensitivePermission(p: string): boolean {
 
 /** The kinds of sensitive permission, each with what it lets its holder do, in words for screens. */
 export const sensitivePermissionKinds: readonly { covers: (p: string) => boolean; does: string }[] = [
-  { covers: (p) => p === 'grant.manage' || p === 'group.manage', does: 'hand out access' },
+  { covers: (p) => p === 'grant.manage' || p === 'group.manage' || p === 'integration.manage', does: 'hand out access' },
   { covers: (p) => p === 'approval.decide', does: 'decide approvals' },
   { covers: (p) => p === 'audit.read', does: 'read the audit log' },
   { covers: (p) => p.startsWith('export.'), does: 'export data' },

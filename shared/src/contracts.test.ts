@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   allPermissions, canTransitionStop, isFinalStopStatus, Mutation, mutationPermission, mutationTypes, permissionCatalogue,
   failureReasonRefusal, mutationPermissions, PullRequest, PushRequest, redactStopForViewer, roleNames, roleTemplates, selfOnlyPermissions,
-  type Stop, StopStatus, stopOrderProblems, stopTransitions,
+  type Stop, StopStatus, stopOrderProblems, stopTransitions, machinePermissions, userPermissions,
 } from './index';
 
 const stop: Stop = {
@@ -38,7 +38,10 @@ describe('permission catalogue', () => {
         }
       }
     }
-    expect(roleTemplates.admin.permissions).toEqual(allPermissions);
+    expect(roleTemplates.admin.permissions).toEqual(userPermissions);
+    // Machine permissions belong to integrations: no role template holds one.
+    for (const role of roleNames) for (const p of machinePermissions) expect(roleTemplates[role].permissions).not.toContain(p);
+    expect(allPermissions.filter((p) => !userPermissions.includes(p)).sort()).toEqual([...machinePermissions].sort());
   });
 
   it('finance and reporting cannot see notes or phones; contractors always expire', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EntityId, Timestamp } from './domain';
-import { allPermissions, type Permission, roleNames } from './permissions';
+import { allPermissions, isMachinePermission, type Permission, roleNames } from './permissions';
 
 /*
  * Custom permission groups (docs/security-model.md, "Permission groups and denials"): a named set
@@ -13,9 +13,14 @@ export function isPermission(name: string): name is Permission {
   return (allPermissions as readonly string[]).includes(name);
 }
 
-/** A permission name from the catalogue; anything else is refused with the name it was given. */
+/**
+ * A permission name from the catalogue that a person can hold; anything else is refused with the
+ * name it was given. Machine permissions (`machinePermissions`) belong to integrations only.
+ */
 export const CataloguePermission = z.string().max(64).refine(isPermission, {
   error: (issue) => `unknown permission "${String(issue.input).slice(0, 64)}" (see the permission catalogue)`,
+}).refine((p): boolean => !isMachinePermission(p), {
+  error: (issue) => `permission "${String(issue.input)}" is held only by integrations (their scopes), never by a group or a person`,
 });
 
 export const GroupId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'group ids are letters, digits, _ and -');

@@ -24,3 +24,5 @@ export * from './zoned-date';
 export * from './eta';
 export * from './attention';
 export * from './bridge-board';
+export * from './cidr';
+export * from './integrations';

@@ -27,10 +27,31 @@ export const permissionCatalogue = {
   'export.operational': 'Export routes and stops (status, times, order data) of the location',
   'export.customer': 'Include customer contact fields (name, address, phone, notes) in exports',
   'export.billing': 'Include billing data (payment reference, amounts) in exports; needs stop.readBilling as well',
+  'integration.manage': 'Register outside systems (integrations) at the location, set their scopes, data profile and address allowlist, suspend them',
+  // Machine permissions: held only by integrations, through their scopes (never by a role or a group).
+  'orders.write': 'Integrations: create and update orders (stops) at the location',
+  'orders.read': 'Integrations: read orders at the location, as far as the integration\u2019s data profile allows',
+  'status.read': 'Integrations: read the status and history of orders at the location',
+  'pod.read': 'Integrations: read proof of delivery of orders at the location',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;
 export const allPermissions = Object.keys(permissionCatalogue) as Permission[];
+
+/**
+ * Permissions only integrations hold (their scopes, docs/security-model.md "Integrations"). No
+ * role template holds one, and groups and grants refuse them: a person acts through the console,
+ * never with a partner's rights.
+ */
+export const machinePermissions = ['orders.write', 'orders.read', 'status.read', 'pod.read'] as const satisfies readonly Permission[];
+export type MachinePermission = (typeof machinePermissions)[number];
+
+export function isMachinePermission(p: string): p is MachinePermission {
+  return (machinePermissions as readonly string[]).includes(p);
+}
+
+/** Every permission a person can hold (through a role template or a group). */
+export const userPermissions: readonly Permission[] = allPermissions.filter((p) => !isMachinePermission(p));
 
 /**
  * Permissions that only ever act on the holder's own data (a driver reports their own
@@ -56,7 +77,7 @@ export interface RoleTemplate {
 
 export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
   admin: {
-    permissions: allPermissions,
+    permissions: userPermissions,
     mfaRequired: true,
     mustExpire: false,
     assignedRoutesOnly: false,

@@ -1,5 +1,5 @@
 import {
-  isPermission, type LocationAccess, type Permission, type RoleName, roleNames, roleTemplates,
+  isMachinePermission, isPermission, type LocationAccess, type Permission, type RoleName, roleNames, roleTemplates,
 } from '@depotline/shared';
 import type { Db } from '../db/database';
 
@@ -44,10 +44,13 @@ export interface AccessProfile {
 
 const isRoleName = (r: string): r is RoleName => (roleNames as readonly string[]).includes(r);
 
-/** A stored list of permission names; a name the catalogue no longer has counts for nothing. */
+/**
+ * A group's stored list of permission names; a name the catalogue no longer has, or a machine
+ * permission (integrations only), counts for nothing.
+ */
 export function parsePermissionList(json: string): Permission[] {
   const value: unknown = JSON.parse(json);
-  return Array.isArray(value) ? value.filter((p): p is Permission => typeof p === 'string' && isPermission(p)) : [];
+  return Array.isArray(value) ? value.filter((p): p is Permission => typeof p === 'string' && isPermission(p) && !isMachinePermission(p)) : [];
 }
 
 interface Building {

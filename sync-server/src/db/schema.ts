@@ -260,6 +260,26 @@ export interface Database {
     stale_reason: string | null;
     used_at: number | null;
   };
+  /** 0010: an outside system registered by an admin (integrations/registry.ts). JSON lists: profile fields, canonical CIDR ranges. */
+  integrations: {
+    id: string;
+    name: string;
+    kind: string;
+    contact: string;
+    data_profile: string;
+    ip_allowlist: string;
+    auto_suspend_on_alert: number;
+    suspended_at: number | null;
+    suspended_reason: string | null;
+    suspended_by: string | null;
+    version: number;
+    created_at: number;
+    created_by: string;
+    updated_at: number;
+    updated_by: string;
+  };
+  /** 0010: one machine permission of an integration at one location. */
+  integration_scopes: { integration_id: string; location_id: string; permission: string };
   /** 0012: the stops an integration created through the API (it may update only its own). */
   integration_orders: { stop_id: string; integration_id: string; location_id: string; created_at: number };
   /** 0012: an `Idempotency-Key` an integration sent with an order create: hashes, the answer's status and the stop made, no customer data. */

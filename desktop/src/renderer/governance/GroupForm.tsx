@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import {
-  allPermissions, groupChangeNeedsApproval, permissionCatalogue, sensitivePermissionsInWords,
+  userPermissions, groupChangeNeedsApproval, permissionCatalogue, sensitivePermissionsInWords,
   type GroupChangeResult, type GroupFields, type GroupView, type LocationView, type Permission,
 } from '@depotline/shared';
 import { call } from '../bridge';
@@ -20,7 +20,7 @@ export interface GroupFormProps {
 }
 
 function initialChoices(group: GroupView | undefined): Record<Permission, Choice> {
-  return Object.fromEntries(allPermissions.map((p) => [
+  return Object.fromEntries(userPermissions.map((p) => [
     p, group?.permissions.includes(p) ? 'allow' : group?.denials.includes(p) ? 'deny' : 'none',
   ])) as Record<Permission, Choice>;
 }
@@ -49,8 +49,8 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
     event.preventDefault();
     const fields: GroupFields = {
       name: name.trim(), description: description.trim(),
-      permissions: allPermissions.filter((p) => choices[p] === 'allow'),
-      denials: allPermissions.filter((p) => choices[p] === 'deny'),
+      permissions: userPermissions.filter((p) => choices[p] === 'allow'),
+      denials: userPermissions.filter((p) => choices[p] === 'deny'),
       locationIds: scope, mfaRequired, mustExpire,
     };
     const withReason = reason.trim() ? { reason: reason.trim() } : {};
@@ -68,13 +68,13 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
   }
 
   const toggleScope = (id: string, on: boolean) => setScope((s) => (on ? [...s, id] : s.filter((x) => x !== id)));
-  const nothingChosen = allPermissions.every((p) => choices[p] === 'none');
+  const nothingChosen = userPermissions.every((p) => choices[p] === 'none');
   // The rule the server applies (shared/) to creating or widening a group that allows a sensitive
   // permission. The server also asks a second person for a denial of one that a holder of the group
   // has; the form cannot see the holders, so that request comes back asking for the reason.
   const mustBeApproved = needsReason || groupChangeNeedsApproval(
     group ? { permissions: group.permissions, denials: group.denials, locationIds: group.locations.map((l) => l.id), mfaRequired: group.mfaRequired, mustExpire: group.mustExpire } : null,
-    { permissions: allPermissions.filter((p) => choices[p] === 'allow'), denials: allPermissions.filter((p) => choices[p] === 'deny'), locationIds: scope, mfaRequired, mustExpire },
+    { permissions: userPermissions.filter((p) => choices[p] === 'allow'), denials: userPermissions.filter((p) => choices[p] === 'deny'), locationIds: scope, mfaRequired, mustExpire },
   );
 
   return (
@@ -92,7 +92,7 @@ export function GroupForm({ location, locations, group, onDone, onCancel }: Grou
         <p className="muted">Allow gives the permission at the depots of a grant. Deny takes it away there, whatever another grant gives.</p>
         <table className="perm-table">
           <tbody>
-            {allPermissions.map((p) => (
+            {userPermissions.map((p) => (
               <tr key={p}>
                 <td><label htmlFor={`perm-${p}`}>{p}</label></td>
                 <td>{permissionCatalogue[p]}</td>
