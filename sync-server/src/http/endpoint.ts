@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { parseInput, unauthenticated } from '../errors';
+import type { EndpointDoc, EndpointOpenApi } from './endpoint-doc';
 
 /**
  * The request pipeline, declared on each endpoint so the order of checks is read where the
@@ -69,6 +70,8 @@ interface Shape<P, Q, B, R> {
   present?: (result: R) => unknown;
   /** Writes the response itself instead of `present` (a file download). */
   respond?: (res: Response, result: R) => void;
+  /** Puts the endpoint in the OpenAPI document (http/openapi.ts), with the schemas above. */
+  openapi?: EndpointOpenApi;
 }
 
 export interface EndpointSpec<P, Q, B, R> extends Shape<P, Q, B, R> {
@@ -86,6 +89,15 @@ export interface Endpoint {
   method: Shape<unknown, unknown, unknown, unknown>['method'];
   path: string;
   handlers: (ctx: ServerContext) => RequestHandler[];
+  /** Set for the endpoints the OpenAPI document describes. */
+  doc?: EndpointDoc;
+}
+
+/** The document entry of an endpoint that declares `openapi`, built from the schemas its pipeline parses with. */
+export function endpointDoc(spec: { method: EndpointDoc['method']; path: string; params?: unknown; query?: unknown; body?: unknown; openapi?: EndpointOpenApi }): EndpointDoc | undefined {
+  if (!spec.openapi) return undefined;
+  const schema = (s: unknown) => (s ? (s as Schema) : undefined);
+  return { ...spec.openapi, method: spec.method, path: spec.path, params: schema(spec.params), query: schema(spec.query), body: schema(spec.body) };
 }
 
 export function clientIp(req: Request): string | null {
@@ -146,6 +158,7 @@ export function endpoint<P extends Schema | undefined = undefined, Q extends Sch
   return {
     method: spec.method,
     path: spec.path,
+    doc: endpointDoc(spec),
     handlers: (ctx) => [async (req, res) => {
       const principal = await authenticateRequest(ctx, req);
       const input = parseRequest(spec, req);
@@ -174,6 +187,7 @@ export function publicEndpoint<P extends Schema | undefined = undefined, Q exten
   return {
     method: spec.method,
     path: spec.path,
+    doc: endpointDoc(spec),
     handlers: (ctx) => [async (req, res) => {
       const input = parseRequest(spec, req);
       const ip = clientIp(req);
