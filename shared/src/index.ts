@@ -26,3 +26,4 @@ export * from './attention';
 export * from './bridge-board';
 export * from './cidr';
 export * from './integrations';
+export * from './integration-credentials';

@@ -77,6 +77,13 @@ const Env = z.object({
   EXPORT_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(exportRangeDaysCeiling).default(defaultExportMaxRangeDays),
   /** An export of more rows than this is a bulk export: it needs a second person's approval. */
   EXPORT_BULK_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(defaultExportBulkRows),
+  // --- integration credentials (integrations/api-keys.ts, oauth.ts): docs/operations.md "Integration credentials" ---
+  /** The longest life, in days, of an API key or OAuth client secret; every one must expire within it. */
+  DEPOTLINE_API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  /** The longest overlap, in days, during which a rotated key or client secret still works beside its successor. */
+  DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS: z.coerce.number().int().min(0).max(90).default(30),
+  /** How long an OAuth 2.0 access token from /api/v1/oauth/token lives, in seconds. */
+  DEPOTLINE_OAUTH_TOKEN_TTL_S: z.coerce.number().int().min(60).max(3600).default(600),
 });
 
 export interface ServerConfig {
@@ -117,6 +124,8 @@ export interface ServerConfig {
   approvalTtlMs: number;
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
+  /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
+  integrationCredentials: { maxKeyDays: number; maxOverlapDays: number; oauthTokenTtlS: number };
 }
 
 export class ConfigError extends Error {
@@ -171,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     approvalTtlMs: e.APPROVAL_TTL_HOURS * 3_600_000,
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
+    integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
   };
   assertTransportIsSafe(config);
   return config;

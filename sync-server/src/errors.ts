@@ -17,6 +17,9 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 
+  /** Response headers the answer needs besides the body (RFC 6750 `WWW-Authenticate` on a refused bearer credential). */
+  headers: Readonly<Record<string, string>> = {};
+
   toBody(): ErrorBody {
     return { error: { code: this.code, message: this.message, ...this.extra } };
   }
@@ -49,6 +52,15 @@ export const sessionExpired = () => new AppError('session_expired', 401, 'The se
 export const sessionRevoked = () => new AppError('session_revoked', 401, 'The session was revoked; sign in again.');
 export const refreshReused = () =>
   new AppError('refresh_reused', 401, 'A refresh token was used twice; the session was revoked for safety.');
+/**
+ * A refused integration credential (API key or OAuth access token): one answer whatever was wrong
+ * with it, with the RFC 6750 section 3.1 challenge.
+ */
+export function invalidMachineCredential(): AppError {
+  const err = new AppError('unauthenticated', 401, 'The API credential is missing, invalid, expired or revoked.');
+  err.headers = { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
+  return err;
+}
 export const forbidden = (message = 'You do not have access to this.') => new AppError('forbidden', 403, message);
 export const notFound = (what = 'The record') => new AppError('not_found', 404, `${what} was not found.`);
 export const conflict = (message: string) => new AppError('conflict', 409, message);

@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007-field-key-rotation';
 import * as m0008 from './migrations/0008-orders';
 import * as m0009 from './migrations/0009-fleet';
 import * as m0010 from './migrations/0010-integrations';
+import * as m0011 from './migrations/0011-integration-credentials';
 import * as m0012 from './migrations/0012-integration-orders';
 import * as m0013 from './migrations/0013-webhooks';
 import * as m0014 from './migrations/0014-integration-logs';
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0008-orders': m0008,
   '0009-fleet': m0009,
   '0010-integrations': m0010,
+  '0011-integration-credentials': m0011,
   '0012-integration-orders': m0012,
   '0013-webhooks': m0013,
   '0014-integration-logs': m0014,

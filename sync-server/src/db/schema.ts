@@ -280,6 +280,46 @@ export interface Database {
   };
   /** 0010: one machine permission of an integration at one location. */
   integration_scopes: { integration_id: string; location_id: string; permission: string };
+  /** 0011: an API key of an integration, stored as the SHA-256 of its secret (integrations/api-keys.ts). `scopes`: JSON array. */
+  api_keys: {
+    id: string;
+    integration_id: string;
+    name: string;
+    secret_hash: string;
+    scopes: string;
+    created_at: number;
+    created_by: string | null;
+    created_by_label: string;
+    expires_at: number;
+    /** Set by a rotation: when this key stops working beside its successor `replaced_by`. */
+    ends_at: number | null;
+    replaced_by: string | null;
+    revoked_at: number | null;
+    revoked_by_label: string | null;
+    last_used_at: number | null;
+    last_used_ip: string | null;
+  };
+  /** 0011: an OAuth 2.0 client of an integration (integrations/oauth-clients.ts); the previous secret works until `previous_secret_ends_at`. */
+  oauth_clients: {
+    id: string;
+    integration_id: string;
+    name: string;
+    secret_hash: string;
+    previous_secret_hash: string | null;
+    previous_secret_ends_at: number | null;
+    scopes: string;
+    created_at: number;
+    created_by: string | null;
+    created_by_label: string;
+    expires_at: number;
+    rotated_at: number | null;
+    revoked_at: number | null;
+    revoked_by_label: string | null;
+    last_used_at: number | null;
+    last_used_ip: string | null;
+  };
+  /** 0011: an access token issued at /api/v1/oauth/token, stored as the SHA-256 of its secret. */
+  oauth_tokens: { id: string; client_id: string; integration_id: string; secret_hash: string; scopes: string; issued_at: number; expires_at: number };
   /** 0012: the stops an integration created through the API (it may update only its own). */
   integration_orders: { stop_id: string; integration_id: string; location_id: string; created_at: number };
   /** 0012: an `Idempotency-Key` an integration sent with an order create: hashes, the answer's status and the stop made, no customer data. */

@@ -12,6 +12,7 @@ export function errorMiddleware(log: Logger) {
     else appError = asAppError(err);
     if (appError.code === 'internal') log.error('request failed', { path: req.path, err: String((err as Error)?.stack ?? err) });
     if (appError.extra.retryAfterS !== undefined) res.setHeader('Retry-After', String(appError.extra.retryAfterS));
+    for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
     res.status(appError.status).json(appError.toBody());
   };
 }
