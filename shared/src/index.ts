@@ -26,4 +26,5 @@ export * from './attention';
 export * from './bridge-board';
 export * from './cidr';
 export * from './integrations';
+export * from './integration-logs';
 export * from './integration-credentials';

@@ -77,6 +77,8 @@ const Env = z.object({
   EXPORT_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(exportRangeDaysCeiling).default(defaultExportMaxRangeDays),
   /** An export of more rows than this is a bulk export: it needs a second person's approval. */
   EXPORT_BULK_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(defaultExportBulkRows),
+  /** How long integration API calls and webhook attempts are kept in the integration logs, in days. */
+  DEPOTLINE_INTEGRATION_LOG_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // --- integration credentials (integrations/api-keys.ts, oauth.ts): docs/operations.md "Integration credentials" ---
   /** The longest life, in days, of an API key or OAuth client secret; every one must expire within it. */
   DEPOTLINE_API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
@@ -124,6 +126,8 @@ export interface ServerConfig {
   approvalTtlMs: number;
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
+  /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
+  integrationLogDays: number;
   /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
   integrationCredentials: { maxKeyDays: number; maxOverlapDays: number; oauthTokenTtlS: number };
 }
@@ -180,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     approvalTtlMs: e.APPROVAL_TTL_HOURS * 3_600_000,
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
+    integrationLogDays: e.DEPOTLINE_INTEGRATION_LOG_DAYS,
     integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
   };
   assertTransportIsSafe(config);

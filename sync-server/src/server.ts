@@ -20,6 +20,9 @@ import { startSecurityWatcher } from './socket/security-watcher';
 import { createSocketServer, serveSocketEvents } from './socket/socket-server';
 import type { LiveFeed } from './sync/mutations/handler';
 import { withheldReportsSettled } from './sync/withheld-stops';
+import { integrationAlertsSettled } from './integrations/anomalies';
+import { closeIntegrationCallLog } from './integrations/call-log';
+import { startIntegrationLogRetention } from './integrations/log-retention';
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -89,6 +92,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   server.on('request', createHttpApp(ctx, apiEndpoints({ live }), () => ready));
   const watcher = startSecurityWatcher(ctx, io);
   const checkpoints = startCheckpointSchedule(ctx);
+  const integrationLogRetention = startIntegrationLogRetention(ctx);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -117,6 +121,10 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       server.closeAllConnections();
       // Reports of values that did not decrypt, still being written, land before the database closes.
       await withheldReportsSettled(ctx);
+      // Integration calls still buffered, and their alerts, are written before the database closes.
+      await integrationLogRetention.stop();
+      await closeIntegrationCallLog(ctx);
+      await integrationAlertsSettled(ctx);
       await ctx.db.destroy();
     },
   };

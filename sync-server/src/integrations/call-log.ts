@@ -1,5 +1,8 @@
 import crypto from 'node:crypto';
 import type { ServerContext } from '../context';
+import { observeCallBatch } from './anomalies';
+import type { IntegrationCallEntry } from './call-entry';
+import { oauthClientsOfTokens } from './credential-lookup';
 
 /**
  * The integration call log (docs/security-model.md, "Integration logs and unusual activity").
@@ -14,17 +17,7 @@ import type { ServerContext } from '../context';
  * entries beyond the bound are dropped, counted and reported in the server log.
  */
 
-export interface IntegrationCallEntry {
-  integrationId: string;
-  credentialId: string | null;
-  method: string;
-  /** The route as declared (`/api/v1/orders/:orderRef`), never the request's path. */
-  route: string;
-  status: number;
-  latencyMs: number;
-  ip: string | null;
-  at: number;
-}
+export type { IntegrationCallEntry };
 
 export const callLogPolicy = {
   /** How long an entry waits before its batch is written. */
@@ -150,12 +143,21 @@ async function writeAll(ctx: ServerContext, log: CallLog): Promise<void> {
   }
 }
 
-async function writeBatch(ctx: ServerContext, batch: readonly IntegrationCallEntry[]): Promise<void> {
+async function writeBatch(ctx: ServerContext, batch: IntegrationCallEntry[]): Promise<void> {
+  const clients = await oauthClientsOfTokens(ctx.db, batch.flatMap((e) => (e.credentialId === null ? [] : [e.credentialId])));
+  if (clients.size > 0) {
+    for (const [i, e] of batch.entries()) {
+      const client = e.credentialId === null ? undefined : clients.get(e.credentialId);
+      if (client !== undefined) batch[i] = { ...e, credentialId: client };
+    }
+  }
   // One multi-row insert: the batch is written whole or not at all.
   await ctx.db.insertInto('integration_calls').values(batch.map((e) => ({
     id: crypto.randomUUID(), integration_id: e.integrationId, credential_id: e.credentialId, method: e.method, route: e.route,
     status: e.status, latency_ms: e.latencyMs, ip: e.ip, at: e.at,
   }))).execute();
+  // The checks run once the calls are safe; one that fails is reported, never retried with the batch.
+  await observeCallBatch(ctx, batch);
 }
 
 /** Stops the timer and writes what is left (server shutdown, before the database closes). */

@@ -13,6 +13,7 @@ const alertTitle: Readonly<Record<SecurityAlertKind, string>> = {
   cloned_authenticator: 'A security key may have been copied',
   value_withheld: 'Your authenticator could not be verified on the server and was refused',
   record_withheld: 'A stop\u2019s customer data could not be verified and is withheld (altered in the database?)',
+  integration_activity: 'Unusual activity of an integration\u2019s credential',
 };
 
 /** One line for people: what happened, and what is left where that matters. */

@@ -9,6 +9,7 @@ import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
+import { integrationLogEndpoints } from './integration-logs';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
@@ -26,5 +27,6 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   return [
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(),
+    ...integrationLogEndpoints(),
   ];
 }
