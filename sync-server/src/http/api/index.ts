@@ -10,6 +10,7 @@ import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
 import { integrationLogEndpoints } from './integration-logs';
+import { oauthTokenEndpoints } from './oauth-token';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
@@ -28,5 +29,6 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(),
     ...integrationLogEndpoints(),
+    ...oauthTokenEndpoints(),
   ];
 }
