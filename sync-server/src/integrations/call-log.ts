@@ -74,6 +74,12 @@ function normalized(entry: IntegrationCallEntry): IntegrationCallEntry {
   };
 }
 
+/** Entries waiting to be written, and those dropped since the log was last written (health checks, tests). */
+export function integrationCallLogStats(ctx: ServerContext): { pending: number; dropped: number; failing: boolean } {
+  const log = logs.get(ctx);
+  return { pending: log?.pending.length ?? 0, dropped: log?.dropped ?? 0, failing: log?.failing ?? false };
+}
+
 /** Records one call of the integration API. Never throws and never waits. */
 export function recordIntegrationCall(ctx: ServerContext, entry: IntegrationCallEntry): void {
   try {
