@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EntityId, Timestamp } from './domain';
 import { ExportStopsRequest } from './exports';
 import { GroupCreate, GroupId, type GroupShape, GroupUpdate, groupChangeWidens } from './groups';
+import { IntegrationProfileChange } from './integrations';
 import { allPermissions, type Permission } from './permissions';
 
 /* ----------------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ export const sensitiveActions = {
   'user.factorsReset': { change: FactorResetChange, title: 'Reset a user\u2019s second factors' },
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
   'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions, or deny them to its holders' },
+  'integration.profile': { change: IntegrationProfileChange, title: 'Let an integration receive customer contact or billing fields' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { parseCidr } from './cidr';
-import { EntityId, Timestamp } from './domain';
+import {
+  Address, Coordinates, CustomerName, DeliveryNotes, EntityId, Phone, StopStatus, Timestamp, TimeWindow,
+} from './domain';
+import {
+  Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
+} from './orders';
 import { isMachinePermission, type MachinePermission, machinePermissions, type Permission } from './permissions';
 
 // The machine permissions are part of the permission catalogue; named here too, for integration code.
@@ -20,6 +25,10 @@ export type IntegrationKind = z.infer<typeof IntegrationKind>;
 /**
  * The fields an integration may be allowed to receive about an order. Everything an integration
  * receives is cut to its profile by one function (`presentStopForIntegration` on the server).
+ * What each carries (`IntegrationStopView`): `orderRef` is the order reference with its parcels
+ * (count, barcodes) and checks (minimum age, ID); `timeWindow` the delivery window; `address` the
+ * address and its coordinates; `notes` the delivery notes and a failure's note; `billing` the
+ * payment reference, amounts and currency.
  */
 export const profileFields = [
   'orderRef', 'status', 'timeWindow', 'address', 'eta', 'failureReason',
@@ -193,3 +202,39 @@ export const IntegrationView = z.object({
   warnings: z.array(z.string()),
 });
 export type IntegrationView = z.infer<typeof IntegrationView>;
+
+/**
+ * A stop (an order) as an integration receives it, over REST and in webhooks: only what its data
+ * profile allows. A field outside the profile is absent, never null (null means "the order has
+ * none"). `id`, `locationId` and `updatedAt` are always there, to name and order what was sent.
+ */
+export const IntegrationStopView = z.object({
+  id: EntityId,
+  locationId: EntityId,
+  updatedAt: Timestamp,
+  orderRef: OrderRef.nullable().optional(),
+  parcelCount: ParcelCount.optional(),
+  barcodes: Barcodes.optional(),
+  minimumAge: MinimumAge.nullable().optional(),
+  idCheck: z.boolean().optional(),
+  status: StopStatus.optional(),
+  timeWindow: TimeWindow.optional(),
+  address: Address.optional(),
+  coordinates: Coordinates.nullable().optional(),
+  eta: Timestamp.nullable().optional(),
+  failureReason: FailureReason.nullable().optional(),
+  customerName: CustomerName.optional(),
+  phone: Phone.nullable().optional(),
+  email: Email.nullable().optional(),
+  notes: DeliveryNotes.optional(),
+  failureNote: FailureNote.nullable().optional(),
+  billing: z.object({
+    paymentRef: PaymentRef.nullable(),
+    codAmount: MinorAmount.nullable(),
+    deliveryFee: MinorAmount.nullable(),
+    currency: CurrencyCode.nullable(),
+  }).optional(),
+  /** Profile fields the server holds but could not verify (stored ciphertext that does not decrypt): left out. */
+  withheld: z.array(ProfileField).optional(),
+}).strict();
+export type IntegrationStopView = z.infer<typeof IntegrationStopView>;

@@ -1,6 +1,7 @@
 import type { SensitiveActionRegistry } from './action';
 import { bulkExport } from './actions/bulk-export';
 import { factorsReset } from './actions/factors-reset';
+import { integrationProfile } from './actions/integration-profile';
 import { mfaDisable } from './actions/mfa-disable';
 import { privilegedGrant } from './actions/privileged-grant';
 import { sensitiveGroup } from './actions/sensitive-group';
@@ -15,4 +16,5 @@ export const approvalHandlers: SensitiveActionRegistry = {
   'user.factorsReset': factorsReset,
   'export.bulk': bulkExport,
   'group.sensitive': sensitiveGroup,
+  'integration.profile': integrationProfile,
 };

@@ -104,7 +104,7 @@ export function clientIp(req: Request): string | null {
   return req.ip ?? req.socket.remoteAddress ?? null;
 }
 
-function parseRequest<P, Q, B, R>(spec: Shape<P, Q, B, R>, req: Request): EndpointInput<P, Q, B> {
+export function parseRequest<P, Q, B, R>(spec: Pick<Shape<P, Q, B, R>, 'params' | 'query' | 'body'>, req: Request): EndpointInput<P, Q, B> {
   const parse = (schema: unknown, value: unknown) => (schema ? parseInput(schema as Schema, value) : undefined);
   return {
     params: parse(spec.params, req.params) as Out<P>,
@@ -113,7 +113,7 @@ function parseRequest<P, Q, B, R>(spec: Shape<P, Q, B, R>, req: Request): Endpoi
   };
 }
 
-function send<R>(spec: Shape<unknown, unknown, unknown, R>, res: Response, result: R): void {
+export function send<R>(spec: Pick<Shape<unknown, unknown, unknown, R>, 'respond' | 'status' | 'present'>, res: Response, result: R): void {
   if (spec.respond) return spec.respond(res, result);
   const status = typeof spec.status === 'function' ? spec.status(result) : spec.status ?? 200;
   if (status === 204) res.status(204).end();
@@ -121,7 +121,7 @@ function send<R>(spec: Shape<unknown, unknown, unknown, R>, res: Response, resul
 }
 
 /** Runs `work` with an audit recorder whose entries are never lost, whatever `work` does. */
-async function withAudit<R>(ctx: ServerContext, defaultActor: AuditActor, work: (audit: CallBase<unknown, unknown, unknown>['audit'], flushInto: (db: Db) => Promise<void>) => Promise<R>): Promise<R> {
+export async function withAudit<R>(ctx: ServerContext, defaultActor: AuditActor, work: (audit: CallBase<unknown, unknown, unknown>['audit'], flushInto: (db: Db) => Promise<void>) => Promise<R>): Promise<R> {
   const pending: { actor: AuditActor; event: AuditEvent }[] = [];
   const audit = (event: AuditEvent, actor: AuditActor = defaultActor) => void pending.push({ actor, event });
   const flushInto = async (db: Db) => {

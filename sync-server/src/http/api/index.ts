@@ -9,6 +9,7 @@ import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
+import { integrationEndpoints } from './integrations';
 import { integrationLogEndpoints } from './integration-logs';
 import { oauthTokenEndpoints } from './oauth-token';
 import { securityKeyEndpoints } from './security-keys';
@@ -27,7 +28,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const loginThrottle = new LoginThrottle();
   return [
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
-    ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(),
+    ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...oauthTokenEndpoints(),
   ];

@@ -1,0 +1,54 @@
+import type { EncryptedStopField, IntegrationStopView, ProfileField, Stop } from '@depotline/shared';
+
+/*
+ * THE one place that decides what an integration receives about a stop (docs/security-model.md,
+ * "Integrations"): the integration API's answers and every webhook payload are built here from
+ * the stop as the server presents it (`presentStop`, decrypted, a value that does not decrypt
+ * already withheld). The view is built up from the profile, field by field, never by deleting
+ * from a full copy: a stop field added later reaches no integration until it is given a profile
+ * field here. A field outside the profile is absent, not null.
+ */
+
+type Part = (stop: Stop) => Partial<IntegrationStopView>;
+
+/** What each profile field puts into the view. */
+const parts: Readonly<Record<ProfileField, Part>> = {
+  orderRef: (s) => ({ orderRef: s.orderRef, parcelCount: s.parcelCount, barcodes: s.barcodes, minimumAge: s.minimumAge, idCheck: s.idCheck }),
+  status: (s) => ({ status: s.status }),
+  timeWindow: (s) => ({ timeWindow: { start: s.window.start, end: s.window.end } }),
+  address: (s) => ({
+    ...(s.address !== undefined ? { address: s.address } : {}),
+    ...(s.coordinates !== undefined ? { coordinates: s.coordinates } : {}),
+  }),
+  eta: (s) => ({ eta: s.eta }),
+  failureReason: (s) => ({ failureReason: s.failureReason }),
+  customerName: (s) => (s.customerName !== undefined ? { customerName: s.customerName } : {}),
+  phone: (s) => (s.phone !== undefined ? { phone: s.phone } : {}),
+  email: (s) => (s.email !== undefined ? { email: s.email } : {}),
+  notes: (s) => ({
+    ...(s.notes !== undefined ? { notes: s.notes } : {}),
+    ...(s.failureNote !== undefined ? { failureNote: s.failureNote } : {}),
+  }),
+  billing: (s) => (s.paymentRef === undefined ? {} : {
+    billing: { paymentRef: s.paymentRef ?? null, codAmount: s.codAmount ?? null, deliveryFee: s.deliveryFee ?? null, currency: s.currency ?? null },
+  }),
+};
+
+/** Which profile field an encrypted stop field belongs to, to name a withheld value only to those allowed it. */
+const withheldField: Readonly<Record<EncryptedStopField, ProfileField>> = {
+  customerName: 'customerName', address: 'address', coordinates: 'address', phone: 'phone', email: 'email',
+  notes: 'notes', failureNote: 'notes', paymentRef: 'billing',
+};
+
+/**
+ * The stop as an integration with `profile` may receive it. `stop` is the server's presented
+ * stop (`presentStop`): decrypted, never redacted for a person.
+ */
+export function presentStopForIntegration(profile: readonly ProfileField[], stop: Stop): IntegrationStopView {
+  const allowed = new Set(profile);
+  let view: IntegrationStopView = { id: stop.id, locationId: stop.locationId, updatedAt: stop.updatedAt };
+  for (const field of allowed) view = { ...view, ...parts[field](stop) };
+  const withheld = [...new Set((stop.withheld ?? []).map((f) => withheldField[f]))].filter((f) => allowed.has(f));
+  if (withheld.length > 0) view.withheld = withheld;
+  return view;
+}
