@@ -25,6 +25,7 @@ export const errorCodes = [
   'forbidden',           // authenticated, but no grant allows this at this location
   'not_found',
   'conflict',            // business rule or stale state (carries the current server value)
+  'idempotency_key_reused', // an Idempotency-Key sent again with another request: refused, nothing applied
   'approval_required',   // allowed, but a second person must approve it first (bulk exports, sensitive changes)
   'invalid_transition',  // stop status change not allowed by the state machine
   'approval_own_request', // the requester cannot approve their own request, from any session or device

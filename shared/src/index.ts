@@ -26,5 +26,6 @@ export * from './attention';
 export * from './bridge-board';
 export * from './cidr';
 export * from './integrations';
+export * from './integration-orders';
 export * from './integration-logs';
 export * from './integration-credentials';

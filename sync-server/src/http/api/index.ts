@@ -1,6 +1,7 @@
 import { LoginThrottle } from '../../auth/throttle';
 import type { LiveFeed } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
+import { openApiEndpoint } from '../openapi';
 import { accountEndpoints } from './account';
 import { approvalEndpoints } from './approvals';
 import { auditEndpoints } from './audit';
@@ -9,6 +10,7 @@ import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
+import { integrationOrderEndpoints } from './integration-orders';
 import { integrationEndpoints } from './integrations';
 import { integrationLogEndpoints } from './integration-logs';
 import { oauthTokenEndpoints } from './oauth-token';
@@ -26,10 +28,13 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   // One sign-in throttle for every password check before a session: its per-address budget and
   // the lockout of unknown usernames are then the same at every door, so none tells names apart.
   const loginThrottle = new LoginThrottle();
-  return [
+  const endpoints: Endpoint[] = [
+    ...integrationOrderEndpoints(deps.live),
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...oauthTokenEndpoints(),
   ];
+  // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
+  return [...endpoints, openApiEndpoint(endpoints)];
 }
