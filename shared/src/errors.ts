@@ -34,6 +34,7 @@ export const errorCodes = [
   'approval_stale',      // at approval time the change was no longer valid; nothing was applied
   'weak_password',
   'rate_limited',
+  'unavailable',         // a service the check needs (the shared rate-limit store) is down; retry after `retryAfterS`
   'internal',
 ] as const;
 export const ErrorCode = z.enum(errorCodes);

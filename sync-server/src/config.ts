@@ -2,12 +2,15 @@ import { z } from 'zod';
 import path from 'node:path';
 import net from 'node:net';
 import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
+import { rateLimitEnv, type RateLimitSettings, rateLimitSettings } from './ratelimit/settings';
 
 /**
  * Server configuration, from environment variables only (12-factor). Documented in the
  * README's configuration reference; keep the two in step.
  */
 const Env = z.object({
+  // --- rate limits and Redis (ratelimit/settings.ts): docs/operations.md "Rate limits and Redis" ---
+  ...rateLimitEnv,
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().default('127.0.0.1'),
   /** PostgreSQL connection string; when unset the embedded SQLite file is used. */
@@ -126,6 +129,8 @@ export interface ServerConfig {
   approvalTtlMs: number;
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
+  /** Rate limits per class of REST caller, and the Redis that shares them between processes (if any). */
+  rateLimits: RateLimitSettings;
   /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
   integrationLogDays: number;
   /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
@@ -184,6 +189,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     approvalTtlMs: e.APPROVAL_TTL_HOURS * 3_600_000,
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
+    rateLimits: rateLimitSettings(e, (message) => {
+      throw new ConfigError(message);
+    }),
     integrationLogDays: e.DEPOTLINE_INTEGRATION_LOG_DAYS,
     integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
   };

@@ -2,6 +2,7 @@ import type { ServerConfig } from './config';
 import type { FieldCipher } from './crypto/field-cipher';
 import type { Db, DbKind } from './db/database';
 import type { NoteSigner, NoteVerifier } from './crypto/signed-note';
+import type { RateLimitStore } from './ratelimit/limits';
 
 export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -22,6 +23,8 @@ export interface ServerContext {
   tokenKey: Uint8Array;
   /** Signs audit checkpoints; `trusted` adds earlier keys still accepted when verifying (after a rotation). */
   checkpointKeys: { signer: NoteSigner; trusted: readonly NoteVerifier[] };
+  /** Request counters and sign-in lockouts of unknown usernames: Redis when REDIS_URL is set, else memory. */
+  rateLimits: RateLimitStore;
   now: () => number;
   log: Logger;
 }

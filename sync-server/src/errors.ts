@@ -48,6 +48,9 @@ export const accountLocked = (retryAfterS: number) =>
   new AppError('account_locked', 429, 'Too many failed sign-ins. Try again later.', { retryAfterS });
 export const rateLimited = (retryAfterS: number) =>
   new AppError('rate_limited', 429, 'Too many requests. Slow down.', { retryAfterS });
+/** The shared rate-limit store is unreachable and the check fails closed (sign-in: ratelimit/limits.ts). */
+export const unavailable = (retryAfterS = 5) =>
+  new AppError('unavailable', 503, 'Sign-in is briefly unavailable on the server. Try again in a moment.', { retryAfterS });
 export const sessionExpired = () => new AppError('session_expired', 401, 'The session has expired; sign in again.');
 export const sessionRevoked = () => new AppError('session_revoked', 401, 'The session was revoked; sign in again.');
 export const refreshReused = () =>

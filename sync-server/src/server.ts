@@ -12,6 +12,7 @@ import { startCheckpointSchedule } from './audit/checkpoints';
 import { loadCheckpointSigner, parseTrustedVerifiers } from './crypto/checkpoint-key';
 import { openDatabase } from './db/database';
 import { auditAppendOnlyStatus, prepareSchema } from './db/roles';
+import { createRateLimitStore } from './ratelimit/store';
 import { apiEndpoints } from './http/api';
 import { createHttpApp } from './http/app';
 import { createLiveFeed } from './socket/broadcast';
@@ -45,6 +46,8 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
     signer: loadCheckpointSigner(config.checkpoints.keyFile, path.join(config.dataDir, 'keys', 'checkpoint.key')),
     trusted: parseTrustedVerifiers(config.checkpoints.trustedKeys),
   };
+  // Redis (when configured) connects on first use, so a CLI run opens no connection.
+  const rateLimits = createRateLimitStore(config.rateLimits, log);
   const { db, kind } = openDatabase(config.database, (err) => log.error('database connection lost while idle', { err: err.message }));
   try {
     await prepareSchema(db, config.database);
@@ -59,7 +62,7 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, checkpointKeys, now: () => Date.now(), log };
+  return { config, db, dbKind: kind, cipher, tokenKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
 }
 
 export interface StartOptions {
@@ -90,6 +93,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   const live = options.wrapLiveFeed ? options.wrapLiveFeed(realFeed) : realFeed;
   serveSocketEvents(io, ctx, syncEvents(live));
   server.on('request', createHttpApp(ctx, apiEndpoints({ live }), () => ready));
+  ctx.rateLimits.open();
   const watcher = startSecurityWatcher(ctx, io);
   const checkpoints = startCheckpointSchedule(ctx);
   const integrationLogRetention = startIntegrationLogRetention(ctx);
@@ -125,6 +129,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       await integrationLogRetention.stop();
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);
+      await ctx.rateLimits.close();
       await ctx.db.destroy();
     },
   };

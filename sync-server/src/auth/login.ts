@@ -51,16 +51,16 @@ export async function refuseIfLocked(ctx: ServerContext, state: LockState, actor
 }
 
 export async function login(ctx: ServerContext, throttle: LoginThrottle, input: LoginRequest, ip: string | null): Promise<LoginResponse> {
-  await throttle.consumeAttempt(ip);
+  await throttle.consumeAttempt(ctx.rateLimits, ip);
   const device: DevicePresented = { deviceId: input.deviceId, deviceSecret: input.deviceSecret, deviceName: input.deviceName ?? null, platform: input.platform ?? null, ip };
   const user = await findUserByUsername(ctx, input.username);
   const now = ctx.now();
 
   if (!user) {
     const actor: AuditActor = { userId: null, label: attemptedLabel(input.username), deviceId: input.deviceId, ip };
-    await refuseIfLocked(ctx, throttle.unknownUserState(input.username), actor, now);
+    await refuseIfLocked(ctx, await throttle.unknownUserState(ctx.rateLimits, input.username), actor, now);
     await verifyAgainstDummy(input.password);
-    const next = throttle.recordUnknownUserFailure(input.username, now);
+    const next = await throttle.recordUnknownUserFailure(ctx.rateLimits, input.username, now);
     await auditFailure(ctx, actor, { reason: 'unknown_user', failedLogins: next.failedLogins });
     throw invalidCredentials();
   }

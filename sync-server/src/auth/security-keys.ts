@@ -93,14 +93,14 @@ export async function removeKey(ctx: ServerContext, principal: Principal, actor:
  * more than POST /auth/login does.
  */
 export async function beginLoginCeremony(ctx: ServerContext, throttle: LoginThrottle, input: WebauthnLoginStart, ip: string | null): Promise<CeremonyStarted> {
-  await throttle.consumeAttempt(ip);
+  await throttle.consumeAttempt(ctx.rateLimits, ip);
   const now = ctx.now();
   const user = await findUserByUsername(ctx, input.username);
   if (!user) {
     const actor: AuditActor = { userId: null, label: input.username.slice(0, 64), deviceId: input.deviceId, ip };
-    await refuseIfLocked(ctx, throttle.unknownUserState(input.username), actor, now);
+    await refuseIfLocked(ctx, await throttle.unknownUserState(ctx.rateLimits, input.username), actor, now);
     await verifyAgainstDummy(input.password);
-    const next = throttle.recordUnknownUserFailure(input.username, now);
+    const next = await throttle.recordUnknownUserFailure(ctx.rateLimits, input.username, now);
     await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, {
       action: 'auth.login', outcome: 'failed', targetType: 'user', targetId: null, details: { reason: 'unknown_user', failedLogins: next.failedLogins, step: 'webauthn_options' },
     }, now));

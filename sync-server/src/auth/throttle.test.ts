@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
+import { MemoryRateLimitStore } from '../ratelimit/memory-store';
 import { afterFailure, ipRateKey, isBlocked, type LockState, lockDurationAfter, lockedForS, LoginThrottle, refusedForS } from './throttle';
 
 describe('progressive lockout rule', () => {
@@ -44,26 +45,48 @@ describe('rate-limit keys of client addresses', () => {
 
 describe('LoginThrottle', () => {
   it('limits attempts per address and says when to retry', async () => {
+    const store = new MemoryRateLimitStore();
     const throttle = new LoginThrottle({ perIpPoints: 3, perIpWindowS: 60 });
-    for (let i = 0; i < 3; i++) await throttle.consumeAttempt('203.0.113.9');
-    const err = await throttle.consumeAttempt('203.0.113.9').catch((e: unknown) => e);
+    for (let i = 0; i < 3; i++) await throttle.consumeAttempt(store, '203.0.113.9');
+    const err = await throttle.consumeAttempt(store, '203.0.113.9').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'rate_limited', status: 429 });
     expect((err as AppError).extra.retryAfterS).toBeGreaterThan(0);
+    expect((err as AppError).extra.retryAfterS).toBeLessThanOrEqual(60);
     // A neighbour in the same IPv6 /64 shares the budget; another /64 does not.
-    const v6 = new LoginThrottle({ perIpPoints: 1 });
-    await v6.consumeAttempt('2001:db8:1:2::1');
-    await expect(v6.consumeAttempt('2001:db8:1:2::2')).rejects.toMatchObject({ code: 'rate_limited' });
-    await expect(v6.consumeAttempt('2001:db8:1:3::1')).resolves.toBeUndefined();
+    const v6 = new LoginThrottle({ name: 'v6', perIpPoints: 1 });
+    await v6.consumeAttempt(store, '2001:db8:1:2::1');
+    await expect(v6.consumeAttempt(store, '2001:db8:1:2::2')).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(v6.consumeAttempt(store, '2001:db8:1:3::1')).resolves.toBeUndefined();
   });
 
-  it('tracks unknown usernames case-insensitively, in bounded memory', () => {
+  it('keeps throttles with different names apart, and shares one name', async () => {
+    const store = new MemoryRateLimitStore();
+    const signIn = new LoginThrottle({ perIpPoints: 1 });
+    await signIn.consumeAttempt(store, '203.0.113.9');
+    await expect(new LoginThrottle({ perIpPoints: 1 }).consumeAttempt(store, '203.0.113.9')).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(new LoginThrottle({ name: 'password-completion', perIpPoints: 1 }).consumeAttempt(store, '203.0.113.9')).resolves.toBeUndefined();
+  });
+
+  it('tracks unknown usernames case-insensitively, in bounded memory', async () => {
+    const store = new MemoryRateLimitStore();
     const throttle = new LoginThrottle({ maxTrackedUsernames: 3 });
-    throttle.recordUnknownUserFailure('Ghost', 0);
-    expect(throttle.unknownUserState('GHOST').failedLogins).toBe(1);
-    for (const name of ['a', 'b', 'c']) throttle.recordUnknownUserFailure(name, 0);
+    await throttle.recordUnknownUserFailure(store, 'Ghost', 0);
+    expect((await throttle.unknownUserState(store, 'GHOST')).failedLogins).toBe(1);
+    for (const name of ['a', 'b', 'c']) await throttle.recordUnknownUserFailure(store, name, 0);
     // The least recently failed name was dropped to stay within the bound.
-    expect(throttle.unknownUserState('ghost').failedLogins).toBe(0);
-    expect(throttle.unknownUserState('c').failedLogins).toBe(1);
+    expect((await throttle.unknownUserState(store, 'ghost')).failedLogins).toBe(0);
+    expect((await throttle.unknownUserState(store, 'c')).failedLogins).toBe(1);
+  });
+
+  it('locks an unknown username like an account: the 5th failure locks for a minute', async () => {
+    const store = new MemoryRateLimitStore();
+    const throttle = new LoginThrottle();
+    let state: LockState = { failedLogins: 0, lockedUntil: null };
+    for (let i = 0; i < 5; i++) state = await throttle.recordUnknownUserFailure(store, 'nobody', 1_000_000);
+    expect(state).toEqual(afterFailure({ failedLogins: 4, lockedUntil: null }, 1_000_000));
+    expect(await throttle.unknownUserState(store, 'NoBody')).toEqual({ failedLogins: 5, lockedUntil: 1_060_000 });
+    // The 6th failure keeps the running lock.
+    expect(await throttle.recordUnknownUserFailure(store, 'nobody', 1_030_000)).toEqual({ failedLogins: 6, lockedUntil: 1_060_000 });
   });
 });

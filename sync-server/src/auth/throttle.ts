@@ -1,6 +1,6 @@
-import net from 'node:net';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { rateLimited } from '../errors';
+import { ipRateKey, secretRateKey } from '../ratelimit/keys';
+import type { LimitSpec, RateLimitStore, StrikeSpec } from '../ratelimit/store';
 
 /**
  * Brute-force defences for sign-in (NIST SP 800-63B 5.2.2, ASVS 2.2.1):
@@ -13,8 +13,8 @@ import { rateLimited } from '../errors';
  *   succeeds from a known device or an admin unlocks it. Reaching any limit never disables the
  *   account, revokes a session or wipes a device.
  * The lockout state machine is one pure function used for real accounts (state in the
- * database) and for unknown usernames (state here, in memory), so an attacker cannot tell the
- * two apart by how they lock.
+ * database) and for unknown usernames (state in the rate-limit store: memory, or Redis shared by
+ * every server process), so an attacker cannot tell the two apart by how they lock.
  */
 
 export interface LockState {
@@ -63,67 +63,72 @@ export function lockedForS(lockedUntil: number | null, now: number): number | nu
   return Math.max(1, Math.ceil((lockedUntil - now) / 1000));
 }
 
-/**
- * The rate-limit key of a client address: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 by
- * its /64 prefix, since one subscriber usually holds a whole /64 and could rotate through it.
- */
-export function ipRateKey(ip: string | null): string {
-  if (!ip) return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!net.isIPv6(ip)) return ip;
-  const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]!.split('::');
-  const headParts = head ? head.split(':') : [];
-  const tailParts = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...headParts, ...Array<string>(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
+export { ipRateKey } from '../ratelimit/keys';
 
 export interface LoginThrottleOptions {
+  /**
+   * Names the per-address budget in the store: throttles with one name share it (every door
+   * that checks a password before a session uses the sign-in throttle's).
+   */
+  name?: string;
   /** Attempts per IP per window. */
   perIpPoints?: number;
   perIpWindowS?: number;
-  /** Bound on the unknown-username table, so a flood of random names cannot exhaust memory. */
+  /** Memory store: bound on the unknown-username table, so a flood of random names cannot exhaust memory. */
   maxTrackedUsernames?: number;
 }
 
+/**
+ * How long the lockout state of an unknown username lives in Redis after its last failure.
+ * Long enough to outlast the longest lock many times over; memory keeps its bounded table instead.
+ */
+const unknownUsernameTtlMs = 7 * 24 * 3600_000;
+
+/**
+ * The sign-in throttle's state lives in the rate-limit store (ratelimit/): with Redis, every
+ * server process shares one per-address budget and one lockout state per unknown username. It
+ * fails closed: when Redis cannot be reached, sign-in answers `unavailable` (503) instead of
+ * letting each process count on its own. Lockouts of real accounts live in the database.
+ */
 export class LoginThrottle {
-  private readonly perIp: RateLimiterMemory;
-  private readonly unknown = new Map<string, LockState>();
-  private readonly maxTracked: number;
+  private readonly perIp: LimitSpec;
+  private readonly unknown: StrikeSpec;
 
   constructor(options: LoginThrottleOptions = {}) {
-    this.perIp = new RateLimiterMemory({ keyPrefix: 'login-ip', points: options.perIpPoints ?? 30, duration: options.perIpWindowS ?? 300 });
-    this.maxTracked = options.maxTrackedUsernames ?? 10_000;
+    const name = options.name ?? 'sign-in';
+    this.perIp = { name: `${name}-address`, points: options.perIpPoints ?? 30, durationS: options.perIpWindowS ?? 300 };
+    this.unknown = { name: `${name}-unknown-user`, ttlMs: unknownUsernameTtlMs, maxKeys: options.maxTrackedUsernames ?? 10_000 };
   }
 
   /** Counts one attempt from `ip`; throws `rate_limited` (with Retry-After) past the limit. */
-  async consumeAttempt(ip: string | null): Promise<void> {
-    try {
-      await this.perIp.consume(ipRateKey(ip));
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw rateLimited(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-      throw err;
-    }
+  async consumeAttempt(store: RateLimitStore, ip: string | null): Promise<void> {
+    const state = await store.limiter(this.perIp, 'refuse').consume(ipRateKey(ip));
+    if (!state.allowed) throw rateLimited(Math.max(1, Math.ceil(state.resetMs / 1000)));
   }
 
   /** The lock state of a username that has no account (keyed lower-cased, like accounts). */
-  unknownUserState(username: string): LockState {
-    return this.unknown.get(unknownKey(username)) ?? { failedLogins: 0, lockedUntil: null };
+  async unknownUserState(store: RateLimitStore, username: string): Promise<LockState> {
+    const record = await store.strikeRecords(this.unknown).read(unknownKey(username));
+    return { failedLogins: record.strikes, lockedUntil: record.lockedUntil };
   }
 
-  recordUnknownUserFailure(username: string, now: number): LockState {
+  /**
+   * One more failure for a username that has no account. The count is one atomic increment, so
+   * failures sent to two processes at once both count; the lock follows from the count exactly
+   * as `afterFailure` derives it for accounts.
+   */
+  async recordUnknownUserFailure(store: RateLimitStore, username: string, now: number): Promise<LockState> {
+    const records = store.strikeRecords(this.unknown);
     const key = unknownKey(username);
-    const next = afterFailure(this.unknownUserState(username), now);
-    this.unknown.delete(key); // re-insert: Map order doubles as least-recently-failed first
-    this.unknown.set(key, next);
-    while (this.unknown.size > this.maxTracked) {
-      const oldest = this.unknown.keys().next().value;
-      if (oldest === undefined) break;
-      this.unknown.delete(oldest);
+    const failedLogins = await records.strike(key);
+    const lockS = lockDurationAfter(failedLogins);
+    if (lockS !== null) {
+      await records.lockUntil(key, now + lockS * 1000);
+      return { failedLogins, lockedUntil: now + lockS * 1000 };
     }
-    return next;
+    return { failedLogins, lockedUntil: (await records.read(key)).lockedUntil };
   }
 }
 
-const unknownKey = (username: string) => username.trim().toLowerCase().slice(0, 256);
+/** Lower-cased like account names, then hashed: a password typed into the username field is never stored. */
+const unknownKey = (username: string) => secretRateKey(username.trim().toLowerCase().slice(0, 256));

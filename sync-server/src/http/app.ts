@@ -5,10 +5,11 @@ import { notFound } from '../errors';
 import { ceremonyPageRouter } from './ceremony-page';
 import { type Endpoint, mountEndpoints } from './endpoint';
 import { errorMiddleware } from './error-middleware';
+import { rateLimitRequests } from './rate-limits';
 
 /**
- * The Express app: security headers on every response, bounded JSON bodies, the API under
- * /api/v1, and one error middleware registered last.
+ * The Express app: security headers on every response, rate limits and bounded JSON bodies on
+ * the API under /api/v1, and one error middleware registered last.
  */
 export function createHttpApp(ctx: ServerContext, endpoints: readonly Endpoint[], isReady: () => boolean): Express {
   const app = express();
@@ -34,6 +35,9 @@ export function createHttpApp(ctx: ServerContext, endpoints: readonly Endpoint[]
 
   // The security-key ceremony page (its own, stricter-for-scripts policy): ceremony-page.ts.
   app.use(ceremonyPageRouter());
+
+  // Rate limits first, before any body is read: every route under /api/v1, known or not (rate-limits.ts).
+  app.use('/api/v1', rateLimitRequests(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true }));

@@ -15,7 +15,7 @@ import { type Endpoint, endpoint, publicEndpoint } from '../endpoint';
  */
 export function accountEndpoints(): Endpoint[] {
   // Completing a held sign-in costs two argon2id runs: limited per address like sign-in itself.
-  const completions = new LoginThrottle();
+  const completions = new LoginThrottle({ name: 'password-completion' });
   return [
     endpoint({
       method: 'get',
@@ -47,7 +47,7 @@ export function accountEndpoints(): Endpoint[] {
       path: '/auth/password/complete',
       body: PasswordChangeComplete,
       handle: async ({ ctx, input: { body }, ip }): Promise<LoginResponse> => {
-        await completions.consumeAttempt(ip);
+        await completions.consumeAttempt(ctx.rateLimits, ip);
         return completeRequiredPasswordChange(ctx, body, ip);
       },
     }),

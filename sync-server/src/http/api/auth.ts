@@ -27,7 +27,7 @@ export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
       path: '/auth/mfa/confirm',
       body: MfaEnrollConfirm,
       handle: async ({ ctx, input: { body }, ip }): Promise<LoginResponse> => {
-        await throttle.consumeAttempt(ip);
+        await throttle.consumeAttempt(ctx.rateLimits, ip);
         const device = { deviceId: body.deviceId, deviceSecret: body.deviceSecret, deviceName: body.deviceName ?? null, platform: body.platform ?? null, ip };
         const user = await confirmTotpEnrollment(ctx, body, { deviceId: body.deviceId, ip, binding: { purpose: 'sign_in', deviceId: body.deviceId } }, async (u) => {
           const { bucket } = await failureBucketOf(ctx.db, u, device);
@@ -47,7 +47,7 @@ export function authEndpoints(throttle: LoginThrottle): Endpoint[] {
       path: '/auth/sign-in-requests/poll',
       body: SignInPoll,
       handle: async ({ ctx, input: { body }, ip }): Promise<SignInPollResponse> => {
-        await throttle.consumeAttempt(ip);
+        await throttle.consumeAttempt(ctx.rateLimits, ip);
         return pollSignInRequest(ctx, body, async (userId, method) => {
           const user = await findUserById(ctx, userId);
           if (!user || user.disabled_at !== null) throw unauthenticated('The sign-in request is not valid; sign in again.');
