@@ -39,3 +39,31 @@ export function callEntry(integrationId: string, credentialId: string | null, ov
     integrationId, credentialId, method: 'POST', route: '/api/v1/orders', status: 201, latencyMs: 12, ip: '203.0.113.7', at: Date.now(), ...overrides,
   };
 }
+
+/** A webhook subscription with one delivery, and attempts at it as the webhook worker writes them. */
+export async function insertWebhookAttempts(
+  ctx: ServerContext,
+  integrationId: string,
+  locationId: string,
+  attempts: { at: number; statusCode: number | null; error: string | null; nextRetryAt: number | null }[],
+  deliveryStatus: 'pending' | 'delivered' | 'dead' = 'pending',
+): Promise<{ subscriptionId: string; deliveryId: string }> {
+  const subscriptionId = crypto.randomUUID();
+  const deliveryId = `msg_${crypto.randomBytes(8).toString('hex')}`;
+  const now = ctx.now();
+  await ctx.db.insertInto('webhook_subscriptions').values({
+    id: subscriptionId, integration_id: integrationId, url: 'https://hooks.example.test/depotline', events: JSON.stringify(['stop.delivered']),
+    secret_enc: null, previous_secret_enc: null, previous_secret_expires_at: null, status: 'active', pause_reason: null, paused_at: null,
+    failing_since: null, last_success_at: null, version: 1, created_at: now, created_by: null, updated_at: now,
+  }).execute();
+  await ctx.db.insertInto('webhook_deliveries').values({
+    id: deliveryId, subscription_id: subscriptionId, integration_id: integrationId, event_type: 'stop.delivered', location_id: locationId,
+    stop_id: null, data: '{}', occurred_at: now, created_at: now, next_attempt_at: now, retry_until: now + 86_400_000, attempts: attempts.length,
+    status: deliveryStatus, delivered_at: null, last_attempt_at: null, last_status: null,
+  }).execute();
+  await ctx.db.insertInto('webhook_attempts').values(attempts.map((a, i) => ({
+    id: crypto.randomUUID(), delivery_id: deliveryId, subscription_id: subscriptionId, integration_id: integrationId, event_type: 'stop.delivered',
+    attempt: i + 1, at: a.at, status_code: a.statusCode, error: a.error, latency_ms: 40, next_retry_at: a.nextRetryAt,
+  }))).execute();
+  return { subscriptionId, deliveryId };
+}

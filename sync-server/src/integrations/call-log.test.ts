@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerContext } from '../context';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import { buildLocation } from '../../test/factories';
-import { callEntry, insertApiKey, insertIntegration } from '../../test/integration-log-fixtures';
+import { callEntry, insertApiKey, insertIntegration, insertWebhookAttempts } from '../../test/integration-log-fixtures';
 import { callLogPolicy, closeIntegrationCallLog, flushIntegrationCalls, integrationCallLogStats, recordIntegrationCall } from './call-log';
 import { pruneIntegrationLogs } from './log-retention';
 
@@ -13,12 +13,13 @@ describe.each(backends)('integration call log (%s)', (backend) => {
   let ctx: ServerContext;
   let integrationId: string;
   let keyId: string;
+  let location: string;
 
   beforeEach(async () => {
     env = await createTestEnv(backend);
     ctx = await createTestContext(env);
-    const location = await buildLocation(ctx);
-    integrationId = (await insertIntegration(ctx, { locationIds: [location.id] })).id;
+    location = (await buildLocation(ctx)).id;
+    integrationId = (await insertIntegration(ctx, { locationIds: [location] })).id;
     keyId = await insertApiKey(ctx, integrationId, ctx.now() + 300 * day);
   });
 
@@ -66,5 +67,15 @@ describe.each(backends)('integration call log (%s)', (backend) => {
     const hours = await ctx.db.selectFrom('integration_call_counts').select('hour').execute();
     expect(hours).toHaveLength(1);
     expect(await pruneIntegrationLogs(ctx.db, 90, now)).toMatchObject({ calls: 0, counts: 0 });
+  });
+
+  it('retention deletes webhook attempts older than the period and keeps the rest', async () => {
+    const now = ctx.now();
+    await insertWebhookAttempts(ctx, integrationId, location, [
+      { at: now - 120 * day, statusCode: 500, error: 'http', nextRetryAt: null },
+      { at: now - 10 * day, statusCode: 200, error: null, nextRetryAt: null },
+    ]);
+    expect(await pruneIntegrationLogs(ctx.db, 90, now)).toMatchObject({ webhookAttempts: 1 });
+    expect((await ctx.db.selectFrom('webhook_attempts').select('attempt').execute()).map((a) => a.attempt)).toEqual([2]);
   });
 });
