@@ -10,6 +10,7 @@ import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
 import { groupEndpoints } from './groups';
+import { integrationCredentialEndpoints } from './integration-credentials';
 import { integrationOrderEndpoints } from './integration-orders';
 import { integrationEndpoints } from './integrations';
 import { integrationLogEndpoints } from './integration-logs';
@@ -33,7 +34,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
-    ...oauthTokenEndpoints(),
+    ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
   ];
   // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
   return [...endpoints, openApiEndpoint(endpoints)];

@@ -133,16 +133,20 @@ async function handleTokenRequest(ctx: ServerContext, req: Request, res: Respons
   }
 }
 
-/** A body the form parser refused (too large, bad charset, too many fields) is an invalid request, in RFC 6749 form. */
+/**
+ * A body the form parser refused (too large, bad charset, too many fields) is an invalid request,
+ * in RFC 6749 form. The rate limiter usually read the form already (for the client id it counts);
+ * these bounds are the same, so the answer does not depend on which read it.
+ */
 function formBody() {
-  const parse = express.urlencoded({ extended: false, limit: 4096, parameterLimit: 20 });
+  const parse = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32 });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {
       if (!err) return next();
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Pragma', 'no-cache');
       // The same answer for every parse failure; nothing was read, so there is nobody to audit.
-      res.status(400).json({ error: 'invalid_request', error_description: 'The body is not a valid form of at most 4 KiB.' } satisfies OAuthErrorResponse);
+      res.status(400).json({ error: 'invalid_request', error_description: 'The body is not a valid form of at most 16 KiB.' } satisfies OAuthErrorResponse);
     });
   };
 }

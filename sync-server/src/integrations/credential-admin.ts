@@ -1,0 +1,46 @@
+import type { Granter } from '../access/authority';
+import { appendAuditEntries } from '../audit/audit-log';
+import type { Db } from '../db/database';
+import { conflict, notFound } from '../errors';
+import { integrationLocations, type IntegrationRecord } from './records';
+import { requireIntegration } from './registry';
+import { mayViewIntegration, requireIntegrationAuthority } from './scopes';
+
+/*
+ * What every change of an integration's credentials (API keys, OAuth clients) starts with: the
+ * integration, and the authority to change it. Making, rotating or revoking a credential needs
+ * `integration.manage` at every location the integration holds a scope at (as suspending it
+ * does): a credential acts at all of them, so an admin of one depot cannot hand out access to
+ * another. A caller who manages the integration nowhere is told it does not exist.
+ */
+
+export async function integrationForCredentialChange(trx: Db, granter: Granter, integrationId: string, action: string, now: number): Promise<IntegrationRecord> {
+  const integration = await requireIntegration(trx, integrationId);
+  if (granter.kind === 'user' && !mayViewIntegration(granter.profile, integration, now)) throw notFound('The integration');
+  // No scope after the change: integration.manage at every current location is what is checked.
+  requireIntegrationAuthority(granter, integration, { scopes: [], dataProfile: [] }, now, { action, targetId: integrationId });
+  return integration;
+}
+
+/** One entry per location of the integration, so each depot's trail shows who can act there. */
+export async function auditCredentialChange(
+  trx: Db, granter: Granter, integration: IntegrationRecord, action: string, target: { type: 'api_key' | 'oauth_client'; id: string },
+  details: Record<string, unknown>, now: number,
+): Promise<void> {
+  const locations = [...new Set(integrationLocations(integration))].sort();
+  await appendAuditEntries(trx, (locations.length > 0 ? locations : [null]).map((locationId) => ({
+    actor: granter.actor,
+    event: { action, outcome: 'ok' as const, targetType: target.type, targetId: target.id, locationId, details: { integrationId: integration.id, ...details } },
+  })), now);
+}
+
+/** Credentials an integration may hold at once that still work: enough for rotations, bounded against piling up. */
+export const maxLiveCredentials = 20;
+
+export function requireRoomForCredential(live: number, what: string): void {
+  if (live >= maxLiveCredentials) {
+    throw conflict(`The integration already has ${maxLiveCredentials} ${what} that still work; revoke one first.`);
+  }
+}
+
+export const userIdOf = (granter: Granter): string | null => granter.actor.userId;
