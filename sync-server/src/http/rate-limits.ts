@@ -49,7 +49,8 @@ export function rateLimitRequests(ctx: ServerContext): RequestHandler {
       const checks: Check[] = [];
       // Express matches routes case-insensitively and with a trailing slash: so does this.
       if (req.method === 'POST' && req.path.toLowerCase().replace(/\/+$/, '') === tokenEndpointPath) {
-        await runMiddleware(readTokenForm, req, res);
+        // A form that cannot be read is the endpoint's to refuse, in its own (RFC 6749) form; a Basic client id still counts.
+        await runMiddleware(readTokenForm, req, res).catch(() => undefined);
         const clientId = oauthClientIdOf(req);
         if (clientId !== null) checks.push({ policy: 'per-client', limiter: perOauthClient, key: secretRateKey(clientId) });
       } else {
