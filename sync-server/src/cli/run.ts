@@ -17,6 +17,7 @@ import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
 import { groupCommands } from './commands/groups';
 import { importCommands } from './commands/import';
+import { integrationLogCommands } from './commands/integration-logs';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
@@ -26,6 +27,7 @@ export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
   ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...importCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
+  ...integrationLogCommands,
 ];
 
 const globalOptions = {
