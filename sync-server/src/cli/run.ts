@@ -19,6 +19,7 @@ import { groupCommands } from './commands/groups';
 import { importCommands } from './commands/import';
 import { integrationCredentialCommands } from './commands/integration-keys';
 import { integrationLogCommands } from './commands/integration-logs';
+import { integrationCommands } from './commands/integrations';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
@@ -29,7 +30,7 @@ export const programName = 'depotline-admin';
 export const commands: readonly CliCommand[] = [
   ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...importCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
   ...integrationCredentialCommands,
-  ...integrationLogCommands,
+  ...integrationCommands, ...integrationLogCommands,
 ];
 
 const globalOptions = {
