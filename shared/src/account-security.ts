@@ -21,6 +21,7 @@ export const securityAlertKinds = [
   'cloned_authenticator',       // a security key's signature counter went backwards
   'value_withheld',             // the user's stored authenticator seed does not decrypt (altered in the database): refused and withheld
   'record_withheld',            // to a location's admins: a stop's stored customer data does not decrypt (altered in the database) and is withheld
+  'webhook_paused',             // to an integration's admins: a webhook receiver failed for a day and its deliveries are paused (details: integrationId, subscriptionId)
   'integration_activity',       // to an integration's admins: unusual activity of one of its credentials (details.rule: volume_spike, new_network, refused_burst, key_expiring)
 ] as const;
 export const SecurityAlertKind = z.enum(securityAlertKinds);

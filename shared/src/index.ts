@@ -26,6 +26,7 @@ export * from './attention';
 export * from './bridge-board';
 export * from './cidr';
 export * from './integrations';
+export * from './webhooks';
 export * from './integration-orders';
 export * from './integration-logs';
 export * from './integration-credentials';

@@ -80,6 +80,17 @@ const Env = z.object({
   EXPORT_MAX_RANGE_DAYS: z.coerce.number().int().min(1).max(exportRangeDaysCeiling).default(defaultExportMaxRangeDays),
   /** An export of more rows than this is a bulk export: it needs a second person's approval. */
   EXPORT_BULK_ROWS: z.coerce.number().int().min(0).max(10_000_000).default(defaultExportBulkRows),
+  // --- webhooks (webhooks/): docs/operations.md "Webhooks" ---
+  /** 1: webhook receivers on loopback (127.0.0.0/8, ::1) are allowed, over plain http too; for tests and single-host installs. */
+  DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK: z.enum(['0', '1']).default('0'),
+  /** How long one webhook POST may take (connect, TLS, answer), in seconds. */
+  DEPOTLINE_WEBHOOK_TIMEOUT_S: z.coerce.number().int().min(1).max(60).default(10),
+  /** Webhook POSTs in flight at once, per server process. */
+  DEPOTLINE_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  /** How often the webhook worker looks for due deliveries when nothing woke it, in milliseconds. */
+  DEPOTLINE_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /** How long a scheduled job's lease lasts unless renewed, in seconds: another process takes a job over this long after its holder died. */
+  DEPOTLINE_JOB_LEASE_S: z.coerce.number().int().min(1).max(600).default(30),
   /** How long integration API calls and webhook attempts are kept in the integration logs, in days. */
   DEPOTLINE_INTEGRATION_LOG_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // --- integration credentials (integrations/api-keys.ts, oauth.ts): docs/operations.md "Integration credentials" ---
@@ -129,6 +140,8 @@ export interface ServerConfig {
   approvalTtlMs: number;
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
+  /** Webhook delivery (webhooks/): loopback receivers allowed, POST timeout, concurrency, idle poll, job lease. */
+  webhooks: { allowLoopback: boolean; timeoutMs: number; concurrency: number; pollMs: number; leaseMs: number };
   /** Rate limits per class of REST caller, and the Redis that shares them between processes (if any). */
   rateLimits: RateLimitSettings;
   /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
@@ -189,6 +202,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     approvalTtlMs: e.APPROVAL_TTL_HOURS * 3_600_000,
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
+    webhooks: {
+      allowLoopback: e.DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK === '1', timeoutMs: e.DEPOTLINE_WEBHOOK_TIMEOUT_S * 1000,
+      concurrency: e.DEPOTLINE_WEBHOOK_CONCURRENCY, pollMs: e.DEPOTLINE_WEBHOOK_POLL_MS, leaseMs: e.DEPOTLINE_JOB_LEASE_S * 1000,
+    },
     rateLimits: rateLimitSettings(e, (message) => {
       throw new ConfigError(message);
     }),

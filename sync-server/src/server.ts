@@ -21,6 +21,7 @@ import { startSecurityWatcher } from './socket/security-watcher';
 import { createSocketServer, serveSocketEvents } from './socket/socket-server';
 import type { LiveFeed } from './sync/mutations/handler';
 import { withheldReportsSettled } from './sync/withheld-stops';
+import { startWebhookWorker } from './webhooks/worker';
 import { integrationAlertsSettled } from './integrations/anomalies';
 import { closeIntegrationCallLog } from './integrations/call-log';
 import { startIntegrationLogRetention } from './integrations/log-retention';
@@ -96,6 +97,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   ctx.rateLimits.open();
   const watcher = startSecurityWatcher(ctx, io);
   const checkpoints = startCheckpointSchedule(ctx);
+  // Sends queued webhooks while this process holds the webhook lease (webhooks/worker.ts).
+  const webhooks = startWebhookWorker(ctx);
   const integrationLogRetention = startIntegrationLogRetention(ctx);
 
   await new Promise<void>((resolve, reject) => {
@@ -121,6 +124,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       ready = false;
       watcher.stop();
       checkpoints.stop();
+      // In-flight webhook attempts are aborted and due again at once; the lease is handed back.
+      await webhooks.stop();
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       server.closeAllConnections();
       // Reports of values that did not decrypt, still being written, land before the database closes.

@@ -10,6 +10,8 @@ import { badRequest } from '../errors';
 import { Rejection } from '../sync/mutations/handler';
 import { handlerFor } from '../sync/mutations/registry';
 import { presentRoute, presentStop } from '../sync/presenters';
+import { webhookEventsOf } from '../webhooks/events';
+import { type DomainEvent, enqueueWebhookEvents } from '../webhooks/outbox';
 import { requireLocation } from './locations';
 
 /**
@@ -91,6 +93,7 @@ export async function importOrders(ctx: ServerContext, actor: AuditActor, sheet:
     const counted = await ctx.db.transaction().execute(async (trx) => {
       const now = ctx.now();
       const audits: { actor: AuditActor; event: AuditEvent }[] = [];
+      const events: DomainEvent[] = [];
       const counted = { created: 0, routesCreated: 0, updated: new Set<number>(), refused: [] as ImportSkip[] };
       for (const { row, mutation: m } of batch) {
         const handler = handlerFor(m);
@@ -101,6 +104,7 @@ export async function importOrders(ctx: ServerContext, actor: AuditActor, sheet:
             actor,
             event: { action: m.type, outcome: 'ok', targetType: target.kind, targetId: target.id, locationId: m.locationId, details: { ...handler.auditDetails(m, applied.before), source: 'import' } },
           });
+          events.push(...webhookEventsOf(m, applied, now));
           if (m.type === 'route.create') counted.routesCreated += 1;
           else if (m.type === 'stop.create') counted.created += 1;
           else if (row !== null) counted.updated.add(row);
@@ -111,6 +115,7 @@ export async function importOrders(ctx: ServerContext, actor: AuditActor, sheet:
           audits.push({ actor, event: { action: 'mutation.rejected', outcome: 'failed', targetType: target.kind, targetId: target.id, locationId: m.locationId, details: { type: m.type, errorCode: err.code, source: 'import' } } });
         }
       }
+      await enqueueWebhookEvents(trx, ctx, events);
       await appendAuditEntries(trx, audits, now);
       return counted;
     });

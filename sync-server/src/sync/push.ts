@@ -3,6 +3,8 @@ import { checkPermission } from '../access/authorize';
 import type { Caller } from '../access/caller';
 import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/audit-log';
 import type { ServerContext } from '../context';
+import { type DomainEvent, enqueueWebhookEvents } from '../webhooks/outbox';
+import { webhookEventsOf } from '../webhooks/events';
 import { driverIdsOfUser } from './driver-queries';
 import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
 import { handlerFor } from './mutations/registry';
@@ -21,6 +23,8 @@ interface PushState {
   ownDrivers: Map<string, ReadonlySet<string>>;
   /** Audit entries of the push, appended together before it commits. */
   audits: { actor: AuditActor; event: AuditEvent }[];
+  /** What integrations hear of the push, queued for their webhooks before it commits. */
+  events: DomainEvent[];
 }
 
 /**
@@ -34,7 +38,7 @@ export async function pushMutations(
   caller: Caller,
   mutations: readonly Mutation[],
 ): Promise<{ results: MutationResult[] }> {
-  const state: PushState = { caller, now: ctx.now(), ownDrivers: new Map(), audits: [] };
+  const state: PushState = { caller, now: ctx.now(), ownDrivers: new Map(), audits: [], events: [] };
   const results: MutationResult[] = [];
   const touched: Touched[] = [];
   await ctx.db.transaction().execute(async (trx) => {
@@ -43,6 +47,7 @@ export async function pushMutations(
       results.push(outcome.result);
       touched.push(...outcome.touched);
     }
+    await enqueueWebhookEvents(trx, ctx, state.events);
     await appendAuditEntries(trx, state.audits, state.now);
   });
   await live.publish(touched);
@@ -90,9 +95,11 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
   }
 
   try {
-    const { touched, version, before } = await handler.apply(scope, m);
+    const applied = await handler.apply(scope, m);
+    const { touched, version, before } = applied;
     await trx.updateTable('applied_mutations').set({ version }).where('id', '=', m.id).execute();
     audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m, before) });
+    state.events.push(...webhookEventsOf(m, applied, now));
     return { result: { id: m.id, status: 'applied', version }, touched };
   } catch (err) {
     // Anything else (a database fault) fails the whole push: its transaction rolls back and

@@ -13,6 +13,7 @@ const alertTitle: Readonly<Record<SecurityAlertKind, string>> = {
   cloned_authenticator: 'A security key may have been copied',
   value_withheld: 'Your authenticator could not be verified on the server and was refused',
   record_withheld: 'A stop\u2019s customer data could not be verified and is withheld (altered in the database?)',
+  webhook_paused: 'An integration\u2019s webhook receiver failed for a day: its deliveries are paused',
   integration_activity: 'Unusual activity of an integration\u2019s credential',
 };
 

@@ -18,6 +18,7 @@ import { oauthTokenEndpoints } from './oauth-token';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
+import { webhookEndpoints } from './webhooks';
 
 /** What the REST API needs from the rest of the server, passed in at start-up. */
 export interface ApiDeps {
@@ -32,6 +33,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const endpoints: Endpoint[] = [
     ...integrationOrderEndpoints(deps.live),
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
+    ...webhookEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),

@@ -1,0 +1,57 @@
+import type { ProfileField, WebhookEventType } from '@depotline/shared';
+import type { ServerContext } from '../context';
+import type { Db } from '../db/database';
+import { presentStopForIntegration } from '../integrations/profile-filter';
+import { presentStop, type StopRow } from '../sync/presenters';
+
+/**
+ * A delivery's body, built when it is sent (Standard Webhooks payload: `{ type, timestamp, data }`).
+ * The outbox holds ids only; the stop is read now, decrypted, and cut to the integration's data
+ * profile by `presentStopForIntegration`, the one filter the integration API uses too. So a
+ * profile narrowed after the event narrows what is still to be sent, a stop erased meanwhile is
+ * sent as `stop: null`, and the database never holds a copy of what an integration was sent.
+ *
+ * The event's own facts are filtered by the same profile: a status change's `from`/`to` need the
+ * `status` field, a failure's reason `failureReason`.
+ */
+
+export interface PayloadSource {
+  id: string;
+  event_type: string;
+  location_id: string;
+  stop_id: string | null;
+  data: string;
+  occurred_at: number;
+}
+
+function eventFacts(type: WebhookEventType, stored: Record<string, unknown>, profile: ReadonlySet<ProfileField>): Record<string, unknown> {
+  switch (type) {
+    case 'stop.status_changed':
+      return profile.has('status') ? { from: stored['from'] ?? null, to: stored['to'] ?? null } : {};
+    case 'stop.failed':
+      return profile.has('failureReason') ? { failureReason: stored['failureReason'] ?? null } : {};
+    case 'security.alert':
+      // Raised by the server itself: kinds, rules and ids, never customer data.
+      return stored;
+    case 'order.created': case 'stop.delivered': case 'pod.added': case 'tracking_link.created':
+      return {};
+  }
+}
+
+/** The stops the deliveries name, read once for the batch (missing ones: erased or never there). */
+export async function stopsOf(db: Db, deliveries: readonly PayloadSource[]): Promise<Map<string, StopRow>> {
+  const ids = [...new Set(deliveries.flatMap((d) => (d.stop_id ? [d.stop_id] : [])))];
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('stops').selectAll().where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The JSON body of one delivery for an integration with `profile`. */
+export function webhookBody(ctx: ServerContext, d: PayloadSource, profile: readonly ProfileField[], stops: ReadonlyMap<string, StopRow>): string {
+  const type = d.event_type as WebhookEventType;
+  const facts = eventFacts(type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile));
+  const row = d.stop_id ? stops.get(d.stop_id) : undefined;
+  const stop = row && row.location_id === d.location_id ? presentStopForIntegration(profile, presentStop(ctx, row)) : null;
+  const data = d.stop_id === null ? { locationId: d.location_id, ...facts } : { locationId: d.location_id, stopId: d.stop_id, ...facts, stop };
+  return JSON.stringify({ type, timestamp: new Date(Number(d.occurred_at)).toISOString(), data });
+}

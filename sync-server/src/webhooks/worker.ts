@@ -1,0 +1,217 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { ProfileField } from '@depotline/shared';
+import type { ServerContext } from '../context';
+import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { createWebhookAgents, postWebhook, type WebhookAgents } from './delivery';
+import { scopesHear } from './outbox';
+import { type Finished, recordOutcomes } from './outcomes';
+import { stopsOf, webhookBody } from './payload';
+import { signWebhook } from './signing';
+import { signingSecrets } from './subscriptions';
+import { onWebhookWake } from './wake';
+
+/**
+ * The webhook worker (docs/operations.md "Webhooks"). Of all server processes sharing a
+ * database, the one holding the `webhooks` job lease sends; the others wait to take over when
+ * the holder dies (its lease expires). State lives only in the database: a round claims due
+ * deliveries by moving their `next_attempt_at` past the attempt's timeout (a conditional update,
+ * so two processes never claim one delivery), sends them with bounded concurrency, and records
+ * the outcomes. A delivery whose sender died is due again when its claim runs out: delivered at
+ * least once, under the same `webhook-id`.
+ */
+
+export const webhookLease = 'webhooks';
+/** A claim outlasts the attempt's timeout by this much. */
+const claimMarginMs = 30_000;
+
+export interface WebhookWorker {
+  /** Stops sending: attempts in flight are aborted and due again at once; the lease is released. */
+  stop(): Promise<void>;
+}
+
+type Claimed = {
+  id: string; subscription_id: string; integration_id: string; event_type: string; location_id: string; stop_id: string | null;
+  data: string; occurred_at: number; attempts: number; retry_until: number;
+};
+
+export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
+  const holder = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  const inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  const finished: Finished[] = [];
+  let agents: { policy: boolean; agents: WebhookAgents } | null = null;
+  let holding = false;
+  let renewAt = 0;
+  let backlog = false;
+  let stopped = false;
+  let round: Promise<void> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = Infinity;
+  let flushing: Promise<void> | null = null;
+
+  const settings = () => ctx.config.webhooks;
+
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    const at = Date.now() + delayMs;
+    if (timer && timerAt <= at) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = null;
+      timerAt = Infinity;
+      runRound();
+    }, delayMs);
+  }
+
+  function runRound(): void {
+    if (stopped) return;
+    if (round) {
+      again = true;
+      return;
+    }
+    round = oneRound()
+      .catch((err: unknown) => ctx.log.error('webhook worker round failed', { err: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        round = null;
+        if (again || backlog) {
+          again = false;
+          schedule(0);
+        } else schedule(settings().pollMs);
+      });
+  }
+
+  function agentsFor(allowLoopback: boolean): WebhookAgents {
+    // Pooled connections were checked under the policy they were made with: a changed policy starts afresh.
+    if (!agents || agents.policy !== allowLoopback) {
+      agents?.agents.destroy();
+      agents = { policy: allowLoopback, agents: createWebhookAgents(settings().concurrency) };
+    }
+    return agents.agents;
+  }
+
+  async function oneRound(): Promise<void> {
+    const now = ctx.now();
+    if (!holding || now >= renewAt) {
+      holding = await holdJobLease(ctx.db, webhookLease, holder, now, settings().leaseMs);
+      renewAt = now + settings().leaseMs / 3;
+    }
+    if (!holding) return;
+    const capacity = settings().concurrency - inFlight.size;
+    backlog = false;
+    if (capacity <= 0) return;
+    const claimed = await claimDue(now, capacity);
+    backlog = claimed.length === capacity;
+    if (claimed.length > 0) await send(claimed, now);
+  }
+
+  async function claimDue(now: number, limit: number): Promise<Claimed[]> {
+    const due = await ctx.db.selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
+      .innerJoin('integrations as i', 'i.id', 'd.integration_id')
+      .select('d.id')
+      .where('d.status', '=', 'pending').where('d.next_attempt_at', '<=', now)
+      .where('s.status', '=', 'active').where('i.suspended_at', 'is', null)
+      .orderBy('d.next_attempt_at').limit(limit).execute();
+    if (due.length === 0) return [];
+    return ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now + settings().timeoutMs + claimMarginMs })
+      .where('id', 'in', due.map((d) => d.id)).where('status', '=', 'pending').where('next_attempt_at', '<=', now)
+      .returning(['id', 'subscription_id', 'integration_id', 'event_type', 'location_id', 'stop_id', 'data', 'occurred_at', 'attempts', 'retry_until'])
+      .execute();
+  }
+
+  async function send(claimed: readonly Claimed[], now: number): Promise<void> {
+    const subIds = [...new Set(claimed.map((d) => d.subscription_id))];
+    const integrationIds = [...new Set(claimed.map((d) => d.integration_id))];
+    const subs = new Map((await ctx.db.selectFrom('webhook_subscriptions').selectAll().where('id', 'in', subIds).execute()).map((s) => [s.id, s]));
+    const profiles = new Map((await ctx.db.selectFrom('integrations').select(['id', 'data_profile']).where('id', 'in', integrationIds).execute())
+      .map((i) => [i.id, JSON.parse(i.data_profile) as ProfileField[]]));
+    const scopes = new Map<string, Set<string>>();
+    for (const s of await ctx.db.selectFrom('integration_scopes').selectAll().where('integration_id', 'in', integrationIds).execute()) {
+      const key = `${s.integration_id}|${s.location_id}`;
+      scopes.set(key, (scopes.get(key) ?? new Set()).add(s.permission));
+    }
+    const stops = await stopsOf(ctx.db, claimed);
+    const withdrawn: string[] = [];
+    const released: string[] = [];
+    const policy = { allowLoopback: settings().allowLoopback };
+    const secrets = new Map<string, string[]>();
+    for (const d of claimed) {
+      const sub = subs.get(d.subscription_id);
+      const profile = profiles.get(d.integration_id);
+      if (!sub || sub.status !== 'active' || !profile) {
+        released.push(d.id);
+        continue;
+      }
+      // The integration may have lost the scope, or the receiver the event type, since it was queued.
+      const events = new Set(JSON.parse(sub.events) as string[]);
+      const type = d.event_type as Parameters<typeof scopesHear>[0];
+      if (!events.has(type) || !scopesHear(type, scopes.get(`${d.integration_id}|${d.location_id}`) ?? new Set())) {
+        withdrawn.push(d.id);
+        continue;
+      }
+      const body = webhookBody(ctx, d, profile, stops);
+      if (!secrets.has(sub.id)) secrets.set(sub.id, signingSecrets(ctx, sub, now));
+      const headers = signWebhook(d.id, Math.floor(ctx.now() / 1000), body, secrets.get(sub.id)!);
+      const abort = new AbortController();
+      const done = postWebhook(new URL(sub.url), body, headers, { policy, timeoutMs: settings().timeoutMs, agents: agentsFor(policy.allowLoopback), signal: abort.signal })
+        .then((outcome) => {
+          inFlight.delete(d.id);
+          if (abort.signal.aborted) return;
+          finished.push({ delivery: d, outcome, at: ctx.now() });
+          flushSoon();
+          if (backlog) schedule(0);
+        });
+      inFlight.set(d.id, { abort, done });
+    }
+    if (withdrawn.length > 0) {
+      await ctx.db.updateTable('webhook_deliveries').set({ status: 'dead', last_status: 'withdrawn' }).where('id', 'in', withdrawn).where('status', '=', 'pending').execute();
+    }
+    if (released.length > 0) await ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now }).where('id', 'in', released).execute();
+  }
+
+  function flushSoon(): void {
+    if (flushing) return;
+    flushing = (async () => {
+      await new Promise((r) => setImmediate(r));
+      while (finished.length > 0) {
+        const batch = finished.splice(0);
+        try {
+          await recordOutcomes(ctx, batch);
+        } catch (err) {
+          // The claims run out and the deliveries are sent again: at least once, never lost.
+          ctx.log.error('could not record webhook attempts', { err: err instanceof Error ? err.message : String(err), deliveries: batch.length });
+        }
+      }
+    })().finally(() => {
+      flushing = null;
+      if (finished.length > 0) flushSoon();
+    });
+  }
+
+  onWebhookWake(ctx, () => schedule(10));
+  schedule(0);
+
+  return {
+    async stop() {
+      stopped = true;
+      onWebhookWake(ctx, null);
+      if (timer) clearTimeout(timer);
+      await round;
+      const aborted = [...inFlight.keys()];
+      for (const f of inFlight.values()) f.abort.abort();
+      await Promise.allSettled([...inFlight.values()].map((f) => f.done));
+      while (flushing) await flushing;
+      try {
+        if (aborted.length > 0) {
+          await ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: ctx.now() }).where('id', 'in', aborted).where('status', '=', 'pending').execute();
+        }
+        if (holding) await releaseJobLease(ctx.db, webhookLease, holder);
+      } catch (err) {
+        ctx.log.error('webhook worker could not hand over cleanly (claims and lease expire on their own)', { err: err instanceof Error ? err.message : String(err) });
+      }
+      (agents as { agents: WebhookAgents } | null)?.agents.destroy();
+    },
+  };
+}
