@@ -17,7 +17,9 @@ import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
 import { groupCommands } from './commands/groups';
 import { importCommands } from './commands/import';
+import { integrationCredentialCommands } from './commands/integration-keys';
 import { integrationLogCommands } from './commands/integration-logs';
+import { integrationCommands } from './commands/integrations';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
@@ -27,7 +29,8 @@ export const programName = 'depotline-admin';
 
 export const commands: readonly CliCommand[] = [
   ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...importCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
-  ...integrationLogCommands,
+  ...integrationCredentialCommands,
+  ...integrationCommands, ...integrationLogCommands,
 ];
 
 const globalOptions = {
@@ -45,7 +48,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   const [group, name] = argv;
   const inGroup = commands.filter((c) => c.group === group);
-  const command = inGroup.find((c) => c.name === name);
+  // A name may be two words (`integration key create`): its words follow the group's.
+  const command = inGroup.find((c) => c.name === argv.slice(1, 1 + c.name.split(' ').length).join(' '));
 
   if (!command) {
     if (inGroup.length > 0) {
@@ -60,7 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   let values: CliValues;
   try {
-    values = parseCommandLine(command, argv.slice(2));
+    values = parseCommandLine(command, argv.slice(1 + command.name.split(' ').length));
   } catch (err) {
     return fail(io, json, exitCodes.usage, 'usage', `${messageOf(err)}\nRun ${programName} ${command.group} ${command.name} --help for its options.`);
   }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { ErrorBody } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config';
@@ -152,5 +153,33 @@ describe('REST rate limits and the client address', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await restCall(server.url, 'GET', '/me', { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+});
+
+describe.each(backends)('REST rate limits with Redis configured but unreachable (%s)', (backend) => {
+  let server: TestServer | null = null;
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('keeps serving the API, counted per process, and refuses sign-in with 503 and Retry-After', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as net.AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const settings = loadConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_PER_ADDRESS_PER_MIN: '3' }).rateLimits;
+    server = await startTestServer(backend, { rateLimits: settings });
+    const user = await buildUser(server.ctx, { role: 'finance' });
+
+    const login = await restCall(server.url, 'POST', '/auth/login', { body: { username: user.username, password: user.password, deviceId: `dev-${crypto.randomBytes(8).toString('hex')}` } });
+    expect(login.status).toBe(503);
+    expect(ErrorBody.parse(login.body).error.code).toBe('unavailable');
+    expect(Number(login.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The API answers, with its headers, and its limit still holds in this process.
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await restCall(server.url, 'GET', '/me')).status);
+    expect(statuses).toEqual([401, 401, 429]);
   });
 });

@@ -7,8 +7,10 @@ import { oauthClientsOfTokens } from './credential-lookup';
 /**
  * The integration call log (docs/security-model.md, "Integration logs and unusual activity").
  * Every call of the integration API by a known integration is recorded here, refused ones too
- * (401 for a revoked key of a known integration, 403, 404, 429): who (integration, credential),
- * what (method and route template), how it ended (status, latency) and from where (address).
+ * (403 for a suspended integration, an address outside the allowlist or a missing scope; 400;
+ * 404): who (integration, credential), what (method and route template), how it ended (status,
+ * latency) and from where (address). A credential the server does not accept names no
+ * integration: it is counted per address instead (anomalies.ts, `recordUnknownCredentialRefusal`).
  * Never a body, a query string or a header: what a partner sent or received stays out of it.
  *
  * Recording is fire-and-forget: entries are buffered per server and written in batches (every

@@ -8,7 +8,7 @@ const stop: Stop = {
   customerName: 'Zelda Uniquename', address: '77 Leakcheck Lane', phone: '+49 30 99887766', email: 'zelda.unique@example.com',
   notes: 'NOTE-dog-bites-7731', failureNote: 'FAILNOTE-gate-locked-5521', orderRef: 'SO-42', parcelCount: 2, barcodes: ['BC-1', 'BC-2'],
   coordinates: { lat: 52.123456, lng: 13.654321 }, minimumAge: 18, idCheck: true, paymentRef: 'PAYREF-XK-9981', codAmount: 123457, deliveryFee: 98765,
-  currency: 'SEK', failureReason: 'recipient_absent', window: { start: 1_000, end: 2_000 }, status: 'failed', eta: 1_500,
+  currency: 'SEK', failureReason: 'customer_absent', window: { start: 1_000, end: 2_000 }, status: 'failed', eta: 1_500,
   version: 4, updatedAt: 3_000, updatedBy: 'dispatcher-x',
 };
 const secrets = ['Zelda', 'Leakcheck', '99887766', 'zelda.unique', 'NOTE-dog', 'FAILNOTE', 'PAYREF', '123457', '98765', 'SEK', 'dispatcher-x'];
@@ -39,7 +39,7 @@ describe('the integration profile filter', () => {
   it('each field appears with its own profile field and with no other', () => {
     const carries: Record<ProfileField, string[]> = {
       orderRef: ['SO-42'], status: ['"failed"'], timeWindow: ['"start":1000'], address: ['Leakcheck', '52.123456'], eta: ['"eta":1500'],
-      failureReason: ['recipient_absent'], customerName: ['Zelda'], phone: ['99887766'], email: ['zelda.unique'],
+      failureReason: ['customer_absent'], customerName: ['Zelda'], phone: ['99887766'], email: ['zelda.unique'],
       notes: ['NOTE-dog', 'FAILNOTE'], billing: ['PAYREF', '123457', '98765', 'SEK'],
     };
     for (const field of profileFields) {

@@ -17,7 +17,8 @@ import { type IntegrationShape, requireIntegrationAuthority } from './scopes';
  * caller audits it) or a typed error; nothing is written then.
  *
  * Turning on a contact or billing field of the data profile (`profileWidening`) is never done
- * here directly: `applyIntegrationUpdate` refuses it unless called with the approval's id.
+ * here directly for a user: `applyIntegrationUpdate` refuses it unless called with the
+ * approval's id (or by the operator at the server's command line, trusted as for grants).
  */
 
 const labelOf = (g: Granter) => g.actor.label;
@@ -104,8 +105,9 @@ export function updateWidensProfile(before: IntegrationRecord, update: Integrati
 
 /**
  * Changes an integration. `approvalId` is given only when an approved `integration.profile`
- * applies a widened profile; without it, a widening is refused (the endpoint asks for approval
- * before it gets here). Narrowing the profile, the scopes or the allowlist is immediate.
+ * applies a widened profile; without it, a user's widening is refused (the endpoint asks for
+ * approval before it gets here; the CLI's operator may widen directly, audited). Narrowing the
+ * profile, the scopes or the allowlist is immediate.
  */
 export async function applyIntegrationUpdate(
   trx: Db, granter: Granter, integrationId: string, update: IntegrationUpdate, now: number, approvalId: string | null = null,
@@ -117,7 +119,8 @@ export async function applyIntegrationUpdate(
     throw conflict(`The integration changed since you read it (version ${update.expectedVersion}, now ${before.version}); read it again.`);
   }
   const widened = updateWidensProfile(before, update);
-  if (widened.length > 0 && approvalId === null) {
+  // The operator at the server's command line is trusted as for grants (audited as such); a user asks a second admin.
+  if (widened.length > 0 && approvalId === null && granter.kind !== 'operator') {
     throw badRequest([`dataProfile: turning on ${widened.join(', ')} needs a second admin\u2019s approval (give a reason)`]);
   }
   if (update.scopes) await requireLocations(trx, integrationLocations(after));

@@ -82,8 +82,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     return {
       spec,
       consume: async (key) => {
-        // A refusing limiter gives a connection still being opened a moment, rather than refusing the first requests.
-        if (whenDown === 'refuse' && !(await this.ready())) throw unavailable();
+        // A connection still being opened gets a moment (rather than the first requests being refused, or
+        // counted apart); a refusing limiter also waits for one being re-opened. The insured ones do not:
+        // during an outage they count per process at once.
+        if (whenDown === 'refuse' || this.reachable === null) {
+          if (!(await this.ready()) && whenDown === 'refuse') throw unavailable();
+        }
         try {
           return await consumeOn(limiter, spec, key);
         } catch {
