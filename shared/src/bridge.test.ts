@@ -88,6 +88,28 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   importApply: { locationId: 'depot-north', mapping: { orderRef: 'Order' }, date: '2026-12-01', currency: 'EUR' },
   importProgress: {},
   importDiscard: {},
+  listIntegrations: { locationId: 'depot-north' },
+  createIntegration: {
+    locationId: 'depot-north', name: 'acme-shop',
+    integration: { kind: 'shop', contact: 'ops@acme.example', scopes: [{ locationId: 'depot-north', scopes: ['orders.write'] }], ipAllowlist: ['203.0.113.0/24'], autoSuspend: false },
+  },
+  updateIntegration: {
+    locationId: 'depot-north', integrationId: 'i1', expectedVersion: 1,
+    integration: { kind: 'courier', contact: 'Kim', scopes: [{ locationId: 'depot-north', scopes: ['status.read'] }], ipAllowlist: [], autoSuspend: true },
+  },
+  setIntegrationProfile: { locationId: 'depot-north', integrationId: 'i1', expectedVersion: 1, profile: ['orderRef', 'phone'], reason: 'SMS partner' },
+  setIntegrationSuspended: { locationId: 'depot-north', integrationId: 'i1', suspended: true, reason: 'leaked key' },
+  integrationKeys: { locationId: 'depot-north', integrationId: 'i1' },
+  createIntegrationKey: { locationId: 'depot-north', integrationId: 'i1', name: 'prod', scopes: ['orders.write'], expiresAt: 2 },
+  rotateIntegrationKey: { locationId: 'depot-north', integrationId: 'i1', keyId: 'k1', oldEndsAt: 1, expiresAt: 2 },
+  revokeIntegrationKey: { locationId: 'depot-north', integrationId: 'i1', keyId: 'k1' },
+  integrationWebhooks: { locationId: 'depot-north', integrationId: 'i1' },
+  createWebhook: { locationId: 'depot-north', integrationId: 'i1', url: 'https://hooks.acme.example/depotline', events: ['stop.delivered'] },
+  setWebhookPaused: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1', paused: true },
+  updateWebhookEvents: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1', events: ['stop.failed'] },
+  rotateWebhookSecret: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1' },
+  deleteWebhook: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1' },
+  integrationActivity: { locationId: 'depot-north', integrationId: 'i1' },
 };
 
 /** A payload of each pushed event; the type makes sure no event is left out. */

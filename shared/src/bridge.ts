@@ -10,6 +10,7 @@ import { governanceBridgeCalls } from './bridge-governance';
 import { planningBridgeCalls } from './bridge-planning';
 import { mapBridgeCalls } from './bridge-map';
 import { importBridgeCalls } from './bridge-import';
+import { integrationBridgeCalls } from './bridge-integrations';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -361,6 +362,7 @@ export const bridgeCalls = {
   ...mapBridgeCalls,
   ...boardBridgeCalls,
   ...importBridgeCalls,
+  ...integrationBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;

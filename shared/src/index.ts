@@ -13,6 +13,7 @@ export * from './bridge-governance';
 export * from './bridge-planning';
 export * from './bridge-map';
 export * from './bridge-import';
+export * from './bridge-integrations';
 export * from './order-import/index';
 export * from './account-security';
 export * from './account';

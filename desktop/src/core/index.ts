@@ -27,6 +27,8 @@ export {
 } from './sync/sync-client';
 export type { AccountClient } from './sync/account-client';
 export type { ExportFile, GovernanceClient, Held } from './sync/governance-client';
+export type { IntegrationsClient } from './sync/integrations-client';
+export type { IntegrationHooksClient } from './sync/integration-hooks-client';
 export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,
 } from './sync/sync-events';

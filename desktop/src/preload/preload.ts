@@ -92,6 +92,22 @@ const depotline = {
   importApply: call('depotline:importApply'),
   importProgress: call('depotline:importProgress'),
   importDiscard: call('depotline:importDiscard'),
+  listIntegrations: call('depotline:listIntegrations'),
+  createIntegration: call('depotline:createIntegration'),
+  updateIntegration: call('depotline:updateIntegration'),
+  setIntegrationProfile: call('depotline:setIntegrationProfile'),
+  setIntegrationSuspended: call('depotline:setIntegrationSuspended'),
+  integrationKeys: call('depotline:integrationKeys'),
+  createIntegrationKey: call('depotline:createIntegrationKey'),
+  rotateIntegrationKey: call('depotline:rotateIntegrationKey'),
+  revokeIntegrationKey: call('depotline:revokeIntegrationKey'),
+  integrationWebhooks: call('depotline:integrationWebhooks'),
+  createWebhook: call('depotline:createWebhook'),
+  setWebhookPaused: call('depotline:setWebhookPaused'),
+  updateWebhookEvents: call('depotline:updateWebhookEvents'),
+  rotateWebhookSecret: call('depotline:rotateWebhookSecret'),
+  deleteWebhook: call('depotline:deleteWebhook'),
+  integrationActivity: call('depotline:integrationActivity'),
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);

@@ -6,6 +6,8 @@ import type { KeyVault, SessionSecretVault } from '../vault/key-vault';
 import { AccountClient } from './account-client';
 import { AuthClient } from './auth-client';
 import { GovernanceClient } from './governance-client';
+import { IntegrationHooksClient } from './integration-hooks-client';
+import { IntegrationsClient } from './integrations-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
 import { RetryTimer } from './retry-timer';
@@ -67,6 +69,10 @@ export class SyncClient {
   readonly account: AccountClient;
   /** Permission groups, approval requests and exports over REST, with this session's token. */
   readonly governance: GovernanceClient;
+  /** Integrations, their data profile, API keys, webhooks and logs (admins) over REST, with this session's token. */
+  readonly integrations: IntegrationsClient;
+  /** An integration's webhook subscriptions and logs (admins) over REST, with this session's token. */
+  readonly integrationHooks: IntegrationHooksClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
@@ -94,6 +100,8 @@ export class SyncClient {
     };
     this.account = new AccountClient(serverUrl, tokens);
     this.governance = new GovernanceClient(serverUrl, tokens);
+    this.integrations = new IntegrationsClient(serverUrl, tokens);
+    this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,

@@ -87,6 +87,22 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     importApply: (args) => service.imports.apply(args),
     importProgress: () => Promise.resolve(service.imports.progress()),
     importDiscard: () => Promise.resolve(service.imports.discard()),
+    listIntegrations: (args) => service.integrations.listIntegrations(args),
+    createIntegration: (args) => service.integrations.createIntegration(args),
+    updateIntegration: (args) => service.integrations.updateIntegration(args),
+    setIntegrationProfile: (args) => service.integrations.setIntegrationProfile(args),
+    setIntegrationSuspended: (args) => service.integrations.setIntegrationSuspended(args),
+    integrationKeys: (args) => service.integrations.integrationKeys(args),
+    createIntegrationKey: (args) => service.integrations.createIntegrationKey(args),
+    rotateIntegrationKey: (args) => service.integrations.rotateIntegrationKey(args),
+    revokeIntegrationKey: (args) => service.integrations.revokeIntegrationKey(args),
+    integrationWebhooks: (args) => service.integrations.hooks.integrationWebhooks(args),
+    createWebhook: (args) => service.integrations.hooks.createWebhook(args),
+    setWebhookPaused: (args) => service.integrations.hooks.setWebhookPaused(args),
+    updateWebhookEvents: (args) => service.integrations.hooks.updateWebhookEvents(args),
+    rotateWebhookSecret: (args) => service.integrations.hooks.rotateWebhookSecret(args),
+    deleteWebhook: (args) => service.integrations.hooks.deleteWebhook(args),
+    integrationActivity: (args) => service.integrations.hooks.integrationActivity(args),
   };
 }
 

@@ -9,6 +9,7 @@ import { ConsoleError, problemScreenFor } from './console-error';
 import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
+import { ConsoleIntegrations } from './console-integrations';
 import { ConsolePlanning } from './console-planning';
 import { ConsoleStopOrders } from './console-stop-orders';
 import { ConsoleMap } from './console-map';
@@ -85,6 +86,8 @@ export class ConsoleService {
   readonly security: ConsoleSecurity;
   /** The governance screens' calls (groups, approvals, exports); each refuses unless the console is unlocked. */
   readonly governance: ConsoleGovernance;
+  /** The Integrations screen's calls (admins); each refuses unless the console is unlocked. */
+  readonly integrations: ConsoleIntegrations;
   /** The planning screens' calls (routes, stops, crews, fleet); each refuses unless the console is unlocked. */
   readonly planning: ConsolePlanning;
   /** The stop editor's calls; each refuses unless the console is unlocked. */
@@ -143,6 +146,7 @@ export class ConsoleService {
       chooseSavePath: options.chooseSavePath,
       activity: () => this.#idle.touch(),
     });
+    this.integrations = new ConsoleIntegrations({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
     const planning = { session: () => this.#unlocked(), now: this.#o.now, activity: () => this.#idle.touch() };
     this.planning = new ConsolePlanning(planning);
     this.stopOrders = new ConsoleStopOrders(planning);

@@ -13,6 +13,7 @@ import { ApprovalsView } from '../governance/ApprovalsView';
 import { ExportDialog } from '../governance/ExportDialog';
 import { GroupsView } from '../governance/GroupsView';
 import { ImportDialog } from '../import/ImportDialog';
+import { IntegrationsView } from '../integrations/IntegrationsView';
 import { FleetView } from '../planning/FleetView';
 import { PlanningView } from '../planning/PlanningView';
 import { ShortcutsHelp } from '../planning/ShortcutsHelp';
@@ -30,7 +31,7 @@ export function Console({ state }: ScreenProps<'console'>) {
   const [status, setStatus] = useState<SyncStatusView>(initialStatus);
   const [dataVersion, setDataVersion] = useState(0);
   const [locationId, setLocationId] = useState<string | null>(null);
-  const [view, setView] = useState<'board' | 'plan' | 'fleet' | 'positions' | 'security' | 'groups' | 'approvals'>('board');
+  const [view, setView] = useState<'board' | 'plan' | 'fleet' | 'positions' | 'security' | 'groups' | 'approvals' | 'integrations'>('board');
   /** The keyboard shortcut overlay (`?`), over any view. */
   const [shortcutsShown, setShortcutsShown] = useState(false);
   useShortcuts((key) => (key === 'help' ? setShortcutsShown((v) => !v) : key === 'close' && shortcutsShown ? setShortcutsShown(false) : false));
@@ -78,9 +79,10 @@ export function Console({ state }: ScreenProps<'console'>) {
   const canPlan = (location?.permissions.includes('route.edit') ?? false) || (location?.permissions.includes('stop.edit') ?? false);
   const canManageFleet = location?.permissions.includes('fleet.manage') ?? false;
   const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
+  const canManageIntegrations = location?.permissions.includes('integration.manage') ?? false;
   useEffect(() => {
-    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess) || (view === 'plan' && !canPlan) || (view === 'fleet' && !canManageFleet)) setView('board');
-  }, [view, canSeePositions, canSeeAccess, canPlan, canManageFleet]);
+    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess) || (view === 'plan' && !canPlan) || (view === 'fleet' && !canManageFleet) || (view === 'integrations' && !canManageIntegrations)) setView('board');
+  }, [view, canSeePositions, canSeeAccess, canPlan, canManageFleet, canManageIntegrations]);
   useEffect(() => {
     if (!canExport) setExporting(false);
   }, [canExport]);
@@ -127,6 +129,11 @@ export function Console({ state }: ScreenProps<'console'>) {
             Approvals
             {awaitingDecision > 0 && <span className="badge-count" aria-label={`${awaitingDecision} waiting for you`} data-testid="approvals-badge">{awaitingDecision}</span>}
           </button>
+          {canManageIntegrations && (
+            <button type="button" className={view === 'integrations' ? 'tab active' : 'tab'} aria-pressed={view === 'integrations'} onClick={() => setView('integrations')} data-testid="tab-integrations">
+              Integrations
+            </button>
+          )}
         </nav>
         {canImport && <button type="button" onClick={() => setImporting(true)} data-testid="open-import">Import…</button>}
         {canExport && <button type="button" onClick={() => setExporting(true)} data-testid="open-export">Export…</button>}
@@ -148,6 +155,8 @@ export function Console({ state }: ScreenProps<'console'>) {
         <SecurityView version={securityVersion} onChanged={securityChanged} location={location} />
       ) : view === 'approvals' ? (
         <ApprovalsView version={governanceVersion} awaiting={awaitingDecision} onChanged={governanceChanged} canDecide={canDecide} />
+      ) : view === 'integrations' && location && canManageIntegrations ? (
+        <IntegrationsView key={location.id} location={location} locations={locations.data ?? []} version={governanceVersion} onChanged={governanceChanged} />
       ) : view === 'groups' && location ? (
         <GroupsView key={location.id} location={location} locations={locations.data ?? []} version={governanceVersion} onChanged={governanceChanged} />
       ) : location === null ? (
