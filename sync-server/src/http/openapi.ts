@@ -1,7 +1,7 @@
 import { ErrorBody } from '@depotline/shared';
 import type { z } from 'zod';
 import { createDocument, type ZodOpenApiObject, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import type { EndpointCredential, EndpointDoc } from './endpoint-doc';
+import type { EndpointCredential, EndpointDoc, EndpointOpenApi } from './endpoint-doc';
 import { type Endpoint, publicEndpoint } from './endpoint';
 
 /**
@@ -127,3 +127,7 @@ export function openApiEndpoint(endpoints: readonly Endpoint[]): Endpoint {
     },
   });
 }
+
+/** The document entry of an integrations admin endpoint: a signed-in admin’s access token, `integration.manage`. */
+export const adminOpenApi = (operationId: string, summary: string, responses: EndpointOpenApi['responses']): EndpointOpenApi =>
+  ({ operationId, summary, tags: ['integrations admin'], security: 'user', permissions: ['integration.manage'], responses });

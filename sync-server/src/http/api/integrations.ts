@@ -1,5 +1,5 @@
 import {
-  type ApprovalRequired, IntegrationCreate, IntegrationId, IntegrationListQuery, IntegrationSuspend, IntegrationUpdate, type IntegrationView,
+  ApprovalRequired, IntegrationCreate, IntegrationId, IntegrationListQuery, IntegrationSuspend, IntegrationUpdate, IntegrationView,
   WithApprovalReason,
 } from '@depotline/shared';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ import {
 } from '../../integrations/registry';
 import { integrationManagingLocations, mayViewIntegration } from '../../integrations/scopes';
 import { type Endpoint, endpoint } from '../endpoint';
+import { adminOpenApi } from '../openapi';
 import { approvalRequired, requesterOf } from './approvals';
 
 /*
@@ -49,6 +50,7 @@ async function visibleIntegration(call: { db: Db; caller: Caller; now: number },
 }
 
 type Answer = { integration: IntegrationView };
+const IntegrationAnswer = z.object({ integration: IntegrationView });
 
 export function integrationEndpoints(): Endpoint[] {
   return [
@@ -62,12 +64,14 @@ export function integrationEndpoints(): Endpoint[] {
         return records.map(presentIntegration);
       },
       present: (integrations) => ({ integrations }),
+      openapi: adminOpenApi('listIntegrations', 'List the integrations the caller manages', { 200: { description: 'The integrations.', schema: z.object({ integrations: z.array(IntegrationView) }) } }),
     }),
     endpoint({
       method: 'post',
       path: '/integrations',
       body: IntegrationCreate,
       status: 201,
+      openapi: adminOpenApi('createIntegration', 'Register an integration', { 201: { description: 'The integration.', schema: IntegrationAnswer } }),
       transaction: true,
       handle: ({ db, caller, input, now, audit }): Promise<Answer> => auditingRefusal(audit, async () =>
         ({ integration: presentIntegration(await applyIntegrationCreate(db, userGranter(caller), input.body, now)) })),
@@ -76,6 +80,7 @@ export function integrationEndpoints(): Endpoint[] {
       method: 'get',
       path: '/integrations/:integrationId',
       params: integrationParams,
+      openapi: adminOpenApi('getIntegration', 'Read an integration', { 200: { description: 'The integration.', schema: IntegrationAnswer } }),
       handle: async (call): Promise<Answer> => ({ integration: presentIntegration(await visibleIntegration(call, call.input.params.integrationId)) }),
     }),
     endpoint({
@@ -83,6 +88,10 @@ export function integrationEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId',
       params: integrationParams,
       body: z.intersection(IntegrationUpdate, WithApprovalReason),
+      openapi: adminOpenApi('updateIntegration', 'Change an integration (turning on contact or billing fields asks a second admin: 202)', {
+        200: { description: 'The integration as changed.', schema: IntegrationAnswer },
+        202: { description: 'The change waits for a second admin\u2019s approval.', schema: ApprovalRequired },
+      }),
       status: (result: Answer | ApprovalRequired) => ('approvalRequired' in result ? 202 : 200),
       // No endpoint transaction: a request for approval writes in its own.
       handle: async ({ ctx, caller, input, now, audit }): Promise<Answer | ApprovalRequired> => {
@@ -108,6 +117,7 @@ export function integrationEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/suspend',
       params: integrationParams,
       body: IntegrationSuspend,
+      openapi: adminOpenApi('suspendIntegration', 'Suspend an integration: every credential of it is refused', { 200: { description: 'The integration.', schema: IntegrationAnswer } }),
       transaction: true,
       handle: async (call): Promise<Answer> => {
         await visibleIntegration(call, call.input.params.integrationId);
@@ -120,6 +130,7 @@ export function integrationEndpoints(): Endpoint[] {
       method: 'post',
       path: '/integrations/:integrationId/resume',
       params: integrationParams,
+      openapi: adminOpenApi('resumeIntegration', 'Resume a suspended integration', { 200: { description: 'The integration.', schema: IntegrationAnswer } }),
       transaction: true,
       handle: async (call): Promise<Answer> => {
         await visibleIntegration(call, call.input.params.integrationId);
