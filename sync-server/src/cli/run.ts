@@ -24,6 +24,7 @@ import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
+import { webhookCommands } from './commands/webhooks';
 
 export const programName = 'depotline-admin';
 
@@ -31,6 +32,7 @@ export const commands: readonly CliCommand[] = [
   ...locationCommands, ...userCommands, ...grantCommands, ...groupCommands, ...approvalCommands, ...fleetCommands, ...importCommands, ...demoCommands, ...auditCommands, ...securityCommands, ...keyCommands, ...exportCommands, ...databaseCommands,
   ...integrationCredentialCommands,
   ...integrationCommands, ...integrationLogCommands,
+  ...webhookCommands,
 ];
 
 const globalOptions = {
