@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ApiOrderFigures } from './api-orders';
 import type { AuditVerifyFigures } from './audit-verify';
 import type { BoardQueryFigures } from './board-query';
 import type { CatchupFigures } from './catchup';
@@ -26,6 +27,8 @@ export interface BenchResult {
   board_query: BoardQueryFigures;
   /** Issue 11: 10,000 orders previewed and queued locally in the console's store. */
   order_import: ImportFigures;
+  /** Issue 12: orders created per second through the integration API (each with an Idempotency-Key), against the CLI import of the same orders. */
+  api_orders: ApiOrderFigures;
   audit_verify_per_s: number | null;
   memory_kb_per_console: number | null;
   machine: { cpu_model: string; cores: number; node: string };
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     catchup: { changes: options.quick ? 20_000 : 50_000, ours_s: null, pouchdb_s: null, ratio: null },
     board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
     order_import: { rows: 10_000, parse_ms: null, preview_ms: null, apply_ms: null, preview_ratio: null, apply_ratio: null },
+    api_orders: { sqlite_per_s: null, sqlite_import_per_s: null, sqlite_ratio: null, postgres_per_s: null, postgres_import_per_s: null, postgres_ratio: null },
     audit_verify_per_s: null,
     memory_kb_per_console: null,
     machine: { cpu_model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
@@ -81,6 +85,7 @@ async function main(): Promise<void> {
     { name: 'catchup', file: 'catchup.ts', timeoutS: 600, apply: (r) => { result.catchup = r.figures as CatchupFigures; } },
     { name: 'board_query', file: 'board-query.ts', timeoutS: 300, apply: (r) => { result.board_query = r.figures as BoardQueryFigures; } },
     { name: 'order_import', file: 'import.ts', timeoutS: 300, apply: (r) => { result.order_import = r.figures as ImportFigures; } },
+    { name: 'api_orders', file: 'api-orders.ts', timeoutS: 400, apply: (r) => { result.api_orders = r.figures as ApiOrderFigures; } },
     { name: 'audit_verify', file: 'audit-verify.ts', timeoutS: 300, apply: (r) => { result.audit_verify_per_s = (r.figures as AuditVerifyFigures).audit_verify_per_s; } },
   ];
   try {

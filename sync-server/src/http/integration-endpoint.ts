@@ -148,7 +148,7 @@ async function handleCall<P, Q, B, R>(
   }
   const address = allowlistDecision(integration, ip);
   if (!address.allowed) {
-    await auditNow(ctx, actor, refusal(integration.id, route, spec.method, null, { reason: 'address not in the allowlist', address: address.address }));
+    await auditNow(ctx, actor, refusal(integration.id, route, spec.method, null, { reason: 'address not in the allowlist', callerAddress: address.address }));
     throw forbidden('This address is not in the integration\u2019s allowlist.');
   }
   const input = parseRequest<P, Q, B, unknown>(spec, req);

@@ -65,7 +65,7 @@ async function claimAlert(db: Db, f: Finding, now: number): Promise<boolean> {
 }
 
 /** The locations an integration holds scopes at. */
-export async function integrationLocations(db: Db, integrationId: string): Promise<string[]> {
+export async function scopedLocationIds(db: Db, integrationId: string): Promise<string[]> {
   const rows = await db.selectFrom('integration_scopes').select('location_id').distinct().where('integration_id', '=', integrationId).execute();
   return rows.map((r) => r.location_id).sort();
 }
@@ -92,7 +92,7 @@ export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now:
     const integration = f.integrationId === null ? undefined
       : await trx.selectFrom('integrations').select(['id', 'name', 'auto_suspend_on_alert', 'suspended_at']).where('id', '=', f.integrationId).executeTakeFirst();
     // Refusals naming no known credential concern every integration admin: the API itself is probed.
-    const locationIds = integration ? await integrationLocations(trx, integration.id)
+    const locationIds = integration ? await scopedLocationIds(trx, integration.id)
       : (await trx.selectFrom('locations').select('id').orderBy('id').execute()).map((l) => l.id);
     // Suspension first, so the alert's entry says whether it suspended the integration.
     let suspended = false;

@@ -1,4 +1,7 @@
-import { ApiKeyId, CredentialCreate, CredentialRotate, IntegrationId, OAuthClientId } from '@depotline/shared';
+import {
+  ApiKeyId, ApiKeyList, ApiKeyView, CredentialCreate, CredentialRotate, IntegrationId, NewApiKey, NewOAuthClientSecret, OAuthClientId, OAuthClientList,
+  OAuthClientView, RotatedApiKey,
+} from '@depotline/shared';
 import { z } from 'zod';
 import { AccessRefused, type Granter } from '../../access/authority';
 import { deniedEvent } from '../../access/authorize';
@@ -22,6 +25,12 @@ const integrationParams = z.object({ integrationId: IntegrationId });
 const keyParams = integrationParams.extend({ keyId: ApiKeyId });
 const clientParams = integrationParams.extend({ clientId: OAuthClientId });
 
+/** What the OpenAPI document says of each endpoint (http/openapi.ts): an admin's access token, integration.manage. */
+const doc = (operationId: string, summary: string, status: number, description: string, schema: z.ZodType) => ({
+  operationId, summary, tags: ['Integration credentials'], security: 'user' as const, permissions: ['integration.manage'],
+  responses: { [status]: { description, schema } },
+});
+
 async function auditingRefusal<R>(audit: (event: AuditEvent) => void, work: () => Promise<R>): Promise<R> {
   try {
     return await work();
@@ -37,6 +46,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       method: 'get',
       path: '/integrations/:integrationId/keys',
       params: integrationParams,
+      openapi: doc('listApiKeys', 'List an integration\u2019s API keys (never their secrets)', 200, 'The keys.', ApiKeyList),
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
         ({ keys: await listApiKeys(db, userGranter(caller), input.params.integrationId, now) })),
     }),
@@ -47,6 +57,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       body: CredentialCreate,
       status: 201,
       transaction: true,
+      openapi: doc('createApiKey', 'Make an API key (its secret is in this answer only)', 201, 'The key and its secret, shown once.', NewApiKey),
       handle: ({ ctx, db, caller, input, now, audit }) => auditingRefusal(audit, () =>
         applyApiKeyCreate(db, ctx.config, userGranter(caller), input.params.integrationId, input.body, now)),
     }),
@@ -57,6 +68,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       body: CredentialRotate,
       status: 201,
       transaction: true,
+      openapi: doc('rotateApiKey', 'Rotate an API key: a new key, the old one working until oldEndsAt', 201, 'The new key (secret shown once) and the old one with its end.', RotatedApiKey),
       handle: ({ ctx, db, caller, input, now, audit }) => auditingRefusal(audit, () =>
         applyApiKeyRotate(db, ctx.config, userGranter(caller), input.params.integrationId, input.params.keyId, input.body, now)),
     }),
@@ -65,6 +77,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/keys/:keyId/revoke',
       params: keyParams,
       transaction: true,
+      openapi: doc('revokeApiKey', 'Revoke an API key at once', 200, 'The revoked key.', z.object({ key: ApiKeyView })),
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
         ({ key: await applyApiKeyRevoke(db, userGranter(caller), input.params.integrationId, input.params.keyId, now) })),
     }),
@@ -72,6 +85,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       method: 'get',
       path: '/integrations/:integrationId/oauth-clients',
       params: integrationParams,
+      openapi: doc('listOAuthClients', 'List an integration\u2019s OAuth clients (never their secrets)', 200, 'The clients.', OAuthClientList),
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
         ({ clients: await listOAuthClients(db, userGranter(caller), input.params.integrationId, now) })),
     }),
@@ -82,6 +96,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       body: CredentialCreate,
       status: 201,
       transaction: true,
+      openapi: doc('createOAuthClient', 'Make an OAuth 2.0 client (its secret is in this answer only)', 201, 'The client and its secret, shown once.', NewOAuthClientSecret),
       handle: ({ ctx, db, caller, input, now, audit }) => auditingRefusal(audit, () =>
         applyOAuthClientCreate(db, ctx.config, userGranter(caller), input.params.integrationId, input.body, now)),
     }),
@@ -91,6 +106,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       params: clientParams,
       body: CredentialRotate,
       transaction: true,
+      openapi: doc('rotateOAuthClient', 'Give an OAuth client a new secret, the old one working until oldEndsAt', 200, 'The client and its new secret, shown once.', NewOAuthClientSecret),
       handle: ({ ctx, db, caller, input, now, audit }) => auditingRefusal(audit, () =>
         applyOAuthClientRotate(db, ctx.config, userGranter(caller), input.params.integrationId, input.params.clientId, input.body, now)),
     }),
@@ -99,6 +115,7 @@ export function integrationCredentialEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/oauth-clients/:clientId/revoke',
       params: clientParams,
       transaction: true,
+      openapi: doc('revokeOAuthClient', 'Revoke an OAuth client and every token it holds', 200, 'The revoked client.', z.object({ client: OAuthClientView })),
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () =>
         ({ client: await applyOAuthClientRevoke(db, userGranter(caller), input.params.integrationId, input.params.clientId, now) })),
     }),

@@ -5,7 +5,7 @@ import type { Caller } from '../../access/caller';
 import type { AuditEvent } from '../../audit/audit-log';
 import type { Db } from '../../db/database';
 import { notFound } from '../../errors';
-import { integrationLocations } from '../../integrations/integration-alerts';
+import { scopedLocationIds } from '../../integrations/integration-alerts';
 import { listIntegrationAlerts, listIntegrationCalls, listWebhookAttempts } from '../../integrations/integration-log-read';
 import { type Endpoint, endpoint } from '../endpoint';
 
@@ -25,7 +25,7 @@ async function readableIntegration(
   integrationId: string,
   action: string,
 ): Promise<void> {
-  const locationIds = await integrationLocations(call.db, integrationId);
+  const locationIds = await scopedLocationIds(call.db, integrationId);
   const mine = locationIds.filter((l) => viewAt(call.caller.profile, l, call.now)?.general.has('integration.manage'));
   if (mine.length > 0) return;
   call.audit({ action, outcome: 'denied', targetType: 'integration', targetId: integrationId, locationId: null, details: { permission: 'integration.manage' } });
