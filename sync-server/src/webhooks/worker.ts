@@ -22,8 +22,8 @@ import { onWebhookWake } from './wake';
  */
 
 export const webhookLease = 'webhooks';
-/** A claim outlasts the attempt's timeout by this much. */
-const claimMarginMs = 30_000;
+/** How long a claim lasts: the attempt's timeout twice over (the attempt, then recording it), and a second. */
+const claimMs = (timeoutMs: number) => 2 * timeoutMs + 1000;
 
 export interface WebhookWorker {
   /** Stops sending: attempts in flight are aborted and due again at once; the lease is released. */
@@ -115,7 +115,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       .where('s.status', '=', 'active').where('i.suspended_at', 'is', null)
       .orderBy('d.next_attempt_at').limit(limit).execute();
     if (due.length === 0) return [];
-    return ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now + settings().timeoutMs + claimMarginMs })
+    return ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now + claimMs(settings().timeoutMs) })
       .where('id', 'in', due.map((d) => d.id)).where('status', '=', 'pending').where('next_attempt_at', '<=', now)
       .returning(['id', 'subscription_id', 'integration_id', 'event_type', 'location_id', 'stop_id', 'data', 'occurred_at', 'attempts', 'retry_until'])
       .execute();
