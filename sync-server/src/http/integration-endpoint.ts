@@ -69,8 +69,8 @@ export interface IntegrationEndpointSpec<P, Q, B, R> {
   params?: P;
   query?: Q;
   body?: B;
-  /** The machine permission the call needs, at the location it acts on (from the parsed input). */
-  scope: (input: EndpointInput<P, Q, B>) => { permission: MachinePermission; locationId: string };
+  /** The machine permission the call needs, at the location it acts on (from the parsed input); of a list, any one. */
+  scope: (input: EndpointInput<P, Q, B>) => { permission: MachinePermission | readonly MachinePermission[]; locationId: string };
   transaction?: boolean;
   handle: (call: IntegrationCall<P, Q, B>) => Promise<R>;
   /** HTTP status of a success (201 for a create); a function picks it from the result. Default 200. */
@@ -154,9 +154,10 @@ async function handleCall<P, Q, B, R>(
   const input = parseRequest<P, Q, B, unknown>(spec, req);
   const access = machineAccessProfile(integration, principal.scopes, now);
   const scope = spec.scope(input);
-  if (!checkPermission(access, scope, now)) {
-    await auditNow(ctx, actor, refusal(integration.id, route, spec.method, scope.locationId, { reason: 'scope', permission: scope.permission }));
-    throw forbidden(`The credential does not hold ${scope.permission} at this location.`);
+  const needs: readonly MachinePermission[] = typeof scope.permission === 'string' ? [scope.permission] : scope.permission;
+  if (!needs.some((permission) => checkPermission(access, { permission, locationId: scope.locationId }, now))) {
+    await auditNow(ctx, actor, refusal(integration.id, route, spec.method, scope.locationId, { reason: 'scope', permission: needs.join(' or ') }));
+    throw forbidden(`The credential does not hold ${needs.join(' or ')} at this location.`);
   }
   const calling: CallingIntegration = {
     id: integration.id, name: integration.name, profile: integration.dataProfile, locations: integrationLocations(integration),
