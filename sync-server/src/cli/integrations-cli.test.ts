@@ -4,7 +4,7 @@ import { runAdmin, runAdminJson } from '../../test/admin-cli';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
 
-/** `depotline-admin integration create|list|show|update|suspend|resume`, in process, on both databases. */
+/** `depotline-admin integration create|list|show|update|suspend|resume|allowlist|profile`, in process, on both databases. */
 describe.each(backends)('depotline-admin integrations (%s)', (backend) => {
   let env: TestEnv;
   let ctx: ServerContext;
@@ -53,13 +53,23 @@ describe.each(backends)('depotline-admin integrations (%s)', (backend) => {
     expect((await runAdmin(env, ['integration', 'update', '--integration', 'acme-shop', '--contact', 'x', '--expected-version', '1'])).code).toBe(1);
     expect((await runAdmin(env, ['integration', 'update', '--integration', 'acme-shop', '--locations', 'depot-south'])).code).toBe(1);
 
+    // One list edited without restating it; entries compared in canonical form.
+    expect((await runAdminJson(env, ['integration', 'allowlist', '--integration', 'acme-shop', '--add', '192.0.2.0/24,2001:DB8::/32'])).json)
+      .toMatchObject({ integration: { ipAllowlist: ['192.0.2.0/24', '2001:db8::/32'] } });
+    expect((await runAdminJson(env, ['integration', 'allowlist', '--integration', 'acme-shop', '--remove', '::ffff:192.0.2.0/120'])).json)
+      .toMatchObject({ integration: { ipAllowlist: ['2001:db8::/32'] } });
+    expect((await runAdmin(env, ['integration', 'allowlist', '--integration', 'acme-shop', '--add', '300.1.1.1'])).code).toBe(1);
+    expect((await runAdmin(env, ['integration', 'allowlist', '--integration', 'acme-shop'])).code).toBe(1);
+    expect((await runAdminJson(env, ['integration', 'profile', '--integration', 'acme-shop', '--add', 'eta', '--remove', 'phone'])).json)
+      .toMatchObject({ integration: { dataProfile: ['orderRef', 'status', 'eta'], version: 5 } });
+
     expect((await runAdminJson(env, ['integration', 'suspend', '--integration', 'acme-shop', '--reason', 'partner asked'])).json).toMatchObject({ integration: { suspendedReason: 'partner asked' } });
     expect((await runAdmin(env, ['integration', 'show', '--integration', 'acme-shop'])).stdout).toContain('SUSPENDED');
     expect((await runAdminJson(env, ['integration', 'resume', '--integration', 'acme-shop'])).json).toMatchObject({ integration: { suspendedAt: null } });
     expect((await runAdmin(env, ['integration', 'show', '--integration', 'nope'])).code).toBe(1);
 
     const audit = await ctx.db.selectFrom('audit_log').select(['action', 'actor', 'details']).where('target_type', '=', 'integration').orderBy('seq').execute();
-    expect(audit.map((a) => a.action)).toEqual(['integration.create', 'integration.update', 'integration.suspend', 'integration.resume']);
+    expect(audit.map((a) => a.action)).toEqual(['integration.create', 'integration.update', 'integration.update', 'integration.update', 'integration.update', 'integration.suspend', 'integration.resume']);
     for (const a of audit) expect(a.actor).toMatch(/^cli:/);
     expect(audit.map((a) => a.details).join(' ')).not.toContain('ops@acme.example');
   });

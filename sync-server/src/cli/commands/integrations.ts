@@ -10,7 +10,7 @@ import { operatorActor } from '../../provisioning/operator';
 import { type CliCommand, type CliValues, commaList, isoTime, optionalInteger, optionalString, parseCliInput, requiredString } from '../command';
 
 /*
- * `depotline-admin integration create|list|show|update|suspend|resume` (docs/operations.md,
+ * `depotline-admin integration create|list|show|update|suspend|resume|allowlist|profile` (docs/operations.md,
  * "Integrations"). The operator on the server host is trusted like for grants, so turning on a
  * contact or billing field here needs no second admin; every change is audited as `cli:<user>`.
  * The same scopes are given at every location named; per-location scopes are set over REST.
@@ -186,6 +186,44 @@ const integrationResume: CliCommand = {
   },
 };
 
+/**
+ * `integration allowlist` and `integration profile`: add or remove entries of one list without
+ * restating it (`update` replaces the whole list). Parsed with the same schema as `update`.
+ */
+function listEditCommand(name: 'allowlist' | 'profile', field: 'ipAllowlist' | 'dataProfile', what: string, example: string): CliCommand {
+  return {
+    group: 'integration',
+    name,
+    summary: `Add or remove ${what} of an integration (update --${name} replaces the whole list)`,
+    options: {
+      integration: integrationOption,
+      add: { type: 'string', value: '<item,...>', description: `${what} to add` },
+      remove: { type: 'string', value: '<item,...>', description: `${what} to remove` },
+    },
+    notes: [`Example: depotline-admin integration ${name} --integration acme-shop ${example}`],
+    prepare(values) {
+      const nameOrId = requiredString(values, 'integration');
+      const add = commaList(optionalString(values, 'add') ?? '');
+      const remove = commaList(optionalString(values, 'remove') ?? '');
+      if (add.length === 0 && remove.length === 0) throw badRequest(['--add or --remove: name what to change']);
+      // Entries are compared in canonical form, so `--remove ::ffff:192.0.2.0/120` removes 192.0.2.0/24.
+      const canonical = (items: string[]) => parseCliInput(IntegrationUpdate, { [field]: items }, flagOf)[field] as string[];
+      const added = canonical(add);
+      const removed = canonical(remove);
+      return async (ctx) => {
+        const before = await requireByName(ctx, nameOrId);
+        const current: string[] = before[field];
+        const next = [...current.filter((x) => !removed.includes(x)), ...added.filter((x) => !current.includes(x))];
+        const update = parseCliInput(IntegrationUpdate, { [field]: next, expectedVersion: before.version }, flagOf);
+        const { after } = await ctx.db.transaction().execute((trx) => applyIntegrationUpdate(trx, operator(), before.id, update, ctx.now()));
+        return shown(after, 'Changed');
+      };
+    },
+  };
+}
+
 export const integrationCommands: readonly CliCommand[] = [
   integrationCreate, integrationList, integrationShow, integrationUpdate, integrationSuspend, integrationResume,
+  listEditCommand('allowlist', 'ipAllowlist', 'address ranges', '--add 2001:db8:42::/48 --remove 192.0.2.0/24'),
+  listEditCommand('profile', 'dataProfile', 'data profile fields', '--add eta --remove address'),
 ];
