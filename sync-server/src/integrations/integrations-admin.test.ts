@@ -173,6 +173,19 @@ describe.each(backends)('integrations admin API (%s)', (backend) => {
     expect((await call(asker.token, 'PATCH', `/integrations/${integration.id}`, { dataProfile: ['orderRef'], expectedVersion: 2 })).status).toBe(409);
   });
 
+  it('an approval of contact fields is stale once the integration changed after the request: nothing is applied', async () => {
+    const asker = await person('admin');
+    const integration = await create(asker.token, [A]);
+    const asked = await call(asker.token, 'PATCH', `/integrations/${integration.id}`, { dataProfile: ['orderRef', 'status', 'email'], reason: 'sends delivery mails' });
+    expect(asked.status).toBe(202);
+    const approval = (asked.body as { approval: ApprovalRequest }).approval;
+    // Slipped in between: the scopes change, so the version the request named is gone.
+    expect((await call(asker.token, 'PATCH', `/integrations/${integration.id}`, { scopes: [{ locationId: A, permissions: ['status.read'] }] })).status).toBe(200);
+    const second = await person('admin');
+    expect(await call(second.token, 'POST', `/approvals/${approval.id}/approve`, {})).toMatchObject({ status: 409, body: { error: { code: 'approval_stale' } } });
+    expect(JSON.parse((await stored(integration.id))!.data_profile)).toEqual(['orderRef', 'status', 'timeWindow', 'address']);
+  });
+
   it('bad input is a clear 400 and stores nothing: contact fields at creation, a bad range, a user permission as a scope', async () => {
     const admin = await person('admin');
     const cases: [Record<string, unknown>, RegExp][] = [
