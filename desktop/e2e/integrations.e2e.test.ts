@@ -186,7 +186,7 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     expect(refused.map((r) => r.error?.code)).toEqual(['forbidden', 'forbidden']);
   }, 180_000);
 
-  it('a key\'s call shows in the activity with its last use; rotation keeps the old key until its end, revocation is at once; a webhook is paused, resumed and its secret rotated, each secret shown once', async () => {
+  it('a key\'s call shows in the activity with its last use; rotation keeps the old key until its end, revocation is at once; a webhook is paused, resumed and its secret rotated; an OAuth client gets a token; each secret shown once', async () => {
     // Loopback receivers are allowed here, as on-premises installations may (nothing is delivered in this test).
     server.ctx.config = { ...server.ctx.config, webhooks: { ...server.ctx.config.webhooks, allowLoopback: true } };
     const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot] });
@@ -275,8 +275,23 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     await hook.getByTestId('save-webhook-events').click();
     await eventually(() => hook.textContent()).toContain('Delivery failed');
 
+    // An OAuth client: its secret shown once, good for a token at the token endpoint.
+    const oauth = detail.getByTestId('integration-oauth-clients');
+    await oauth.getByTestId('new-oauth-client').click();
+    await oauth.getByTestId('oauth-client-name').fill('erp');
+    await oauth.getByTestId('oauth-client-create').click();
+    const clientSecret = await oauth.getByTestId('secret-value').inputValue();
+    await oauth.getByTestId('secret-done').click();
+    const clientId = (await oauth.getByTestId('oauth-client-row').getAttribute('data-client-id'))!;
+    const token = await fetch(new URL('/api/v1/oauth/token', server.url), {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(200);
+
     const stored = await databaseText(c.install);
-    for (const secret of [first, second, signing, rotated]) {
+    for (const secret of [first, second, signing, rotated, clientSecret]) {
       expect(stored).not.toContain(secret);
       expect(await c.page.content()).not.toContain(secret);
     }

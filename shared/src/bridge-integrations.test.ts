@@ -77,9 +77,9 @@ describe('the Integrations screen\'s bridge contract', () => {
     const made = bridgeCalls.createIntegrationKey.result.parse({ key: { ...key, secretHash: 'ab12' }, secret: 'dlk_AbCdEfGh12345678_0123456789abcdef' });
     expect(made.secret).toBe('dlk_AbCdEfGh12345678_0123456789abcdef');
     expect(JSON.stringify(made.key)).not.toContain('ab12');
-    // No answer but the four that make a secret has a field that could carry one.
+    // No answer but the six that make a secret has a field that could carry one.
     const carriers = Object.entries(integrationBridgeCalls).filter(([, c]) => JSON.stringify(c.result.toJSONSchema({ unrepresentable: 'any' })).includes('"secret"')).map(([name]) => name);
-    expect(carriers.sort()).toEqual(['createIntegrationKey', 'createWebhook', 'rotateIntegrationKey', 'rotateWebhookSecret']);
+    expect(carriers.sort()).toEqual(['createIntegrationKey', 'createOAuthClient', 'createWebhook', 'rotateIntegrationKey', 'rotateOAuthClientSecret', 'rotateWebhookSecret']);
   });
 
   it('activity carries status, latency and time, never a body', () => {

@@ -114,6 +114,25 @@ export const NewSecret = z.object({ secret: z.string().min(16).max(512) });
 export const NewConsoleKey = NewSecret.extend({ key: ConsoleKeyView });
 export type NewConsoleKey = z.infer<typeof NewConsoleKey>;
 
+export const ConsoleOAuthClientView = z.object({
+  /** The `client_id` (not a secret). */
+  id: RecordId,
+  name: z.string().max(100),
+  scopes: Scopes,
+  status: z.enum(['active', 'ending', 'expired', 'revoked']),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  revokedAt: Timestamp.nullable(),
+  lastUsedAt: Timestamp.nullable(),
+  lastUsedIp: Address.nullable(),
+  /** During a secret rotation the previous secret works until then. */
+  previousSecretEndsAt: Timestamp.nullable(),
+});
+export type ConsoleOAuthClientView = z.infer<typeof ConsoleOAuthClientView>;
+
+export const NewConsoleOAuthSecret = NewSecret.extend({ client: ConsoleOAuthClientView });
+export type NewConsoleOAuthSecret = z.infer<typeof NewConsoleOAuthSecret>;
+
 /* ----------------------------------------------------------------------------- webhooks */
 
 export const ConsoleWebhookView = z.object({
@@ -236,6 +255,21 @@ export const integrationBridgeCalls = {
   },
   /** At once: the next call with it is refused. */
   revokeIntegrationKey: { args: At.extend({ keyId: RecordId }).strict(), result: ConsoleKeyView },
+
+  /** OAuth 2.0 clients (client credentials grant, RFC 6749 section 4.4) of the integration. */
+  integrationOAuthClients: { args: At.strict(), result: z.array(ConsoleOAuthClientView).max(MaxIntegrationKeys) },
+  /** The client secret is in the answer, once. */
+  createOAuthClient: {
+    args: At.extend({ name: z.string().trim().min(1, 'name the client').max(100), scopes: Scopes.min(1, 'choose at least one scope'), expiresAt: Timestamp }).strict(),
+    result: NewConsoleOAuthSecret,
+  },
+  /** A new client secret (in the answer, once); the old one works until `oldEndsAt`. */
+  rotateOAuthClientSecret: {
+    args: At.extend({ clientId: RecordId, oldEndsAt: Timestamp, expiresAt: Timestamp.optional() }).strict(),
+    result: NewConsoleOAuthSecret,
+  },
+  /** At once, with every token it holds. */
+  revokeOAuthClient: { args: At.extend({ clientId: RecordId }).strict(), result: ConsoleOAuthClientView },
 
   integrationWebhooks: { args: At.strict(), result: z.array(ConsoleWebhookView).max(MaxWebhooks) },
   /** The signing secret (`whsec_…`) is in the answer, once. */

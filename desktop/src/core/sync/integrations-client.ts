@@ -1,6 +1,7 @@
 import {
-  ApiKeyList, ApiKeyView, ApprovalRequired, type IntegrationCreate, type IntegrationUpdate, IntegrationView, NewApiKey, RotatedApiKey,
-  type ApiKeyView as ApiKey, type CredentialCreate, type CredentialRotate,
+  ApiKeyList, ApiKeyView, ApprovalRequired, type IntegrationCreate, type IntegrationUpdate, IntegrationView, NewApiKey, NewOAuthClientSecret,
+  OAuthClientList, OAuthClientView, RotatedApiKey,
+  type ApiKeyView as ApiKey, type CredentialCreate, type CredentialRotate, type NewOAuthClientSecret as NewClientSecret, type OAuthClientView as OAuthClient,
   type IntegrationView as Integration, type RotatedApiKey as Rotated, type NewApiKey as NewKey,
 } from '@depotline/shared';
 import { z } from 'zod';
@@ -13,13 +14,14 @@ const IntegrationBody = z.object({ integration: IntegrationView });
 const IntegrationOrApproval = z.union([IntegrationBody, ApprovalRequired]);
 const IntegrationList = z.object({ integrations: z.array(IntegrationView) });
 const KeyBody = z.object({ key: ApiKeyView });
+const ClientBody = z.object({ client: OAuthClientView });
 
 /**
  * The admin's side of integrations over REST (docs/api.md "Integrations"): the registry, the
  * data profile (a change that turns on contact or billing fields comes back as the approval
- * request that now waits, HTTP 202), and API keys. Like the governance client, every call
- * carries only the session's access token, and every answer is parsed with its shared schema.
- * A new key's secret is in the answer of the call that made it; this client hands it up and
+ * request that now waits, HTTP 202), API keys and OAuth clients. Like the governance client,
+ * every call carries only the session's access token, and every answer is parsed with its shared
+ * schema. A new secret is in the answer of the call that made it; this client hands it up and
  * keeps nothing.
  */
 export class IntegrationsClient {
@@ -71,6 +73,24 @@ export class IntegrationsClient {
 
   async revokeKey(id: string, keyId: string): Promise<ApiKey> {
     return (await this.#json('POST', `/integrations/${segment(id)}/keys/${segment(keyId)}/revoke`, KeyBody, {})).key;
+  }
+
+  /* OAuth 2.0 clients */
+
+  async oauthClients(id: string): Promise<OAuthClient[]> {
+    return (await this.#json('GET', `/integrations/${segment(id)}/oauth-clients`, OAuthClientList)).clients;
+  }
+
+  createOAuthClient(id: string, body: CredentialCreate): Promise<NewClientSecret> {
+    return this.#json('POST', `/integrations/${segment(id)}/oauth-clients`, NewOAuthClientSecret, body);
+  }
+
+  rotateOAuthClient(id: string, clientId: string, body: CredentialRotate): Promise<NewClientSecret> {
+    return this.#json('POST', `/integrations/${segment(id)}/oauth-clients/${segment(clientId)}/rotate`, NewOAuthClientSecret, body);
+  }
+
+  async revokeOAuthClient(id: string, clientId: string): Promise<OAuthClient> {
+    return (await this.#json('POST', `/integrations/${segment(id)}/oauth-clients/${segment(clientId)}/revoke`, ClientBody, {})).client;
   }
 
   /* transport */

@@ -1,13 +1,13 @@
 import {
   MaxIntegrationKeys, MaxIntegrations, profileWidening,
-  type BridgeArgs, type BridgeValue, type ConsoleIntegrationView, type ConsoleKeyView, type IntegrationProfileResult,
+  type BridgeArgs, type BridgeValue, type ConsoleIntegrationView, type ConsoleKeyView, type ConsoleOAuthClientView, type IntegrationProfileResult,
 } from '@depotline/shared';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { toApprovalView } from './governance-views';
 import { integrationsAccess, profileNeedsApproval, translate, type IntegrationsAccess } from './integration-access';
 import { IntegrationHooks } from './integration-hooks';
-import { toIntegrationView, toKeyView } from './integration-views';
+import { toIntegrationView, toKeyView, toOAuthClientView } from './integration-views';
 
 export interface ConsoleIntegrationsOptions {
   /** The unlocked session; throws ConsoleError `locked` or `not_signed_in` otherwise. */
@@ -17,8 +17,8 @@ export interface ConsoleIntegrationsOptions {
 }
 
 /**
- * The Integrations screen's calls (admins): the integrations at a depot, their data profile and
- * API keys, asked of the server with this session's token (core/sync/integrations-client.ts);
+ * The Integrations screen's calls (admins): the integrations at a depot, their data profile,
+ * API keys and OAuth clients, asked of the server with this session's token (core/sync/integrations-client.ts);
  * webhooks and activity are in integration-hooks.ts. Each call first checks `integration.manage`
  * at the depot as this computer last synced it, so the hidden screen is refused here too (the
  * server decides again). A new key's secret passes from the server's answer to the bridge's and
@@ -120,6 +120,33 @@ export class ConsoleIntegrations {
     return this.#done(toKeyView(await translate(client.revokeKey(args.integrationId, args.keyId))));
   }
 
+  /* ---------------------------------------------------------------------- OAuth clients */
+
+  async integrationOAuthClients(args: BridgeArgs<'integrationOAuthClients'>): Promise<ConsoleOAuthClientView[]> {
+    const { client } = await this.#access(args.locationId);
+    const clients = await translate(client.oauthClients(args.integrationId));
+    return clients.slice(0, MaxIntegrationKeys).map(toOAuthClientView).sort(keyOrder);
+  }
+
+  async createOAuthClient(args: BridgeArgs<'createOAuthClient'>): Promise<BridgeValue<'createOAuthClient'>> {
+    const { client } = await this.#access(args.locationId);
+    const made = await translate(client.createOAuthClient(args.integrationId, { name: args.name, scopes: args.scopes, expiresAt: args.expiresAt }));
+    return this.#done({ client: toOAuthClientView(made.client), secret: made.clientSecret });
+  }
+
+  async rotateOAuthClientSecret(args: BridgeArgs<'rotateOAuthClientSecret'>): Promise<BridgeValue<'rotateOAuthClientSecret'>> {
+    const { client } = await this.#access(args.locationId);
+    const made = await translate(client.rotateOAuthClient(args.integrationId, args.clientId, {
+      oldEndsAt: args.oldEndsAt, ...(args.expiresAt !== undefined ? { expiresAt: args.expiresAt } : {}),
+    }));
+    return this.#done({ client: toOAuthClientView(made.client), secret: made.clientSecret });
+  }
+
+  async revokeOAuthClient(args: BridgeArgs<'revokeOAuthClient'>): Promise<ConsoleOAuthClientView> {
+    const { client } = await this.#access(args.locationId);
+    return this.#done(toOAuthClientView(await translate(client.revokeOAuthClient(args.integrationId, args.clientId))));
+  }
+
   /* --------------------------------------------------------------------------- plumbing */
 
   #done<T>(value: T): T {
@@ -130,5 +157,5 @@ export class ConsoleIntegrations {
 
 /** Working keys first, newest first within each status. */
 const statusRank: Readonly<Record<ConsoleKeyView['status'], number>> = { active: 0, ending: 1, expired: 2, revoked: 3 };
-const keyOrder = (a: ConsoleKeyView, b: ConsoleKeyView) => statusRank[a.status] - statusRank[b.status] || b.createdAt - a.createdAt;
+const keyOrder = (a: { status: ConsoleKeyView['status']; createdAt: number }, b: { status: ConsoleKeyView['status']; createdAt: number }) => statusRank[a.status] - statusRank[b.status] || b.createdAt - a.createdAt;
 

@@ -1,4 +1,6 @@
-import type { ApiKeyView, ConsoleIntegrationView, ConsoleKeyView, IntegrationView } from '@depotline/shared';
+import type {
+  ApiKeyView, ConsoleIntegrationView, ConsoleKeyView, ConsoleOAuthClientView, IntegrationView, OAuthClientView,
+} from '@depotline/shared';
 import { depotRefs, type DepotNames } from './governance-views';
 
 /*
@@ -28,4 +30,9 @@ export function toIntegrationView(i: IntegrationView, names: DepotNames, managed
 export const toKeyView = (k: ApiKeyView): ConsoleKeyView => ({
   id: k.id, name: clip(k.name, 100), scopes: k.scopes, status: k.status, createdAt: k.createdAt, expiresAt: k.expiresAt,
   endsAt: k.endsAt, revokedAt: k.revokedAt, lastUsedAt: k.lastUsedAt, lastUsedIp: k.lastUsedIp && clip(k.lastUsedIp, 64),
+});
+
+export const toOAuthClientView = (c: OAuthClientView): ConsoleOAuthClientView => ({
+  id: c.id, name: clip(c.name, 100), scopes: c.scopes, status: c.status, createdAt: c.createdAt, expiresAt: c.expiresAt,
+  revokedAt: c.revokedAt, lastUsedAt: c.lastUsedAt, lastUsedIp: c.lastUsedIp && clip(c.lastUsedIp, 64), previousSecretEndsAt: c.previousSecretEndsAt,
 });

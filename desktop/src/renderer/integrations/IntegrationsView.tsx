@@ -9,6 +9,7 @@ import { ActivitySection } from './ActivitySection';
 import { IntegrationForm } from './IntegrationForm';
 import { kindLabel, profileFieldLabel } from './integration-text';
 import { KeysSection } from './KeysSection';
+import { OAuthClientsSection } from './OAuthClientsSection';
 import { ProfileEditor } from './ProfileEditor';
 import { WebhooksSection } from './WebhooksSection';
 import '../governance/governance.css';
@@ -169,6 +170,7 @@ function IntegrationDetail({ location, locations, integration: i, version, editi
         <ProfileEditor locationId={location.id} integration={i} onChanged={onChanged} />
       </section>
       {i.editable && <KeysSection locationId={location.id} integration={i} version={version} onChanged={onChanged} />}
+      {i.editable && <OAuthClientsSection locationId={location.id} integration={i} version={version} onChanged={onChanged} />}
       {i.editable && <WebhooksSection locationId={location.id} integration={i} version={version} onChanged={onChanged} />}
       <ActivitySection locationId={location.id} integration={i} version={version} />
     </div>

@@ -1,14 +1,13 @@
 import { useState, type FormEvent } from 'react';
-import type { ConsoleKeyView, ConsoleIntegrationView, MachinePermission, NewConsoleKey } from '@depotline/shared';
+import type { ConsoleKeyView, ConsoleIntegrationView, NewConsoleKey } from '@depotline/shared';
 import { call } from '../bridge';
 import { useQuery } from '../console/hooks';
 import { agoText, localDateTime } from '../format';
 import { useAction } from '../security/use-action';
-import { daysFrom, endOfDay, keyStatusLabel, scopeLabel } from './integration-text';
+import { heldScopes, NewCredentialForm } from './CredentialForm';
+import { daysFrom, endOfDay, keyStatusLabel } from './integration-text';
 import { SecretOnce } from './SecretOnce';
 
-/** The scopes the integration holds somewhere: a key may carry these, no more. */
-const heldScopes = (integration: ConsoleIntegrationView): MachinePermission[] => [...new Set(integration.scopes.flatMap((s) => s.scopes))];
 
 /**
  * The integration's API keys: each by its prefix (the rest is never shown again), its scopes,
@@ -38,7 +37,12 @@ export function KeysSection({ locationId, integration, version, onChanged }: { l
           use={`The partner sends it as "Authorization: Bearer <key>". It works until ${localDateTime(fresh.key.expiresAt)}.`}
         />
       )}
-      {creating && <NewKeyForm at={at} integration={integration} onMade={made} onCancel={() => setCreating(false)} />}
+      {creating && (
+        <NewCredentialForm
+          what="API key" testPrefix="key" offered={heldScopes(integration)} onCancel={() => setCreating(false)}
+          create={async (fields) => made(await call('createIntegrationKey', { ...at, ...fields }))}
+        />
+      )}
       {keys.error && <p className="form-error" role="alert">{keys.error}</p>}
       {!keys.data ? <p className="muted">{keys.loading ? 'Loading…' : ''}</p>
         : keys.data.length === 0 ? <p className="muted">No keys yet. The partner cannot call the API until it has one.</p>
@@ -53,51 +57,6 @@ export function KeysSection({ locationId, integration, version, onChanged }: { l
             </table>
           )}
     </section>
-  );
-}
-
-function NewKeyForm({ at, integration, onMade, onCancel }: {
-  at: { locationId: string; integrationId: string }; integration: ConsoleIntegrationView; onMade: (key: NewConsoleKey) => void; onCancel: () => void;
-}) {
-  const action = useAction();
-  const offered = heldScopes(integration);
-  const [name, setName] = useState('');
-  const [scopes, setScopes] = useState<MachinePermission[]>(offered);
-  const [expires, setExpires] = useState(() => daysFrom(Date.now(), 90));
-  const expiresAt = endOfDay(expires);
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    if (expiresAt === null) return;
-    void action.run(async () => onMade(await call('createIntegrationKey', { ...at, name: name.trim(), scopes, expiresAt })));
-  }
-
-  return (
-    <form className="gov-form" onSubmit={submit} aria-label="New API key" data-testid="key-form">
-      <label>
-        Name <span className="hint">where it is used, e.g. &ldquo;web shop production&rdquo;</span>
-        <input autoFocus required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="key-name" />
-      </label>
-      <fieldset>
-        <legend>Scopes</legend>
-        {offered.length === 0 && <p className="muted">The integration holds no scopes yet: give it some first.</p>}
-        {offered.map((s) => (
-          <label key={s} className="check">
-            <input type="checkbox" checked={scopes.includes(s)} onChange={(e) => setScopes((list) => (e.target.checked ? [...list, s] : list.filter((x) => x !== s)))} />
-            <span className="mono">{s}</span> <span className="muted">{scopeLabel[s] ?? ''}</span>
-          </label>
-        ))}
-      </fieldset>
-      <label>
-        Expires on <span className="hint">required; the server refuses dates beyond its policy</span>
-        <input type="date" required value={expires} onChange={(e) => setExpires(e.target.value)} data-testid="key-expires" />
-      </label>
-      {action.error && <p className="form-error" role="alert" data-testid="key-error">{action.error}</p>}
-      <div className="actions">
-        <button type="button" onClick={onCancel}>Cancel</button>
-        <button type="submit" className="primary" disabled={action.busy || scopes.length === 0 || expiresAt === null || name.trim() === ''} data-testid="key-create">Create key</button>
-      </div>
-    </form>
   );
 }
 
