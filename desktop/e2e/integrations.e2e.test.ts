@@ -186,7 +186,7 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     expect(refused.map((r) => r.error?.code)).toEqual(['forbidden', 'forbidden']);
   }, 180_000);
 
-  it('a key\'s call shows in the activity with its last use; rotation keeps the old key until its end, revocation is at once; a webhook is paused, resumed and its secret rotated; an OAuth client gets a token; each secret shown once', async () => {
+  it('a key\'s calls show in the activity with its last use, a burst of refused calls as an alert; rotation keeps the old key until its end, revocation is at once; a webhook is paused, resumed and its secret rotated; an OAuth client gets a token; each secret shown once', async () => {
     // Loopback receivers are allowed here, as on-premises installations may (nothing is delivered in this test).
     server.ctx.config = { ...server.ctx.config, webhooks: { ...server.ctx.config.webhooks, allowLoopback: true } };
     const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot] });
@@ -222,6 +222,19 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     await view.getByTestId('open-integration').first().click();
     await view.getByTestId('open-integration').first().click();
     await eventually(() => keys.getByTestId('key-last-used').textContent()).toMatch(/127\.0\.0\.1|::1/);
+
+    // Probing a depot it has no scope at, again and again: an unusual-activity alert for the admins.
+    for (let i = 0; i < 25; i++) {
+      const probe = await fetch(new URL('/api/v1/locations/depot-elsewhere/order-changes', server.url), { headers: { authorization: `Bearer ${first}` } });
+      expect([403, 404]).toContain(probe.status);
+    }
+    await eventually(async () => {
+      await activity.getByTestId('refresh-activity').click();
+      return activity.locator('[data-testid="integration-alert"][data-alert-kind="refused_burst"]').count();
+    }).toBeGreaterThan(0);
+    expect(await activity.getByTestId('integration-calls').textContent()).toMatch(/40[34]/);
+    await activity.getByTestId('integration-alerts').scrollIntoViewIfNeeded();
+    await c.screenshot('66-integration-activity-and-alert');
 
     // Rotation: a new secret, once; the old key works until the end date chosen.
     const oldRow = keys.getByTestId('key-row').first();
