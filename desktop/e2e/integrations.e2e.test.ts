@@ -79,7 +79,7 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     }
   }
 
-  it('an admin registers a partner, sees a new key once and never again, and turning on a contact field waits for a second admin; a dispatcher has no such screen', async () => {
+  it('an admin registers a partner, sees a new key once and never again, and turning on a contact field waits for a second admin, who approves it; a dispatcher has no such screen', async () => {
     const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot], displayName: 'Ada Marsh' });
     const c = await consoleOf(admin);
     await c.page.getByTestId('tab-integrations').click();
@@ -157,7 +157,22 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     await c.screenshot('63-integration-profile-waiting-for-approval');
     await eventually(() => row.getByTestId('integration-profile').textContent()).not.toContain('Customer phone');
     expect(await profile.getByTestId('profile-phone').getByRole('checkbox').isChecked()).toBe(false);
-    // Narrowing needs nobody: the address goes at once.
+
+    // A second admin approves it in their inbox; then the partner receives the phone number.
+    const second = await consoleOf(await buildUser(server.ctx, { role: 'admin', locationIds: [depot], displayName: 'Bea Second' }));
+    await second.page.getByTestId('tab-approvals').click();
+    const request = second.page.getByTestId('approvals-inbox').getByTestId('approval');
+    expect(await request.getByTestId('approval-reason').textContent()).toBe('Swift texts the customer before arrival');
+    await request.getByTestId('approve-approval').click();
+    await eventually(() => second.page.getByTestId('approvals-inbox').getByTestId('approval').count()).toBe(0);
+    await c.page.getByTestId('tab-approvals').click();
+    await c.page.getByTestId('tab-integrations').click();
+    await eventually(() => row.getByTestId('integration-profile').textContent()).toContain('Customer phone');
+    await row.getByTestId('open-integration').click();
+    expect(await profile.getByTestId('profile-phone').getByRole('checkbox').isChecked()).toBe(true);
+
+    // Narrowing needs nobody: the phone and the address go at once.
+    await profile.getByTestId('profile-phone').getByRole('checkbox').uncheck();
     await profile.getByTestId('profile-address').getByRole('checkbox').uncheck();
     await profile.getByTestId('profile-save').click();
     await profile.getByTestId('profile-saved').waitFor();
