@@ -19,6 +19,7 @@ import { type BenchOptions, parseOptions, progress } from './lib/options';
 import { startPostgres, type PostgresCluster } from './lib/postgres';
 import { benchDir, runSectionProcess, type SectionResult } from './lib/process';
 import type { ThroughputFigures } from './throughput';
+import type { WebhookFigures } from './webhooks';
 
 export interface BenchResult {
   fanout: FanoutFigures;
@@ -29,6 +30,8 @@ export interface BenchResult {
   order_import: ImportFigures;
   /** Issue 12: orders created per second through the integration API (each with an Idempotency-Key), against the CLI import of the same orders. */
   api_orders: ApiOrderFigures;
+  /** Issue 12: webhook deliveries per second to a loopback receiver, and p99 from commit to delivery at 1,000 events/s, against bare signed POSTs. */
+  webhooks: WebhookFigures;
   audit_verify_per_s: number | null;
   memory_kb_per_console: number | null;
   machine: { cpu_model: string; cores: number; node: string };
@@ -64,6 +67,9 @@ async function main(): Promise<void> {
     board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
     order_import: { rows: 10_000, parse_ms: null, preview_ms: null, apply_ms: null, preview_ratio: null, apply_ratio: null },
     api_orders: { sqlite_per_s: null, sqlite_import_per_s: null, sqlite_ratio: null, postgres_per_s: null, postgres_import_per_s: null, postgres_ratio: null },
+    webhooks: {
+      sqlite_deliveries_per_s: null, sqlite_p99_ms: null, postgres_deliveries_per_s: null, postgres_p99_ms: null, baseline_posts_per_s: null, baseline_p99_ms: null, ratio_rate: null,
+    },
     audit_verify_per_s: null,
     memory_kb_per_console: null,
     machine: { cpu_model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
     { name: 'board_query', file: 'board-query.ts', timeoutS: 300, apply: (r) => { result.board_query = r.figures as BoardQueryFigures; } },
     { name: 'order_import', file: 'import.ts', timeoutS: 300, apply: (r) => { result.order_import = r.figures as ImportFigures; } },
     { name: 'api_orders', file: 'api-orders.ts', timeoutS: 400, apply: (r) => { result.api_orders = r.figures as ApiOrderFigures; } },
+    { name: 'webhooks', file: 'webhooks.ts', timeoutS: 400, apply: (r) => { result.webhooks = r.figures as WebhookFigures; } },
     { name: 'audit_verify', file: 'audit-verify.ts', timeoutS: 300, apply: (r) => { result.audit_verify_per_s = (r.figures as AuditVerifyFigures).audit_verify_per_s; } },
   ];
   try {

@@ -51,9 +51,10 @@ const insertChunk = 60;
  * for a change that committed. Interested: the subscription is not deleted and lists the event
  * type, its integration is not suspended and holds a scope that hears it at the event's location
  * (`hearsWith`). A paused subscription's deliveries are queued too and wait for it to resume.
+ * Returns the ids of the deliveries queued (the `webhook-id`s receivers will see).
  */
-export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: readonly DomainEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: readonly DomainEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
   const locations = [...new Set(events.map((e) => e.locationId))];
   const rows = await trx.selectFrom('webhook_subscriptions as s')
     .innerJoin('integrations as i', 'i.id', 's.integration_id')
@@ -63,7 +64,7 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
     .where('i.suspended_at', 'is', null)
     .where('sc.location_id', 'in', locations)
     .execute();
-  if (rows.length === 0) return;
+  if (rows.length === 0) return [];
 
   const subscriptions = new Map<string, { integrationId: string; events: ReadonlySet<string>; scopes: Map<string, Set<string>> }>();
   for (const r of rows) {
@@ -95,4 +96,5 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
   }
   // The worker looks again shortly; the transaction has usually committed by then, else its next round finds them.
   if (deliveries.length > 0) wakeWebhookWorker(ctx);
+  return deliveries.map((d) => d.id);
 }

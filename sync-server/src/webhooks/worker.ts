@@ -75,7 +75,8 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       .catch((err: unknown) => ctx.log.error('webhook worker round failed', { err: err instanceof Error ? err.message : String(err) }))
       .finally(() => {
         round = null;
-        if (again || backlog) {
+        // More is due (or asked for) and there is room for it: go on at once; else poll.
+        if (again || (backlog && inFlight.size < settings().concurrency)) {
           again = false;
           schedule(0);
         } else schedule(settings().pollMs);
@@ -98,25 +99,26 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       renewAt = now + settings().leaseMs / 3;
     }
     if (!holding) return;
+    // Full: a finishing attempt starts the next round (while `backlog` says more is due).
     const capacity = settings().concurrency - inFlight.size;
-    backlog = false;
     if (capacity <= 0) return;
     const claimed = await claimDue(now, capacity);
     backlog = claimed.length === capacity;
     if (claimed.length > 0) await send(claimed, now);
   }
 
-  async function claimDue(now: number, limit: number): Promise<Claimed[]> {
-    const due = await ctx.db.selectFrom('webhook_deliveries as d')
-      .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
-      .innerJoin('integrations as i', 'i.id', 'd.integration_id')
-      .select('d.id')
-      .where('d.status', '=', 'pending').where('d.next_attempt_at', '<=', now)
-      .where('s.status', '=', 'active').where('i.suspended_at', 'is', null)
-      .orderBy('d.next_attempt_at').limit(limit).execute();
-    if (due.length === 0) return [];
+  /** Claims up to `limit` due deliveries in one statement: their `next_attempt_at` moves past the attempt's end. */
+  function claimDue(now: number, limit: number): Promise<Claimed[]> {
     return ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now + claimMs(settings().timeoutMs) })
-      .where('id', 'in', due.map((d) => d.id)).where('status', '=', 'pending').where('next_attempt_at', '<=', now)
+      .where('id', 'in', (eb) => eb.selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
+        .innerJoin('integrations as i', 'i.id', 'd.integration_id')
+        .select('d.id')
+        .where('d.status', '=', 'pending').where('d.next_attempt_at', '<=', now)
+        .where('s.status', '=', 'active').where('i.suspended_at', 'is', null)
+        .orderBy('d.next_attempt_at').limit(limit))
+      // Checked again on the row itself: a delivery another process claimed meanwhile is left alone.
+      .where('status', '=', 'pending').where('next_attempt_at', '<=', now)
       .returning(['id', 'subscription_id', 'integration_id', 'event_type', 'location_id', 'stop_id', 'data', 'occurred_at', 'attempts', 'retry_until'])
       .execute();
   }
@@ -124,9 +126,10 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
   async function send(claimed: readonly Claimed[], now: number): Promise<void> {
     const subIds = [...new Set(claimed.map((d) => d.subscription_id))];
     const integrationIds = [...new Set(claimed.map((d) => d.integration_id))];
-    const subs = new Map((await ctx.db.selectFrom('webhook_subscriptions').selectAll().where('id', 'in', subIds).execute()).map((s) => [s.id, s]));
-    const profiles = new Map((await ctx.db.selectFrom('integrations').select(['id', 'data_profile']).where('id', 'in', integrationIds).execute())
-      .map((i) => [i.id, JSON.parse(i.data_profile) as ProfileField[]]));
+    const subRows = await ctx.db.selectFrom('webhook_subscriptions as s').innerJoin('integrations as i', 'i.id', 's.integration_id')
+      .selectAll('s').select('i.data_profile').where('s.id', 'in', subIds).execute();
+    const subs = new Map(subRows.map((s) => [s.id, s]));
+    const profiles = new Map(subRows.map((s) => [s.integration_id, JSON.parse(s.data_profile) as ProfileField[]]));
     const scopes = new Map<string, Set<string>>();
     for (const s of await ctx.db.selectFrom('integration_scopes').selectAll().where('integration_id', 'in', integrationIds).execute()) {
       const key = `${s.integration_id}|${s.location_id}`;
@@ -161,7 +164,8 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
           if (abort.signal.aborted) return;
           finished.push({ delivery: d, outcome, at: ctx.now() });
           flushSoon();
-          if (backlog) schedule(0);
+          // A few milliseconds' grace, so attempts finishing together refill in one round.
+          if (backlog) schedule(2);
         });
       inFlight.set(d.id, { abort, done });
     }
