@@ -4,11 +4,13 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testClock, type TestClock } from '../../test/factories';
+import { suggestColumnMapping } from '@depotline/shared';
+import { testClock, type TestClock, testOperator } from '../../test/factories';
 import { backends } from '../../test/harness';
 import { startReceiver, type Receiver } from '../../test/webhook-receiver';
 import { attemptsOf, deliveriesOf, push, registerIntegration, setStatus, subscribe, webhookTestSettings } from '../../test/webhook-world';
 import { buildWorld, eventually, openSession, rest, type World } from '../../test/world';
+import { importOrders } from '../provisioning/order-import';
 import { enqueueWebhookEvents } from './outbox';
 
 describe.each(backends)('webhooks (%s)', (backend) => {
@@ -172,6 +174,21 @@ describe.each(backends)('webhooks (%s)', (backend) => {
     const refused = await push(w, w.users.dispatcher.token, [setStatus(w.A, w.stops.A1[0]!.id, 'delivered')]);
     expect(refused[0]!.status).toBe('rejected');
     expect(await deliveriesOf(w.ctx, sub.id)).toHaveLength(0);
+  });
+
+  it('an order import queues order.created for each new order, in the batch\'s transaction', async () => {
+    const shop = await registerIntegration(w.ctx, 'shop-import', [{ locationId: w.A, permissions: ['orders.read'] }], 'shop');
+    const sub = await subscribe(w, shop, `${receiver.origin}/hooks`, ['order.created']);
+    const header = ['Order reference', 'Customer name', 'Address', 'Phone', 'Delivery notes', 'Window start', 'Window end', 'Route name'];
+    const sheet = { header, rows: [1, 2, 3].map((i) => ({ row: i + 1, cells: [`IMP-${i}`, `Import Customer ${i}`, `${i} Importweg, Kiel`, '', 'ring', '2026-12-01 10:00', '2026-12-01 12:00', 'Unplanned'] })) };
+    const result = await importOrders(w.ctx, testOperator, sheet, {
+      locationId: w.A, date: '2026-12-01', currency: null, mapping: suggestColumnMapping(header), dryRun: false, skipInvalid: false,
+    });
+    expect(result.created).toBe(3);
+    expect(await eventually(() => receiver.received.length === 3, 20_000)).toBe(true);
+    const refs = receiver.received.map((r) => (new Webhook(sub.secret).verify(r.body, r.headers) as { data: { stop: { orderRef: string } } }).data.stop.orderRef);
+    expect(refs.sort()).toEqual(['IMP-1', 'IMP-2', 'IMP-3']);
+    expect(receiver.received.map((r) => r.body).join('')).not.toContain('Import Customer');
   });
 
   it('only admins who manage the integration at its locations see or change its webhooks', async () => {
