@@ -90,6 +90,29 @@ export const OrderCreateHeaders = z.object({
 export const OrderAnswer = z.object({ order: IntegrationStopView }).meta({ id: 'OrderAnswer' });
 export type OrderAnswer = z.infer<typeof OrderAnswer>;
 
+/** The most orders one batch create carries. */
+export const maxOrderBatch = 100;
+
+/**
+ * `POST /locations/:locationId/orders/batch`: up to `maxOrderBatch` orders in one request and one
+ * transaction, each with its own optional idempotency key (the same key and order as a single
+ * create would send: a retry either way is answered as the first time).
+ */
+export const OrderBatch = z.object({
+  orders: z.array(z.object({ idempotencyKey: IdempotencyKey.optional(), order: OrderCreate }).strict()).min(1).max(maxOrderBatch),
+}).strict().meta({ id: 'OrderBatch' });
+export type OrderBatch = z.infer<typeof OrderBatch>;
+
+/** Per order of a batch, in its order: what a single create would have answered. */
+export const OrderBatchResult = z.object({
+  status: z.number().int(),
+  replayed: z.literal(true).optional(),
+  order: IntegrationStopView.optional(),
+  error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.string()).optional() }).optional(),
+});
+export const OrderBatchAnswer = z.object({ results: z.array(OrderBatchResult) }).meta({ id: 'OrderBatchAnswer' });
+export type OrderBatchAnswer = z.infer<typeof OrderBatchAnswer>;
+
 export const OrderHistoryEntry = z.object({
   at: Timestamp,
   status: StopStatus.optional(),

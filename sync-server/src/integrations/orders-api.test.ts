@@ -108,6 +108,39 @@ describe.each(backends)('integration orders API (%s)', (backend) => {
     expect(dup.status).toBe(409);
   });
 
+  it('a batch creates many orders in one request: each answered as a single create, a refused one leaves nothing, retries replay', async () => {
+    const before = await stopCount(w.A);
+    const good = [order(), order(), order()];
+    const taken = good[0]!.orderRef;
+    const items = [
+      { idempotencyKey: `b-${tag()}`, order: good[0] },
+      { idempotencyKey: `b-${tag()}`, order: { ...order(), route: { name: 'Nowhere' } } },
+      { order: good[1] },
+      { idempotencyKey: `b-${tag()}`, order: { ...order(), orderRef: taken } },
+      { idempotencyKey: `b-${tag()}`, order: good[2] },
+    ];
+    const res = await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: items });
+    expect(res.status).toBe(200);
+    const results = res.body!.results as { status: number; replayed?: true; order?: IntegrationStopView; error?: { code: string } }[];
+    expect(results.map((r) => r.status)).toEqual([201, 400, 201, 409, 201]);
+    expect(results[1]!.error!.code).toBe('bad_request');
+    expect(await stopCount(w.A)).toBe(before + 3);
+    // The first order retried alone, with its key, replays.
+    const alone = await call('POST', `/locations/${w.A}/orders`, shopKey, good[0], { 'idempotency-key': items[0]!.idempotencyKey! });
+    expect(alone.headers.get('idempotent-replayed')).toBe('true');
+    expect(orderOf(alone).id).toBe(results[0]!.order!.id);
+    const again = await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: [items[0], items[4]] });
+    expect((again.body!.results as { replayed?: true }[]).map((r) => r.replayed)).toEqual([true, true]);
+    expect(await stopCount(w.A)).toBe(before + 3);
+    // A refused order kept no claim on its key: the key works for a corrected order.
+    const fixed = await call('POST', `/locations/${w.A}/orders`, shopKey, { ...items[1]!.order, route: undefined }, { 'idempotency-key': items[1]!.idempotencyKey! });
+    expect(fixed.status).toBe(201);
+    expect(fixed.headers.get('idempotent-replayed')).toBeNull();
+    const audits = await w.ctx.db.selectFrom('audit_log').select('target_id').where('action', '=', 'stop.create').where('target_id', 'in', results.flatMap((r) => (r.order ? [r.order.id] : []))).execute();
+    expect(audits).toHaveLength(3);
+    expect((await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: Array.from({ length: 101 }, () => ({ order: order() })) })).status).toBe(400);
+  });
+
   it('a courier with the default profile reads status, history and changes, and never receives name, phone, email, notes or billing', async () => {
     const secrets = {
       customerName: `Name-${tag()}`, phone: `+49 30 ${100000 + Math.floor(Math.random() * 800000)}`, email: `mail-${tag()}@example.test`,

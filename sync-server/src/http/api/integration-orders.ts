@@ -1,12 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  ErrorBody, IdempotencyKey, LocationOrderParams, OrderAnswer, OrderChanges, OrderChangesQuery, OrderCreate, OrderCreateHeaders, OrderHistory,
+  ErrorBody, IdempotencyKey, LocationOrderParams, maxOrderBatch, OrderAnswer, OrderBatch, OrderBatchAnswer, OrderChanges, OrderChangesQuery, OrderCreate, OrderCreateHeaders, OrderHistory,
   OrderParams, OrderUpdate,
 } from '@depotline/shared';
 import type { Request, RequestHandler, Response } from 'express';
 import { type z } from 'zod';
 import { parseInput } from '../../errors';
 import { requestHash } from '../../integrations/idempotency';
+import { createOrderBatch } from '../../integrations/order-batch';
 import { orderChanges, orderHistory, orderStop, viewFor } from '../../integrations/order-reads';
 import { createOrder, type OrderCaller, type OrderWrite, updateOrder } from '../../integrations/orders';
 import type { LiveFeed, Touched, Trx } from '../../sync/mutations/handler';
@@ -113,6 +114,36 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
           409: { description: 'The order reference is already used at this location, or the first request with this key is still running.', schema: ErrorBody },
           422: { description: 'The Idempotency-Key was used before with another request (`idempotency_key_reused`).', schema: ErrorBody },
         },
+      },
+    }), live),
+    withExtras(integrationEndpoint({
+      method: 'post',
+      path: '/locations/:locationId/orders/batch',
+      params: LocationOrderParams,
+      body: OrderBatch,
+      scope: ({ params }) => ({ permission: 'orders.write', locationId: params.locationId }),
+      transaction: true,
+      handle: async (call): Promise<z.infer<typeof OrderBatchAnswer>> => {
+        const e = current();
+        // Each order's request hash is the one a single create of it would have (its raw JSON).
+        const raw = (e.req.body as { orders: { order: unknown }[] }).orders;
+        const items = call.input.body.orders.map((o, i) => ({
+          order: o.order,
+          idempotency: o.idempotencyKey === undefined ? null : { key: o.idempotencyKey, requestHash: requestHash('POST', `/locations/${call.locationId}/orders`, raw[i]?.order) },
+        }));
+        const outcomes = await createOrderBatch({ ctx: call.ctx, trx: call.db as Trx, caller: callerOf(call), now: call.now, audit: call.audit }, call.locationId, items);
+        return {
+          results: outcomes.map((o) => {
+            if (o.error) return { status: o.error.status, error: o.error.toBody().error };
+            e.touched.push(...o.write.touched);
+            return { status: o.write.status, ...(o.write.replayed ? { replayed: true as const } : {}), order: viewFor(call.ctx, call.integration.profile, o.write.stop) };
+          }),
+        };
+      },
+      openapi: {
+        ...orderDoc('createOrderBatch', 'Create many orders', `Up to ${maxOrderBatch} orders in one request and one transaction. Each is handled as a single create would handle it, with its own \`idempotencyKey\` (the same key and order as a single create: a retry either way is answered as the first time), and answered in \`results\` in the same order: its status (201, or the error a single create would have had) and the order. A refused order leaves nothing behind and the others go on.`),
+        permissions: ['orders.write'],
+        responses: { 200: { description: 'One result per order, in the order sent.', schema: OrderBatchAnswer } },
       },
     }), live),
     withExtras(integrationEndpoint({
