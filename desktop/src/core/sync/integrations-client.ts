@@ -40,6 +40,10 @@ export class IntegrationsClient {
     return (await this.#json('GET', `/integrations?${query.toString()}`, IntegrationList)).integrations;
   }
 
+  async get(id: string): Promise<Integration> {
+    return (await this.#json('GET', `/integrations/${segment(id)}`, IntegrationBody)).integration;
+  }
+
   async create(body: z.input<typeof IntegrationCreate>): Promise<Integration> {
     return (await this.#json('POST', '/integrations', IntegrationBody, body)).integration;
   }

@@ -73,8 +73,7 @@ export class ConsoleIntegrations {
    */
   async setIntegrationProfile(args: BridgeArgs<'setIntegrationProfile'>): Promise<IntegrationProfileResult> {
     const { client, names, managed } = await this.#access(args.locationId);
-    const current = (await translate(client.list(args.locationId))).find((i) => i.id === args.integrationId);
-    if (!current) throw new ConsoleError('not_found', 'That integration is no longer at this depot. Refresh the list.');
+    const current = await translate(client.get(args.integrationId));
     const widened = profileWidening(current.dataProfile, args.profile);
     if (widened.length > 0 && !args.reason) throw new ConsoleError('approval_required', profileNeedsApproval);
     const held = await translate(client.update(args.integrationId, {
