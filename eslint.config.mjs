@@ -25,7 +25,7 @@ export const serverLayers = [
   ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto', 'ratelimit'],
   ['audit'],
   ['access', 'auth', 'users'],
-  ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks'],
+  ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks', 'proofs', 'tracking'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],
 ];
