@@ -66,7 +66,10 @@ async function main(): Promise<void> {
     catchup: { changes: options.quick ? 20_000 : 50_000, ours_s: null, pouchdb_s: null, ratio: null },
     board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
     order_import: { rows: 10_000, parse_ms: null, preview_ms: null, apply_ms: null, preview_ratio: null, apply_ratio: null },
-    api_orders: { sqlite_per_s: null, sqlite_import_per_s: null, sqlite_ratio: null, postgres_per_s: null, postgres_import_per_s: null, postgres_ratio: null },
+    api_orders: {
+      sqlite_per_s: null, sqlite_batch_per_s: null, sqlite_import_per_s: null, sqlite_ratio: null, sqlite_batch_ratio: null,
+      postgres_per_s: null, postgres_batch_per_s: null, postgres_import_per_s: null, postgres_ratio: null, postgres_batch_ratio: null,
+    },
     webhooks: {
       sqlite_deliveries_per_s: null, sqlite_p99_ms: null, postgres_deliveries_per_s: null, postgres_p99_ms: null, baseline_posts_per_s: null, baseline_p99_ms: null, ratio_rate: null,
     },
