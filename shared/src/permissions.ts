@@ -28,6 +28,7 @@ export const permissionCatalogue = {
   'export.customer': 'Include customer contact fields (name, address, phone, notes) in exports',
   'export.billing': 'Include billing data (payment reference, amounts) in exports; needs stop.readBilling as well',
   'integration.manage': 'Register outside systems (integrations) at the location, set their scopes, data profile and address allowlist, suspend them',
+  'tracking.manage': 'Create and revoke customer tracking links of stops at the location',
   // Machine permissions: held only by integrations, through their scopes (never by a role or a group).
   'orders.write': 'Integrations: create and update orders (stops) at the location',
   'orders.read': 'Integrations: read orders at the location, as far as the integration\u2019s data profile allows',
@@ -88,6 +89,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.readBilling', 'stop.setStatus',
       'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
       'approval.decide', 'export.operational', 'export.customer', 'export.billing', 'fleet.manage',
+      'tracking.manage',
     ],
     mfaRequired: true,
     mustExpire: false,
@@ -97,7 +99,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
   dispatcher: {
     permissions: [
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
-      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read',
+      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'tracking.manage',
     ],
     mfaRequired: true,
     mustExpire: false,
