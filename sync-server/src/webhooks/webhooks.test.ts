@@ -191,6 +191,22 @@ describe.each(backends)('webhooks (%s)', (backend) => {
     expect(receiver.received.map((r) => r.body).join('')).not.toContain('Import Customer');
   });
 
+  it('finished deliveries are deleted with their attempts once past the log retention; a paused receiver\'s waiting ones are kept', async () => {
+    const courier = await registerIntegration(w.ctx, 'courier-old', [{ locationId: w.A, permissions: ['status.read'] }]);
+    const sub = await subscribe(w, courier, `${receiver.origin}/hooks`, ['stop.status_changed']);
+    await push(w, w.users.dispatcher.token, [setStatus(w.A, w.stops.A1[2]!.id, 'en_route')]);
+    expect(await eventually(async () => (await deliveriesOf(w.ctx, sub.id))[0]?.status === 'delivered', 20_000)).toBe(true);
+    const [done] = await deliveriesOf(w.ctx, sub.id);
+    expect((await rest(w, 'POST', `/integrations/${courier}/webhooks/${sub.id}/pause`, w.users.admin.token)).status).toBe(200);
+    await push(w, w.users.dispatcher.token, [setStatus(w.A, w.stops.A1[2]!.id, 'arrived')]);
+    clock.advance((w.ctx.config.integrationLogDays + 1) * 86_400_000);
+    expect(await eventually(async () => (await deliveriesOf(w.ctx, sub.id)).length === 1, 20_000)).toBe(true);
+    const [kept] = await deliveriesOf(w.ctx, sub.id);
+    expect(kept!.id).not.toBe(done!.id);
+    expect(kept!.status).toBe('pending');
+    expect(await attemptsOf(w.ctx, done!.id)).toEqual([]);
+  });
+
   it('only admins who manage the integration at its locations see or change its webhooks', async () => {
     const courier = await registerIntegration(w.ctx, 'courier-auth', [{ locationId: w.A, permissions: ['status.read'] }]);
     const sub = await subscribe(w, courier, `${receiver.origin}/hooks`, ['stop.status_changed']);

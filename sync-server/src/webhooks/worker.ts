@@ -7,6 +7,7 @@ import { createWebhookAgents, postWebhook, type WebhookAgents } from './delivery
 import { scopesHear } from './outbox';
 import { type Finished, recordOutcomes } from './outcomes';
 import { stopsOf, webhookBody } from './payload';
+import { pruneFinishedDeliveries } from './retention';
 import { signWebhook } from './signing';
 import { signingSecrets } from './subscriptions';
 import { onWebhookWake } from './wake';
@@ -42,6 +43,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
   let agents: { policy: boolean; agents: WebhookAgents } | null = null;
   let holding = false;
   let renewAt = 0;
+  let pruneAt = 0;
   let backlog = false;
   let stopped = false;
   let round: Promise<void> | null = null;
@@ -99,6 +101,11 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       renewAt = now + settings().leaseMs / 3;
     }
     if (!holding) return;
+    if (now >= pruneAt) {
+      pruneAt = now + 60 * 60 * 1000;
+      const pruned = await pruneFinishedDeliveries(ctx, now);
+      if (pruned > 0) ctx.log.info('webhook deliveries past retention deleted', { deliveries: pruned });
+    }
     // Full: a finishing attempt starts the next round (while `backlog` says more is due).
     const capacity = settings().concurrency - inFlight.size;
     if (capacity <= 0) return;
