@@ -3,7 +3,9 @@ import type { Granter } from '../access/authority';
 import type { ServerConfig } from '../config';
 import type { Db } from '../db/database';
 import { conflict, notFound } from '../errors';
-import { auditCredentialChange, integrationForCredentialChange, requireRoomForCredential, userIdOf } from './credential-admin';
+import {
+  auditCredentialChange, integrationForCredentialChange, requireCredentialAuthority, requireRoomForCredential, userIdOf,
+} from './credential-admin';
 import { mintSecret } from './credential-format';
 import { checkExpiry, checkScopesWithin, credentialStatus, overlapEnd, storedScopes } from './credential-policy';
 import type { IntegrationRecord } from './records';
@@ -76,6 +78,7 @@ export async function applyApiKeyCreate(
 ): Promise<NewApiKey> {
   const integration = await integrationForCredentialChange(trx, granter, integrationId, 'integration.key.create', now);
   const scopes = checkScopesWithin(input.scopes, heldScopes(integration));
+  requireCredentialAuthority(granter, integration, scopes, 'integration.key.create', now);
   const expiresAt = checkExpiry(config, input.expiresAt, now);
   requireRoomForCredential(await liveKeyCount(trx, integration.id, now), 'API keys');
   const { row, secret } = await insertKey(trx, granter, integration, { name: input.name, scopes, expiresAt }, now);
@@ -105,6 +108,7 @@ export async function applyApiKeyRotate(
   const held = heldScopes(integration);
   const scopes = storedScopes(old.scopes).filter((s) => held.has(s));
   if (scopes.length === 0) throw conflict('The integration no longer holds any of this key\u2019s scopes: make a new key instead.');
+  requireCredentialAuthority(granter, integration, scopes, 'integration.key.rotate', now);
   const expiresAt = checkExpiry(config, input.expiresAt ?? Number(old.expires_at), now);
   const endsAt = overlapEnd(config, input.oldEndsAt, Number(old.expires_at), now);
   // The new key replaces the old one in the count: a rotation is possible at the limit.

@@ -3,7 +3,9 @@ import type { Granter } from '../access/authority';
 import type { ServerConfig } from '../config';
 import type { Db } from '../db/database';
 import { conflict, notFound } from '../errors';
-import { auditCredentialChange, integrationForCredentialChange, requireRoomForCredential, userIdOf } from './credential-admin';
+import {
+  auditCredentialChange, integrationForCredentialChange, requireCredentialAuthority, requireRoomForCredential, userIdOf,
+} from './credential-admin';
 import { mintSecret, newClientId } from './credential-format';
 import { checkExpiry, checkScopesWithin, credentialStatus, overlapEnd, storedScopes } from './credential-policy';
 
@@ -58,6 +60,7 @@ export async function applyOAuthClientCreate(
 ): Promise<NewOAuthClientSecret> {
   const integration = await integrationForCredentialChange(trx, granter, integrationId, 'integration.oauthClient.create', now);
   const scopes = checkScopesWithin(input.scopes, new Set(integration.scopes.flatMap((s) => s.permissions)));
+  requireCredentialAuthority(granter, integration, scopes, 'integration.oauthClient.create', now);
   const expiresAt = checkExpiry(config, input.expiresAt, now);
   requireRoomForCredential(await liveClientCount(trx, integration.id, now), 'OAuth clients');
   const minted = mintSecret('clientSecret');
@@ -89,6 +92,7 @@ export async function applyOAuthClientRotate(
 ): Promise<NewOAuthClientSecret> {
   const integration = await integrationForCredentialChange(trx, granter, integrationId, 'integration.oauthClient.rotate', now);
   const client = await clientOf(trx, integration.id, clientId);
+  requireCredentialAuthority(granter, integration, storedScopes(client.scopes), 'integration.oauthClient.rotate', now);
   const status = credentialStatus({ ...client, ends_at: null }, now);
   if (status !== 'active') throw conflict(`The OAuth client is ${status}: make a new client instead.`);
   if (client.previous_secret_ends_at !== null && Number(client.previous_secret_ends_at) > now) {

@@ -82,7 +82,8 @@ export function webhookEndpoints(): Endpoint[] {
       body: WebhookSubscriptionUpdate,
       handle: ({ ctx, caller, input, now, audit }) => auditingRefusal(audit, async () => {
         const granter = userGranter(caller);
-        const events: readonly WebhookEventType[] = input.body.events ?? [];
+        // Not given: the subscription's events stay, and the check covers every event (the URL may change).
+        const events: readonly WebhookEventType[] | undefined = input.body.events;
         await integrationForWebhooks(ctx.db, granter, input.params.integrationId, now, { action: 'webhook.update', events });
         const url = input.body.url !== undefined ? await acceptedWebhookUrl(ctx, input.body.url) : undefined;
         return ctx.db.transaction().execute(async (trx) => {
