@@ -10,7 +10,7 @@ export const exitCodes = {
   failed: 1,
   /** The command line itself is wrong: unknown command or option, missing option. */
   usage: 2,
-  /** `audit verify` / `audit export`: the audit chain is broken. */
+  /** `audit verify` / `audit export`: the audit chain is broken; `pod verify-bundle`: the bundle is not intact. */
   auditBroken: 3,
 } as const;
 
@@ -32,6 +32,8 @@ export interface OptionSpec {
   value?: string;
   description: string;
   required?: boolean;
+  /** The option may be given as the command's one bare argument instead (`pod verify-bundle <zip>`). */
+  positional?: boolean;
 }
 
 /** Option values as parseArgs returns them (no `multiple` options are used). */
@@ -50,6 +52,11 @@ export interface CommandResult {
 /** A command whose arguments have been checked and which is ready to run against the database. */
 export type PreparedCommand = (ctx: ServerContext) => Promise<CommandResult>;
 
+/** What `prepare` returns for a command that did its whole work offline: the database is never opened. */
+export interface DoneOffline {
+  done: CommandResult;
+}
+
 export interface CliCommand {
   group: string;
   name: string;
@@ -61,7 +68,7 @@ export interface CliCommand {
    * Checks and converts the arguments *before* the database is opened, so a wrong command
    * line never creates files or writes rows. May read stdin (`--password-stdin`).
    */
-  prepare(values: CliValues, io: CliIo): PreparedCommand | Promise<PreparedCommand>;
+  prepare(values: CliValues, io: CliIo): PreparedCommand | DoneOffline | Promise<PreparedCommand | DoneOffline>;
 }
 
 export function requiredString(values: CliValues, name: string): string {

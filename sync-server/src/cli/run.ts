@@ -22,6 +22,7 @@ import { integrationLogCommands } from './commands/integration-logs';
 import { integrationCommands } from './commands/integrations';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
+import { podCommands } from './commands/pod';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 import { webhookCommands } from './commands/webhooks';
@@ -33,6 +34,7 @@ export const commands: readonly CliCommand[] = [
   ...integrationCredentialCommands,
   ...integrationCommands, ...integrationLogCommands,
   ...webhookCommands,
+  ...podCommands,
 ];
 
 const globalOptions = {
@@ -73,7 +75,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   let prepared: PreparedCommand;
   try {
-    prepared = await command.prepare(values, io);
+    const outcome = await command.prepare(values, io);
+    // A check made offline (`pod verify-bundle`): done without opening the database.
+    if (typeof outcome !== 'function') {
+      print(io, json, outcome.done);
+      return outcome.done.exitCode ?? exitCodes.ok;
+    }
+    prepared = outcome;
   } catch (err) {
     return reportError(io, json, err, command);
   }
@@ -98,7 +106,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function parseCommandLine(command: CliCommand, args: string[]): CliValues {
   const options: NonNullable<ParseArgsConfig['options']> = { ...globalOptions };
   for (const [key, spec] of Object.entries(command.options)) options[key] = { type: spec.type };
-  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  const positional = Object.entries(command.options).find(([, spec]) => spec.positional)?.[0];
+  const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: positional !== undefined });
+  if (positional !== undefined && positionals.length > 0) {
+    if (positionals.length > 1 || values[positional] !== undefined) throw new UsageError(`Give --${positional} once, as an option or as the one bare argument.`);
+    values[positional] = positionals[0];
+  }
   for (const [key, spec] of Object.entries(command.options)) {
     if (spec.required && values[key] === undefined) throw new UsageError(`--${key} is required.`);
   }

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../config';
+import { loadCheckpointSigner, parseTrustedVerifiers } from '../../crypto/checkpoint-key';
+import { NoteError, type NoteVerifier, parseVerifierKey } from '../../crypto/signed-note';
+import { badRequest } from '../../errors';
+import { verifyBundle } from '../../proofs/bundle-format';
+import { type CliCommand, type CliIo, exitCodes, optionalString, requiredString } from '../command';
+
+/** `pod verify-bundle` (docs/operations.md, "Proof of delivery"). */
+
+/** A bundle above this is not one the server made (it refuses to build them this large). */
+const maxBundleBytes = 512 * 1024 * 1024;
+
+/**
+ * The keys a bundle may be signed with: the one given (a verifier key, or a file holding one),
+ * else this install's checkpoint key and its trusted earlier keys, read from the key file
+ * without opening the database and without creating a key where there is none.
+ */
+function verifiersFor(publicKey: string | undefined, io: CliIo): NoteVerifier[] {
+  if (publicKey !== undefined) {
+    const text = fs.existsSync(publicKey) && fs.statSync(publicKey).isFile() ? fs.readFileSync(publicKey, 'utf8') : publicKey;
+    try {
+      return [parseVerifierKey(text.trim())];
+    } catch (err) {
+      if (err instanceof NoteError) throw badRequest([`--public-key: ${err.message} (expected the output of depotline-admin audit checkpoint-key)`]);
+      throw err;
+    }
+  }
+  const config = loadConfig(io.env);
+  const fallback = path.join(config.dataDir, 'keys', 'checkpoint.key');
+  if (!config.checkpoints.keyFile && !fs.existsSync(fallback)) {
+    throw badRequest([`no checkpoint key on this host (${fallback}): give the server's verifier key with --public-key`]);
+  }
+  const signer = loadCheckpointSigner(config.checkpoints.keyFile, fallback);
+  return [signer, ...parseTrustedVerifiers(config.checkpoints.trustedKeys)];
+}
+
+const podVerifyBundle: CliCommand = {
+  group: 'pod',
+  name: 'verify-bundle',
+  summary: 'Check a proof-of-delivery dispute bundle offline: signature, every file hash, nothing added',
+  options: {
+    bundle: { type: 'string', value: '<zip>', description: 'The bundle (also as the bare argument)', required: true, positional: true },
+    'public-key': {
+      type: 'string', value: '<verifier key|file>',
+      description: 'The server\'s verifier key (depotline-admin audit checkpoint-key), or a file holding it. Default: this host\'s checkpoint key and DEPOTLINE_CHECKPOINT_TRUSTED_KEYS',
+    },
+  },
+  notes: [
+    'Needs no database and no network: an auditor runs it with --public-key on any machine.',
+    'Exit status: 0 the bundle is intact and signed by the key; 3 it is not (every problem is listed); 1 unreadable file or bad key.',
+  ],
+  prepare(values, io) {
+    const file = path.resolve(requiredString(values, 'bundle'));
+    const verifiers = verifiersFor(optionalString(values, 'public-key'), io);
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch (err) {
+      throw badRequest([`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+    if (size > maxBundleBytes) throw badRequest([`${file} is ${size} bytes: larger than any bundle the server makes`]);
+    const verdict = verifyBundle(new Uint8Array(fs.readFileSync(file)), verifiers);
+    if (!verdict.valid) {
+      const about = verdict.header ? ` (stop ${verdict.header.stopId})` : '';
+      return {
+        done: {
+          json: { file, ...verdict },
+          text: [`BUNDLE INVALID${about}: ${file}`, ...verdict.problems.map((p) => `  ${p}`)].join('\n'),
+          exitCode: exitCodes.auditBroken,
+        },
+      };
+    }
+    const { header } = verdict;
+    return {
+      done: {
+        json: { file, ...verdict },
+        text: [
+          `Bundle intact: ${file}`,
+          `  stop ${header.stopId} at location ${header.locationId}, made ${new Date(header.createdAt).toISOString()}`,
+          `  signed by ${verdict.keyName} (key id ${verdict.keyId}); ${verdict.files.length} files match the manifest:`,
+          ...verdict.files.map((f) => `    ${f.sha256}  ${String(f.size).padStart(9)}  ${f.path}`),
+        ].join('\n'),
+      },
+    };
+  },
+};
+
+export const podCommands: readonly CliCommand[] = [podVerifyBundle];
