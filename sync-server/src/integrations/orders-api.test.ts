@@ -219,6 +219,26 @@ describe.each(backends)('integration orders API (%s)', (backend) => {
     expect((await call('PATCH', `/locations/${w.B}/orders/${otherB.orderRef}`, otherKey, { notes: 'hijack' })).status).toBe(404);
   });
 
+  it('a shop cancels its own planned order once; an order under way is not cancelled', async () => {
+    const body = order();
+    const id = orderOf(await call('POST', `/locations/${w.A}/orders`, shopKey, body)).id;
+    const cancelled = await call('POST', `/locations/${w.A}/orders/${body.orderRef}/cancel`, shopKey);
+    expect(cancelled.status).toBe(200);
+    expect(orderOf(cancelled)).toMatchObject({ id, status: 'cancelled' });
+    const version = (await w.ctx.db.selectFrom('stops').select('version').where('id', '=', id).executeTakeFirstOrThrow()).version;
+    expect((await call('POST', `/locations/${w.A}/orders/${body.orderRef}/cancel`, shopKey)).status).toBe(200);
+    expect((await w.ctx.db.selectFrom('stops').select('version').where('id', '=', id).executeTakeFirstOrThrow()).version).toBe(version);
+    const history = await call('GET', `/locations/${w.A}/orders/${body.orderRef}/history`, shopKey);
+    expect((history.body!.history as { status: string }[]).map((h) => h.status)).toEqual(['planned', 'cancelled']);
+
+    const moving = order();
+    const movingId = orderOf(await call('POST', `/locations/${w.A}/orders`, shopKey, moving)).id;
+    await w.ctx.db.updateTable('stops').set({ status: 'en_route' }).where('id', '=', movingId).execute();
+    const refused = await call('POST', `/locations/${w.A}/orders/${moving.orderRef}/cancel`, shopKey);
+    expect(refused.status).toBe(409);
+    expect((refused.body!.error as { code: string }).code).toBe('invalid_transition');
+  });
+
   it('calls outside the credential\u2019s scopes or locations are refused and store nothing', async () => {
     const readOnly = (await w.makeKey({ scopes: ['orders.read', 'status.read'] as MachinePermission[] })).secret;
     const beforeA = await stopCount(w.A);

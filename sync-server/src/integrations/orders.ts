@@ -10,6 +10,7 @@ import { requireLocation } from '../provisioning/locations';
 import { Rejection, type Touched, type Trx } from '../sync/mutations/handler';
 import { handlerFor } from '../sync/mutations/registry';
 import { presentStop, type StopRow } from '../sync/presenters';
+import { webhookEventsOf } from '../webhooks/events';
 import { enqueueWebhookEvents } from '../webhooks/outbox';
 import { claimIdempotencyKey, pruneIdempotencyKeys } from './idempotency';
 
@@ -77,6 +78,8 @@ async function applyMutation(s: OrderWriteScope, m: Mutation): Promise<Touched[]
       action: m.type, outcome: 'ok', targetType: target.kind, targetId: target.id, locationId: m.locationId,
       details: { ...handler.auditDetails(m, applied.before), source: 'integration', integrationId: s.caller.integrationId },
     });
+    // What integrations hear of it (order.created, stop.status_changed), queued in this transaction as a push does.
+    await enqueueWebhookEvents(s.trx, s.ctx, webhookEventsOf(m, applied, s.now));
     return applied.touched;
   } catch (err) {
     throw refusalToError(err);
@@ -156,7 +159,6 @@ export async function createOrder(
     minimumAge: body.minimumAge, idCheck: body.idCheck, ...billing,
   });
   await s.trx.insertInto('integration_orders').values({ stop_id: stopId, integration_id: s.caller.integrationId, location_id: locationId, created_at: s.now }).execute();
-  await enqueueWebhookEvents(s.trx, s.ctx, [{ type: 'order.created', locationId, stopId, occurredAt: s.now }]);
   await record?.(201, stopId);
   await pruneIdempotencyKeys(s.ctx, s.trx, s.now);
   return { status: 201, stop: await loadStopRow(s.trx, locationId, stopId), replayed: false, touched: [...route.touched, ...touched] };
@@ -203,4 +205,17 @@ export async function updateOrder(s: OrderWriteScope, locationId: string, orderR
     touched.push(...await applyMutation(s, { ...mutationBase(locationId, s.now), type: 'stop.editNotes', stopId: row.id, notes: body.notes }));
   }
   return { status: 200, stop: touched.length > 0 ? await loadStopRow(s.trx, locationId, row.id) : row, replayed: false, touched };
+}
+
+/**
+ * Cancels an order this integration created, as a dispatcher's `stop.cancel` would: refused
+ * (`409 invalid_transition`) once it is under way or done; an order already cancelled is answered
+ * as it is, with nothing written.
+ */
+export async function cancelOrder(s: OrderWriteScope, locationId: string, orderRef: string): Promise<OrderWrite> {
+  await lockLocation(s, locationId);
+  const row = await ownOrderStop(s.trx, s.caller, locationId, orderRef);
+  if ((row.status as StopStatus) === 'cancelled') return { status: 200, stop: row, replayed: false, touched: [] };
+  const touched = await applyMutation(s, { ...mutationBase(locationId, s.now), type: 'stop.cancel', stopId: row.id });
+  return { status: 200, stop: await loadStopRow(s.trx, locationId, row.id), replayed: false, touched };
 }

@@ -9,7 +9,7 @@ import { parseInput } from '../../errors';
 import { requestHash } from '../../integrations/idempotency';
 import { createOrderBatch } from '../../integrations/order-batch';
 import { orderChanges, orderHistory, orderStop, viewFor } from '../../integrations/order-reads';
-import { createOrder, type OrderCaller, type OrderWrite, updateOrder } from '../../integrations/orders';
+import { cancelOrder, createOrder, type OrderCaller, type OrderWrite, updateOrder } from '../../integrations/orders';
 import type { LiveFeed, Touched, Trx } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
 import { type IntegrationCall, integrationEndpoint } from '../integration-endpoint';
@@ -162,6 +162,21 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
         ...orderDoc('updateOrder', 'Update an order', 'Changes the fields given of an order this integration created, while it is still planned (409 once it is under way, delivered, failed or cancelled). Sending what the order already says changes nothing.'),
         permissions: ['orders.write'],
         responses: orderAnswers(200, 'The order as it is now.'),
+      },
+    }), live),
+    withExtras(integrationEndpoint({
+      method: 'post',
+      path: '/locations/:locationId/orders/:orderRef/cancel',
+      params: OrderParams,
+      scope: ({ params }) => ({ permission: 'orders.write', locationId: params.locationId }),
+      transaction: true,
+      handle: async (call) => answer(call, await cancelOrder(
+        { ctx: call.ctx, trx: call.db as Trx, caller: callerOf(call), now: call.now, audit: call.audit }, call.locationId, call.input.params.orderRef)),
+      present: (r) => r.body,
+      openapi: {
+        ...orderDoc('cancelOrder', 'Cancel an order', 'Cancels an order this integration created, while it is still planned (409 once it is under way or done). Cancelling a cancelled order changes nothing.'),
+        permissions: ['orders.write'],
+        responses: orderAnswers(200, 'The order, cancelled.'),
       },
     }), live),
     integrationEndpoint({
