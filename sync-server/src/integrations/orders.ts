@@ -15,9 +15,10 @@ import { enqueueWebhookEvents } from '../webhooks/outbox';
 import { claimIdempotencyKey, pruneIdempotencyKeys } from './idempotency';
 
 /**
- * Orders an integration creates and updates (docs/api.md, "Integration API"). There is no second
- * way to make a stop: an order is a `stop.create` (on a new day's unplanned list, a `route.create`
- * first) and an update a `stop.update` / `stop.editNotes`, applied by the same handlers a console's
+ * Orders an integration creates, updates and cancels (docs/api.md, "Integration API"). There is no
+ * second way to make a stop: an order is a `stop.create` (on a new day's unplanned list, a
+ * `route.create` first), an update a `stop.update` / `stop.editNotes` and a cancellation a
+ * `stop.cancel`, applied by the same handlers a console's
  * push and the order import run, with their checks (an order reference once per location, an
  * amount with its currency), change-log entries and audit details. Everything happens in the
  * caller's transaction, with the webhook outbox rows; the caller publishes `touched` to the live
@@ -156,7 +157,7 @@ export async function createOrder(
     ...mutationBase(locationId, s.now), type: 'stop.create', stopId, routeId: route.routeId, sequence: await nextSequence(s.trx, route.routeId),
     customerName: body.customerName, address: body.address, phone: body.phone, notes: body.notes, window: body.timeWindow,
     orderRef: body.orderRef, parcelCount: body.parcelCount, barcodes: body.barcodes, coordinates: body.coordinates, email: body.email,
-    minimumAge: body.minimumAge, idCheck: body.idCheck, ...billing,
+    minimumAge: body.minimumAge, idCheck: body.idCheck, pinRequired: body.pinRequired, ...billing,
   });
   await s.trx.insertInto('integration_orders').values({ stop_id: stopId, integration_id: s.caller.integrationId, location_id: locationId, created_at: s.now }).execute();
   await record?.(201, stopId);
@@ -190,6 +191,7 @@ export async function updateOrder(s: OrderWriteScope, locationId: string, orderR
   const wanted: Record<string, unknown> = {
     customerName: body.customerName, address: body.address, coordinates: body.coordinates, phone: body.phone, email: body.email,
     window: body.timeWindow, parcelCount: body.parcelCount, barcodes: body.barcodes, minimumAge: body.minimumAge, idCheck: body.idCheck,
+    pinRequired: body.pinRequired,
     ...(body.billing ?? {}),
   };
   const changes: Record<string, unknown> = {};
