@@ -29,5 +29,6 @@ export * from './cidr';
 export * from './integrations';
 export * from './webhooks';
 export * from './integration-orders';
+export * from './tracking';
 export * from './integration-logs';
 export * from './integration-credentials';

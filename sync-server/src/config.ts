@@ -100,6 +100,21 @@ const Env = z.object({
   DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS: z.coerce.number().int().min(0).max(90).default(30),
   /** How long an OAuth 2.0 access token from /api/v1/oauth/token lives, in seconds. */
   DEPOTLINE_OAUTH_TOKEN_TTL_S: z.coerce.number().int().min(60).max(3600).default(600),
+  // --- customer tracking links (tracking/): docs/operations.md "Customer tracking links" ---
+  /** The public origin links are made with (`https://track.example.com`); unset: derived from HOST and PORT. */
+  DEPOTLINE_TRACKING_BASE_URL: z.string().url().optional(),
+  /** 1: a link is made for each open stop of a route when the route is dispatched (given a driver). */
+  DEPOTLINE_TRACKING_AUTO: z.enum(['0', '1']).default('1'),
+  /** The longest a link lives, in days, whatever happens to the stop. */
+  DEPOTLINE_TRACKING_MAX_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  /** How long a link still works after its stop is delivered or cancelled, in hours. */
+  DEPOTLINE_TRACKING_AFTER_FINAL_HOURS: z.coerce.number().int().min(0).max(720).default(24),
+  /** 1: while the stop is next, the page shows the driver's distance rounded to 0.5 km (never a position). */
+  DEPOTLINE_TRACKING_COARSE_POSITION: z.enum(['0', '1']).default('0'),
+  /** Tracking page and status requests per minute from one client address (IPv6: per /64). */
+  DEPOTLINE_TRACKING_RATE_PER_ADDRESS_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  /** Tracking page and status requests per minute for one link, from anywhere. */
+  DEPOTLINE_TRACKING_RATE_PER_LINK_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(60),
 });
 
 export interface ServerConfig {
@@ -148,6 +163,11 @@ export interface ServerConfig {
   integrationLogDays: number;
   /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
   integrationCredentials: { maxKeyDays: number; maxOverlapDays: number; oauthTokenTtlS: number };
+  /** Customer tracking links (tracking/): public origin (null: derived), auto-creation, lifetime, coarse distance, rate limits per minute. */
+  tracking: {
+    baseUrl: string | null; autoCreate: boolean; maxAgeMs: number; afterFinalMs: number; coarseDistance: boolean;
+    perAddressPerMin: number; perLinkPerMin: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -211,6 +231,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     }),
     integrationLogDays: e.DEPOTLINE_INTEGRATION_LOG_DAYS,
     integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
+    tracking: {
+      baseUrl: e.DEPOTLINE_TRACKING_BASE_URL ? new URL(e.DEPOTLINE_TRACKING_BASE_URL).origin : null,
+      autoCreate: e.DEPOTLINE_TRACKING_AUTO === '1',
+      maxAgeMs: e.DEPOTLINE_TRACKING_MAX_DAYS * 86_400_000,
+      afterFinalMs: e.DEPOTLINE_TRACKING_AFTER_FINAL_HOURS * 3_600_000,
+      coarseDistance: e.DEPOTLINE_TRACKING_COARSE_POSITION === '1',
+      perAddressPerMin: e.DEPOTLINE_TRACKING_RATE_PER_ADDRESS_PER_MIN,
+      perLinkPerMin: e.DEPOTLINE_TRACKING_RATE_PER_LINK_PER_MIN,
+    },
   };
   assertTransportIsSafe(config);
   return config;

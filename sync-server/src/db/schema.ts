@@ -411,5 +411,21 @@ export interface Database {
   };
   /** 0013: a scheduled job's lease, so one process at a time runs it (webhooks/lease.ts). */
   job_leases: { name: string; holder: string; acquired_at: number; expires_at: number };
+  /** 0018: a customer tracking link of a stop (tracking/links.ts); the token only as its SHA-256. */
+  tracking_links: {
+    id: string;
+    token_hash: string;
+    stop_id: string;
+    location_id: string;
+    origin: 'auto' | 'dispatcher';
+    /** The user who made it (for `auto`, the one whose dispatch did); null from the command line. */
+    created_by: string | null;
+    created_at: number;
+    expires_at: number;
+    revoked_at: number | null;
+    revoked_by: string | null;
+  };
+  /** 0018: views of a tracking link per hour (tracking/hits.ts); audited once the hour is over. */
+  tracking_link_hits: { link_id: string; location_id: string; hour: number; views: number; audited_at: number | null };
   kysely_migration?: Generated<unknown>;
 }

@@ -6,6 +6,7 @@ import { ceremonyPageRouter } from './ceremony-page';
 import { type Endpoint, mountEndpoints } from './endpoint';
 import { errorMiddleware } from './error-middleware';
 import { rateLimitRequests } from './rate-limits';
+import { trackingPageRouter } from './tracking-page';
 
 /**
  * The Express app: security headers on every response, rate limits and bounded JSON bodies on
@@ -35,6 +36,9 @@ export function createHttpApp(ctx: ServerContext, endpoints: readonly Endpoint[]
 
   // The security-key ceremony page (its own, stricter-for-scripts policy): ceremony-page.ts.
   app.use(ceremonyPageRouter());
+
+  // The customer tracking page at /t/<token> (its own policy, rate limits and 404s): tracking-page.ts.
+  app.use(trackingPageRouter(ctx));
 
   // Rate limits first, before any body is read: every route under /api/v1, known or not (rate-limits.ts).
   app.use('/api/v1', rateLimitRequests(ctx));

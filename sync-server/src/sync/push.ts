@@ -5,6 +5,7 @@ import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/a
 import type { ServerContext } from '../context';
 import { type DomainEvent, enqueueWebhookEvents } from '../webhooks/outbox';
 import { webhookEventsOf } from '../webhooks/events';
+import { trackingAfterMutation } from '../tracking/dispatch';
 import { driverIdsOfUser } from './driver-queries';
 import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
 import { handlerFor } from './mutations/registry';
@@ -100,6 +101,10 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     await trx.updateTable('applied_mutations').set({ version }).where('id', '=', m.id).execute();
     audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m, before) });
     state.events.push(...webhookEventsOf(m, applied, now));
+    // A route dispatched gets tracking links; a stop finished brings its links' end forward (tracking/dispatch.ts).
+    const tracking = await trackingAfterMutation(ctx, trx, m, applied, { actor, userId: principal.userId }, now);
+    state.events.push(...tracking.events);
+    state.audits.push(...tracking.audits);
     return { result: { id: m.id, status: 'applied', version }, touched };
   } catch (err) {
     // Anything else (a database fault) fails the whole push: its transaction rolls back and

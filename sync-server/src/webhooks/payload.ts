@@ -3,6 +3,7 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { presentStopForIntegration } from '../integrations/profile-filter';
 import { presentStop, type StopRow } from '../sync/presenters';
+import { openTrackingUrl } from '../tracking/links';
 
 /**
  * A delivery's body, built when it is sent (Standard Webhooks payload: `{ type, timestamp, data }`).
@@ -24,7 +25,7 @@ export interface PayloadSource {
   occurred_at: number;
 }
 
-function eventFacts(type: WebhookEventType, stored: Record<string, unknown>, profile: ReadonlySet<ProfileField>): Record<string, unknown> {
+function eventFacts(ctx: ServerContext, type: WebhookEventType, stored: Record<string, unknown>, profile: ReadonlySet<ProfileField>): Record<string, unknown> {
   switch (type) {
     case 'stop.status_changed':
       return profile.has('status') ? { from: stored['from'] ?? null, to: stored['to'] ?? null } : {};
@@ -33,7 +34,10 @@ function eventFacts(type: WebhookEventType, stored: Record<string, unknown>, pro
     case 'security.alert':
       // Raised by the server itself: kinds, rules and ids, never customer data.
       return stored;
-    case 'order.created': case 'stop.delivered': case 'pod.added': case 'tracking_link.created':
+    case 'tracking_link.created':
+      // The link's address, sealed in the outbox, opened now (tracking/links.ts): for the integration to send to its customer.
+      return { trackingUrl: openTrackingUrl(ctx, stored), expiresAt: typeof stored['expiresAt'] === 'number' ? new Date(stored['expiresAt']).toISOString() : null };
+    case 'order.created': case 'stop.delivered': case 'pod.added':
       return {};
   }
 }
@@ -49,7 +53,7 @@ export async function stopsOf(db: Db, deliveries: readonly PayloadSource[]): Pro
 /** The JSON body of one delivery for an integration with `profile`. */
 export function webhookBody(ctx: ServerContext, d: PayloadSource, profile: readonly ProfileField[], stops: ReadonlyMap<string, StopRow>): string {
   const type = d.event_type as WebhookEventType;
-  const facts = eventFacts(type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile));
+  const facts = eventFacts(ctx, type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile));
   const row = d.stop_id ? stops.get(d.stop_id) : undefined;
   const stop = row && row.location_id === d.location_id ? presentStopForIntegration(profile, presentStop(ctx, row)) : null;
   const data = d.stop_id === null ? { locationId: d.location_id, ...facts } : { locationId: d.location_id, stopId: d.stop_id, ...facts, stop };

@@ -18,6 +18,7 @@ import { oauthTokenEndpoints } from './oauth-token';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
+import { trackingLinkEndpoints } from './tracking-links';
 import { webhookEndpoints } from './webhooks';
 
 /** What the REST API needs from the rest of the server, passed in at start-up. */
@@ -33,7 +34,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const endpoints: Endpoint[] = [
     ...integrationOrderEndpoints(deps.live),
     ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
-    ...webhookEndpoints(),
+    ...webhookEndpoints(), ...trackingLinkEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
