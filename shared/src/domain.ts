@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import {
-  Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
+  Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef, PinRequired,
 } from './orders';
+import { StopHandover } from './delivery-checks';
 
 /**
  * Identifiers are opaque strings chosen by whoever creates the record (the admin CLI
@@ -114,6 +115,13 @@ export const Stop = z.object({
   minimumAge: MinimumAge.nullable(),
   /** Regulated goods: the recipient must show an ID. */
   idCheck: z.boolean(),
+  /**
+   * The customer must give the stop's delivery PIN at the door (the PIN itself never leaves the
+   * server here). Absent: no PIN (a stop from an older server or cache).
+   */
+  pinRequired: PinRequired.optional(),
+  /** What was done at the door so far: PIN verified or locked, passing check recorded. Absent: nothing yet. */
+  handover: StopHandover.optional(),
   /** Billing (stop.readBilling only): the payment reference, amounts in minor units of `currency`. */
   paymentRef: PaymentRef.nullable().optional(),
   /** Amount to collect on delivery (cash or card at the door); null: nothing to collect. */

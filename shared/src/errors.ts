@@ -27,7 +27,9 @@ export const errorCodes = [
   'conflict',            // business rule or stale state (carries the current server value)
   'idempotency_key_reused', // an Idempotency-Key sent again with another request: refused, nothing applied
   'approval_required',   // allowed, but a second person must approve it first (bulk exports, sensitive changes)
-  'invalid_transition',  // stop status change not allowed by the state machine
+  'invalid_transition',  // stop status change not allowed by the state machine (or, to `delivered`, the PIN or age/ID check is missing)
+  'pin_incorrect',       // the delivery PIN given does not match; the message says how many tries are left
+  'pin_locked',          // too many wrong delivery PINs for the stop: no more tries until a dispatcher unlocks it
   'approval_own_request', // the requester cannot approve their own request, from any session or device
   'approval_closed',     // the approval request was already decided, withdrawn or used
   'approval_expired',    // the approval request expired before anyone decided

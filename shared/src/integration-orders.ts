@@ -54,6 +54,8 @@ export const OrderCreate = z.object({
   barcodes: Barcodes.default([]),
   minimumAge: MinimumAge.nullable().default(null),
   idCheck: z.boolean().default(false),
+  /** The customer must give a delivery PIN at the door; the server makes it and shows it on the tracking page. */
+  pinRequired: z.boolean().default(false),
   billing: OrderBilling.optional(),
   route: OrderRoute.optional(),
 }).strict().meta({ id: 'OrderCreate' });
@@ -72,6 +74,7 @@ export const OrderUpdate = z.object({
   barcodes: Barcodes.optional(),
   minimumAge: MinimumAge.nullable().optional(),
   idCheck: z.boolean().optional(),
+  pinRequired: z.boolean().optional(),
   billing: OrderBilling.optional(),
 }).strict().refine((u) => Object.keys(u).length > 0, 'name at least one field to change').meta({ id: 'OrderUpdate' });
 export type OrderUpdate = z.infer<typeof OrderUpdate>;

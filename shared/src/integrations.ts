@@ -217,6 +217,7 @@ export const IntegrationStopView = z.object({
   barcodes: Barcodes.optional(),
   minimumAge: MinimumAge.nullable().optional(),
   idCheck: z.boolean().optional(),
+  pinRequired: z.boolean().optional(),
   status: StopStatus.optional(),
   timeWindow: TimeWindow.optional(),
   address: Address.optional(),

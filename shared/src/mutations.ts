@@ -3,7 +3,7 @@ import {
   Address, Coordinates, CustomerName, DeliveryNotes, EntityId, Latitude, Longitude, Phone, RouteDate, StopStatus, TimeWindow, Timestamp,
 } from './domain';
 import {
-  Barcodes, CurrencyCode, Email, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef, stopBillingFields,
+  Barcodes, CurrencyCode, Email, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef, PinRequired, stopBillingFields,
 } from './orders';
 import {
   DriverCreate, DriverRetire, DriverUpdate, RouteCancel, RouteReorder, RouteUpdate, StopCancel, StopMove, VehicleCreate,
@@ -56,6 +56,7 @@ export const StopOrderFields = z.object({
   email: Email.nullable(),
   minimumAge: MinimumAge.nullable(),
   idCheck: z.boolean(),
+  pinRequired: PinRequired,
   paymentRef: PaymentRef.nullable(),
   codAmount: MinorAmount.nullable(),
   deliveryFee: MinorAmount.nullable(),

@@ -30,6 +30,12 @@ export const Barcodes = z.array(Barcode).max(maxParcelsPerStop)
 
 export const Email = z.email().max(254);
 
+/**
+ * The order requires the customer's delivery PIN at the door: the server generates one per stop,
+ * shows it on the tracking page, and refuses `delivered` until the driver enters it (delivery-checks.ts).
+ */
+export const PinRequired = z.boolean();
+
 /** The minimum age the recipient must prove for regulated goods (alcohol, tobacco, medicine). */
 export const MinimumAge = z.number().int().min(1).max(99);
 
@@ -44,7 +50,7 @@ export const PaymentRef = z.string().min(1).max(100)
 
 /** Why a delivery failed: the fixed list a driver or dispatcher picks from, plus a free-text note. */
 export const failureReasons = [
-  'customer_absent', 'address_not_found', 'refused', 'damaged', 'access_denied', 'unsafe', 'age_check_failed', 'other',
+  'customer_absent', 'address_not_found', 'refused', 'damaged', 'access_denied', 'unsafe', 'age_check_failed', 'handover_refused_check', 'other',
 ] as const;
 export const FailureReason = z.enum(failureReasons);
 export type FailureReason = z.infer<typeof FailureReason>;
@@ -58,6 +64,7 @@ export const failureReasonText: Readonly<Record<FailureReason, string>> = {
   access_denied: 'No access to the building',
   unsafe: 'Unsafe to deliver',
   age_check_failed: 'Age or ID check failed',
+  handover_refused_check: 'Handover refused: the age or ID check was not passed',
   other: 'Other (see note)',
 };
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const importFields = [
   'orderRef', 'customerName', 'address', 'lat', 'lng', 'phone', 'email', 'notes', 'windowStart', 'windowEnd',
-  'parcelCount', 'barcodes', 'minAge', 'idCheck', 'routeName', 'routeId', 'paymentRef', 'amount', 'fee', 'currency',
+  'parcelCount', 'barcodes', 'minAge', 'idCheck', 'pinRequired', 'routeName', 'routeId', 'paymentRef', 'amount', 'fee', 'currency',
 ] as const;
 export const ImportField = z.enum(importFields);
 export type ImportField = z.infer<typeof ImportField>;
@@ -33,6 +33,7 @@ export const importFieldSpecs: { readonly [F in ImportField]: FieldSpec } = {
   barcodes: { label: 'Barcodes', aliases: ['barcodes', 'barcode', 'parcelbarcodes', 'trackingnumbers', 'labels'] },
   minAge: { label: 'Age check (minimum age)', aliases: ['minage', 'minimumage', 'agecheck', 'age', 'agerestriction'] },
   idCheck: { label: 'ID check', aliases: ['idcheck', 'checkid', 'identitycheck', 'idrequired'] },
+  pinRequired: { label: 'Delivery PIN required', aliases: ['pinrequired', 'deliverypin', 'requirepin', 'pincode', 'pin'] },
   routeName: { label: 'Route name', aliases: ['routename', 'route', 'tour', 'run'] },
   routeId: { label: 'Route id', aliases: ['routeid'] },
   paymentRef: { label: 'Payment reference', aliases: ['paymentref', 'paymentreference', 'invoice', 'invoicenumber', 'paymentid'] },

@@ -124,7 +124,7 @@ export function planImport(rows: readonly ValidatedRow[], context: ImportContext
 function orderFieldsOf(o: ImportedOrder): Partial<StopOrderFields> {
   return {
     orderRef: o.orderRef, parcelCount: o.parcelCount, barcodes: o.barcodes, coordinates: o.coordinates, email: o.email,
-    minimumAge: o.minimumAge, idCheck: o.idCheck,
+    minimumAge: o.minimumAge, idCheck: o.idCheck, pinRequired: o.pinRequired,
     ...(o.billing ? { paymentRef: o.billing.paymentRef, codAmount: o.billing.codAmount, deliveryFee: o.billing.deliveryFee, currency: o.billing.currency } : {}),
   };
 }

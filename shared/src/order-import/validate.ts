@@ -24,6 +24,7 @@ export interface ImportedOrder {
   barcodes: string[];
   minimumAge: number | null;
   idCheck: boolean;
+  pinRequired: boolean;
   route: { id: string } | { name: string };
   /** Billing: only read when the mapping names billing columns (and the importer may set them). */
   billing: { paymentRef: string | null; codAmount: number | null; deliveryFee: number | null; currency: string | null } | null;
@@ -160,6 +161,7 @@ function validateRow(
   }
   const minimumAge = has('minAge') ? read('minAge', readMinimumAge(cell('minAge')), null) : null;
   const idCheck = has('idCheck') ? read('idCheck', readYesNo(cell('idCheck')), false) : false;
+  const pinRequired = has('pinRequired') ? read('pinRequired', readYesNo(cell('pinRequired')), false) : false;
 
   let route: ImportedOrder['route'] | null = null;
   if (has('routeId')) {
@@ -184,7 +186,7 @@ function validateRow(
     ref: orderRef,
     problems,
     order: {
-      row, orderRef, customerName, address, coordinates, phone, email, notes, window, parcelCount, barcodes, minimumAge, idCheck, route, billing,
+      row, orderRef, customerName, address, coordinates, phone, email, notes, window, parcelCount, barcodes, minimumAge, idCheck, pinRequired, route, billing,
     },
   };
 }

@@ -10,7 +10,7 @@ export interface EncryptedColumn {
   /** The stored column. */
   column:
     | 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'coordinates_enc' | 'email_enc' | 'payment_ref_enc'
-    | 'failure_note_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc';
+    | 'failure_note_enc' | 'pin_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc';
   /** The column's name in the associated data: `<table>.<name>.<row id>`. */
   name: string;
   /** How an alert names a row of this table. */
@@ -28,6 +28,7 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'stops', column: 'email_enc', name: 'email', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'payment_ref_enc', name: 'payment_ref', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'failure_note_enc', name: 'failure_note', targetType: 'stop', locationColumn: 'location_id' },
+  { table: 'stops', column: 'pin_enc', name: 'delivery_pin', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'secret_enc', name: 'secret', targetType: 'webhook_subscription', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'previous_secret_enc', name: 'previous_secret', targetType: 'webhook_subscription', locationColumn: null },

@@ -186,6 +186,31 @@ export interface Database {
     currency: string | null;
     failure_reason: string | null;
     failure_note_enc: string | null;
+    /** Delivery PIN (0017-delivery-checks): 0 or 1. */
+    pin_required: Generated<number>;
+    /** HMAC of the PIN under a server key (proofs/delivery-pin.ts); null when none is required. */
+    pin_hash: string | null;
+    /** The PIN, encrypted, for the tracking page only. */
+    pin_enc: string | null;
+    /** Wrong PINs so far; at the limit the stop is locked until a dispatcher unlocks it. */
+    pin_failures: Generated<number>;
+    pin_verified_at: number | null;
+    /** The kind of the passing regulated-goods check recorded (`age` or `id`), or null. */
+    check_passed: string | null;
+  };
+  /** 0017: an age or ID check recorded at the door: document type and result only, never a number or a date of birth. */
+  delivery_checks: {
+    id: string;
+    stop_id: string;
+    location_id: string;
+    kind: string;
+    document_type: string;
+    result: string;
+    /** 0 or 1 for an age check, null for an ID check. */
+    over_threshold: number | null;
+    recorded_by: string;
+    device_time: number | null;
+    recorded_at: number;
   };
   positions: {
     driver_id: string;

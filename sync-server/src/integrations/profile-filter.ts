@@ -13,7 +13,7 @@ type Part = (stop: Stop) => Partial<IntegrationStopView>;
 
 /** What each profile field puts into the view. */
 const parts: Readonly<Record<ProfileField, Part>> = {
-  orderRef: (s) => ({ orderRef: s.orderRef, parcelCount: s.parcelCount, barcodes: s.barcodes, minimumAge: s.minimumAge, idCheck: s.idCheck }),
+  orderRef: (s) => ({ orderRef: s.orderRef, parcelCount: s.parcelCount, barcodes: s.barcodes, minimumAge: s.minimumAge, idCheck: s.idCheck, pinRequired: s.pinRequired ?? false }),
   status: (s) => ({ status: s.status }),
   timeWindow: (s) => ({ timeWindow: { start: s.window.start, end: s.window.end } }),
   address: (s) => ({

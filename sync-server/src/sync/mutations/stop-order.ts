@@ -29,7 +29,7 @@ export function orderColumns(ctx: ServerContext, stopId: string, o: Partial<Stop
 /** A new stop's order columns: what the order says, and none of the rest. */
 export function newOrderColumns(ctx: ServerContext, stopId: string, o: Partial<StopOrderFields>) {
   const full: StopOrderFields = {
-    orderRef: null, parcelCount: 1, barcodes: [], coordinates: null, email: null, minimumAge: null, idCheck: false,
+    orderRef: null, parcelCount: 1, barcodes: [], coordinates: null, email: null, minimumAge: null, idCheck: false, pinRequired: false,
     paymentRef: null, codAmount: null, deliveryFee: null, currency: null,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   };

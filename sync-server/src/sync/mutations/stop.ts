@@ -6,6 +6,8 @@ import type { StopRow } from '../presenters';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
 import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
+import { newPinColumns, pinColumnsFor } from '../../proofs/delivery-pin';
+import { handoverRefusal } from '../../proofs/handover';
 
 /** Stop mutations: status (the state machine), notes, customer details and order, creation. */
 
@@ -39,8 +41,8 @@ export interface NewStop extends Pick<StopPii, 'customerName' | 'address' | 'pho
 
 /** The order fields a stop create or update carries, without the rest of the mutation. */
 function orderPart(o: Partial<StopOrderFields>): Partial<StopOrderFields> {
-  const { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, paymentRef, codAmount, deliveryFee, currency } = o;
-  return { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, paymentRef, codAmount, deliveryFee, currency };
+  const { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, pinRequired, paymentRef, codAmount, deliveryFee, currency } = o;
+  return { orderRef, parcelCount, barcodes, coordinates, email, minimumAge, idCheck, pinRequired, paymentRef, codAmount, deliveryFee, currency };
 }
 
 /** Order fields named in an audit entry: which were set, valued only where operational (never contact or billing values). */
@@ -48,6 +50,7 @@ function orderAudit(o: Partial<StopOrderFields>, before: StopRow | undefined): R
   return {
     ...(o.orderRef !== undefined ? { orderRef: fromTo(before?.order_ref, o.orderRef) } : {}),
     ...(o.parcelCount !== undefined ? { parcelCount: fromTo(before?.parcel_count, o.parcelCount) } : {}),
+    ...(o.pinRequired !== undefined ? { pinRequired: fromTo(before && before.pin_required === 1, o.pinRequired) } : {}),
   };
 }
 
@@ -71,6 +74,7 @@ export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by:
       coordinates: null, email: null, paymentRef: null, failureNote: null,
     }),
     ...newOrderColumns(ctx, s.id, order),
+    ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null,
     window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
     version, updated_at: now, updated_by: by,
   };
@@ -87,6 +91,8 @@ export const stopMutations = {
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
       const missing = failureReasonRefusal(m.to, m.failureReason);
       if (missing) throw new Rejection('bad_request', missing, stopChange(scope.ctx, stop));
+      const handover = handoverRefusal(stop, m.to, m.failureReason);
+      if (handover) throw new Rejection(handover.code, handover.reason, stopChange(scope.ctx, stop));
       // A failed stop keeps why; leaving `failed` (another attempt) clears it.
       const failure = m.to === 'failed'
         ? { failure_reason: m.failureReason ?? null, ...encryptStopPii(scope.ctx, stop.id, { failureNote: m.reason ?? null }) }
@@ -117,6 +123,7 @@ export const stopMutations = {
       return touchStop(scope, stop, {
         ...encryptStopPii(scope.ctx, stop.id, { customerName: c.customerName, address: c.address, phone: c.phone }),
         ...orderColumns(scope.ctx, stop.id, order),
+        ...pinColumnsFor(scope.ctx, stop.id, order.pinRequired, stop),
         ...(c.sequence !== undefined ? { sequence: c.sequence } : {}),
         ...(c.window !== undefined ? { window_start: c.window.start, window_end: c.window.end } : {}),
         ...(c.eta !== undefined ? { eta: c.eta } : {}),
