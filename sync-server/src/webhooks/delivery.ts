@@ -11,8 +11,11 @@ import { connectRefusal, guardedLookup, type TargetPolicy, WebhookTargetRefused 
  * it says is stored.
  */
 
-/** Why an attempt failed, as the attempt log records it (never the receiver's body). */
-export type AttemptError = 'http' | 'redirect' | 'timeout' | 'connect' | 'address_refused' | 'tls';
+/**
+ * Why an attempt failed, as the attempt log records it (never the receiver's body). `internal`:
+ * the server could not build the delivery (nothing was sent).
+ */
+export type AttemptError = 'http' | 'redirect' | 'timeout' | 'connect' | 'address_refused' | 'tls' | 'internal';
 
 export type AttemptOutcome =
   | { ok: true; statusCode: number; latencyMs: number }

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import type { ProfileField } from '@depotline/shared';
 import type { ServerContext } from '../context';
 import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { parseDataProfile } from '../integrations/records';
 import { createWebhookAgents, postWebhook, type WebhookAgents } from './delivery';
 import { scopesHear } from './outbox';
 import { type Finished, recordOutcomes } from './outcomes';
@@ -100,7 +100,11 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       holding = await holdJobLease(ctx.db, webhookLease, holder, now, settings().leaseMs);
       renewAt = now + settings().leaseMs / 3;
     }
-    if (!holding) return;
+    if (!holding) {
+      // Another process sends; this one only waits to take over.
+      backlog = false;
+      return;
+    }
     if (now >= pruneAt) {
       pruneAt = now + 60 * 60 * 1000;
       const pruned = await pruneFinishedDeliveries(ctx, now);
@@ -136,7 +140,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
     const subRows = await ctx.db.selectFrom('webhook_subscriptions as s').innerJoin('integrations as i', 'i.id', 's.integration_id')
       .selectAll('s').select('i.data_profile').where('s.id', 'in', subIds).execute();
     const subs = new Map(subRows.map((s) => [s.id, s]));
-    const profiles = new Map(subRows.map((s) => [s.integration_id, JSON.parse(s.data_profile) as ProfileField[]]));
+    const profiles = new Map(subRows.map((s) => [s.integration_id, parseDataProfile(s.data_profile)]));
     const scopes = new Map<string, Set<string>>();
     for (const s of await ctx.db.selectFrom('integration_scopes').selectAll().where('integration_id', 'in', integrationIds).execute()) {
       const key = `${s.integration_id}|${s.location_id}`;
@@ -161,11 +165,21 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
         withdrawn.push(d.id);
         continue;
       }
-      const body = webhookBody(ctx, d, profile, stops);
-      if (!secrets.has(sub.id)) secrets.set(sub.id, signingSecrets(ctx, sub, now));
-      const headers = signWebhook(d.id, Math.floor(ctx.now() / 1000), body, secrets.get(sub.id)!);
+      let request: { url: URL; body: string; headers: ReturnType<typeof signWebhook> };
+      try {
+        const body = webhookBody(ctx, d, profile, stops);
+        if (!secrets.has(sub.id)) secrets.set(sub.id, signingSecrets(ctx, sub, now));
+        request = { url: new URL(sub.url), body, headers: signWebhook(d.id, Math.floor(ctx.now() / 1000), body, secrets.get(sub.id)!) };
+      } catch (err) {
+        // Recorded as a failed attempt, so it is retried on schedule and given up in time, not claimed forever.
+        ctx.log.error('could not build a webhook delivery', { deliveryId: d.id, err: err instanceof Error ? err.message : String(err) });
+        finished.push({ delivery: d, outcome: { ok: false, statusCode: null, error: 'internal', latencyMs: 0, detail: 'not built' }, at: ctx.now() });
+        flushSoon();
+        continue;
+      }
       const abort = new AbortController();
-      const done = postWebhook(new URL(sub.url), body, headers, { policy, timeoutMs: settings().timeoutMs, agents: agentsFor(policy.allowLoopback), signal: abort.signal })
+      const options = { policy, timeoutMs: settings().timeoutMs, agents: agentsFor(policy.allowLoopback), signal: abort.signal };
+      const done = postWebhook(request.url, request.body, request.headers, options)
         .then((outcome) => {
           inFlight.delete(d.id);
           if (abort.signal.aborted) return;
