@@ -23,6 +23,7 @@ export const securityAlertKinds = [
   'record_withheld',            // to a location's admins: a stop's stored customer data does not decrypt (altered in the database) and is withheld
   'webhook_paused',             // to an integration's admins: a webhook receiver failed for a day and its deliveries are paused (details: integrationId, subscriptionId)
   'integration_activity',       // to an integration's admins: unusual activity of one of its credentials (details.rule: volume_spike, new_network, refused_burst, key_expiring)
+  'pod_suspicious',             // to a location's managers and admins: a proof of delivery was captured far from the stop (details: stopId, proofId, distanceM)
 ] as const;
 export const SecurityAlertKind = z.enum(securityAlertKinds);
 export type SecurityAlertKind = z.infer<typeof SecurityAlertKind>;

@@ -56,9 +56,10 @@ export type FactorResetChange = z.infer<typeof FactorResetChange>;
 /**
  * The sensitive permissions: what lets a holder hand out access (grant.manage, group.manage, and
  * integration.manage, which gives outside systems access),
- * decide other people's sensitive changes (approval.decide), read the audit log (audit.read) or
- * take data out (any export.*). One definition for both rules below: a group holding one is
- * created, widened and granted only with a second person's approval.
+ * decide other people's sensitive changes (approval.decide), read the audit log (audit.read),
+ * take data out (any export.*, and pod.export) or destroy proof of delivery (pod.delete). One
+ * definition for both rules below: a group holding one is created, widened and granted only with
+ * a second person's approval.
  */
 export function isSensitivePermission(p: string): boolean {
   return sensitivePermissionKinds.some((k) => k.covers(p));
@@ -69,10 +70,11 @@ export const sensitivePermissionKinds: readonly { covers: (p: string) => boolean
   { covers: (p) => p === 'grant.manage' || p === 'group.manage' || p === 'integration.manage', does: 'hand out access' },
   { covers: (p) => p === 'approval.decide', does: 'decide approvals' },
   { covers: (p) => p === 'audit.read', does: 'read the audit log' },
-  { covers: (p) => p.startsWith('export.'), does: 'export data' },
+  { covers: (p) => p.startsWith('export.') || p === 'pod.export', does: 'export data' },
+  { covers: (p) => p === 'pod.delete', does: 'delete proof of delivery' },
 ];
 
-/** "hand out access, decide approvals, read the audit log or export data": the sensitive set in words. */
+/** "hand out access, decide approvals, read the audit log, export data or delete proof of delivery": the sensitive set in words. */
 export function sensitivePermissionsInWords(): string {
   const words = sensitivePermissionKinds.map((k) => k.does);
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : (words[0] ?? '');

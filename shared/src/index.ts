@@ -30,6 +30,7 @@ export * from './cidr';
 export * from './integrations';
 export * from './webhooks';
 export * from './integration-orders';
+export * from './proofs';
 export * from './tracking';
 export * from './integration-logs';
 export * from './integration-credentials';

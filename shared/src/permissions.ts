@@ -29,6 +29,11 @@ export const permissionCatalogue = {
   'export.billing': 'Include billing data (payment reference, amounts) in exports; needs stop.readBilling as well',
   'integration.manage': 'Register outside systems (integrations) at the location, set their scopes, data profile and address allowlist, suspend them',
   'tracking.manage': 'Create and revoke customer tracking links of stops at the location',
+  'pod.capture': 'Record proof of delivery (photos, signatures, scans, GPS stamps) on stops',
+  'pod.view': 'See proof of delivery: its photos, signatures and GPS stamps (each file view is audited)',
+  'pod.export': 'Export a stop\u2019s proof of delivery as a sealed dispute bundle',
+  'pod.annotate': 'Annotate and redact proof of delivery (for example blur a face), the original kept sealed',
+  'pod.delete': 'Request the deletion of proof of delivery (destroys its key; needs a second person\u2019s approval)',
   // Machine permissions: held only by integrations, through their scopes (never by a role or a group).
   'orders.write': 'Integrations: create and update orders (stops) at the location',
   'orders.read': 'Integrations: read orders at the location, as far as the integration\u2019s data profile allows',
@@ -56,10 +61,10 @@ export const userPermissions: readonly Permission[] = allPermissions.filter((p) 
 
 /**
  * Permissions that only ever act on the holder's own data (a driver reports their own
- * position). Granting them gives no power over anyone else, so a manager may hand out the
+ * position, records the proof they captured). Granting them gives no power over anyone else, so a manager may hand out the
  * driver role without holding these.
  */
-export const selfOnlyPermissions: readonly Permission[] = ['position.report'];
+export const selfOnlyPermissions: readonly Permission[] = ['position.report', 'pod.capture'];
 
 export const roleNames = ['admin', 'manager', 'dispatcher', 'driver', 'finance', 'reporting', 'contractor'] as const;
 export type RoleName = (typeof roleNames)[number];
@@ -89,7 +94,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.readBilling', 'stop.setStatus',
       'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'audit.read', 'grant.manage',
       'approval.decide', 'export.operational', 'export.customer', 'export.billing', 'fleet.manage',
-      'tracking.manage',
+      'tracking.manage', 'pod.view', 'pod.export', 'pod.annotate',
     ],
     mfaRequired: true,
     mustExpire: false,
@@ -99,7 +104,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
   dispatcher: {
     permissions: [
       'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus',
-      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'tracking.manage',
+      'stop.editNotes', 'stop.edit', 'route.edit', 'position.read', 'tracking.manage', 'pod.view',
     ],
     mfaRequired: true,
     mustExpire: false,
@@ -108,7 +113,7 @@ export const roleTemplates: Readonly<Record<RoleName, RoleTemplate>> = {
   },
   driver: {
     permissions: [
-      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus', 'position.report',
+      'location.read', 'stop.readCustomer', 'stop.readPhone', 'stop.readNotes', 'stop.setStatus', 'position.report', 'pod.capture',
     ],
     mfaRequired: false,
     mustExpire: false,

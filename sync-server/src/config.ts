@@ -100,6 +100,17 @@ const Env = z.object({
   DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS: z.coerce.number().int().min(0).max(90).default(30),
   /** How long an OAuth 2.0 access token from /api/v1/oauth/token lives, in seconds. */
   DEPOTLINE_OAUTH_TOKEN_TTL_S: z.coerce.number().int().min(60).max(3600).default(600),
+  // --- proof of delivery (proofs/): docs/operations.md "Proof of delivery" ---
+  /** Where sealed proof files are stored (the local file store). Default: `proofs` under the data directory. */
+  DEPOTLINE_PROOF_DIR: z.string().optional(),
+  /** The key that wraps each proof's own data key: a file of 32 random bytes (raw or base64); unset, generated once under the data directory. */
+  DEPOTLINE_PROOF_KEY_FILE: z.string().optional(),
+  /** A GPS stamp farther than this from the stop's coordinates marks the proof suspicious and alerts the depot's managers, in metres. */
+  DEPOTLINE_POD_MAX_DISTANCE_M: z.coerce.number().int().min(10).max(100_000).default(300),
+  /** The largest photo or signature upload, in bytes: a larger one is refused (413) before it is read. */
+  DEPOTLINE_POD_MAX_FILE_BYTES: z.coerce.number().int().min(10_000).max(50_000_000).default(10_000_000),
+  /** The most pixels an uploaded image may have (width x height): a decompression bomb is refused before it is decoded. */
+  DEPOTLINE_POD_MAX_PIXELS: z.coerce.number().int().min(100_000).max(268_402_689).default(40_000_000),
   // --- customer tracking links (tracking/): docs/operations.md "Customer tracking links" ---
   /** The public origin links are made with (`https://track.example.com`); unset: derived from HOST and PORT. */
   DEPOTLINE_TRACKING_BASE_URL: z.string().url().optional(),
@@ -163,6 +174,8 @@ export interface ServerConfig {
   integrationLogDays: number;
   /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
   integrationCredentials: { maxKeyDays: number; maxOverlapDays: number; oauthTokenTtlS: number };
+  /** Proof of delivery (proofs/): the file store's directory, the wrapping key's file (unset: generated), the distance check, upload bounds. */
+  proofs: { dir: string; keyFile?: string; maxDistanceM: number; maxFileBytes: number; maxPixels: number };
   /** Customer tracking links (tracking/): public origin (null: derived), auto-creation, lifetime, coarse distance, rate limits per minute. */
   tracking: {
     baseUrl: string | null; autoCreate: boolean; maxAgeMs: number; afterFinalMs: number; coarseDistance: boolean;
@@ -231,6 +244,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     }),
     integrationLogDays: e.DEPOTLINE_INTEGRATION_LOG_DAYS,
     integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
+    proofs: {
+      dir: path.resolve(e.DEPOTLINE_PROOF_DIR ?? path.join(dataDir, 'proofs')), keyFile: e.DEPOTLINE_PROOF_KEY_FILE,
+      maxDistanceM: e.DEPOTLINE_POD_MAX_DISTANCE_M, maxFileBytes: e.DEPOTLINE_POD_MAX_FILE_BYTES, maxPixels: e.DEPOTLINE_POD_MAX_PIXELS,
+    },
     tracking: {
       baseUrl: e.DEPOTLINE_TRACKING_BASE_URL ? new URL(e.DEPOTLINE_TRACKING_BASE_URL).origin : null,
       autoCreate: e.DEPOTLINE_TRACKING_AUTO === '1',

@@ -21,6 +21,8 @@ export interface ServerContext {
   cipher: FieldCipher;
   /** HMAC key for access tokens; never leaves the server. */
   tokenKey: Uint8Array;
+  /** Wraps each proof of delivery's own data key (proofs/envelope.ts); never leaves the server. */
+  proofKey: Uint8Array;
   /** Signs audit checkpoints; `trusted` adds earlier keys still accepted when verifying (after a rotation). */
   checkpointKeys: { signer: NoteSigner; trusted: readonly NoteVerifier[] };
   /** Request counters and sign-in lockouts of unknown usernames: Redis when REDIS_URL is set, else memory. */

@@ -63,7 +63,8 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const keysDir = path.join(config.dataDir, 'keys');
   const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
+  const proofKey = loadKey({ file: config.proofs.keyFile }, path.join(keysDir, 'proof.key'));
+  return { config, db, dbKind: kind, cipher, tokenKey, proofKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
 }
 
 export interface StartOptions {

@@ -6,9 +6,10 @@ import { fieldAad } from './field-cipher';
  * the migrated database really has, so a new encrypted column cannot be forgotten here.
  */
 export interface EncryptedColumn {
-  table: 'stops' | 'users' | 'webhook_subscriptions';
+  table: 'stops' | 'users' | 'webhook_subscriptions' | 'proofs';
   /** The stored column. */
   column:
+    | 'gps_enc'
     | 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'coordinates_enc' | 'email_enc' | 'payment_ref_enc'
     | 'failure_note_enc' | 'pin_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc';
   /** The column's name in the associated data: `<table>.<name>.<row id>`. */
@@ -32,6 +33,7 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'secret_enc', name: 'secret', targetType: 'webhook_subscription', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'previous_secret_enc', name: 'previous_secret', targetType: 'webhook_subscription', locationColumn: null },
+  { table: 'proofs', column: 'gps_enc', name: 'gps', targetType: 'proof', locationColumn: 'location_id' },
 ];
 
 /** The tables holding encrypted columns, in the order a rotation walks them. */

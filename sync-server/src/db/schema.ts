@@ -452,5 +452,34 @@ export interface Database {
   };
   /** 0018: views of a tracking link per hour (tracking/hits.ts); audited once the hour is over. */
   tracking_link_hits: { link_id: string; location_id: string; hour: number; views: number; audited_at: number | null };
+  /** 0016: a proof of delivery (proofs/records.ts). `gps_enc` field-encrypted; a file sealed under its own key, `wrapped_key` null once destroyed. */
+  proofs: {
+    id: string;
+    stop_id: string;
+    location_id: string;
+    kind: string;
+    captured_by: string | null;
+    captured_by_label: string;
+    device_time: number | null;
+    server_time: number;
+    gps_enc: string | null;
+    gps_accuracy_m: number | null;
+    distance_m: number | null;
+    /** 0 or 1. */
+    suspicious: Generated<number>;
+    content_type: string | null;
+    size_bytes: number | null;
+    /** SHA-256 (hex) of the stored image before sealing. */
+    sha256: string | null;
+    wrapped_key: string | null;
+    storage_key: string | null;
+    /** JSON: kind-specific operational values; never customer data. */
+    detail: Generated<string>;
+    derived_from: string | null;
+    annotation: string | null;
+    created_at: number;
+    deleted_at: number | null;
+    deleted_by: string | null;
+  };
   kysely_migration?: Generated<unknown>;
 }

@@ -15,6 +15,7 @@ const alertTitle: Readonly<Record<SecurityAlertKind, string>> = {
   record_withheld: 'A stop\u2019s customer data could not be verified and is withheld (altered in the database?)',
   webhook_paused: 'An integration\u2019s webhook receiver failed for a day: its deliveries are paused',
   integration_activity: 'Unusual activity of an integration\u2019s credential',
+  pod_suspicious: 'A proof of delivery was recorded far from its stop',
 };
 
 /** One line for people: what happened, and what is left where that matters. */
