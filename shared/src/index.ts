@@ -1,6 +1,7 @@
 export * from './domain';
 export * from './orders';
 export * from './delivery-checks';
+export * from './delivery-checks';
 export * from './errors';
 export * from './permissions';
 export * from './stop-status';

@@ -6,6 +6,7 @@ import { accountEndpoints } from './account';
 import { approvalEndpoints } from './approvals';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
+import { deliveryCheckEndpoints } from './delivery-checks';
 import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
@@ -33,7 +34,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const loginThrottle = new LoginThrottle();
   const endpoints: Endpoint[] = [
     ...integrationOrderEndpoints(deps.live),
-    ...syncEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
+    ...syncEndpoints(deps.live), ...deliveryCheckEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...webhookEndpoints(), ...trackingLinkEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
