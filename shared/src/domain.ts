@@ -122,13 +122,6 @@ export const Stop = z.object({
   pinRequired: PinRequired.optional(),
   /** What was done at the door so far: PIN verified or locked, passing check recorded. Absent: nothing yet. */
   handover: StopHandover.optional(),
-  /**
-   * The customer must give the stop's delivery PIN at the door (the PIN itself never leaves the
-   * server here). Absent: no PIN (a stop from an older server or cache).
-   */
-  pinRequired: PinRequired.optional(),
-  /** What was done at the door so far: PIN verified or locked, passing check recorded. Absent: nothing yet. */
-  handover: StopHandover.optional(),
   /** Billing (stop.readBilling only): the payment reference, amounts in minor units of `currency`. */
   paymentRef: PaymentRef.nullable().optional(),
   /** Amount to collect on delivery (cash or card at the door); null: nothing to collect. */

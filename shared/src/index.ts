@@ -1,7 +1,6 @@
 export * from './domain';
 export * from './orders';
 export * from './delivery-checks';
-export * from './delivery-checks';
 export * from './errors';
 export * from './permissions';
 export * from './stop-status';

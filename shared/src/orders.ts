@@ -36,12 +36,6 @@ export const Email = z.email().max(254);
  */
 export const PinRequired = z.boolean();
 
-/**
- * The order requires the customer's delivery PIN at the door: the server generates one per stop,
- * shows it on the tracking page, and refuses `delivered` until the driver enters it (delivery-checks.ts).
- */
-export const PinRequired = z.boolean();
-
 /** The minimum age the recipient must prove for regulated goods (alcohol, tobacco, medicine). */
 export const MinimumAge = z.number().int().min(1).max(99);
 
@@ -70,7 +64,6 @@ export const failureReasonText: Readonly<Record<FailureReason, string>> = {
   access_denied: 'No access to the building',
   unsafe: 'Unsafe to deliver',
   age_check_failed: 'Age or ID check failed',
-  handover_refused_check: 'Handover refused: the age or ID check was not passed',
   handover_refused_check: 'Handover refused: the age or ID check was not passed',
   other: 'Other (see note)',
 };

@@ -34,7 +34,6 @@ export const importFieldSpecs: { readonly [F in ImportField]: FieldSpec } = {
   minAge: { label: 'Age check (minimum age)', aliases: ['minage', 'minimumage', 'agecheck', 'age', 'agerestriction'] },
   idCheck: { label: 'ID check', aliases: ['idcheck', 'checkid', 'identitycheck', 'idrequired'] },
   pinRequired: { label: 'Delivery PIN required', aliases: ['pinrequired', 'deliverypin', 'requirepin', 'pincode', 'pin'] },
-  pinRequired: { label: 'Delivery PIN required', aliases: ['pinrequired', 'deliverypin', 'requirepin', 'pincode', 'pin'] },
   routeName: { label: 'Route name', aliases: ['routename', 'route', 'tour', 'run'] },
   routeId: { label: 'Route id', aliases: ['routeid'] },
   paymentRef: { label: 'Payment reference', aliases: ['paymentref', 'paymentreference', 'invoice', 'invoicenumber', 'paymentid'] },

@@ -25,7 +25,6 @@ export interface ImportedOrder {
   minimumAge: number | null;
   idCheck: boolean;
   pinRequired: boolean;
-  pinRequired: boolean;
   route: { id: string } | { name: string };
   /** Billing: only read when the mapping names billing columns (and the importer may set them). */
   billing: { paymentRef: string | null; codAmount: number | null; deliveryFee: number | null; currency: string | null } | null;
@@ -162,7 +161,6 @@ function validateRow(
   }
   const minimumAge = has('minAge') ? read('minAge', readMinimumAge(cell('minAge')), null) : null;
   const idCheck = has('idCheck') ? read('idCheck', readYesNo(cell('idCheck')), false) : false;
-  const pinRequired = has('pinRequired') ? read('pinRequired', readYesNo(cell('pinRequired')), false) : false;
   const pinRequired = has('pinRequired') ? read('pinRequired', readYesNo(cell('pinRequired')), false) : false;
 
   let route: ImportedOrder['route'] | null = null;

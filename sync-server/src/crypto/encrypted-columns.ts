@@ -30,7 +30,6 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'stops', column: 'payment_ref_enc', name: 'payment_ref', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'failure_note_enc', name: 'failure_note', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'stops', column: 'pin_enc', name: 'delivery_pin', targetType: 'stop', locationColumn: 'location_id' },
-  { table: 'stops', column: 'pin_enc', name: 'delivery_pin', targetType: 'stop', locationColumn: 'location_id' },
   { table: 'users', column: 'totp_secret_enc', name: 'totp_secret', targetType: 'user', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'secret_enc', name: 'secret', targetType: 'webhook_subscription', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'previous_secret_enc', name: 'previous_secret', targetType: 'webhook_subscription', locationColumn: null },

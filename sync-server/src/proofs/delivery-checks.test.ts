@@ -108,7 +108,7 @@ describe.each(backends)('delivery PIN and checks (%s)', (backend) => {
     expect(failures).toHaveLength(maxPinAttempts + 1);
     expect(failures.every((a) => a.outcome === 'failed')).toBe(true);
     expect(failures.map((a) => a.details).join('\n')).not.toContain(clear);
-    expect((await stopAsSent(stopId, w.users.dispatcher.token)).stop.handover.pinLocked).toBe(true);
+    expect((await stopAsSent(stopId, w.users.dispatcher.token)).stop.handover?.pinLocked).toBe(true);
     expect((await setStatus(w.users.driver, stopId, 'delivered') as { reason: string }).reason).toMatch(/locked/);
 
     // The driver cannot unlock it; the dispatcher can (audited), and the same PIN then works.
@@ -181,7 +181,7 @@ describe.each(backends)('delivery PIN and checks (%s)', (backend) => {
     await arrive(stopId);
     expect(await check(w.users.driver, stopId, { kind: 'id', documentType: 'id_card', result: 'pass' })).toMatchObject({ status: 201 });
     expect(await check(w.users.driver, stopId, { kind: 'id', documentType: 'id_card', result: 'fail' })).toMatchObject({ status: 201 });
-    expect((await stopAsSent(stopId, w.users.dispatcher.token)).stop.handover.checkPassed).toBe(false);
+    expect((await stopAsSent(stopId, w.users.dispatcher.token)).stop.handover?.checkPassed).toBe(false);
     expect((await setStatus(w.users.driver, stopId, 'delivered') as { reason: string }).reason).toMatch(/ID check/);
     expect(await setStatus(w.users.driver, stopId, 'failed', { failureReason: 'handover_refused_check' })).toMatchObject({ status: 'applied' });
 

@@ -3,7 +3,6 @@ import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
 import type { Database } from '../db/schema';
 import { handoverOf } from '../proofs/handover';
-import { handoverOf } from '../proofs/handover';
 import { readStopPii } from './stop-pii';
 import { reportWithheldStop } from './withheld-stops';
 
@@ -38,8 +37,6 @@ export function presentStop(ctx: ServerContext, row: StopRow): Stop {
     barcodes: parseBarcodes(row.barcodes),
     minimumAge: row.minimum_age,
     idCheck: row.id_check === 1,
-    pinRequired: row.pin_required === 1,
-    handover: handoverOf(row),
     pinRequired: row.pin_required === 1,
     handover: handoverOf(row),
     codAmount: row.cod_amount,

@@ -8,8 +8,6 @@ import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type 
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
 import { newPinColumns, pinColumnsFor } from '../../proofs/delivery-pin';
 import { handoverRefusal } from '../../proofs/handover';
-import { newPinColumns, pinColumnsFor } from '../../proofs/delivery-pin';
-import { handoverRefusal } from '../../proofs/handover';
 
 /** Stop mutations: status (the state machine), notes, customer details and order, creation. */
 
@@ -53,7 +51,6 @@ function orderAudit(o: Partial<StopOrderFields>, before: StopRow | undefined): R
     ...(o.orderRef !== undefined ? { orderRef: fromTo(before?.order_ref, o.orderRef) } : {}),
     ...(o.parcelCount !== undefined ? { parcelCount: fromTo(before?.parcel_count, o.parcelCount) } : {}),
     ...(o.pinRequired !== undefined ? { pinRequired: fromTo(before && before.pin_required === 1, o.pinRequired) } : {}),
-    ...(o.pinRequired !== undefined ? { pinRequired: fromTo(before && before.pin_required === 1, o.pinRequired) } : {}),
   };
 }
 
@@ -78,7 +75,6 @@ export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by:
     }),
     ...newOrderColumns(ctx, s.id, order),
     ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null,
-    ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null,
     window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
     version, updated_at: now, updated_by: by,
   };
@@ -95,8 +91,6 @@ export const stopMutations = {
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
       const missing = failureReasonRefusal(m.to, m.failureReason);
       if (missing) throw new Rejection('bad_request', missing, stopChange(scope.ctx, stop));
-      const handover = handoverRefusal(stop, m.to, m.failureReason);
-      if (handover) throw new Rejection(handover.code, handover.reason, stopChange(scope.ctx, stop));
       const handover = handoverRefusal(stop, m.to, m.failureReason);
       if (handover) throw new Rejection(handover.code, handover.reason, stopChange(scope.ctx, stop));
       // A failed stop keeps why; leaving `failed` (another attempt) clears it.
@@ -129,7 +123,6 @@ export const stopMutations = {
       return touchStop(scope, stop, {
         ...encryptStopPii(scope.ctx, stop.id, { customerName: c.customerName, address: c.address, phone: c.phone }),
         ...orderColumns(scope.ctx, stop.id, order),
-        ...pinColumnsFor(scope.ctx, stop.id, order.pinRequired, stop),
         ...pinColumnsFor(scope.ctx, stop.id, order.pinRequired, stop),
         ...(c.sequence !== undefined ? { sequence: c.sequence } : {}),
         ...(c.window !== undefined ? { window_start: c.window.start, window_end: c.window.end } : {}),
