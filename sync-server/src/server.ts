@@ -23,6 +23,7 @@ import type { LiveFeed } from './sync/mutations/handler';
 import { withheldReportsSettled } from './sync/withheld-stops';
 import { startWebhookWorker } from './webhooks/worker';
 import { integrationAlertsSettled } from './integrations/anomalies';
+import { flushRefusalDigests } from './audit/refusal-digest';
 import { closeIntegrationCallLog } from './integrations/call-log';
 import { startIntegrationLogRetention } from './integrations/log-retention';
 
@@ -135,6 +136,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       await integrationLogRetention.stop();
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);
+      // Digests of refused requests still counting their minute are written now.
+      await flushRefusalDigests(ctx);
       await ctx.rateLimits.close();
       await ctx.db.destroy();
     },

@@ -15,13 +15,15 @@ import { authenticateMachine, type MachinePrincipal } from '../integrations/cred
 import { presentStopForIntegration } from '../integrations/profile-filter';
 import { findIntegration, integrationLocations, type IntegrationRecord } from '../integrations/records';
 import type { EndpointOpenApi } from './endpoint-doc';
+import { chargeIntegrationCredential } from './rate-limits';
 import { clientIp, type Endpoint, endpointDoc, type EndpointInput, parseRequest, send, withAudit } from './endpoint';
 
 /**
  * The request pipeline of the integration API, declared on each endpoint like `endpoint()`'s
  * (docs/architecture.md), for calls made by outside systems with an API key or OAuth token:
  *
- *   authenticateMachine -> integration known and not suspended -> address allowlist -> parse
+ *   authenticateMachine -> the credential's rate budget -> integration known and not suspended
+ *   -> address allowlist -> parse
  *   -> scope (the one authorizer, `checkPermission`, over the machine access profile)
  *   -> transaction -> handler -> present (through the integration's data profile) -> call log
  *
@@ -118,6 +120,8 @@ export function integrationEndpoint<P extends Schema | undefined = undefined, Q 
       });
       let status = 500;
       try {
+        // The credential's own budget, now that it is known: an OAuth client's tokens share one (http/rate-limits.ts).
+        await chargeIntegrationCredential(ctx, res, principal.credential);
         const result = await handleCall(ctx, spec, req, principal, ip, route);
         send(spec, res, result);
         status = res.statusCode;

@@ -119,26 +119,29 @@ describe.each(backends)('REST rate limits, in memory (%s)', (backend) => {
     expect(statuses).toEqual([...Array<number>(limits.userToken).fill(200), 429]);
   });
 
-  it('counts the OAuth token endpoint per client id, from HTTP Basic or the form alike', async () => {
+  it('counts the OAuth token endpoint per client id and address, from HTTP Basic or the form alike, before the secret is checked', async () => {
     const clientId = `dlc_${crypto.randomBytes(8).toString('hex')}`;
+    const ip = freshIp();
     const basic = `Basic ${Buffer.from(`${clientId}:wrong-secret`).toString('base64')}`;
     const tokenRequest = (headers: Record<string, string>, form: Record<string, string>) =>
       fetch(`${server.url}/api/v1/oauth/token`, {
         method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString(),
       });
     const statuses: number[] = [];
-    for (let i = 0; i < 2; i++) statuses.push((await tokenRequest({ authorization: basic, ...from(freshIp()) }, { grant_type: 'client_credentials' })).status);
-    // client_secret_post with the same id spends the same budget.
-    const third = await tokenRequest(from(freshIp()), { grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong' });
-    expect(parseRateLimitField(third.headers.get('ratelimit-policy'))).toEqual({ 'per-client': { q: limits.oauthClient, w: 60 }, 'per-address': { q: limits.address, w: 60 } });
+    for (let i = 0; i < 2; i++) statuses.push((await tokenRequest({ authorization: basic, ...from(ip) }, { grant_type: 'client_credentials' })).status);
+    // client_secret_post with the same id from the same address spends the same budget.
+    const third = await tokenRequest(from(ip), { grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong' });
+    expect(parseRateLimitField(third.headers.get('ratelimit-policy'))).toEqual({ 'per-client-address': { q: limits.oauthClient, w: 60 }, 'per-address': { q: limits.address, w: 60 } });
     statuses.push(third.status);
-    const fourth = await tokenRequest({ authorization: basic, ...from(freshIp()) }, { grant_type: 'client_credentials' });
+    const fourth = await tokenRequest({ authorization: basic, ...from(ip) }, { grant_type: 'client_credentials' });
     expect(statuses.every((s) => s !== 429)).toBe(true);
     expect(fourth.status).toBe(429);
     expect(((await fourth.json()) as ErrorBody).error.code).toBe('rate_limited');
-    // Another client id is not affected.
+    // Another client id from that address, and the same id from another address, are not affected
+    // (the client-wide budget is charged only once the secret is verified: integration-rate-limits.test.ts).
     const otherBasic = `Basic ${Buffer.from(`dlc_${crypto.randomBytes(8).toString('hex')}:x`).toString('base64')}`;
-    expect((await tokenRequest({ authorization: otherBasic, ...from(freshIp()) }, { grant_type: 'client_credentials' })).status).not.toBe(429);
+    expect((await tokenRequest({ authorization: otherBasic, ...from(ip) }, { grant_type: 'client_credentials' })).status).not.toBe(429);
+    expect((await tokenRequest({ authorization: basic, ...from(freshIp()) }, { grant_type: 'client_credentials' })).status).not.toBe(429);
   });
 });
 

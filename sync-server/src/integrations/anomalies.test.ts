@@ -101,13 +101,15 @@ describe.each(backends)('unusual integration activity (%s)', (backend) => {
     expect((await alertsOf(admin)).map((a) => a.network)).toEqual(expect.arrayContaining(['2001:db8:1234::/48']));
   });
 
-  it('a burst of 401/403/404 from one credential raises refused_burst once, and suspends an integration set to it (audited)', async () => {
+  it('a burst of 401/403 from one credential raises refused_burst once, and suspends an integration set to it (audited)', async () => {
     const shop = await insertIntegration(ctx, { locationIds: [depot], autoSuspend: true });
     const key = await insertApiKey(ctx, shop.id, clock.now() + 300 * day);
-    await record(many(anomalyPolicy.refusedBurst - 1, (i) => callEntry(shop.id, key, { status: [401, 403, 404][i % 3]!, route: '/api/v1/orders/:orderRef', at: clock.now() - i * 1000 })));
+    await record(many(anomalyPolicy.refusedBurst - 1, (i) => callEntry(shop.id, key, { status: [401, 403][i % 2]!, route: '/api/v1/orders/:orderRef', at: clock.now() - i * 1000 })));
     expect(await alertsOf(admin)).toEqual([]);
-    await record([callEntry(shop.id, key, { status: 404, at: clock.now() })]);
-    expect(await alertsOf(admin)).toEqual([expect.objectContaining({ rule: 'refused_burst', refusedWithinMinute: anomalyPolicy.refusedBurst, suspendedIntegration: true })]);
+    await record([callEntry(shop.id, key, { status: 403, at: clock.now() })]);
+    expect(await alertsOf(admin)).toEqual([expect.objectContaining({
+      rule: 'refused_burst', refusedWithinMinute: anomalyPolicy.refusedBurst, deniedWithinMinute: anomalyPolicy.refusedBurst, suspendedIntegration: true,
+    })]);
     const row = await ctx.db.selectFrom('integrations').selectAll().where('id', '=', shop.id).executeTakeFirstOrThrow();
     expect(row.suspended_at).toBe(clock.now());
     expect(row.suspended_reason).toBe('unusual activity: refused_burst');
@@ -116,6 +118,20 @@ describe.each(backends)('unusual integration activity (%s)', (backend) => {
     expect(JSON.parse(suspension[0]!.details)).toMatchObject({ reason: 'unusual_activity', rule: 'refused_burst', automatic: true });
     await record(many(anomalyPolicy.refusedBurst, () => callEntry(shop.id, key, { status: 403, at: clock.now() })));
     expect(await alertsOf(admin)).toHaveLength(1);
+  });
+
+  it('a burst of 404s (a partner polling refs not there yet) and a new network alert but never suspend', async () => {
+    const shop = await insertIntegration(ctx, { locationIds: [depot], autoSuspend: true });
+    const key = await insertApiKey(ctx, shop.id, clock.now() + 300 * day);
+    await record(many(anomalyPolicy.refusedBurst * 2, (i) => callEntry(shop.id, key, { status: i % 4 === 0 ? 403 : 404, at: clock.now() - i * 100 })));
+    expect(await alertsOf(admin)).toEqual([expect.objectContaining({ rule: 'refused_burst', suspendedIntegration: false })]);
+    // A cloud egress change: an hour from one network, then calls from another.
+    const other = await insertApiKey(ctx, shop.id, clock.now() + 300 * day);
+    await record([callEntry(shop.id, other, { ip: '203.0.113.7', at: clock.now() - 2 * hourMs + 60_000 })]);
+    await record([callEntry(shop.id, other, { ip: '198.51.100.9', at: clock.now() })]);
+    expect((await alertsOf(admin)).map((a) => [a.rule, a.suspendedIntegration])).toEqual(expect.arrayContaining([['new_network', false]]));
+    const row = await ctx.db.selectFrom('integrations').select('suspended_at').where('id', '=', shop.id).executeTakeFirstOrThrow();
+    expect(row.suspended_at).toBeNull();
   });
 
   it('refusals spread over more than a minute are not a burst', async () => {
@@ -128,11 +144,35 @@ describe.each(backends)('unusual integration activity (%s)', (backend) => {
   it('a burst of refusals naming no known credential raises one alert for the address, to integration admins', async () => {
     for (let i = 0; i < anomalyPolicy.refusedBurst * 2; i++) recordUnknownCredentialRefusal(ctx, '192.0.2.66', clock.now());
     await integrationAlertsSettled(ctx);
-    expect(await alertsOf(admin)).toEqual([expect.objectContaining({ rule: 'refused_burst', ip: '192.0.2.66', integrationId: null })]);
+    expect(await alertsOf(admin)).toEqual([expect.objectContaining({ rule: 'refused_burst', ip: '192.0.2.66', network: '192.0.2.66', integrationId: null })]);
     expect(await alertsOf(otherAdmin)).toHaveLength(1);
     expect(await alertsOf(dispatcher)).toEqual([]);
     const audited = await ctx.db.selectFrom('audit_log').selectAll().where('action', '=', 'security.alert').where('target_type', '=', 'address').execute();
     expect(audited).toHaveLength(1);
+  });
+
+  it('probes from many addresses of one /64, and from many networks, raise one alert an hour for the whole server', async () => {
+    const burst = (ip: string) => {
+      for (let i = 0; i < anomalyPolicy.refusedBurst; i++) recordUnknownCredentialRefusal(ctx, ip, clock.now());
+    };
+    // Rotating through one /64 is one network: its requests are counted together.
+    for (let a = 1; a <= anomalyPolicy.refusedBurst; a++) recordUnknownCredentialRefusal(ctx, `2001:db8:1:2::${a.toString(16)}`, clock.now());
+    await integrationAlertsSettled(ctx);
+    expect(await alertsOf(admin)).toEqual([expect.objectContaining({ rule: 'refused_burst', network: '2001:db8:1:2::/64', networksProbing: 1 })]);
+    // More networks within the hour: no more alerts, notices or audit entries.
+    for (let n = 3; n <= 7; n++) burst(`2001:db8:1:${n}::1`);
+    burst('192.0.2.10');
+    await integrationAlertsSettled(ctx);
+    expect(await alertsOf(admin)).toHaveLength(1);
+    expect(await ctx.db.selectFrom('audit_log').select('seq').where('action', '=', 'security.alert').execute()).toHaveLength(1);
+    // The next hour's alert counts the networks seen since.
+    clock.advance(hourMs);
+    burst('198.51.100.20');
+    await integrationAlertsSettled(ctx);
+    const raised = await alertsOf(admin);
+    expect(raised).toHaveLength(2);
+    expect(raised[1]).toMatchObject({ rule: 'refused_burst', networksProbing: 7 });
+    expect(raised[1]!.networks).toEqual(expect.arrayContaining(['2001:db8:1:3::/64', '192.0.2.10', '198.51.100.20']));
   });
 
   it('a key used within a week of its end raises key_expiring once a day, and never suspends', async () => {

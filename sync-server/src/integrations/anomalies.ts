@@ -1,8 +1,9 @@
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
+import { ipRateKey } from '../ratelimit/keys';
 import { addHourlyCounts, callsInHour, hourlyCountsOf, hourlyP95, hourMs, noteNetworks, refusedStatuses } from './call-baselines';
 import type { IntegrationCallEntry } from './call-entry';
-import { alertWindowMs, type AnomalyRule, type Finding, raiseIntegrationAlert, subjectOf } from './integration-alerts';
+import { type AlertRecipients, alertWindowMs, type AnomalyRule, type Finding, raiseIntegrationAlert, subjectOf } from './integration-alerts';
 import { credentialsNearExpiry } from './credential-lookup';
 
 /**
@@ -15,11 +16,18 @@ import { credentialsNearExpiry } from './credential-lookup';
  * (b) new_network: a call from a network (IPv4 /24, IPv6 /48) the credential never called from,
  *     once it has called from another network for an hour at least;
  * (c) refused_burst: `refusedBurst` calls answered 401, 403 or 404 within a minute, from one
- *     credential, or from one address when no known credential was named (enumeration);
+ *     credential; or refused requests naming no credential the server knows, from one network
+ *     (IPv4 address, IPv6 /64), counted in this process (enumeration: `recordUnknownCredentialRefusal`);
  * (d) key_expiring: a call with a credential that expires within `expiryWarningMs`.
  *
- * Each is raised once per credential (or address) per hour, a key's expiry once per day.
+ * Each is raised once per credential per hour, a key's expiry once per day; probes naming no known
+ * credential raise one alert per hour for the whole server, with the networks seen probing.
+ * Only (a), and (c) when `refusedBurst` of the answers were 401 or 403, can suspend an
+ * integration (`Finding.indicatesCompromise`).
  */
+/** Answers that say the credential was used where it may not go (not 404: asking for what is not there). */
+const deniedStatuses = [401, 403];
+
 export const anomalyPolicy = {
   volumeFactor: 5,
   volumeFloorPerHour: 300,
@@ -34,8 +42,10 @@ export const anomalyPolicy = {
 interface Detector {
   /** `subject|rule` -> when this process last raised or saw it raised: spares the database a claim. */
   recent: Map<string, number>;
-  /** Refusals naming no known credential, by address: their times within the window. */
-  refusalsByAddress: Map<string, number[]>;
+  /** Refusals naming no known credential, by network (`ipRateKey`): their times within the window. */
+  refusalsByNetwork: Map<string, number[]>;
+  /** Networks that reached a burst since the last probe alert this process raised. */
+  probingNetworks: Set<string>;
   inFlight: Set<Promise<unknown>>;
 }
 
@@ -45,7 +55,7 @@ const maxRemembered = 10_000;
 function detectorOf(ctx: ServerContext): Detector {
   let d = detectors.get(ctx);
   if (!d) {
-    d = { recent: new Map(), refusalsByAddress: new Map(), inFlight: new Set() };
+    d = { recent: new Map(), refusalsByNetwork: new Map(), probingNetworks: new Set(), inFlight: new Set() };
     detectors.set(ctx, d);
   }
   return d;
@@ -56,11 +66,11 @@ function silencedHere(d: Detector, f: Pick<Finding, 'rule' | 'credentialId' | 'i
   return last !== undefined && now - last < alertWindowMs[f.rule];
 }
 
-async function raise(ctx: ServerContext, d: Detector, f: Finding, now: number): Promise<void> {
-  if (silencedHere(d, f, now)) return;
+async function raise(ctx: ServerContext, d: Detector, f: Finding, now: number, recipients?: AlertRecipients): Promise<boolean> {
+  if (silencedHere(d, f, now)) return false;
   if (d.recent.size >= maxRemembered) d.recent.clear();
   d.recent.set(`${subjectOf(f)}|${f.rule}`, now);
-  await raiseIntegrationAlert(ctx, f, now);
+  return (await raiseIntegrationAlert(ctx, f, now, recipients)).raised;
 }
 
 async function volumeFindings(db: Db, d: Detector, batch: readonly IntegrationCallEntry[], now: number): Promise<Finding[]> {
@@ -75,7 +85,7 @@ async function volumeFindings(db: Db, d: Detector, batch: readonly IntegrationCa
     const p95 = await hourlyP95(db, c.credentialId, c.hour, anomalyPolicy.baselineDays, anomalyPolicy.volumeMinHistoryMs);
     if (p95 === null) continue;
     const threshold = Math.max(anomalyPolicy.volumeFloorPerHour, anomalyPolicy.volumeFactor * p95);
-    if (calls > threshold) out.push({ ...f, facts: { callsThisHour: calls, usualBusiestHour: p95, threshold } });
+    if (calls > threshold) out.push({ ...f, facts: { callsThisHour: calls, usualBusiestHour: p95, threshold }, indicatesCompromise: true });
   }
   return out;
 }
@@ -97,9 +107,14 @@ async function refusedFindings(db: Db, batch: readonly IntegrationCallEntry[]): 
     q = g.credentialId !== null ? q.where('credential_id', '=', g.credentialId)
       : q.where('credential_id', 'is', null).where('ip', g.ip === null ? 'is' : '=', g.ip);
     const n = Number((await q.executeTakeFirst())?.n ?? 0);
-    if (n >= anomalyPolicy.refusedBurst) {
-      out.push({ rule: 'refused_burst', integrationId: g.integrationId, credentialId: g.credentialId, ip: g.ip, facts: { refusedWithinMinute: n } });
-    }
+    if (n < anomalyPolicy.refusedBurst) continue;
+    // 404s alone are a partner asking for what is not there (yet); 401/403 to the credential are someone using it where it may not go.
+    const denied = g.credentialId === null ? 0
+      : Number((await q.where('status', 'in', deniedStatuses).executeTakeFirst())?.n ?? 0);
+    out.push({
+      rule: 'refused_burst', integrationId: g.integrationId, credentialId: g.credentialId, ip: g.ip, facts: { refusedWithinMinute: n, deniedWithinMinute: denied },
+      indicatesCompromise: denied >= anomalyPolicy.refusedBurst,
+    });
   }
   return out;
 }
@@ -130,9 +145,11 @@ export async function observeCallBatch(ctx: ServerContext, batch: readonly Integ
       facts: { credentialKind: x.kind, expiresAt: x.expiresAt, daysLeft: Math.max(0, Math.floor((x.expiresAt - now) / (24 * hourMs))) },
     }));
   });
+  // Who is told is looked up once for the batch, not once per alert.
+  const recipients: AlertRecipients = new Map();
   for (const f of findings) {
     try {
-      await raise(ctx, d, f, now);
+      await raise(ctx, d, f, now, recipients);
     } catch (err) {
       d.recent.delete(`${subjectOf(f)}|${f.rule}`);
       ctx.log.error('could not raise an integration activity alert', { rule: f.rule, err: err instanceof Error ? err.message : String(err) });
@@ -142,25 +159,44 @@ export async function observeCallBatch(ctx: ServerContext, batch: readonly Integ
 
 /**
  * A refused call that named no credential the server knows (so no integration to log it under):
- * counted per address in this process; a burst raises `refused_burst` for the address, to every
- * holder of `integration.manage`. The per-address rate limit answers the flood itself.
+ * counted per network (IPv4 address, IPv6 /64: one host holds a whole /64) in this process. A
+ * network reaching the burst is noted once per hour; the server raises one `refused_burst` alert
+ * per hour for all of them (subject `api-probe`, claimed across processes), to every holder of
+ * `integration.manage`, counting the networks noted since this process's last one. Networks
+ * noted while the hour's alert is already out are in the next one. The per-address rate limit
+ * answers the flood itself.
  */
 export function recordUnknownCredentialRefusal(ctx: ServerContext, ip: string | null, at: number): void {
   if (ip === null) return;
   const d = detectorOf(ctx);
-  let times = d.refusalsByAddress.get(ip);
+  const network = ipRateKey(ip);
+  let times = d.refusalsByNetwork.get(network);
   if (!times) {
-    if (d.refusalsByAddress.size >= maxRemembered) d.refusalsByAddress.clear();
+    if (d.refusalsByNetwork.size >= maxRemembered) d.refusalsByNetwork.clear();
     times = [];
-    d.refusalsByAddress.set(ip, times);
+    d.refusalsByNetwork.set(network, times);
   }
   times.push(at);
   while (times.length > 0 && times[0]! <= at - anomalyPolicy.refusedWindowMs) times.shift();
   if (times.length > anomalyPolicy.refusedBurst) times.shift();
   if (times.length < anomalyPolicy.refusedBurst) return;
-  const f: Finding = { rule: 'refused_burst', integrationId: null, credentialId: null, ip, facts: { refusedWithinMinute: times.length, credential: 'unknown' } };
+  const noted = `network:${network}|refused_burst`;
+  const last = d.recent.get(noted);
+  if (last !== undefined && at - last < alertWindowMs.refused_burst) return;
+  if (d.recent.size >= maxRemembered) d.recent.clear();
+  d.recent.set(noted, at);
+  if (d.probingNetworks.size < maxRemembered) d.probingNetworks.add(network);
+  ctx.log.info('integration API probed with unknown credentials', { network, refusedWithinMinute: times.length });
+  const networks = [...d.probingNetworks];
+  const f: Finding = {
+    rule: 'refused_burst', integrationId: null, credentialId: null, ip,
+    facts: { refusedWithinMinute: times.length, credential: 'unknown', network, networksProbing: networks.length, networks: networks.slice(0, 20) },
+  };
   if (silencedHere(d, f, at)) return;
   const done = raise(ctx, d, f, at)
+    .then((raised) => {
+      if (raised) for (const n of networks) d.probingNetworks.delete(n);
+    })
     .catch((err: unknown) => ctx.log.error('could not raise an integration activity alert', { rule: f.rule, err: err instanceof Error ? err.message : String(err) }))
     .finally(() => d.inFlight.delete(done));
   d.inFlight.add(done);

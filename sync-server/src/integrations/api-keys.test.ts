@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRows, type CredentialWorld, credentialWorld, dayMs, readPath, registerIntegration, suspendIntegration } from '../../test/credential-fixtures';
 import { buildUser, restCall, signIn } from '../../test/factories';
+import { refusalDigestWindowMs } from '../audit/refusal-digest';
 import { backends } from '../../test/harness';
 import { checksum, mintSecret, randomBase62 } from './credential-format';
 import { lastUseWriteEveryMs } from './credentials';
@@ -69,6 +70,8 @@ describe.each(backends)('integration API keys (%s)', (backend) => {
       ['a client secret as bearer', mintSecret('clientSecret').text, 'malformed'],
     ];
     for (const [what, credential, reason] of attempts) {
+      // A minute apart: within a minute, refusals like an earlier one from the same network are digested (audit/refusal-digest.ts).
+      w.clock.advance(refusalDigestWindowMs);
       const res = await w.machine(readPath(w.A), credential);
       expect(res.status, what).toBe(401);
       expectRefused(res);

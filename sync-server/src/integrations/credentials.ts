@@ -1,5 +1,5 @@
 import type { Permission } from '@depotline/shared';
-import { appendAudit } from '../audit/audit-log';
+import { auditRefusal } from '../audit/refusal-digest';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { AppError, invalidMachineCredential } from '../errors';
@@ -113,17 +113,21 @@ async function touchLastUse(ctx: ServerContext, touch: Found['touch'], ip: strin
   }
 }
 
-/** A refused machine authentication, audited with the public id at most (never the secret). */
+/**
+ * A refused machine authentication, audited with the public id at most (never the secret): the
+ * first of its kind from a network each minute at once, the rest of that minute as one digest.
+ */
 async function refuse(ctx: ServerContext, ip: string | null, now: number, reason: Refusal, who: { kind: string | null; id: string | null; found: Found | null }): Promise<never> {
   const found = who.found;
   // Whoever showed a wrong secret is not the integration, though the id they used names it.
   const asIntegration = found !== null && reason !== 'secret';
-  await ctx.db.transaction().execute((trx) => appendAudit(trx, {
+  // Digested per network, reason and integration per minute (audit/refusal-digest.ts): a flood writes no row per request.
+  await auditRefusal(ctx, {
     userId: null, label: asIntegration ? `integration:${found.integrationName}` : 'anonymous', deviceId: null, ip,
   }, {
     action: 'integration.authenticate', outcome: 'denied', targetType: found ? 'integration' : null, targetId: found?.integrationId ?? null,
     details: { reason, credentialKind: who.kind, credentialId: who.id },
-  }, now));
+  }, reason, now);
   throw new MachineCredentialRefused(found?.integrationId ?? null, found ? who.id : null);
 }
 

@@ -29,11 +29,6 @@ export const alertWindowMs: Readonly<Record<AnomalyRule, number>> = {
   key_expiring: 24 * hourMs,
 };
 
-/**
- * Rules that suspend an integration set to `auto_suspend_on_alert`. A key close to its expiry is
- * a reminder to rotate: suspending for it would cause the outage the reminder is there to prevent.
- */
-const suspendingRules: ReadonlySet<AnomalyRule> = new Set(['volume_spike', 'new_network', 'refused_burst']);
 
 export interface Finding {
   rule: AnomalyRule;
@@ -43,6 +38,14 @@ export interface Finding {
   ip: string | null;
   /** What the admin needs to judge it: counts, thresholds, the network. */
   facts: Record<string, unknown>;
+  /**
+   * Whether it points at a compromised credential, so an integration set to `auto_suspend_on_alert`
+   * is suspended for it: only what the credential's holder does and an outsider cannot cause (the
+   * detector sets it for a volume far above the credential's baseline and for a burst of 401/403
+   * answers to the credential). A new network, a burst of 404s (a partner polling refs that do not
+   * exist yet) or a key near its expiry alert and never suspend.
+   */
+  indicatesCompromise?: boolean;
 }
 
 export const anomalyActor: AuditActor = { userId: null, label: 'system:integration-monitor', deviceId: null, ip: null };
@@ -50,7 +53,8 @@ export const anomalyActor: AuditActor = { userId: null, label: 'system:integrati
 export function subjectOf(f: Finding): string {
   if (f.credentialId !== null) return `credential:${f.credentialId}`;
   if (f.integrationId !== null) return `integration:${f.integrationId}|address:${f.ip ?? '-'}`;
-  return `address:${f.ip ?? '-'}`;
+  // Probes naming no known credential: one subject for the whole server, so one alert per window however many networks probe.
+  return 'api-probe';
 }
 
 /** Claims the alert of `rule` for `subject`: true when none was raised within the rule's window. */
@@ -70,6 +74,9 @@ export async function scopedLocationIds(db: Db, integrationId: string): Promise<
   return rows.map((r) => r.location_id).sort();
 }
 
+/** Who receives the alerts raised together (one batch of the call log): looked up once per set of locations. */
+export type AlertRecipients = Map<string, string[]>;
+
 /** Users holding `permission` at any of `locationIds`. */
 async function holdersAt(db: Db, locationIds: readonly string[], permission: Permission, now: number): Promise<string[]> {
   const candidates = new Set<string>();
@@ -86,7 +93,7 @@ async function holdersAt(db: Db, locationIds: readonly string[], permission: Per
  * Raises `f` unless an alert of its rule was raised for its subject within the window. Returns
  * whether it was raised (and whether the integration was suspended by it).
  */
-export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now: number): Promise<{ raised: boolean; suspended: boolean }> {
+export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now: number, recipients: AlertRecipients = new Map()): Promise<{ raised: boolean; suspended: boolean }> {
   const outcome = await ctx.db.transaction().execute(async (trx) => {
     if (!(await claimAlert(trx, f, now))) return { raised: false, suspended: false };
     const integration = f.integrationId === null ? undefined
@@ -96,7 +103,7 @@ export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now:
       : (await trx.selectFrom('locations').select('id').orderBy('id').execute()).map((l) => l.id);
     // Suspension first, so the alert's entry says whether it suspended the integration.
     let suspended = false;
-    if (integration && Number(integration.auto_suspend_on_alert) === 1 && integration.suspended_at === null && suspendingRules.has(f.rule)) {
+    if (integration && Number(integration.auto_suspend_on_alert) === 1 && integration.suspended_at === null && f.indicatesCompromise === true) {
       const r = await trx.updateTable('integrations')
         .set((eb) => ({
           suspended_at: now, suspended_reason: `unusual activity: ${f.rule}`, suspended_by: anomalyActor.label, updated_at: now, updated_by: anomalyActor.label,
@@ -123,7 +130,10 @@ export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now:
       }
     }
     const noticeActor: AuditActor = { ...anomalyActor, ip: f.ip };
-    for (const userId of await holdersAt(trx, locationIds, 'integration.manage', now)) {
+    const recipientsKey = locationIds.join(',');
+    const holders = recipients.get(recipientsKey) ?? await holdersAt(trx, locationIds, 'integration.manage', now);
+    recipients.set(recipientsKey, holders);
+    for (const userId of holders) {
       await insertAlertNotice(trx, { userId, kind: 'integration_activity', details, actor: noticeActor }, now);
     }
     if (integration) {

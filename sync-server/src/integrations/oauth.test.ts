@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRows, type CredentialWorld, credentialWorld, dayMs, readPath, registerIntegration, suspendIntegration } from '../../test/credential-fixtures';
+import { refusalDigestWindowMs } from '../audit/refusal-digest';
 import { backends } from '../../test/harness';
 import { randomBase62 } from './credential-format';
 
@@ -86,12 +87,17 @@ describe.each(backends)('OAuth client credentials (%s)', (backend) => {
     const client = await makeClient();
     const wrong = await oidc.clientCredentialsGrant(library(client.id, oidc.ClientSecretPost(`dls_${randomBase62(49)}`))).catch((e: unknown) => e);
     expect((wrong as { status?: number }).status).toBe(401);
+    // A minute apart: within a minute, refusals like an earlier one from the same network are digested (audit/refusal-digest.ts).
+    const apart = (...args: Parameters<typeof tokenRequest>) => {
+      w.clock.advance(refusalDigestWindowMs);
+      return tokenRequest(...args);
+    };
     const answers = [
-      await tokenRequest({ grant_type: 'client_credentials' }, basic(client.id, client.secret.slice(0, -1) + 'x')),
-      await tokenRequest({ grant_type: 'client_credentials' }, basic(`dlc_${randomBase62(16)}`, client.secret)),
-      await tokenRequest({ grant_type: 'client_credentials', client_id: `dlc_${randomBase62(16)}`, client_secret: client.secret }),
-      await tokenRequest({ grant_type: 'client_credentials', client_id: client.id, client_secret: 'guess' }),
-      await tokenRequest({ grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin' }),
+      await apart({ grant_type: 'client_credentials' }, basic(client.id, client.secret.slice(0, -1) + 'x')),
+      await apart({ grant_type: 'client_credentials' }, basic(`dlc_${randomBase62(16)}`, client.secret)),
+      await apart({ grant_type: 'client_credentials', client_id: `dlc_${randomBase62(16)}`, client_secret: client.secret }),
+      await apart({ grant_type: 'client_credentials', client_id: client.id, client_secret: 'guess' }),
+      await apart({ grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin' }),
     ];
     for (const a of answers) {
       expect(a.status).toBe(401);

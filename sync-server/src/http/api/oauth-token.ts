@@ -1,11 +1,13 @@
 import { type OAuthErrorResponse, OAuthErrorResponse as OAuthErrorSchema, OAuthTokenResponse } from '@depotline/shared';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { appendAudit, appendAuditEntries, type AuditActor } from '../../audit/audit-log';
+import { appendAuditEntries, type AuditActor } from '../../audit/audit-log';
+import { auditRefusal } from '../../audit/refusal-digest';
 import type { ServerContext } from '../../context';
 import { isClientId } from '../../integrations/credential-format';
 import { authenticateClient, type ClientRefusal, issueAccessToken, narrowScopes } from '../../integrations/oauth-tokens';
 import { clientIp, type Endpoint, endpointDoc } from '../endpoint';
+import { chargeVerifiedOauthClient, refuseIfClientAddressSpent } from '../rate-limits';
 
 /*
  * POST /api/v1/oauth/token: the OAuth 2.0 client credentials grant (RFC 6749 section 4.4).
@@ -101,8 +103,12 @@ async function handleTokenRequest(ctx: ServerContext, req: Request, res: Respons
     const auth = clientAuthOf(req, params);
     clientId = safeClientId(auth.clientId);
     const found = await authenticateClient(ctx.db, auth.clientId, auth.clientSecret, now);
+    // Past this id's budget from this network, a wrong secret is answered 429 (http/rate-limits.ts).
+    if (!found.ok) refuseIfClientAddressSpent(res);
     if (!found.ok) throw new TokenRefusal('invalid_client', 'The client could not be authenticated.', { reason: found.reason satisfies ClientRefusal, method: auth.method });
     const client = found.client;
+    // The client-wide budget, spent only by whoever holds the secret (http/rate-limits.ts).
+    await chargeVerifiedOauthClient(ctx, res, client.id);
     const actor: AuditActor = { ...anonymous, label: `integration:${client.integrationName}` };
     const refusedAs = (error: OAuthError, description: string, reason: string) => new TokenRefusal(error, description, { reason, integrationId: client.integrationId }, client.integrationName);
     if (params.grant_type !== 'client_credentials') throw refusedAs('unsupported_grant_type', 'Only grant_type=client_credentials is supported.', 'grant type');
@@ -122,10 +128,11 @@ async function handleTokenRequest(ctx: ServerContext, req: Request, res: Respons
   } catch (err) {
     if (!(err instanceof TokenRefusal)) throw err;
     const actor = err.integrationName ? { ...anonymous, label: `integration:${err.integrationName}` } : anonymous;
-    await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, {
+    // Digested per network, reason and client per minute (audit/refusal-digest.ts): a flood writes no row per request.
+    await auditRefusal(ctx, actor, {
       action: 'integration.oauth.token', outcome: 'denied', targetType: clientId ? 'oauth_client' : null, targetId: clientId, locationId: null,
       details: { error: err.error, ...err.audit },
-    }, now));
+    }, `${err.error}:${typeof err.audit?.reason === 'string' ? err.audit.reason : ''}`, now);
     // RFC 6749 section 5.2: invalid_client is 401 with a challenge (RFC 7235 requires one on every 401): Basic, the scheme offered.
     const status = err.error === 'invalid_client' ? 401 : 400;
     if (status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="depotline", charset="UTF-8"');
