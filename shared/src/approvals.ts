@@ -4,6 +4,7 @@ import { ExportStopsRequest } from './exports';
 import { GroupCreate, GroupId, type GroupShape, GroupUpdate, groupChangeWidens } from './groups';
 import { IntegrationProfileChange } from './integrations';
 import { allPermissions, type Permission } from './permissions';
+import { ProofDeleteChange } from './proof-governance';
 
 /* ----------------------------------------------------------------------------------------
  * Four-eyes approvals (docs/security-model.md, "Four-eyes approvals").
@@ -122,6 +123,7 @@ export const sensitiveActions = {
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
   'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions, or deny them to its holders' },
   'integration.profile': { change: IntegrationProfileChange, title: 'Let an integration receive customer contact or billing fields' },
+  'pod.delete': { change: ProofDeleteChange, title: 'Delete a proof of delivery for good (its key is destroyed)' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -34,3 +34,4 @@ export * from './proofs';
 export * from './tracking';
 export * from './integration-logs';
 export * from './integration-credentials';
+export * from './proof-governance';

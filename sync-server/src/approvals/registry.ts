@@ -4,6 +4,7 @@ import { factorsReset } from './actions/factors-reset';
 import { integrationProfile } from './actions/integration-profile';
 import { mfaDisable } from './actions/mfa-disable';
 import { privilegedGrant } from './actions/privileged-grant';
+import { proofDelete } from './actions/proof-delete';
 import { sensitiveGroup } from './actions/sensitive-group';
 
 /**
@@ -17,4 +18,5 @@ export const approvalHandlers: SensitiveActionRegistry = {
   'export.bulk': bulkExport,
   'group.sensitive': sensitiveGroup,
   'integration.profile': integrationProfile,
+  'pod.delete': proofDelete,
 };
