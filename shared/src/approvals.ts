@@ -122,7 +122,7 @@ export const sensitiveActions = {
   'user.factorsReset': { change: FactorResetChange, title: 'Reset a user\u2019s second factors' },
   'export.bulk': { change: ExportStopsRequest, title: 'Export more rows than policy allows without a second person' },
   'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions, or deny them to its holders' },
-  'integration.profile': { change: IntegrationProfileChange, title: 'Let an integration receive customer contact or billing fields' },
+  'integration.profile': { change: IntegrationProfileChange, title: 'Let an integration receive customer contact or billing fields, or receive them from more locations or orders' },
   'pod.delete': { change: ProofDeleteChange, title: 'Delete a proof of delivery for good (its key is destroyed)' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 

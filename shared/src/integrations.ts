@@ -81,6 +81,17 @@ export function profileWidening(before: readonly ProfileField[], after: readonly
   return after.filter((f) => isSensitiveProfileField(f) && !before.includes(f));
 }
 
+/**
+ * Which orders at its locations an integration reads and hears about: `own`, only the orders it
+ * created itself through the API (the default of every integration); `location`, every order at
+ * its locations (a courier partner or a warehouse delivering other people's orders), chosen by
+ * an admin. Widening to `location` while the data profile holds a contact or billing field is a
+ * sensitive change (`integration.profile`, four-eyes).
+ */
+export const orderVisibilities = ['own', 'location'] as const;
+export const OrderVisibility = z.enum(orderVisibilities);
+export type OrderVisibility = z.infer<typeof OrderVisibility>;
+
 export const webhookEventTypes = [
   'order.created', 'stop.status_changed', 'stop.delivered', 'stop.failed', 'pod.added', 'tracking_link.created', 'security.alert',
 ] as const;
@@ -136,6 +147,7 @@ export const IntegrationCreate = z.object({
   dataProfile: DataProfile.default([...defaultDataProfile]),
   ipAllowlist: IpAllowlist.default([]),
   autoSuspendOnAlert: z.boolean().default(false),
+  orderVisibility: OrderVisibility.default('own'),
 }).strict().superRefine((v, ctx) => {
   const sensitive = v.dataProfile.filter(isSensitiveProfileField);
   if (sensitive.length > 0) {
@@ -150,7 +162,9 @@ export type IntegrationCreate = z.infer<typeof IntegrationCreate>;
 /**
  * `PATCH /integrations/:integrationId`: each field given replaces the integration's. With
  * `expectedVersion` the change is refused if the integration changed since. Turning a contact or
- * billing field on needs approval: then `reason` is required and the answer is `202`.
+ * billing field on needs approval, and so does widening where an integration with such a field
+ * reads (a new location, a reading scope at a location, `orderVisibility` to `location`): then
+ * `reason` is required and the answer is `202`.
  */
 export const IntegrationUpdate = z.object({
   kind: IntegrationKind.optional(),
@@ -159,6 +173,7 @@ export const IntegrationUpdate = z.object({
   dataProfile: DataProfile.optional(),
   ipAllowlist: IpAllowlist.optional(),
   autoSuspendOnAlert: z.boolean().optional(),
+  orderVisibility: OrderVisibility.optional(),
   expectedVersion: z.number().int().positive().optional(),
 }).strict().refine((v) => Object.keys(v).some((k) => k !== 'expectedVersion'), 'nothing to change');
 export type IntegrationUpdate = z.infer<typeof IntegrationUpdate>;
@@ -173,11 +188,17 @@ export const IntegrationListQuery = z.object({
 }).strict();
 export type IntegrationListQuery = z.infer<typeof IntegrationListQuery>;
 
-/** The change `integration.profile` asks a second admin for: the whole new profile, at the integration's version. */
+/**
+ * The change `integration.profile` asks a second admin for, at the integration's version: the
+ * whole new profile and, when they widen where contact or billing fields go, the whole new
+ * scopes and the order visibility (absent: unchanged).
+ */
 export const IntegrationProfileChange = z.object({
   integrationId: IntegrationId,
   version: z.number().int().positive(),
   dataProfile: DataProfile,
+  scopes: scopeList.optional(),
+  orderVisibility: OrderVisibility.optional(),
 }).strict();
 export type IntegrationProfileChange = z.infer<typeof IntegrationProfileChange>;
 
@@ -192,6 +213,7 @@ export const IntegrationView = z.object({
   dataProfile: z.array(ProfileField),
   ipAllowlist: z.array(z.string()),
   autoSuspendOnAlert: z.boolean(),
+  orderVisibility: OrderVisibility,
   suspendedAt: Timestamp.nullable(),
   suspendedReason: z.string().nullable(),
   createdAt: Timestamp,

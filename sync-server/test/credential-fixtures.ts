@@ -23,7 +23,7 @@ export interface CredentialWorld {
   admin: BuiltUser;
   /** orders.write, orders.read, status.read at A. */
   shopId: string;
-  /** status.read, orders.read at B. */
+  /** status.read, orders.read at B; reads every order there (`orderVisibility: 'location'`). */
   courierId: string;
   /** The admin's REST call (signs in again after the clock moved past the session's idle limit). */
   asAdmin(method: string, path: string, body?: unknown): Promise<RestResult>;
@@ -34,8 +34,10 @@ export interface CredentialWorld {
   dispose(): Promise<void>;
 }
 
-export async function registerIntegration(ctx: ServerContext, name: string, scopes: { locationId: string; permissions: MachinePermission[] }[]): Promise<string> {
-  const input = IntegrationCreate.parse({ name, kind: 'shop', contact: 'ops@example.test', scopes });
+export async function registerIntegration(
+  ctx: ServerContext, name: string, scopes: { locationId: string; permissions: MachinePermission[] }[], extra: { kind?: string; orderVisibility?: string } = {},
+): Promise<string> {
+  const input = IntegrationCreate.parse({ name, kind: 'shop', contact: 'ops@example.test', scopes, ...extra });
   return (await ctx.db.transaction().execute((trx) => applyIntegrationCreate(trx, operator, input, ctx.now()))).id;
 }
 
@@ -51,7 +53,9 @@ export async function credentialWorld(backend: Backend): Promise<CredentialWorld
   const B = (await buildLocation(ctx)).id;
   const admin = await buildUser(ctx, { role: 'admin', locationIds: [A, B], withTotp: true });
   const shopId = await registerIntegration(ctx, `shop-${A}`.toLowerCase(), [{ locationId: A, permissions: ['orders.write', 'orders.read', 'status.read'] }]);
-  const courierId = await registerIntegration(ctx, `courier-${B}`.toLowerCase(), [{ locationId: B, permissions: ['status.read', 'orders.read'] }]);
+  // A courier partner delivers other people's orders: it reads every order at its location.
+  const courierId = await registerIntegration(ctx, `courier-${B}`.toLowerCase(), [{ locationId: B, permissions: ['status.read', 'orders.read'] }],
+    { kind: 'courier', orderVisibility: 'location' });
 
   let token: string | null = null;
   let signedInAt = 0;

@@ -12,7 +12,8 @@ import { mutationId, rest, type World } from './world';
 export async function registerIntegration(
   ctx: ServerContext, name: string, scopes: { locationId: string; permissions: MachinePermission[] }[], kind: IntegrationCreate['kind'] = 'courier',
 ): Promise<string> {
-  const input = IntegrationCreate.parse({ name, kind, contact: 'ops@partner.example', scopes });
+  // A courier partner delivering other people's orders: it hears of every order at its locations.
+  const input = IntegrationCreate.parse({ name, kind, contact: 'ops@partner.example', scopes, orderVisibility: 'location' });
   return ctx.db.transaction().execute(async (trx) => (await applyIntegrationCreate(trx, { kind: 'operator', actor: testOperator }, input, ctx.now())).id);
 }
 

@@ -294,6 +294,8 @@ export interface Database {
     data_profile: string;
     ip_allowlist: string;
     auto_suspend_on_alert: number;
+    /** 0015: `own` or `location` (integrations/records.ts). */
+    order_visibility: Generated<string>;
     suspended_at: number | null;
     suspended_reason: string | null;
     suspended_by: string | null;

@@ -1,4 +1,4 @@
-import type { MachinePermission, ProfileField, Stop, IntegrationStopView } from '@depotline/shared';
+import type { MachinePermission, OrderVisibility, ProfileField, Stop, IntegrationStopView } from '@depotline/shared';
 import type { Request } from 'express';
 import type { z } from 'zod';
 import type { AccessProfile } from '../access/access-profile';
@@ -43,6 +43,8 @@ export interface CallingIntegration {
   profile: readonly ProfileField[];
   /** The locations it holds any scope at (what the credential may use there: `access`). */
   locations: readonly string[];
+  /** Which orders it reads there: its own, or every order (integrations/order-reads.ts). */
+  orderVisibility: OrderVisibility;
 }
 
 export interface IntegrationCall<P, Q, B> {
@@ -165,6 +167,7 @@ async function handleCall<P, Q, B, R>(
   }
   const calling: CallingIntegration = {
     id: integration.id, name: integration.name, profile: integration.dataProfile, locations: integrationLocations(integration),
+    orderVisibility: integration.orderVisibility,
   };
   const presentStop = (stop: Stop) => presentStopForIntegration(integration.dataProfile, stop);
   return withAudit(ctx, actor, (audit, flushInto) => {

@@ -3,6 +3,7 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { isClientId, mintSecret, parseSecret, secretMatches, unknownSecretHash } from './credential-format';
 import { storedScopes } from './credential-policy';
+import { parseIpAllowlist } from './records';
 
 /*
  * The OAuth 2.0 client credentials grant (RFC 6749 section 4.4) behind /api/v1/oauth/token
@@ -22,6 +23,8 @@ export interface AuthenticatedClient {
   integrationId: string;
   integrationName: string;
   integrationSuspended: boolean;
+  /** The integration's address allowlist (integrations/allowlist.ts): the token endpoint applies it too. */
+  integrationAllowlist: string[];
   scopes: MachinePermission[];
 }
 
@@ -41,7 +44,7 @@ export async function authenticateClient(db: Db, clientId: string, clientSecret:
       .select([
         'oauth_clients.id', 'oauth_clients.integration_id', 'oauth_clients.secret_hash', 'oauth_clients.previous_secret_hash',
         'oauth_clients.previous_secret_ends_at', 'oauth_clients.scopes', 'oauth_clients.expires_at', 'oauth_clients.revoked_at',
-        'integrations.name as integration_name', 'integrations.suspended_at',
+        'integrations.name as integration_name', 'integrations.suspended_at', 'integrations.ip_allowlist',
       ])
       .where('oauth_clients.id', '=', clientId).executeTakeFirst()
     : undefined;
@@ -56,7 +59,7 @@ export async function authenticateClient(db: Db, clientId: string, clientSecret:
     ok: true,
     client: {
       id: row.id, integrationId: row.integration_id, integrationName: row.integration_name, integrationSuspended: row.suspended_at !== null,
-      scopes: storedScopes(row.scopes),
+      integrationAllowlist: parseIpAllowlist(row.ip_allowlist), scopes: storedScopes(row.scopes),
     },
   };
 }

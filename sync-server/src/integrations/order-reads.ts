@@ -1,4 +1,6 @@
-import type { FailureReason, IntegrationStopView, OrderChanges, OrderHistory, ProfileField, StopStatus } from '@depotline/shared';
+import type {
+  FailureReason, IntegrationStopView, OrderChanges, OrderHistory, OrderVisibility, ProfileField, StopStatus,
+} from '@depotline/shared';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { badRequest, notFound } from '../errors';
@@ -10,14 +12,40 @@ import { presentStopForIntegration } from './profile-filter';
  * at: one order by its reference, its status history, and the orders changed since a cursor.
  * Every stop goes out through `presentStopForIntegration`, the one filter of what an integration
  * receives; a history entry is a stop at that moment put through the same filter.
+ *
+ * Which orders: with `orderVisibility` `own` (the default), only those the integration created
+ * itself (`integration_orders`); another order at the location does not exist for it (404, and
+ * never in its changes). With `location`, every order at the location (a courier partner).
  */
+
+/** Who reads: the integration and which orders it sees. */
+export interface OrderReader {
+  id: string;
+  orderVisibility: OrderVisibility;
+}
+
+/** The stop ids among `stopIds` the reader may see. */
+async function visibleStopIds(db: Db, reader: OrderReader, stopIds: readonly string[]): Promise<Set<string>> {
+  if (reader.orderVisibility === 'location') return new Set(stopIds);
+  const seen = new Set<string>();
+  for (let i = 0; i < stopIds.length; i += 500) {
+    const rows = await db.selectFrom('integration_orders').select('stop_id')
+      .where('integration_id', '=', reader.id).where('stop_id', 'in', stopIds.slice(i, i + 500)).execute();
+    for (const r of rows) seen.add(r.stop_id);
+  }
+  return seen;
+}
 
 export const viewFor = (ctx: ServerContext, profile: readonly ProfileField[], row: StopRow): IntegrationStopView =>
   presentStopForIntegration(profile, presentStop(ctx, row));
 
-/** The stop carrying the order reference at the location (any order there, whoever created it). */
-export async function orderStop(db: Db, locationId: string, orderRef: string): Promise<StopRow> {
-  const row = await db.selectFrom('stops').selectAll().where('location_id', '=', locationId).where('order_ref', '=', orderRef).executeTakeFirst();
+/** The stop carrying the order reference at the location, if the reader may see it. */
+export async function orderStop(db: Db, reader: OrderReader, locationId: string, orderRef: string): Promise<StopRow> {
+  let q = db.selectFrom('stops').selectAll('stops').where('stops.location_id', '=', locationId).where('stops.order_ref', '=', orderRef);
+  if (reader.orderVisibility === 'own') {
+    q = q.where('stops.id', 'in', db.selectFrom('integration_orders').select('stop_id').where('integration_id', '=', reader.id).where('location_id', '=', locationId));
+  }
+  const row = await q.executeTakeFirst();
   if (!row) throw notFound('The order');
   return row;
 }
@@ -38,8 +66,10 @@ const statusOf: Readonly<Record<string, (details: Record<string, unknown>) => { 
  * part of another record's change (its route cancelled) has no entry of its own: it shows as
  * the stop's current status at its last update.
  */
-export async function orderHistory(ctx: ServerContext, db: Db, profile: readonly ProfileField[], locationId: string, orderRef: string): Promise<OrderHistory> {
-  const row = await orderStop(db, locationId, orderRef);
+export async function orderHistory(
+  ctx: ServerContext, db: Db, reader: OrderReader, profile: readonly ProfileField[], locationId: string, orderRef: string,
+): Promise<OrderHistory> {
+  const row = await orderStop(db, reader, locationId, orderRef);
   const stop = presentStop(ctx, row);
   const entries = await db.selectFrom('audit_log').select(['at', 'action', 'details'])
     .where('target_type', '=', 'stop').where('target_id', '=', row.id).where('location_id', '=', locationId)
@@ -76,16 +106,19 @@ export function decodeOrderCursor(cursor: string | undefined): number {
 /**
  * Orders (stops with an order reference) changed at the location after the cursor, in the order
  * of their latest change, each at its current state; `cursor` continues after the last change
- * read. Change-log entries of other records move the cursor too, so a reader never reads them twice.
+ * read. Change-log entries of other records (and of orders the reader may not see) move the
+ * cursor too, so a reader never reads them twice.
  */
-export async function orderChanges(ctx: ServerContext, db: Db, profile: readonly ProfileField[], locationId: string, cursor: string | undefined, limit: number): Promise<OrderChanges> {
+export async function orderChanges(
+  ctx: ServerContext, db: Db, reader: OrderReader, profile: readonly ProfileField[], locationId: string, cursor: string | undefined, limit: number,
+): Promise<OrderChanges> {
   const after = decodeOrderCursor(cursor);
   const entries = await db.selectFrom('changes').select(['version', 'entity', 'entity_id'])
     .where('location_id', '=', locationId).where('version', '>', after)
     .orderBy('version').limit(limit + 1).execute();
   const hasMore = entries.length > limit;
   const page = hasMore ? entries.slice(0, limit) : entries;
-  const stopIds = [...new Set(page.filter((e) => e.entity === 'stop').map((e) => e.entity_id))];
+  const stopIds = [...(await visibleStopIds(db, reader, [...new Set(page.filter((e) => e.entity === 'stop').map((e) => e.entity_id))]))];
   const rows = new Map<string, StopRow>();
   for (let i = 0; i < stopIds.length; i += 500) {
     for (const r of await db.selectFrom('stops').selectAll().where('id', 'in', stopIds.slice(i, i + 500)).execute()) rows.set(r.id, r);

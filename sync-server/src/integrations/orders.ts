@@ -57,20 +57,24 @@ const nameKey = (name: string) => name.trim().toLocaleLowerCase();
  * PostgreSQL: takes the location's row first, so concurrent creates at one location run one after
  * the other from the start (the day's unplanned list is then created once). SQLite has one writer.
  */
-async function lockLocation(s: OrderWriteScope, locationId: string): Promise<void> {
+export async function lockLocation(s: OrderWriteScope, locationId: string): Promise<void> {
   if (s.ctx.dbKind === 'postgres') await s.trx.selectFrom('locations').select('id').where('id', '=', locationId).forUpdate().execute();
 }
 
 /** A refusal of a handler, in the API's words: the request is wrong (400) or meets the state (409). */
-function refusalToError(err: unknown): unknown {
+export function refusalToError(err: unknown): unknown {
   if (!(err instanceof Rejection)) return err;
   if (err.code === 'bad_request') return badRequest([err.reason]);
   if (err.code === 'invalid_transition') return invalidTransition(err.reason);
   return conflict(err.reason);
 }
 
-/** Runs one mutation through its registered handler, audited like an import's, refusals as API errors. */
-async function applyMutation(s: OrderWriteScope, m: Mutation): Promise<Touched[]> {
+/**
+ * Runs one mutation through its registered handler, audited like an import's, refusals as API
+ * errors. `afterApply` runs before its webhooks are queued (an order recorded as the
+ * integration's own, so that an integration reading only its own orders hears of it).
+ */
+async function applyMutation(s: OrderWriteScope, m: Mutation, afterApply?: () => Promise<void>): Promise<Touched[]> {
   const handler = handlerFor(m);
   const target = mutationTarget(m);
   try {
@@ -79,6 +83,7 @@ async function applyMutation(s: OrderWriteScope, m: Mutation): Promise<Touched[]
       action: m.type, outcome: 'ok', targetType: target.kind, targetId: target.id, locationId: m.locationId,
       details: { ...handler.auditDetails(m, applied.before), source: 'integration', integrationId: s.caller.integrationId },
     });
+    await afterApply?.();
     // What integrations hear of it (order.created, stop.status_changed), queued in this transaction as a push does.
     await enqueueWebhookEvents(s.trx, s.ctx, webhookEventsOf(m, applied, s.now));
     return applied.touched;
@@ -87,16 +92,16 @@ async function applyMutation(s: OrderWriteScope, m: Mutation): Promise<Touched[]
   }
 }
 
-const mutationBase = (locationId: string, now: number) => ({ id: crypto.randomUUID(), locationId, createdAt: now });
+export const mutationBase = (locationId: string, now: number) => ({ id: crypto.randomUUID(), locationId, createdAt: now });
 
-function requireBillingAllowed(caller: OrderCaller, body: { billing?: unknown }): void {
+export function requireBillingAllowed(caller: OrderCaller, body: { billing?: unknown }): void {
   if (body.billing !== undefined && !caller.profile.includes('billing')) {
     throw forbidden('This integration\u2019s data profile does not include billing: leave out `billing`, or ask an admin to allow it.');
   }
 }
 
 /** The route an order goes on: the one named (it must exist, on the window's day), or the day's unplanned list. */
-async function routeForOrder(s: OrderWriteScope, locationId: string, day: string, route: OrderCreate['route']): Promise<{ routeId: string; touched: Touched[] }> {
+export async function routeForOrder(s: OrderWriteScope, locationId: string, day: string, route: OrderCreate['route']): Promise<{ routeId: string; touched: Touched[] }> {
   if (route && 'id' in route) {
     const row = await s.trx.selectFrom('routes').select(['id', 'date']).where('id', '=', route.id).where('location_id', '=', locationId).executeTakeFirst();
     if (!row) throw badRequest([`route.id: there is no route ${route.id} at this location`]);
@@ -113,7 +118,7 @@ async function routeForOrder(s: OrderWriteScope, locationId: string, day: string
   return { routeId, touched };
 }
 
-async function nextSequence(trx: Db, routeId: string): Promise<number> {
+export async function nextSequence(trx: Db, routeId: string): Promise<number> {
   const row = await trx.selectFrom('stops').select((eb) => eb.fn.max('sequence').as('last')).where('route_id', '=', routeId).executeTakeFirst();
   return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
 }
@@ -158,8 +163,9 @@ export async function createOrder(
     customerName: body.customerName, address: body.address, phone: body.phone, notes: body.notes, window: body.timeWindow,
     orderRef: body.orderRef, parcelCount: body.parcelCount, barcodes: body.barcodes, coordinates: body.coordinates, email: body.email,
     minimumAge: body.minimumAge, idCheck: body.idCheck, pinRequired: body.pinRequired, ...billing,
+  }, async () => {
+    await s.trx.insertInto('integration_orders').values({ stop_id: stopId, integration_id: s.caller.integrationId, location_id: locationId, created_at: s.now }).execute();
   });
-  await s.trx.insertInto('integration_orders').values({ stop_id: stopId, integration_id: s.caller.integrationId, location_id: locationId, created_at: s.now }).execute();
   await record?.(201, stopId);
   await pruneIdempotencyKeys(s.ctx, s.trx, s.now);
   return { status: 201, stop: await loadStopRow(s.trx, locationId, stopId), replayed: false, touched: [...route.touched, ...touched] };

@@ -1,6 +1,6 @@
 import {
   type IntegrationKind, type IntegrationView, integrationKinds, isMachinePermission, type MachinePermission, machinePermissions,
-  type ProfileField, profileFields,
+  type OrderVisibility, type ProfileField, profileFields,
 } from '@depotline/shared';
 import type { Db } from '../db/database';
 
@@ -19,6 +19,8 @@ export interface IntegrationRecord {
   dataProfile: ProfileField[];
   ipAllowlist: string[];
   autoSuspendOnAlert: boolean;
+  /** Which orders at its locations it reads and hears about: its own (`integration_orders`), or all. */
+  orderVisibility: OrderVisibility;
   suspendedAt: number | null;
   suspendedReason: string | null;
   version: number;
@@ -39,13 +41,16 @@ function parseList(json: string): string[] {
   }
 }
 
+/** A stored address allowlist (canonical CIDR entries). */
+export const parseIpAllowlist = (json: string): string[] => parseList(json);
+
 export const parseDataProfile = (json: string): ProfileField[] => {
   const stored = parseList(json);
   return profileFields.filter((f) => stored.includes(f));
 };
 
 type IntegrationRow = {
-  id: string; name: string; kind: string; contact: string; data_profile: string; ip_allowlist: string; auto_suspend_on_alert: number;
+  id: string; name: string; kind: string; contact: string; data_profile: string; ip_allowlist: string; auto_suspend_on_alert: number; order_visibility: string;
   suspended_at: number | null; suspended_reason: string | null; version: number; created_at: number; created_by: string; updated_at: number;
 };
 
@@ -68,6 +73,8 @@ function recordOf(row: IntegrationRow, scopeRows: readonly { location_id: string
     dataProfile: parseDataProfile(row.data_profile),
     ipAllowlist: parseList(row.ip_allowlist),
     autoSuspendOnAlert: row.auto_suspend_on_alert !== 0,
+    // Anything but a known widening reads as the narrowest.
+    orderVisibility: row.order_visibility === 'location' ? 'location' : 'own',
     suspendedAt: row.suspended_at === null ? null : Number(row.suspended_at),
     suspendedReason: row.suspended_reason,
     version: Number(row.version),
@@ -78,7 +85,7 @@ function recordOf(row: IntegrationRow, scopeRows: readonly { location_id: string
 }
 
 const columns = [
-  'id', 'name', 'kind', 'contact', 'data_profile', 'ip_allowlist', 'auto_suspend_on_alert', 'suspended_at', 'suspended_reason',
+  'id', 'name', 'kind', 'contact', 'data_profile', 'ip_allowlist', 'auto_suspend_on_alert', 'order_visibility', 'suspended_at', 'suspended_reason',
   'version', 'created_at', 'created_by', 'updated_at',
 ] as const;
 
@@ -125,7 +132,7 @@ export function integrationWarnings(i: IntegrationRecord): string[] {
 export function presentIntegration(i: IntegrationRecord): IntegrationView {
   return {
     id: i.id, name: i.name, kind: i.kind, contact: i.contact, scopes: i.scopes, dataProfile: i.dataProfile, ipAllowlist: i.ipAllowlist,
-    autoSuspendOnAlert: i.autoSuspendOnAlert, suspendedAt: i.suspendedAt, suspendedReason: i.suspendedReason,
+    autoSuspendOnAlert: i.autoSuspendOnAlert, orderVisibility: i.orderVisibility, suspendedAt: i.suspendedAt, suspendedReason: i.suspendedReason,
     createdAt: i.createdAt, createdBy: i.createdBy, updatedAt: i.updatedAt, version: i.version, warnings: integrationWarnings(i),
   };
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import {
-  type IntegrationCreate, type IntegrationProfileChange, type IntegrationUpdate, type ProfileField, profileWidening,
+  type IntegrationCreate, type IntegrationProfileChange, type IntegrationUpdate, isSensitiveProfileField, type MachinePermission, type ProfileField,
+  profileWidening,
 } from '@depotline/shared';
 import type { Granter } from '../access/authority';
 import { appendAuditEntries } from '../audit/audit-log';
@@ -16,9 +17,10 @@ import { type IntegrationShape, requireIntegrationAuthority } from './scopes';
  * serves a direct change and one applied on approval. A refusal throws `AccessRefused` (the
  * caller audits it) or a typed error; nothing is written then.
  *
- * Turning on a contact or billing field of the data profile (`profileWidening`) is never done
- * here directly for a user: `applyIntegrationUpdate` refuses it unless called with the
- * approval's id (or by the operator at the server's command line, trusted as for grants).
+ * Turning on a contact or billing field of the data profile (`profileWidening`), or widening
+ * where an integration with such a field reads (`integrationWidening`), is never done here
+ * directly for a user: `applyIntegrationUpdate` refuses it unless called with the approval's id
+ * (or by the operator at the server's command line, trusted as for grants).
  */
 
 const labelOf = (g: Granter) => g.actor.label;
@@ -70,7 +72,7 @@ export async function applyIntegrationCreate(trx: Db, granter: Granter, input: I
   try {
     await trx.insertInto('integrations').values({
       id, name: input.name, kind: input.kind, contact: input.contact, data_profile: JSON.stringify(input.dataProfile),
-      ip_allowlist: JSON.stringify(input.ipAllowlist), auto_suspend_on_alert: input.autoSuspendOnAlert ? 1 : 0,
+      ip_allowlist: JSON.stringify(input.ipAllowlist), auto_suspend_on_alert: input.autoSuspendOnAlert ? 1 : 0, order_visibility: input.orderVisibility,
       suspended_at: null, suspended_reason: null, suspended_by: null, version: 1,
       created_at: now, created_by: labelOf(granter), updated_at: now, updated_by: labelOf(granter),
     }).execute();
@@ -81,7 +83,7 @@ export async function applyIntegrationCreate(trx: Db, granter: Granter, input: I
   await writeScopes(trx, id, scopes);
   const created = (await findIntegration(trx, { id }))!;
   await auditPerLocation(trx, granter, 'integration.create', id, integrationLocations(created),
-    { name: created.name, ...auditShape(created), autoSuspendOnAlert: created.autoSuspendOnAlert }, now);
+    { name: created.name, ...auditShape(created), autoSuspendOnAlert: created.autoSuspendOnAlert, orderVisibility: created.orderVisibility }, now);
   return created;
 }
 
@@ -95,19 +97,58 @@ export function integrationAfterUpdate(before: IntegrationRecord, update: Integr
     dataProfile: update.dataProfile ?? before.dataProfile,
     ipAllowlist: update.ipAllowlist ?? before.ipAllowlist,
     autoSuspendOnAlert: update.autoSuspendOnAlert ?? before.autoSuspendOnAlert,
+    orderVisibility: update.orderVisibility ?? before.orderVisibility,
   };
 }
 
-/** The contact and billing fields the update would turn on (non-empty: it needs approval). */
+/** The contact and billing fields the update would turn on. */
 export function updateWidensProfile(before: IntegrationRecord, update: IntegrationUpdate): ProfileField[] {
   return update.dataProfile ? profileWidening(before.dataProfile, update.dataProfile) : [];
 }
 
+/** The scopes that let an integration read orders (REST reads, webhooks). */
+const readingScopes: readonly MachinePermission[] = ['orders.read', 'status.read', 'pod.read'];
+const readsAt = (i: Pick<IntegrationRecord, 'scopes'>, locationId: string) =>
+  i.scopes.find((s) => s.locationId === locationId)?.permissions.filter((p) => readingScopes.includes(p)) ?? [];
+
+/** What a change widens that a second admin must approve (docs/security-model.md, "Integrations"). */
+export interface IntegrationWidening {
+  /** Contact and billing fields turned on. */
+  fields: ProfileField[];
+  /** Locations where an integration with contact or billing fields (before or after) gets a location or a reading scope. */
+  locations: string[];
+  /** `orderVisibility` from `own` to `location` with contact or billing fields. */
+  allOrders: boolean;
+}
+
+export function integrationWidening(
+  before: Pick<IntegrationRecord, 'scopes' | 'dataProfile' | 'orderVisibility'>, after: Pick<IntegrationRecord, 'scopes' | 'dataProfile' | 'orderVisibility'>,
+): IntegrationWidening {
+  const fields = profileWidening(before.dataProfile, after.dataProfile);
+  const sensitive = [...before.dataProfile, ...after.dataProfile].some(isSensitiveProfileField);
+  if (!sensitive) return { fields, locations: [], allOrders: false };
+  const beforeLocations = integrationLocations(before);
+  const locations = after.scopes.map((s) => s.locationId).filter((id) =>
+    !beforeLocations.includes(id) || readsAt(after, id).some((p) => !readsAt(before, id).includes(p)));
+  return { fields, locations, allOrders: before.orderVisibility === 'own' && after.orderVisibility === 'location' };
+}
+
+export const widens = (w: IntegrationWidening) => w.fields.length > 0 || w.locations.length > 0 || w.allOrders;
+
+/** The widening in words, for refusals and approval summaries. */
+export function wideningInWords(w: IntegrationWidening): string {
+  return [
+    ...(w.fields.length > 0 ? [`turning on ${w.fields.join(', ')}`] : []),
+    ...(w.locations.length > 0 ? [`reading orders with contact or billing fields at ${w.locations.join(', ')}`] : []),
+    ...(w.allOrders ? ['reading every order at its locations, not only its own, with contact or billing fields'] : []),
+  ].join(', and ');
+}
+
 /**
  * Changes an integration. `approvalId` is given only when an approved `integration.profile`
- * applies a widened profile; without it, a user's widening is refused (the endpoint asks for
- * approval before it gets here; the CLI's operator may widen directly, audited). Narrowing the
- * profile, the scopes or the allowlist is immediate.
+ * applies a widening (`integrationWidening`); without it, a user's widening is refused (the
+ * endpoint asks for approval before it gets here; the CLI's operator may widen directly,
+ * audited). Narrowing the profile, the scopes, the order visibility or the allowlist is immediate.
  */
 export async function applyIntegrationUpdate(
   trx: Db, granter: Granter, integrationId: string, update: IntegrationUpdate, now: number, approvalId: string | null = null,
@@ -118,22 +159,22 @@ export async function applyIntegrationUpdate(
   if (update.expectedVersion !== undefined && update.expectedVersion !== before.version) {
     throw conflict(`The integration changed since you read it (version ${update.expectedVersion}, now ${before.version}); read it again.`);
   }
-  const widened = updateWidensProfile(before, update);
+  const widened = integrationWidening(before, after);
   // The operator at the server's command line is trusted as for grants (audited as such); a user asks a second admin.
-  if (widened.length > 0 && approvalId === null && granter.kind !== 'operator') {
-    throw badRequest([`dataProfile: turning on ${widened.join(', ')} needs a second admin\u2019s approval (give a reason)`]);
+  if (widens(widened) && approvalId === null && granter.kind !== 'operator') {
+    throw badRequest([`${wideningInWords(widened)} needs a second admin\u2019s approval (give a reason)`]);
   }
   if (update.scopes) await requireLocations(trx, integrationLocations(after));
   const r = await trx.updateTable('integrations').set({
     kind: after.kind, contact: after.contact, data_profile: JSON.stringify(after.dataProfile), ip_allowlist: JSON.stringify(after.ipAllowlist),
-    auto_suspend_on_alert: after.autoSuspendOnAlert ? 1 : 0, version: before.version + 1, updated_at: now, updated_by: labelOf(granter),
+    auto_suspend_on_alert: after.autoSuspendOnAlert ? 1 : 0, order_visibility: after.orderVisibility, version: before.version + 1, updated_at: now, updated_by: labelOf(granter),
   }).where('id', '=', integrationId).where('version', '=', before.version).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw conflict('The integration changed at the same moment; read it again.');
   if (update.scopes) await writeScopes(trx, integrationId, after.scopes);
   const stored = (await findIntegration(trx, { id: integrationId }))!;
   const changed = (k: keyof IntegrationRecord) => JSON.stringify(before[k]) !== JSON.stringify(stored[k]);
   const details: Record<string, unknown> = { version: stored.version };
-  for (const k of ['kind', 'scopes', 'dataProfile', 'ipAllowlist', 'autoSuspendOnAlert'] as const) {
+  for (const k of ['kind', 'scopes', 'dataProfile', 'ipAllowlist', 'autoSuspendOnAlert', 'orderVisibility'] as const) {
     if (changed(k)) details[k] = { from: before[k], to: stored[k] };
   }
   if (changed('contact')) details['contactChanged'] = true;
@@ -142,9 +183,13 @@ export async function applyIntegrationUpdate(
   return { before, after: stored };
 }
 
-/** Applies an approved `integration.profile` change: the profile as asked, if the integration is as it was. */
+/** Applies an approved `integration.profile` change: the profile (scopes, order visibility) as asked, if the integration is as it was. */
 export async function applyIntegrationProfile(trx: Db, granter: Granter, change: IntegrationProfileChange, now: number, approvalId: string): Promise<IntegrationRecord> {
-  const { after } = await applyIntegrationUpdate(trx, granter, change.integrationId, { dataProfile: change.dataProfile, expectedVersion: change.version }, now, approvalId);
+  const update: IntegrationUpdate = {
+    dataProfile: change.dataProfile, expectedVersion: change.version,
+    ...(change.scopes ? { scopes: change.scopes } : {}), ...(change.orderVisibility ? { orderVisibility: change.orderVisibility } : {}),
+  };
+  const { after } = await applyIntegrationUpdate(trx, granter, change.integrationId, update, now, approvalId);
   return after;
 }
 

@@ -42,6 +42,19 @@ export function scopesHear(type: WebhookEventType, held: ReadonlySet<string>): b
   return needs === 'any' ? held.size > 0 : needs.some((p) => held.has(p));
 }
 
+/** "<integration id> <stop id>" for each event's order created by one of `integrationIds`. */
+async function orderOwners(trx: Db, events: readonly DomainEvent[], integrationIds: readonly string[]): Promise<Set<string>> {
+  const stopIds = [...new Set(events.flatMap((e) => (e.stopId !== null ? [e.stopId] : [])))];
+  const owners = new Set<string>();
+  if (stopIds.length === 0 || integrationIds.length === 0) return owners;
+  for (let i = 0; i < stopIds.length; i += 500) {
+    const rows = await trx.selectFrom('integration_orders').select(['integration_id', 'stop_id'])
+      .where('stop_id', 'in', stopIds.slice(i, i + 500)).where('integration_id', 'in', [...new Set(integrationIds)]).execute();
+    for (const r of rows) owners.add(`${r.integration_id} ${r.stop_id}`);
+  }
+  return owners;
+}
+
 /** Rows per INSERT: 16 columns each stays under SQLite's 999 bound parameters. */
 const insertChunk = 60;
 
@@ -50,7 +63,10 @@ const insertChunk = 60;
  * (`trx`): the change and its webhooks commit together or not at all, and a delivery exists only
  * for a change that committed. Interested: the subscription is not deleted and lists the event
  * type, its integration is not suspended and holds a scope that hears it at the event's location
- * (`hearsWith`). A paused subscription's deliveries are queued too and wait for it to resume.
+ * (`hearsWith`), and, for an event about an order, may see that order: an integration whose
+ * order visibility is `own` hears only of the orders it created (`integration_orders`), one with
+ * `location` of every order at its locations. A paused subscription's deliveries are queued too
+ * and wait for it to resume.
  * Returns the ids of the deliveries queued (the `webhook-id`s receivers will see).
  */
 export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: readonly DomainEvent[]): Promise<string[]> {
@@ -59,18 +75,18 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
   const rows = await trx.selectFrom('webhook_subscriptions as s')
     .innerJoin('integrations as i', 'i.id', 's.integration_id')
     .innerJoin('integration_scopes as sc', 'sc.integration_id', 's.integration_id')
-    .select(['s.id', 's.integration_id', 's.events', 'sc.location_id', 'sc.permission'])
+    .select(['s.id', 's.integration_id', 's.events', 'i.order_visibility', 'sc.location_id', 'sc.permission'])
     .where('s.status', '<>', 'deleted')
     .where('i.suspended_at', 'is', null)
     .where('sc.location_id', 'in', locations)
     .execute();
   if (rows.length === 0) return [];
 
-  const subscriptions = new Map<string, { integrationId: string; events: ReadonlySet<string>; scopes: Map<string, Set<string>> }>();
+  const subscriptions = new Map<string, { integrationId: string; allOrders: boolean; events: ReadonlySet<string>; scopes: Map<string, Set<string>> }>();
   for (const r of rows) {
     let s = subscriptions.get(r.id);
     if (!s) {
-      s = { integrationId: r.integration_id, events: new Set(JSON.parse(r.events) as string[]), scopes: new Map() };
+      s = { integrationId: r.integration_id, allOrders: r.order_visibility === 'location', events: new Set(JSON.parse(r.events) as string[]), scopes: new Map() };
       subscriptions.set(r.id, s);
     }
     const held = s.scopes.get(r.location_id) ?? new Set<string>();
@@ -78,11 +94,13 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
     s.scopes.set(r.location_id, held);
   }
 
+  const owners = await orderOwners(trx, events, [...subscriptions.values()].filter((s) => !s.allOrders).map((s) => s.integrationId));
   const now = ctx.now();
   const deliveries = [];
   for (const e of events) {
     for (const [id, s] of subscriptions) {
       if (!s.events.has(e.type) || !scopesHear(e.type, s.scopes.get(e.locationId) ?? new Set())) continue;
+      if (e.type !== 'security.alert' && e.stopId !== null && !s.allOrders && !owners.has(`${s.integrationId} ${e.stopId}`)) continue;
       deliveries.push({
         id: newWebhookMessageId(), subscription_id: id, integration_id: s.integrationId, event_type: e.type,
         location_id: e.locationId, stop_id: e.stopId, data: JSON.stringify(e.data ?? {}), occurred_at: e.occurredAt,

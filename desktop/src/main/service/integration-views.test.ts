@@ -5,7 +5,7 @@ import { toIntegrationView, toKeyView } from './integration-views';
 const integration: IntegrationView = {
   id: 'int-1', name: 'swift-couriers', kind: 'courier', contact: 'Kim',
   scopes: [{ locationId: 'north', permissions: ['status.read'] }, { locationId: 'south', permissions: ['orders.read'] }],
-  dataProfile: ['orderRef', 'status'], ipAllowlist: [], autoSuspendOnAlert: false, suspendedAt: null, suspendedReason: null,
+  dataProfile: ['orderRef', 'status'], ipAllowlist: [], autoSuspendOnAlert: false, orderVisibility: 'own', suspendedAt: null, suspendedReason: null,
   createdAt: 1, createdBy: 'user:ada', updatedAt: 2, version: 3, warnings: ['No address allowlist: calls are accepted from any address.'],
 };
 const names = new Map([['north', 'North Depot']]);

@@ -184,7 +184,7 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
       path: '/locations/:locationId/orders/:orderRef',
       params: OrderParams,
       scope: ({ params }) => ({ permission: ['status.read', 'orders.read'], locationId: params.locationId }),
-      handle: async (call) => ({ order: viewFor(call.ctx, call.integration.profile, await orderStop(call.db, call.locationId, call.input.params.orderRef)) }),
+      handle: async (call) => ({ order: viewFor(call.ctx, call.integration.profile, await orderStop(call.db, call.integration, call.locationId, call.input.params.orderRef)) }),
       openapi: {
         ...orderDoc('getOrder', 'Read an order\'s status', 'The order at the location with this reference, as the integration\'s data profile shows it.'),
         permissions: ['status.read', 'orders.read'],
@@ -196,7 +196,7 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
       path: '/locations/:locationId/orders/:orderRef/history',
       params: OrderParams,
       scope: ({ params }) => ({ permission: ['status.read', 'orders.read'], locationId: params.locationId }),
-      handle: (call) => orderHistory(call.ctx, call.db, call.integration.profile, call.locationId, call.input.params.orderRef),
+      handle: (call) => orderHistory(call.ctx, call.db, call.integration, call.integration.profile, call.locationId, call.input.params.orderRef),
       openapi: {
         ...orderDoc('getOrderHistory', 'Read an order\'s status history', 'Each status the order has had, oldest first, with when; never who changed it.'),
         permissions: ['status.read', 'orders.read'],
@@ -209,7 +209,7 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
       params: LocationOrderParams,
       query: OrderChangesQuery,
       scope: ({ params }) => ({ permission: 'orders.read', locationId: params.locationId }),
-      handle: (call) => orderChanges(call.ctx, call.db, call.integration.profile, call.locationId, call.input.query.cursor, call.input.query.limit),
+      handle: (call) => orderChanges(call.ctx, call.db, call.integration, call.integration.profile, call.locationId, call.input.query.cursor, call.input.query.limit),
       openapi: {
         ...orderDoc('listOrderChanges', 'List orders changed since a cursor', 'Orders created or changed at the location after `cursor`, each once at its current state, in the order of their latest change. '
           + 'Keep the answer\'s `cursor` and send it next time; page while `hasMore`.'),

@@ -12,7 +12,8 @@ import type { Db } from '../../db/database';
 import { badRequest, notFound } from '../../errors';
 import { findIntegration, listIntegrationRecords, presentIntegration } from '../../integrations/records';
 import {
-  applyIntegrationCreate, applyIntegrationResume, applyIntegrationSuspend, applyIntegrationUpdate, updateWidensProfile,
+  applyIntegrationCreate, applyIntegrationResume, applyIntegrationSuspend, applyIntegrationUpdate, integrationAfterUpdate, integrationWidening, widens,
+  wideningInWords,
 } from '../../integrations/registry';
 import { integrationManagingLocations, mayViewIntegration } from '../../integrations/scopes';
 import { type Endpoint, endpoint } from '../endpoint';
@@ -25,8 +26,9 @@ import { approvalRequired, requesterOf } from './approvals';
  * what the integration gets, at every location it holds a scope at), so no single permission
  * check stands on the changes. An integration is visible to holders of `integration.manage` at
  * one location of its scope at least; to anyone else it does not exist (404). Turning on a
- * contact or billing field of its data profile is a sensitive change (`integration.profile`):
- * it is requested and answered 202.
+ * contact or billing field of its data profile, or widening where an integration with such a
+ * field reads (a location, a reading scope, every order at its locations), is a sensitive change
+ * (`integration.profile`): it is requested and answered 202.
  */
 
 const userGranter = (caller: Caller): Granter => ({ kind: 'user', actor: caller.actor, profile: caller.profile });
@@ -98,14 +100,20 @@ export function integrationEndpoints(): Endpoint[] {
         const { integrationId } = input.params;
         const { reason, ...update } = input.body;
         const before = await visibleIntegration({ db: ctx.db, caller, now }, integrationId);
-        const widened = updateWidensProfile(before, update);
-        if (widened.length > 0) {
-          const others = Object.keys(update).filter((k) => k !== 'dataProfile' && k !== 'expectedVersion');
+        const widened = integrationWidening(before, integrationAfterUpdate(before, update));
+        if (widens(widened)) {
+          const asked = ['dataProfile', 'scopes', 'orderVisibility', 'expectedVersion'];
+          const others = Object.keys(update).filter((k) => !asked.includes(k));
           if (others.length > 0) {
-            throw badRequest([`dataProfile: turning on ${widened.join(', ')} needs approval; send it on its own, without ${others.join(', ')}`]);
+            throw badRequest([`${wideningInWords(widened)} needs approval; send it on its own, without ${others.join(', ')}`]);
           }
           return approvalRequired(await requestApproval(ctx, requesterOf(caller), {
-            kind: 'integration.profile', change: { integrationId, version: update.expectedVersion ?? before.version, dataProfile: update.dataProfile }, reason,
+            kind: 'integration.profile',
+            change: {
+              integrationId, version: update.expectedVersion ?? before.version, dataProfile: update.dataProfile ?? before.dataProfile,
+              ...(update.scopes ? { scopes: update.scopes } : {}), ...(update.orderVisibility ? { orderVisibility: update.orderVisibility } : {}),
+            },
+            reason,
           }));
         }
         return ctx.db.transaction().execute((trx) => auditingRefusal(audit, async () =>

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { appendAuditEntries, type AuditActor } from '../../audit/audit-log';
 import { auditRefusal } from '../../audit/refusal-digest';
 import type { ServerContext } from '../../context';
+import { allowlistDecision } from '../../integrations/allowlist';
 import { isClientId } from '../../integrations/credential-format';
 import { authenticateClient, type ClientRefusal, issueAccessToken, narrowScopes } from '../../integrations/oauth-tokens';
 import { clientIp, type Endpoint, endpointDoc } from '../endpoint';
@@ -113,6 +114,10 @@ async function handleTokenRequest(ctx: ServerContext, req: Request, res: Respons
     const refusedAs = (error: OAuthError, description: string, reason: string) => new TokenRefusal(error, description, { reason, integrationId: client.integrationId }, client.integrationName);
     if (params.grant_type !== 'client_credentials') throw refusedAs('unsupported_grant_type', 'Only grant_type=client_credentials is supported.', 'grant type');
     if (client.integrationSuspended) throw refusedAs('unauthorized_client', 'The integration is suspended: an admin must resume it.', 'integration suspended');
+    // The address allowlist, as on every call of the integration API: checked once the client is known, so a stranger learns nothing.
+    if (!allowlistDecision({ ipAllowlist: client.integrationAllowlist }, ip).allowed) {
+      throw refusedAs('unauthorized_client', 'The integration does not accept requests from this address.', 'address not allowed');
+    }
     const narrowed = narrowScopes(params.scope, client.scopes);
     if (!narrowed.ok) throw refusedAs('invalid_scope', narrowed.description, 'scope');
     const token = await ctx.db.transaction().execute(async (trx) => {
@@ -175,7 +180,7 @@ export function oauthTokenEndpoints(): Endpoint[] {
         requestContentType: 'application/x-www-form-urlencoded',
         responses: {
           200: { description: 'The access token (RFC 6749 section 5.1).', schema: OAuthTokenResponse },
-          400: { description: 'RFC 6749 section 5.2: invalid_request, unsupported_grant_type, invalid_scope or unauthorized_client (the integration is suspended).', schema: OAuthErrorSchema },
+          400: { description: 'RFC 6749 section 5.2: invalid_request, unsupported_grant_type, invalid_scope or unauthorized_client (the integration is suspended, or the request comes from an address outside its allowlist).', schema: OAuthErrorSchema },
           401: { description: 'invalid_client: unknown client, wrong secret, revoked or expired client (one answer for all).', schema: OAuthErrorSchema },
         },
       },
