@@ -114,6 +114,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   if (config.webauthn?.derivedFromPort && config.port !== port) {
     ctx.config = { ...config, webauthn: derivedRelyingParty(config.host, port, config.tls !== null) };
   }
+  // Without DEPOTLINE_TRACKING_BASE_URL, tracking links point at the address the server listens on (known only now for PORT=0).
+  if (ctx.config.tracking.baseUrl === null) ctx.config = { ...ctx.config, tracking: { ...ctx.config.tracking, baseUrl: url } };
   ready = true;
   ctx.log.info('sync-server listening', { url, database: ctx.dbKind });
 
