@@ -1,13 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { EntityId } from '@depotline/shared';
+import { appendAudit } from '../../audit/audit-log';
 import { loadConfig } from '../../config';
 import { loadCheckpointSigner, parseTrustedVerifiers } from '../../crypto/checkpoint-key';
 import { NoteError, type NoteVerifier, parseVerifierKey } from '../../crypto/signed-note';
-import { badRequest } from '../../errors';
+import { badRequest, notFound } from '../../errors';
+import { buildProofBundle } from '../../proofs/bundle';
 import { verifyBundle } from '../../proofs/bundle-format';
+import { operatorActor } from '../../provisioning/operator';
 import { type CliCommand, type CliIo, exitCodes, optionalString, requiredString } from '../command';
 
-/** `pod verify-bundle` (docs/operations.md, "Proof of delivery"). */
+/** `pod bundle`, `pod verify-bundle` (docs/operations.md, "Proof of delivery bundles"). */
 
 /** A bundle above this is not one the server made (it refuses to build them this large). */
 const maxBundleBytes = 512 * 1024 * 1024;
@@ -87,4 +91,47 @@ const podVerifyBundle: CliCommand = {
   },
 };
 
-export const podCommands: readonly CliCommand[] = [podVerifyBundle];
+const podBundle: CliCommand = {
+  group: 'pod',
+  name: 'bundle',
+  summary: 'Write the sealed dispute bundle of a stop (proof files, manifest signed with the checkpoint key)',
+  options: {
+    stop: { type: 'string', value: '<stop id>', description: 'The stop', required: true },
+    out: { type: 'string', value: '<file>', description: 'Write to this new file (mode 0600); an existing file is never overwritten', required: true },
+  },
+  notes: ['The bundle holds the proof files in clear: keep it accordingly. The export is audited as pod.export by cli:<your OS user>.'],
+  prepare(values) {
+    const stopId = EntityId.safeParse(requiredString(values, 'stop'));
+    if (!stopId.success) throw badRequest(['--stop: not a stop id']);
+    const out = path.resolve(requiredString(values, 'out'));
+    if (fs.existsSync(out)) throw badRequest([`--out: ${out} already exists; choose a new file name`]);
+    return async (ctx) => {
+      const stop = await ctx.db.selectFrom('stops').select(['id', 'location_id']).where('id', '=', stopId.data).executeTakeFirst();
+      if (!stop) throw notFound('The stop');
+      const now = ctx.now();
+      const built = await buildProofBundle(ctx, ctx.db, { id: stop.id, locationId: stop.location_id }, now);
+      let fd: number;
+      try {
+        fd = fs.openSync(out, 'wx', 0o600);
+      } catch (err) {
+        throw badRequest([`--out: cannot create ${out} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+      }
+      try {
+        // Audited before the bytes are written: no bundle leaves without its entry.
+        await ctx.db.transaction().execute((trx) => appendAudit(trx, operatorActor(), {
+          action: 'pod.export', outcome: 'ok', targetType: 'stop', targetId: stop.id, locationId: stop.location_id,
+          details: { proofs: built.proofCount, files: built.fileCount, bytes: built.zip.byteLength, sha256: built.sha256 },
+        }, now));
+        fs.writeFileSync(fd, built.zip);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return {
+        json: { file: out, stopId: stop.id, locationId: stop.location_id, proofs: built.proofCount, files: built.fileCount, sha256: built.sha256 },
+        text: `Wrote the bundle of stop ${stop.id} (${built.proofCount} proofs, ${built.fileCount} files) to ${out}\nSHA-256 ${built.sha256}\nCheck it with: depotline-admin pod verify-bundle ${out}`,
+      };
+    };
+  },
+};
+
+export const podCommands: readonly CliCommand[] = [podBundle, podVerifyBundle];
