@@ -6,7 +6,9 @@ import { z } from 'zod';
  */
 export const errorCodes = [
   'bad_request',         // payload failed its schema
-  'payload_too_large',
+  'payload_too_large',   // the body (or an uploaded image's pixel count) is over the limit; nothing was read further or stored
+  'unsupported_media_type', // an upload is not of a type the endpoint accepts, as sniffed from its bytes (a script sent as a photo)
+  'barcode_mismatch',    // a scanned barcode is not one of the stop's parcels (it may belong to another order); nothing stored
   'unknown_event',
   'unauthenticated',     // no, malformed, forged or expired token
   'invalid_credentials', // username or password wrong; never says which

@@ -16,6 +16,7 @@ import { integrationOrderEndpoints } from './integration-orders';
 import { integrationEndpoints } from './integrations';
 import { integrationLogEndpoints } from './integration-logs';
 import { oauthTokenEndpoints } from './oauth-token';
+import { proofEndpoints } from './proofs';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
@@ -39,6 +40,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
+    ...proofEndpoints(deps.live),
   ];
   // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
   return [...endpoints, openApiEndpoint(endpoints)];
