@@ -4,6 +4,7 @@ import {
   Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
 } from './orders';
 import { NewPassword, Password, TotpCode } from './api';
+import { StopHandover } from './delivery-checks';
 import { AttentionCounts, EtaSource, StopAttention } from './attention';
 import { boardBridgeCalls } from './bridge-board';
 import { governanceBridgeCalls } from './bridge-governance';
@@ -211,6 +212,9 @@ export const StopDetailView = z.object({
     coordinates: Coordinates.nullable().optional(),
     minimumAge: MinimumAge.nullable(),
     idCheck: z.boolean(),
+    /** The delivery PIN requirement and what was done at the door (never the PIN); absent while not known. */
+    pinRequired: z.boolean().optional(),
+    handover: StopHandover.optional(),
     failureReason: FailureReason.nullable(),
     /** Absent when the viewer may not see notes. */
     failureNote: FailureNote.nullable().optional(),

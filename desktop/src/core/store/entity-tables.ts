@@ -1,5 +1,5 @@
 import type { Driver, DriverPosition, EncryptedStopField, RedactableStopField, Route, Stop, StopStatus, Vehicle } from '@depotline/shared';
-import { encryptedStopFields, FailureReason, redactableStopFields, StopStatus as StopStatusSchema } from '@depotline/shared';
+import { encryptedStopFields, FailureReason, redactableStopFields, StopHandover, StopStatus as StopStatusSchema } from '@depotline/shared';
 import type { SqlConnection, SqlRow, SqlValue } from './sql-binding';
 
 export type EntityKind = 'route' | 'stop' | 'driver' | 'vehicle' | 'position';
@@ -49,6 +49,7 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
       latitude: s.coordinates?.lat ?? null, longitude: s.coordinates?.lng ?? null, email: s.email ?? null,
       minimum_age: s.minimumAge, id_check: s.idCheck ? 1 : 0, payment_ref: s.paymentRef ?? null, cod_amount: s.codAmount ?? null,
       delivery_fee: s.deliveryFee ?? null, currency: s.currency ?? null, failure_reason: s.failureReason, failure_note: s.failureNote ?? null,
+      pin_required: s.pinRequired === undefined ? null : s.pinRequired ? 1 : 0, handover: s.handover ? JSON.stringify(s.handover) : null,
       // Withheld fields (the server could not verify them) are hidden too, and named as `withheld:<field>`.
       hidden_fields: JSON.stringify([...redactable.filter((f) => s[f] === undefined), ...(s.withheld ?? []).map((f) => `withheld:${f}`)]),
       window_start: s.window.start, window_end: s.window.end, status: s.status, eta: s.eta,
@@ -83,6 +84,10 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
       if (!hidden.has('currency')) stop.currency = textOrNull(row, 'currency');
       const withheld = parseWithheld(text(row, 'hidden_fields'));
       if (withheld.length > 0) stop.withheld = withheld;
+      const pinRequired = intOrNull(row, 'pin_required');
+      if (pinRequired !== null) stop.pinRequired = pinRequired === 1;
+      const handover = parseHandover(textOrNull(row, 'handover'));
+      if (handover) stop.handover = handover;
       return stop;
     },
   },
@@ -165,6 +170,17 @@ function parseWithheld(json: string): EncryptedStopField[] {
   const parsed: unknown = JSON.parse(json);
   if (!Array.isArray(parsed)) return [];
   return parsed.flatMap((f) => (typeof f === 'string' && f.startsWith('withheld:') && (encryptedStopFields as readonly string[]).includes(f.slice(9)) ? [f.slice(9) as EncryptedStopField] : []));
+}
+
+/** What was done at the door, or nothing when unknown or not in the expected shape. */
+function parseHandover(json: string | null): StopHandover | null {
+  if (json === null) return null;
+  try {
+    const parsed = StopHandover.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseStrings(json: string): string[] {

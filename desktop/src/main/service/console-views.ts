@@ -99,6 +99,8 @@ export function toStopDetail(input: {
       ...(visible.coordinates !== undefined ? { coordinates: visible.coordinates } : {}),
       minimumAge: visible.minimumAge,
       idCheck: visible.idCheck,
+      ...(visible.pinRequired !== undefined ? { pinRequired: visible.pinRequired } : {}),
+      ...(visible.handover ? { handover: visible.handover } : {}),
       failureReason: visible.failureReason,
       ...(notesVisible ? { failureNote: visible.failureNote ?? null } : {}),
     },

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { EncryptedStopField, StopDetailView, StopStatus } from '@depotline/shared';
+import { type EncryptedStopField, missingForDelivery, type StopDetailView, type StopStatus } from '@depotline/shared';
 import { call, messageOf } from '../bridge';
 import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
 import { StatusBadge } from '../ui/StatusBadge';
@@ -64,9 +64,10 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
         {stop.failureReason && <FailureFact reason={stop.failureReason} note={stop.failureNote} />}
         {stop.orderRef !== null && (<><dt>Order</dt><dd data-testid="detail-order-ref">{stop.orderRef}</dd></>)}
         <dt>Parcels</dt><dd>{stop.parcelCount}{stop.barcodes.length > 0 ? ` (${stop.barcodes.join(', ')})` : ''}</dd>
-        {(stop.minimumAge !== null || stop.idCheck) && (
-          <><dt>Checks</dt><dd data-testid="detail-checks">{[stop.minimumAge !== null ? `age ${stop.minimumAge}+` : null, stop.idCheck ? 'ID' : null].filter(Boolean).join(', ')}</dd></>
+        {(stop.minimumAge !== null || stop.idCheck || stop.pinRequired === true) && (
+          <><dt>Checks</dt><dd data-testid="detail-checks">{[stop.minimumAge !== null ? `age ${stop.minimumAge}+` : null, stop.idCheck ? 'ID' : null, stop.pinRequired === true ? 'delivery PIN' : null].filter(Boolean).join(', ')}</dd></>
         )}
+        <MissingForDelivery stop={stop} />
         {detail.billing && <BillingFacts billing={detail.billing} />}
       </dl>
       {detail.allowedTransitions.length > 0 && (
@@ -187,6 +188,30 @@ function money(minor: number | null, currency: string | null): string {
   } catch {
     return `${minor} ${currency} (minor units)`;
   }
+}
+
+/**
+ * What the stop still needs at the door before it can be delivered (the PIN, a passing age or ID
+ * check), the same list the server refuses `delivered` with. Shown while the stop is open.
+ */
+function MissingForDelivery({ stop }: { stop: StopDetailView['stop'] }) {
+  if (stop.status === 'delivered' || stop.status === 'cancelled') return null;
+  const missing = missingForDelivery(stop);
+  const done = [stop.handover?.pinVerified ? 'PIN verified' : null, stop.handover?.checkPassed ? 'check passed' : null].filter(Boolean);
+  if (missing.length === 0 && done.length === 0) return null;
+  return (
+    <>
+      <dt>At the door</dt>
+      <dd data-testid="detail-door">
+        {done.length > 0 && <span data-testid="detail-door-done">{done.join(', ')}</span>}
+        {missing.length > 0 && (
+          <ul className="door-missing" aria-label="Missing before delivery" data-testid="detail-door-missing">
+            {missing.map((m) => <li key={m}>{m}</li>)}
+          </ul>
+        )}
+      </dd>
+    </>
+  );
 }
 
 /** Billing, for holders of stop.readBilling only (the view carries it to no one else). */
