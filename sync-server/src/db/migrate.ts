@@ -14,7 +14,6 @@ import * as m0011 from './migrations/0011-integration-credentials';
 import * as m0012 from './migrations/0012-integration-orders';
 import * as m0013 from './migrations/0013-webhooks';
 import * as m0014 from './migrations/0014-integration-logs';
-import * as m0017 from './migrations/0017-delivery-checks';
 import * as m0015 from './migrations/0015-integration-order-visibility';
 import * as m0016 from './migrations/0016-proof-of-delivery';
 import * as m0017 from './migrations/0017-delivery-checks';
@@ -36,7 +35,6 @@ export const migrations: Record<string, Migration> = {
   '0012-integration-orders': m0012,
   '0013-webhooks': m0013,
   '0014-integration-logs': m0014,
-  '0017-delivery-checks': m0017,
   '0015-integration-order-visibility': m0015,
   '0016-proof-of-delivery': m0016,
   '0017-delivery-checks': m0017,
