@@ -3,7 +3,7 @@ import { EntityId, Timestamp } from './domain';
 import { ApprovalReason } from './approvals';
 import { ApprovalView, DepotRef } from './bridge-governance';
 import { parseCidr } from './cidr';
-import { IntegrationName, integrationKinds, profileFields, webhookEventTypes } from './integrations';
+import { IntegrationName, integrationKinds, OrderVisibility, profileFields, webhookEventTypes } from './integrations';
 import { machinePermissions } from './permissions';
 
 /*
@@ -57,6 +57,8 @@ export const ConsoleIntegrationView = z.object({
   ipAllowlist: z.array(z.string().max(64)).max(MaxAllowlistEntries),
   /** Credentials suspend themselves on an unusual-activity alert. */
   autoSuspend: z.boolean(),
+  /** Which orders it reads and hears of: only those it created (`own`), or every order at its depots (`location`). */
+  orderVisibility: OrderVisibility,
   createdAt: Timestamp,
   updatedAt: Timestamp,
   /** Sent back with a change, so one made meanwhile by someone else is not overwritten. */
@@ -75,6 +77,8 @@ export const ConsoleIntegrationFields = z.object({
   scopes: z.array(z.object({ locationId: EntityId, scopes: Scopes.min(1, 'choose at least one scope') }).strict()).min(1, 'choose at least one depot').max(500),
   ipAllowlist: z.array(AllowlistEntry).max(MaxAllowlistEntries),
   autoSuspend: z.boolean(),
+  /** Absent: unchanged (own for a new integration). */
+  orderVisibility: OrderVisibility.optional(),
 }).strict();
 export type ConsoleIntegrationFields = z.infer<typeof ConsoleIntegrationFields>;
 

@@ -45,10 +45,18 @@ describe.each(backends)('depotline-admin integrations (%s)', (backend) => {
     const listed = await runAdminJson<{ integrations: IntegrationView[] }>(env, ['integration', 'list', '--location', 'depot-south']);
     expect(listed.json.integrations).toEqual([]);
     expect((await runAdmin(env, ['integration', 'show', '--integration', 'acme-shop'])).stdout).toContain('at depot-north: orders.write, status.read');
+    // Which orders it reads: only its own until the operator chooses every order at its locations; nothing else is accepted.
+    expect(created.json.integration.orderVisibility).toBe('own');
+    expect((await runAdmin(env, ['integration', 'update', '--integration', 'acme-shop', '--orders', 'everything'])).code).toBe(1);
+    expect((await runAdminJson(env, ['integration', 'update', '--integration', 'acme-shop', '--orders', 'location'])).json)
+      .toMatchObject({ integration: { orderVisibility: 'location', version: 2 } });
+    expect((await runAdmin(env, ['integration', 'show', '--integration', 'acme-shop'])).stdout).toContain('every order at its locations');
+    expect((await runAdminJson(env, ['integration', 'update', '--integration', 'acme-shop', '--orders', 'own'])).json)
+      .toMatchObject({ integration: { orderVisibility: 'own', version: 3 } });
 
     // The operator is trusted: contact fields on without a second person, still audited.
-    const widened = await runAdminJson<{ integration: IntegrationView }>(env, ['integration', 'update', '--integration', 'acme-shop', '--profile', 'orderRef,status,phone', '--allowlist', '', '--expected-version', '1']);
-    expect(widened).toMatchObject({ code: 0, json: { integration: { dataProfile: ['orderRef', 'status', 'phone'], ipAllowlist: [], version: 2 } } });
+    const widened = await runAdminJson<{ integration: IntegrationView }>(env, ['integration', 'update', '--integration', 'acme-shop', '--profile', 'orderRef,status,phone', '--allowlist', '', '--expected-version', '3']);
+    expect(widened).toMatchObject({ code: 0, json: { integration: { dataProfile: ['orderRef', 'status', 'phone'], ipAllowlist: [], version: 4 } } });
     expect(widened.json.integration.warnings.join(' ')).toContain('any address');
     expect((await runAdmin(env, ['integration', 'update', '--integration', 'acme-shop', '--contact', 'x', '--expected-version', '1'])).code).toBe(1);
     expect((await runAdmin(env, ['integration', 'update', '--integration', 'acme-shop', '--locations', 'depot-south'])).code).toBe(1);
@@ -61,7 +69,7 @@ describe.each(backends)('depotline-admin integrations (%s)', (backend) => {
     expect((await runAdmin(env, ['integration', 'allowlist', '--integration', 'acme-shop', '--add', '300.1.1.1'])).code).toBe(1);
     expect((await runAdmin(env, ['integration', 'allowlist', '--integration', 'acme-shop'])).code).toBe(1);
     expect((await runAdminJson(env, ['integration', 'profile', '--integration', 'acme-shop', '--add', 'eta', '--remove', 'phone'])).json)
-      .toMatchObject({ integration: { dataProfile: ['orderRef', 'status', 'eta'], version: 5 } });
+      .toMatchObject({ integration: { dataProfile: ['orderRef', 'status', 'eta'], version: 7 } });
 
     expect((await runAdminJson(env, ['integration', 'suspend', '--integration', 'acme-shop', '--reason', 'partner asked'])).json).toMatchObject({ integration: { suspendedReason: 'partner asked' } });
     expect((await runAdmin(env, ['integration', 'show', '--integration', 'acme-shop'])).stdout).toContain('SUSPENDED');
@@ -69,7 +77,7 @@ describe.each(backends)('depotline-admin integrations (%s)', (backend) => {
     expect((await runAdmin(env, ['integration', 'show', '--integration', 'nope'])).code).toBe(1);
 
     const audit = await ctx.db.selectFrom('audit_log').select(['action', 'actor', 'details']).where('target_type', '=', 'integration').orderBy('seq').execute();
-    expect(audit.map((a) => a.action)).toEqual(['integration.create', 'integration.update', 'integration.update', 'integration.update', 'integration.update', 'integration.suspend', 'integration.resume']);
+    expect(audit.map((a) => a.action)).toEqual(['integration.create', ...Array<string>(6).fill('integration.update'), 'integration.suspend', 'integration.resume']);
     for (const a of audit) expect(a.actor).toMatch(/^cli:/);
     expect(audit.map((a) => a.details).join(' ')).not.toContain('ops@acme.example');
   });

@@ -50,6 +50,7 @@ export class ConsoleIntegrations {
     const f = args.integration;
     const made = await translate(client.create({
       name: args.name, kind: f.kind, contact: f.contact, ipAllowlist: f.ipAllowlist, autoSuspendOnAlert: f.autoSuspend,
+      ...(f.orderVisibility ? { orderVisibility: f.orderVisibility } : {}),
       scopes: f.scopes.map((s) => ({ locationId: s.locationId, permissions: s.scopes })),
     }));
     return this.#done(toIntegrationView(made, names, managed));
@@ -60,6 +61,7 @@ export class ConsoleIntegrations {
     const f = args.integration;
     const held = await translate(client.update(args.integrationId, {
       kind: f.kind, contact: f.contact, ipAllowlist: f.ipAllowlist, autoSuspendOnAlert: f.autoSuspend, expectedVersion: args.expectedVersion,
+      ...(f.orderVisibility ? { orderVisibility: f.orderVisibility } : {}),
       scopes: f.scopes.map((s) => ({ locationId: s.locationId, permissions: s.scopes })),
     }));
     if ('approval' in held) throw new ConsoleError('server_error', 'The server asked for approval of a change that does not widen the data profile. Refresh and try again.');

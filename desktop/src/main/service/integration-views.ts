@@ -20,7 +20,7 @@ export function toIntegrationView(i: IntegrationView, names: DepotNames, managed
     id: i.id, name: i.name, kind: i.kind, contact: clip(i.contact, 200),
     suspended: i.suspendedAt === null ? null : { at: i.suspendedAt, reason: i.suspendedReason && clip(i.suspendedReason, 500) },
     scopes: i.scopes.map((s) => ({ location: depotRefs([s.locationId], names)[0]!, scopes: s.permissions })),
-    profile: i.dataProfile, ipAllowlist: i.ipAllowlist.slice(0, 100), autoSuspend: i.autoSuspendOnAlert,
+    profile: i.dataProfile, ipAllowlist: i.ipAllowlist.slice(0, 100), autoSuspend: i.autoSuspendOnAlert, orderVisibility: i.orderVisibility,
     createdAt: i.createdAt, updatedAt: i.updatedAt, version: i.version,
     warnings: i.warnings.slice(0, 20).map((w) => clip(w, 500)),
     editable: i.scopes.every((s) => managed.has(s.locationId)),

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import {
   integrationKinds, machinePermissions, parseCidr,
-  type ConsoleIntegrationFields, type ConsoleIntegrationView, type IntegrationKind, type LocationView, type MachinePermission,
+  type ConsoleIntegrationFields, type ConsoleIntegrationView, type IntegrationKind, type LocationView, type MachinePermission, type OrderVisibility,
 } from '@depotline/shared';
 import { call } from '../bridge';
 import { depotText } from '../governance/ApprovalCard';
@@ -38,6 +38,7 @@ export function IntegrationForm({ location, locations, integration, onDone, onCa
   const [scopes, setScopes] = useState<Record<string, MachinePermission[]>>(() => scopesOf(integration, location.id));
   const [allowlist, setAllowlist] = useState((integration?.ipAllowlist ?? []).join('\n'));
   const [autoSuspend, setAutoSuspend] = useState(integration?.autoSuspend ?? false);
+  const [orderVisibility, setOrderVisibility] = useState<OrderVisibility>(integration?.orderVisibility ?? 'own');
   const managed = locations.filter((l) => l.permissions.includes('integration.manage'));
   const fixed = (integration?.scopes ?? []).filter((s) => !managed.some((m) => m.id === s.location.id));
 
@@ -59,7 +60,7 @@ export function IntegrationForm({ location, locations, integration, onDone, onCa
     const fields: ConsoleIntegrationFields = {
       kind, contact: contact.trim(),
       scopes: chosen.map(([locationId, list]) => ({ locationId, scopes: list })),
-      ipAllowlist: entries, autoSuspend,
+      ipAllowlist: entries, autoSuspend, orderVisibility,
     };
     void action.run(async () => {
       onDone(integration
@@ -123,6 +124,13 @@ export function IntegrationForm({ location, locations, integration, onDone, onCa
       {problems.length > 0 && (
         <ul className="form-error" id="allowlist-problems" data-testid="allowlist-problems">{problems.map((p) => <li key={p}>{p}</li>)}</ul>
       )}
+      <label>
+        Orders it reads <span className="hint">and hears of in webhooks</span>
+        <select value={orderVisibility} onChange={(e) => setOrderVisibility(e.target.value as OrderVisibility)} data-testid="integration-order-visibility">
+          <option value="own">Only the orders it created itself</option>
+          <option value="location">Every order at its depots (courier partner, warehouse)</option>
+        </select>
+      </label>
       <label className="check">
         <input type="checkbox" checked={autoSuspend} onChange={(e) => setAutoSuspend(e.target.checked)} data-testid="integration-auto-suspend" />
         Suspend a credential automatically when unusual activity is noticed

@@ -19,7 +19,7 @@ import { type CliCommand, type CliValues, commaList, isoTime, optionalInteger, o
 const operator = (): Granter => ({ kind: 'operator', actor: operatorActor() });
 
 const flagOf = {
-  scopes: 'scopes', dataProfile: 'profile', ipAllowlist: 'allowlist', autoSuspendOnAlert: 'auto-suspend', expectedVersion: 'expected-version',
+  scopes: 'scopes', dataProfile: 'profile', ipAllowlist: 'allowlist', autoSuspendOnAlert: 'auto-suspend', orderVisibility: 'orders', expectedVersion: 'expected-version',
 };
 
 /** `--allowlist ""` clears a list; absent leaves it. */
@@ -51,6 +51,7 @@ export function describeIntegration(i: IntegrationView): string {
     ...i.scopes.map((s) => `  at ${s.locationId}: ${s.permissions.join(', ')}`),
     `  receives: ${i.dataProfile.join(', ') || '(ids only)'}`,
     `  allowlist: ${i.ipAllowlist.join(', ') || '(any address)'}`,
+    `  orders it reads: ${i.orderVisibility === 'location' ? 'every order at its locations' : 'only those it created'}`,
     `  suspended automatically on an alert: ${i.autoSuspendOnAlert ? 'yes' : 'no'}`,
     ...i.warnings.map((w) => `  warning: ${w}`),
   ].join('\n');
@@ -74,6 +75,7 @@ const shapeOptions = {
   profile: { type: 'string', value: '<field,...>', description: 'What it receives: orderRef, status, timeWindow, address, eta, failureReason, customerName, phone, email, notes, billing' },
   allowlist: { type: 'string', value: '<cidr,...>', description: 'Addresses it may call from (192.0.2.0/24, 2001:db8::/32); "" allows any address' },
   'auto-suspend': { type: 'string', value: 'yes|no', description: 'Suspend it automatically on an unusual-activity alert' },
+  orders: { type: 'string', value: 'own|location', description: 'Which orders it reads and hears of: only those it created (own, the default) or every order at its locations' },
 } as const;
 
 const integrationCreate: CliCommand = {
@@ -96,7 +98,7 @@ const integrationCreate: CliCommand = {
     const input = parseCliInput(IntegrationCreate, {
       name: requiredString(values, 'name').trim(), kind: requiredString(values, 'kind').trim(), contact: requiredString(values, 'contact'),
       scopes: scopesOption(values, true), dataProfile: listOption(values, 'profile'), ipAllowlist: listOption(values, 'allowlist'),
-      autoSuspendOnAlert: yesNo(values, 'auto-suspend'),
+      autoSuspendOnAlert: yesNo(values, 'auto-suspend'), orderVisibility: optionalString(values, 'orders')?.trim(),
     }, flagOf);
     return async (ctx) => shown(await ctx.db.transaction().execute((trx) => applyIntegrationCreate(trx, operator(), input, ctx.now())), 'Registered');
   },
@@ -133,7 +135,7 @@ const integrationShow: CliCommand = {
 const integrationUpdate: CliCommand = {
   group: 'integration',
   name: 'update',
-  summary: 'Change an integration: kind, contact, scopes, data profile, allowlist, auto-suspension (each option given replaces)',
+  summary: 'Change an integration: kind, contact, scopes, data profile, allowlist, orders it reads, auto-suspension (each option given replaces)',
   options: {
     integration: integrationOption,
     kind: { type: 'string', value: '<kind>', description: 'shop, courier, warehouse, notifications, accounting or other' },
@@ -147,7 +149,7 @@ const integrationUpdate: CliCommand = {
     const update = parseCliInput(IntegrationUpdate, {
       kind: optionalString(values, 'kind')?.trim(), contact: optionalString(values, 'contact'), scopes: scopesOption(values, false),
       dataProfile: listOption(values, 'profile'), ipAllowlist: listOption(values, 'allowlist'), autoSuspendOnAlert: yesNo(values, 'auto-suspend'),
-      expectedVersion: optionalInteger(values, 'expected-version'),
+      orderVisibility: optionalString(values, 'orders')?.trim(), expectedVersion: optionalInteger(values, 'expected-version'),
     }, flagOf);
     return async (ctx) => {
       const { id } = await requireByName(ctx, nameOrId);
