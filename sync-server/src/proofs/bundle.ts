@@ -2,6 +2,7 @@ import type { ProofRecord } from '@depotline/shared';
 import { strToU8 } from 'fflate';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
+import { conflict } from '../errors';
 import { type BundleFile, manifestName, packBundle, sha256Hex } from './bundle-format';
 import { openProof, ProofSealError } from './envelope';
 import { presentProof, type ProofRow, proofRowsOfStop } from './records';
@@ -32,6 +33,9 @@ export interface BuiltBundle {
   proofCount: number;
   fileCount: number;
 }
+
+/** A bundle is built in memory: the files of one stop beyond this are refused (a stop holds a few photos). */
+const maxBundleFileBytes = 256 * 1024 * 1024;
 
 const extensionOf = (contentType: string | null) => (contentType === 'image/png' ? 'png' : contentType === 'image/webp' ? 'webp' : 'jpg');
 
@@ -93,6 +97,8 @@ function readme(stopId: string, ctx: ServerContext, createdAt: number): string {
 
 export async function buildProofBundle(ctx: ServerContext, db: Db, stop: { id: string; locationId: string }, now: number): Promise<BuiltBundle> {
   const rows = await proofRowsOfStop(db, stop.id);
+  const total = rows.reduce((sum, r) => sum + (r.deleted_at === null ? Number(r.size_bytes ?? 0) : 0), 0);
+  if (total > maxBundleFileBytes) throw conflict(`The proof files of this stop (${total} bytes) are more than one bundle holds (${maxBundleFileBytes} bytes).`);
   const files: BundleFile[] = [];
   const records: BundledProof[] = [];
   for (const row of rows) {

@@ -16,6 +16,7 @@ import { integrationOrderEndpoints } from './integration-orders';
 import { integrationEndpoints } from './integrations';
 import { integrationLogEndpoints } from './integration-logs';
 import { oauthTokenEndpoints } from './oauth-token';
+import { proofGovernanceEndpoints } from './proof-governance';
 import { proofEndpoints } from './proofs';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
@@ -40,6 +41,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
+    ...proofGovernanceEndpoints(),
     ...proofEndpoints(deps.live),
   ];
   // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
