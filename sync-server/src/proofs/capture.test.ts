@@ -6,6 +6,8 @@ import { StopProofs, ProofCaptured, proofSha256Header } from '@depotline/shared'
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../test/harness';
+import { startReceiver } from '../../test/webhook-receiver';
+import { registerIntegration, subscribe, webhookTestSettings } from '../../test/webhook-world';
 import { buildWorld, rest, type World } from '../../test/world';
 import { encryptStopPii } from '../sync/stop-pii';
 import { openProof } from './envelope';
@@ -227,12 +229,21 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     expect((await rest(w, 'GET', `/stops/${own}/proof-summary`, w.users.finance.token)).body).toMatchObject({ summary: { suspicious: true } });
   });
 
-  it('queues pod.added for integrations in the capture\u2019s transaction (the outbox holds ids only)', async () => {
-    const res = await rest(w, 'POST', `/stops/${ownSecond}/proof/gps`, driver(), { gps: { ...home, accuracyM: 3 } });
-    expect(res.status).toBe(201);
-    // No integration subscribes in this world: nothing queued, and the capture still commits.
-    const queued = await w.ctx.db.selectFrom('webhook_deliveries').selectAll().where('stop_id', '=', ownSecond).execute();
-    expect(queued).toEqual([]);
-    expect((await rest(w, 'GET', `/stops/${ownSecond}/proofs`, w.users.dispatcher.token)).status).toBe(200);
+  it('tells integrations holding pod.read: pod.added with the proof id and kind, never the file or position', async () => {
+    webhookTestSettings(w.ctx);
+    const receiver = await startReceiver();
+    try {
+      const partner = await registerIntegration(w.ctx, `pod-partner-${Date.now()}`, [{ locationId: w.A, permissions: ['pod.read', 'status.read'] }]);
+      await subscribe(w, partner, `${receiver.origin}/hooks`, ['pod.added']);
+      const res = await rest(w, 'POST', `/stops/${ownSecond}/proof/gps`, driver(), { gps: { lat: 52.5204, lng: 13.4052, accuracyM: 3 } });
+      expect(res.status).toBe(201);
+      const { proof } = ProofCaptured.parse(res.body);
+      await expect.poll(() => receiver.received.length, { timeout: 20_000 }).toBeGreaterThan(0);
+      const body = JSON.parse(receiver.received[0]!.body) as { type: string; data: Record<string, unknown> };
+      expect(body).toMatchObject({ type: 'pod.added', data: { stopId: ownSecond, proofId: proof.id, kind: 'gps', suspicious: false } });
+      expect(receiver.received[0]!.body).not.toContain('52.5204');
+    } finally {
+      await receiver.close();
+    }
   });
 });

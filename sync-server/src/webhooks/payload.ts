@@ -37,7 +37,10 @@ function eventFacts(ctx: ServerContext, type: WebhookEventType, stored: Record<s
     case 'tracking_link.created':
       // The link's address, sealed in the outbox, opened now (tracking/links.ts): for the integration to send to its customer.
       return { trackingUrl: openTrackingUrl(ctx, stored), expiresAt: typeof stored['expiresAt'] === 'number' ? new Date(stored['expiresAt']).toISOString() : null };
-    case 'order.created': case 'stop.delivered': case 'pod.added':
+    case 'pod.added':
+      // The proof's id and kind (proofs/capture.ts): never its file or position.
+      return { proofId: stored['proofId'] ?? null, kind: stored['kind'] ?? null, suspicious: stored['suspicious'] === true };
+    case 'order.created': case 'stop.delivered':
       return {};
   }
 }
