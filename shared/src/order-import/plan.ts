@@ -138,7 +138,8 @@ function updateChanges(o: ImportedOrder, stop: Stop): UpdateChanges {
   };
   const changes: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(wanted)) {
-    const current = (stop as Record<string, unknown>)[field];
+    // A stop from an older cache carries no PIN requirement: none.
+    const current = field === 'pinRequired' ? (stop.pinRequired ?? false) : (stop as Record<string, unknown>)[field];
     if (JSON.stringify(current ?? null) !== JSON.stringify(value ?? null)) changes[field] = value;
   }
   return changes;

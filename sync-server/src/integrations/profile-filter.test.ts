@@ -19,7 +19,7 @@ describe('the integration profile filter', () => {
     const text = JSON.stringify(view);
     for (const s of ['Zelda', '99887766', 'zelda.unique', 'NOTE-dog', 'FAILNOTE', 'PAYREF', '123457', '98765', 'SEK']) expect(text).not.toContain(s);
     expect(view).toEqual({
-      id: 'stop-1', locationId: 'depot-a', updatedAt: 3_000, orderRef: 'SO-42', parcelCount: 2, barcodes: ['BC-1', 'BC-2'], minimumAge: 18, idCheck: true,
+      id: 'stop-1', locationId: 'depot-a', updatedAt: 3_000, orderRef: 'SO-42', parcelCount: 2, barcodes: ['BC-1', 'BC-2'], minimumAge: 18, idCheck: true, pinRequired: false,
       status: 'failed', timeWindow: { start: 1_000, end: 2_000 }, address: '77 Leakcheck Lane', coordinates: { lat: 52.123456, lng: 13.654321 },
     });
     expect(IntegrationStopView.safeParse(view).success).toBe(true);
