@@ -174,6 +174,10 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     const bomb = await upload(own, 'photo', pngBomb(), '', driver(), 'image/png');
     expect(bomb.status).toBe(413);
     expect(String((bomb.body.error as { message: string }).message)).toMatch(/20000 x 20000/);
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic'), Buffer.alloc(4), Buffer.from('mif1heic'), Buffer.alloc(64)]);
+    const heicRes = await upload(own, 'photo', heic, '', driver(), 'image/heic');
+    expect(heicRes.status).toBe(415);
+    expect(String((heicRes.body.error as { message: string }).message)).toMatch(/HEIC/);
     const json = await rest(w, 'POST', `/stops/${own}/proof/photo`, driver(), { image: 'base64...' });
     expect(json.status).toBe(400);
 
