@@ -215,6 +215,20 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
       req.write(Buffer.alloc(64 * 1024));
     });
     expect(status).toBe(413);
+    // Without a valid token the body is not read either: 401 at once.
+    const unauthenticated = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
+        headers: { authorization: 'Bearer forged.token', 'content-type': 'image/jpeg', 'content-length': String(5 * 1024 * 1024) },
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', (err) => (['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '') || err.message.includes('socket hang up') ? undefined : reject(err)));
+      req.write(Buffer.alloc(64 * 1024));
+    });
+    expect(unauthenticated).toBe(401);
     expect(await proofCount()).toBe(before);
     // The server keeps serving.
     expect((await rest(w, 'GET', `/stops/${own}/proof-summary`, driver())).status).toBe(200);

@@ -2,7 +2,8 @@ import { EntityId, type GpsStamp, ProofFileQuery, ProofGpsBody, ProofScanBody, p
 import express, { type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { ServerContext } from '../../context';
-import { AppError } from '../../errors';
+import { authenticateAccessToken } from '../../auth/access-tokens';
+import { AppError, unauthenticated } from '../../errors';
 import { capturePhotoOrSignature, type CaptureResult, captureGps, captureScan } from '../../proofs/capture';
 import { type ProofFile, proofFileFor, stopProofsFor, stopProofSummaryFor } from '../../proofs/views';
 import type { LiveFeed } from '../../sync/mutations/handler';
@@ -20,12 +21,27 @@ const ProofParams = z.object({ proofId: EntityId });
 /** A raw body as express.raw leaves it; anything else (a JSON body, none at all) is not an image. */
 const ImageBody = z.instanceof(Uint8Array, { message: 'send the image itself as the request body (Content-Type image/jpeg, image/png or image/webp)' });
 
+const bearer = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
+
 /**
- * Reads any body as raw bytes, bounded by the proof upload limit. A declared Content-Length over
- * the limit is answered at once (and the connection closed), before a byte of the body is read;
- * a streamed body is cut off as soon as it passes the limit (what came is discarded, never stored).
+ * Reads any body as raw bytes, bounded by the proof upload limit, and only for a caller whose
+ * access token holds: a missing or dead token is answered `401` before a byte of the body is read
+ * (the endpoint's own pipeline then authenticates and authorizes as always). A declared
+ * Content-Length over the limit is answered at once; a streamed body is cut off as soon as it
+ * passes the limit (what came is discarded, never stored). Both close the connection.
  */
 function withRawBody(e: Endpoint): Endpoint {
+  const authenticateFirst = (ctx: ServerContext): RequestHandler => async (req, res, next) => {
+    const match = bearer.exec(req.headers.authorization ?? '');
+    try {
+      if (!match) throw unauthenticated();
+      await authenticateAccessToken(ctx, match[1]!);
+    } catch (err) {
+      res.setHeader('Connection', 'close');
+      throw err;
+    }
+    next();
+  };
   const refuseDeclared = (ctx: ServerContext): RequestHandler => (req, res, next) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     const limit = ctx.config.proofs.maxFileBytes;
@@ -33,7 +49,7 @@ function withRawBody(e: Endpoint): Endpoint {
     res.setHeader('Connection', 'close');
     next(new AppError('payload_too_large', 413, `The upload is ${declared} bytes; at most ${limit} are accepted. Nothing was read or stored.`));
   };
-  return { ...e, handlers: (ctx: ServerContext) => [refuseDeclared(ctx), express.raw({ type: () => true, limit: ctx.config.proofs.maxFileBytes }), ...e.handlers(ctx)] };
+  return { ...e, handlers: (ctx: ServerContext) => [authenticateFirst(ctx), refuseDeclared(ctx), express.raw({ type: () => true, limit: ctx.config.proofs.maxFileBytes }), ...e.handlers(ctx)] };
 }
 
 const gpsOf = (q: ProofFileQuery): GpsStamp | null =>
