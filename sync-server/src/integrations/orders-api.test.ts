@@ -141,6 +141,41 @@ describe.each(backends)('integration orders API (%s)', (backend) => {
     expect((await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: Array.from({ length: 101 }, () => ({ order: order() })) })).status).toBe(400);
   });
 
+  it('a key repeated within one batch is answered as separate creates would be: a replay of the same order, 422 for another, free again after a refusal', async () => {
+    const before = await stopCount(w.A);
+    const [same, other, refusedKey] = [`r-${tag()}`, `r-${tag()}`, `r-${tag()}`];
+    const first = order();
+    const outsider = order({ route: { name: 'Nowhere' } });
+    const fixed = order();
+    const items = [
+      { idempotencyKey: same, order: first },
+      { idempotencyKey: same, order: first },
+      { idempotencyKey: other, order: order() },
+      { idempotencyKey: other, order: order() },
+      { idempotencyKey: refusedKey, order: outsider },
+      { idempotencyKey: refusedKey, order: fixed },
+    ];
+    const res = await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: items });
+    const results = res.body!.results as { status: number; replayed?: true; order?: IntegrationStopView; error?: { code: string } }[];
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 422, 400, 201]);
+    expect(results[1]!.replayed).toBe(true);
+    expect(results[1]!.order!.id).toBe(results[0]!.order!.id);
+    expect(results[3]!.error!.code).toBe('idempotency_key_reused');
+    expect(results[5]!.replayed).toBeUndefined();
+    expect(await stopCount(w.A)).toBe(before + 3);
+    // Each order made has its own audit entry and is recorded as the shop's own.
+    const made = [results[0]!, results[2]!, results[5]!].map((r) => r.order!.id);
+    expect(await w.ctx.db.selectFrom('audit_log').select('target_id').where('action', '=', 'stop.create').where('target_id', 'in', made).execute()).toHaveLength(3);
+    expect(await w.ctx.db.selectFrom('integration_orders').select('stop_id').where('stop_id', 'in', made).execute()).toHaveLength(3);
+    // The same batch again: every order it made is replayed, the refusals stay refusals, nothing new.
+    const again = await call('POST', `/locations/${w.A}/orders/batch`, shopKey, { orders: items });
+    const second = again.body!.results as { status: number; replayed?: true; order?: IntegrationStopView }[];
+    expect(second.map((r) => r.status)).toEqual([201, 201, 201, 422, 422, 201]);
+    expect(second.filter((r) => r.order).every((r) => r.replayed === true)).toBe(true);
+    expect(second[5]!.order!.id).toBe(results[5]!.order!.id);
+    expect(await stopCount(w.A)).toBe(before + 3);
+  });
+
   it('a courier with the default profile reads status, history and changes, and never receives name, phone, email, notes or billing', async () => {
     const secrets = {
       customerName: `Name-${tag()}`, phone: `+49 30 ${100000 + Math.floor(Math.random() * 800000)}`, email: `mail-${tag()}@example.test`,
