@@ -6,12 +6,19 @@ import { EntityId } from './domain';
  * proof (always with a second person's approval) and the sealed dispute bundle.
  */
 
-/** `pod.delete`: the proof's data key is destroyed, so its file can never be read again, anywhere. */
-export const ProofDeleteChange = z.object({ proofId: EntityId }).strict();
+/**
+ * `pod.delete`: the proof's data key is destroyed, so its file can never be read again, anywhere.
+ * The redacted copies made from it go too, unless `keepCopies`: then the original goes and the
+ * blurred copies stay (the way to keep a photo without a bystander's face).
+ */
+export const ProofDeleteChange = z.object({ proofId: EntityId, keepCopies: z.boolean().optional() }).strict();
 export type ProofDeleteChange = z.infer<typeof ProofDeleteChange>;
 
 /** `POST /proofs/:proofId/delete`: ask for the deletion; the answer is the approval request (202). */
-export const ProofDeleteRequest = z.object({ reason: z.string().trim().min(3, 'say why, in a few words').max(1000) }).strict();
+export const ProofDeleteRequest = z.object({
+  reason: z.string().trim().min(3, 'say why, in a few words').max(1000),
+  keepCopies: z.boolean().optional(),
+}).strict();
 export type ProofDeleteRequest = z.infer<typeof ProofDeleteRequest>;
 
 /**

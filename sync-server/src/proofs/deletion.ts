@@ -12,7 +12,8 @@ import { proofFileStore } from './storage';
  * stays as the record that a proof existed and who destroyed it, and when.
  *
  * A redacted copy (`derived_from`) shows what its original showed, less the blurred regions: it goes
- * with its original. Deleting a copy alone leaves the original.
+ * with its original unless the request keeps copies (the original goes, the blurred copy stays).
+ * Deleting a copy alone leaves the original.
  */
 
 /** The proof and every copy made from it (and copies of copies), oldest first; destroyed ones included. */
@@ -34,16 +35,17 @@ export interface DestroyedProofs {
 }
 
 /**
- * Destroys a proof and its copies in the caller's transaction, one `pod.delete` audit entry each.
+ * Destroys a proof (and its copies, unless kept) in the caller's transaction, one `pod.delete` audit entry each.
  * The stored files are removed last; a file left behind by a crash is sealed under a key that no
  * longer exists, so it is noise, not data.
  */
 export async function destroyProof(
-  ctx: ServerContext, trx: Db, actor: AuditActor, proofId: string, now: number, approvalId: string,
+  ctx: ServerContext, trx: Db, actor: AuditActor, target: { proofId: string; keepCopies?: boolean | undefined }, now: number, approvalId: string,
 ): Promise<DestroyedProofs> {
+  const { proofId } = target;
   const proof = await loadProof(trx, proofId);
   if (!proof) return { proofId, destroyed: [] };
-  const alive = (await proofWithCopies(trx, proof)).filter((r) => r.deleted_at === null);
+  const alive = (target.keepCopies ? [proof] : await proofWithCopies(trx, proof)).filter((r) => r.deleted_at === null);
   for (const row of alive) {
     await trx.updateTable('proofs').set({ wrapped_key: null, deleted_at: now, deleted_by: actor.label })
       .where('id', '=', row.id).where('deleted_at', 'is', null).execute();

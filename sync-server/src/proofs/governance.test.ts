@@ -201,4 +201,22 @@ describe.each(backends)('proof governance (%s)', (backend) => {
     // A second request for the same proof is refused: it is deleted already.
     expect((await rest(world, 'POST', `/proofs/${photoId}/delete`, world.users.admin.token, { reason: 'again please' })).status).toBe(409);
   });
+
+  it('deleting with keepCopies takes the unblurred original and leaves its redacted copy readable', async () => {
+    const otherStop = world.stops.A1[1]!.id;
+    const original = await seedPhoto(otherStop, await noisyJpeg());
+    const made = await rest(world, 'POST', `/proofs/${original}/redactions`, world.users.admin.token, { regions: [{ x: 0.1, y: 0.1, width: 0.3, height: 0.3 }], reason: 'a bystander' });
+    const copyId = (made.body!['proof'] as { id: string }).id;
+    const asked = await rest(world, 'POST', `/proofs/${original}/delete`, world.users.admin.token, { reason: 'keep only the blurred photo', keepCopies: true });
+    expect(asked.status).toBe(202);
+    const approval = asked.body!['approval'] as { id: string; summary: string; change: Record<string, unknown> };
+    expect(approval.change).toEqual({ proofId: original, keepCopies: true });
+    expect(approval.summary).toMatch(/the 1 redacted copy made from it stays/);
+    expect((await rest(world, 'POST', `/approvals/${approval.id}/approve`, admin2Token, {})).status).toBe(200);
+    expect((await loadProof(world.ctx.db, original))!.wrapped_key).toBeNull();
+    const copy = (await loadProof(world.ctx.db, copyId))!;
+    expect(copy.deleted_at).toBeNull();
+    const opened = openProof(world.ctx, (await proofFileStore(world.ctx).get(copy.storage_key!))!, copy.wrapped_key, copyId);
+    expect(crypto.createHash('sha256').update(opened).digest('hex')).toBe(copy.sha256);
+  });
 });

@@ -5,7 +5,7 @@ import type { SensitiveActionHandler } from '../action';
 
 /**
  * `pod.delete`: a proof of delivery is destroyed for good (proofs/deletion.ts): its data key goes,
- * with the keys of the redacted copies made from it. The requester needs `pod.delete` at the
+ * with the keys of the redacted copies made from it unless the request keeps them. The requester needs `pod.delete` at the
  * proof's location; so does the approver (`handsOut`), besides `approval.decide`: two people
  * who may each delete proof agree on it.
  */
@@ -32,12 +32,13 @@ export const proofDelete: SensitiveActionHandler<'pod.delete'> = {
     if (!proof) return 'Delete a proof of delivery that no longer exists.';
     const copies = (await proofWithCopies(db, proof)).length - 1;
     const when = new Date(Number(proof.server_time)).toISOString();
+    const copyWords = `${copies} redacted ${copies === 1 ? 'copy' : 'copies'} made from it`;
     return `Delete the ${proof.kind} proof ${proof.id} of stop ${proof.stop_id} at ${proof.location_id}, recorded by ${proof.captured_by_label} at ${when}`
-      + `${copies > 0 ? `, with the ${copies} redacted ${copies === 1 ? 'copy' : 'copies'} made from it` : ''}.`
+      + `${copies === 0 ? '' : change.keepCopies ? `; the ${copyWords} ${copies === 1 ? 'stays' : 'stay'}` : `, with the ${copyWords}`}.`
       + ' Its key is destroyed: the file can never be read again, from any copy or backup. The record that it existed stays.';
   },
   async apply({ ctx, trx, requester, approvalId, now }, change) {
-    const { destroyed } = await destroyProof(ctx, trx, requester, change.proofId, now, approvalId);
+    const { destroyed } = await destroyProof(ctx, trx, requester, change, now, approvalId);
     return { proofId: change.proofId, destroyed };
   },
 };

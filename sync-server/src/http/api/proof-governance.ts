@@ -97,7 +97,7 @@ export function proofGovernanceEndpoints(): Endpoint[] {
       status: 202,
       handle: async ({ ctx, caller, input: { params, body }, now, audit }) => {
         await proofFor(ctx.db, caller, params.proofId, 'pod.delete', now, audit);
-        return requestApproval(ctx, requesterOf(caller), { kind: 'pod.delete', change: { proofId: params.proofId }, reason: body.reason });
+        return requestApproval(ctx, requesterOf(caller), { kind: 'pod.delete', change: { proofId: params.proofId, ...(body.keepCopies ? { keepCopies: true } : {}) }, reason: body.reason });
       },
       present: approvalRequired,
     }),
