@@ -93,7 +93,7 @@ export const StopOrderView = z.object({
     coordinates: Coordinates.nullable().optional(),
     notes: DeliveryNotes.optional(),
     window: TimeWindow,
-    ...StopOrderFields.pick({ orderRef: true, parcelCount: true, barcodes: true, minimumAge: true, idCheck: true }).shape,
+    ...StopOrderFields.pick({ orderRef: true, parcelCount: true, barcodes: true, minimumAge: true, idCheck: true, pinRequired: true }).shape,
     ...StopOrderFields.pick({ paymentRef: true, codAmount: true, deliveryFee: true, currency: true }).partial().shape,
     failureReason: FailureReason.nullable(),
     failureNote: FailureNote.nullable().optional(),

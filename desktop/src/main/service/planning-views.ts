@@ -93,6 +93,7 @@ export function toStopOrder(stop: Stop, permissions: ReadonlySet<Permission>, co
       ...(notesVisible ? { notes: v.notes ?? '' } : {}),
       window: v.window,
       orderRef: v.orderRef, parcelCount: v.parcelCount, barcodes: v.barcodes, minimumAge: v.minimumAge, idCheck: v.idCheck,
+      pinRequired: v.pinRequired ?? false,
       ...(billing ? { paymentRef: v.paymentRef ?? null, codAmount: v.codAmount ?? null, deliveryFee: v.deliveryFee ?? null, currency: v.currency ?? null } : {}),
       failureReason: v.failureReason,
       ...(v.failureNote !== undefined ? { failureNote: v.failureNote } : {}),

@@ -112,6 +112,10 @@ export function StopEditor({ target, location, dataVersion, onClose, onSaved }: 
           <input type="checkbox" checked={draft.idCheck} disabled={!editable} onChange={(e) => setDraft({ ...draft, idCheck: e.target.checked })} data-testid="stop-idCheck" />
           ID check at the door
         </label>
+        <label className="check">
+          <input type="checkbox" checked={draft.pinRequired} disabled={!editable} onChange={(e) => setDraft({ ...draft, pinRequired: e.target.checked })} data-testid="stop-pinRequired" />
+          Delivery PIN (the customer gives it at the door)
+        </label>
       </Section>
       <Section title="Customer">
         <Field label="Customer" error={errors.customerName}><input {...field('customerName')} maxLength={200} required /></Field>

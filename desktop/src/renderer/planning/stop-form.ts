@@ -25,6 +25,7 @@ export interface StopDraft {
   barcodes: string;
   minimumAge: string;
   idCheck: boolean;
+  pinRequired: boolean;
   paymentRef: string;
   codAmount: string;
   deliveryFee: string;
@@ -56,7 +57,7 @@ export function newStopDraft(date: string, timeZone: string): StopDraft {
   const at = (hhmm: string) => toZonedInput(fromZonedInput(`${date}T${hhmm}`, timeZone) ?? Date.now(), timeZone);
   return {
     orderRef: '', customerName: '', address: '', lat: '', lng: '', phone: '', email: '', notes: '', windowStart: at('09:00'), windowEnd: at('17:00'),
-    parcelCount: '1', barcodes: '', minimumAge: '', idCheck: false, paymentRef: '', codAmount: '', deliveryFee: '', currency: '',
+    parcelCount: '1', barcodes: '', minimumAge: '', idCheck: false, pinRequired: false, paymentRef: '', codAmount: '', deliveryFee: '', currency: '',
   };
 }
 
@@ -78,6 +79,7 @@ export function draftOf(view: StopOrderView, timeZone: string, revealed: { phone
     barcodes: s.barcodes.join('\n'),
     minimumAge: s.minimumAge === null ? '' : String(s.minimumAge),
     idCheck: s.idCheck,
+    pinRequired: s.pinRequired,
     paymentRef: s.paymentRef ?? '',
     codAmount: amountText(s.codAmount, s.currency),
     deliveryFee: amountText(s.deliveryFee, s.currency),
@@ -135,6 +137,7 @@ export function orderOfDraft(d: StopDraft, timeZone: string, scope: FormScope): 
   set('minimumAge', d.minimumAge.trim() === '' ? null : parse(MinimumAge, Number(d.minimumAge), 'minimumAge', errors));
   if (errors.minimumAge) errors.minimumAge = 'an age from 1 to 99, or empty for no age check';
   set('idCheck', d.idCheck);
+  set('pinRequired', d.pinRequired);
   if (scope.billing) {
     const currency = orNull(d.currency)?.toUpperCase() ?? null;
     set('currency', currency === null ? null : parse(CurrencyCode, currency, 'currency', errors));
