@@ -61,6 +61,20 @@ describe('sealed dispute bundle format', () => {
     expect(removed.valid || removed.problems.join('\n')).toMatch(/proofs\.json: named in the manifest, missing/);
   });
 
+  it('fails when the ZIP holds a name twice (a forged copy beside the genuine one)', () => {
+    const forged = crypto.randomBytes(4096);
+    // Same length: the central directory entry of the forgery is renamed in place to the genuine name.
+    const zip = Buffer.from(zipSync({ ...unzipSync(bundle), 'files/p2.jpg': forged }, { level: 0 }));
+    let at = zip.indexOf('files/p2.jpg');
+    while (at >= 0) {
+      zip.write('files/p1.jpg', at, 'latin1');
+      at = zip.indexOf('files/p2.jpg', at + 1);
+    }
+    const verdict = verifyBundle(new Uint8Array(zip), [signer]);
+    expect(verdict.valid).toBe(false);
+    expect(verdict.valid || verdict.problems.join('\n')).toMatch(/files\/p1\.jpg twice/);
+  });
+
   it('fails with another key of the same name, and on bytes that are not a ZIP', () => {
     const verdict = verifyBundle(bundle, [stranger]);
     expect(verdict.valid).toBe(false);
