@@ -19,9 +19,11 @@ import {
  * made as the single create (`createOrder`) makes it, with its own `Idempotency-Key` and the same
  * request hash a single create of it would have, so a batch retried, or an order of it retried
  * alone, is answered as the first time. All of them share one transaction, and so one commit and
- * one audit append; each runs in its own savepoint, so an order that is refused (its route
- * unknown, its reference taken, its key reused) leaves nothing behind, not even a key claim or an
- * unplanned route, and the others go on.
+ * one audit append. An order that is refused (its route unknown, its reference taken, its key
+ * reused) leaves nothing behind, not even a key claim or an unplanned route, and the others go
+ * on: an order that may write before it can be refused (a route not yet seen in the batch, a key
+ * repeated in it) runs in its own savepoint; the others write only through the handler, which
+ * refuses before its first write, and give up their key claim when refused.
  *
  * What a single create does once per order is done once per batch where the answer cannot differ
  * between orders (the import's write path, provisioning/order-import.ts, works the same way):
@@ -43,6 +45,8 @@ export type BatchOutcome = { write: OrderWrite; error?: never } | { error: AppEr
 /** An order of the batch once decided: made (or replayed) as `stopId`, or refused. */
 type Decided = { stopId: string; status: number; replayed: boolean; touched: Touched[] } | { error: AppError };
 
+const routeKey = (day: string, route: OrderCreate['route']) => `${day}|${JSON.stringify(route ?? null)}`;
+
 /** Routes and sequences found so far in this batch; forgotten whenever an order is rolled back. */
 class RouteMemo {
   private routes = new Map<string, { routeId: string }>();
@@ -57,8 +61,12 @@ class RouteMemo {
     return day;
   }
 
+  knows(day: string, route: OrderCreate['route']): boolean {
+    return this.routes.has(routeKey(day, route));
+  }
+
   async route(s: OrderWriteScope, locationId: string, day: string, route: OrderCreate['route']): Promise<{ routeId: string; touched: Touched[] }> {
-    const key = `${day}|${JSON.stringify(route ?? null)}`;
+    const key = routeKey(day, route);
     const known = this.routes.get(key);
     if (known) return { routeId: known.routeId, touched: [] };
     const found = await routeForOrder(s, locationId, day, route);
@@ -101,18 +109,22 @@ export async function createOrderBatch(s: OrderWriteScope, locationId: string, i
         : { error: new AppError('conflict', 409, 'The first request with this Idempotency-Key made no order.') });
       continue;
     }
-    const savepoint = sql.id(`order_${i}`);
-    await sql`savepoint ${savepoint}`.execute(s.trx);
+    // A savepoint only where the order may write before it can be refused: its key repeated in the
+    // batch (claimed now), or a route not yet known here (the day's unplanned list may be created).
+    // Otherwise its only writes are the handler's, which refuses before it writes (as the import relies on).
+    const repeated = claim === undefined && item.idempotency !== null;
+    const savepoint = repeated || !memo.knows(memo.day(item.order.timeWindow.start), item.order.route) ? sql.id(`order_${i}`) : null;
+    if (savepoint) await sql`savepoint ${savepoint}`.execute(s.trx);
     // The order's audit entries are kept back until it is known to stand; its webhook events are added once its handler succeeded.
     const audits: AuditEvent[] = [];
     try {
-      // A key repeated within the batch: claimed here, after the orders before it (as separate creates would).
-      if (claim === undefined && item.idempotency) {
+      if (repeated && item.idempotency) {
+        // Claimed here, after the orders before it with the same key, as separate creates would be.
         const single = await claimIdempotencyKey(s.trx, {
           integrationId: s.caller.integrationId, key: item.idempotency.key, requestHash: item.idempotency.requestHash, locationId, operation: 'order.create',
         }, s.now);
         if ('replay' in single) {
-          await sql`release savepoint ${savepoint}`.execute(s.trx);
+          if (savepoint) await sql`release savepoint ${savepoint}`.execute(s.trx);
           decided.push(single.replay.stopId
             ? { stopId: single.replay.stopId, status: single.replay.status, replayed: true, touched: [] }
             : { error: new AppError('conflict', 409, 'The first request with this Idempotency-Key made no order.') });
@@ -121,15 +133,15 @@ export async function createOrderBatch(s: OrderWriteScope, locationId: string, i
         await single.record(201, stopIds[i]!);
       }
       const touched = await createOne({ ...s, audit: (e) => void audits.push(e) }, memo, locationId, item.order, stopIds[i]!, events);
-      await sql`release savepoint ${savepoint}`.execute(s.trx);
+      if (savepoint) await sql`release savepoint ${savepoint}`.execute(s.trx);
       for (const e of audits) s.audit(e);
       made.push(stopIds[i]!);
       decided.push({ stopId: stopIds[i]!, status: 201, replayed: false, touched });
     } catch (err) {
       // A database fault fails the whole batch (its transaction rolls back); a refusal only its order.
       if (!(err instanceof AppError)) throw err;
-      await sql`rollback to savepoint ${savepoint}`.execute(s.trx);
-      // What the rolled-back order created (an unplanned route, a sequence) is gone again.
+      if (savepoint) await sql`rollback to savepoint ${savepoint}`.execute(s.trx);
+      // What the order created or counted on (an unplanned route, a sequence) is read again by the next one.
       memo.forget();
       if (claim !== undefined && item.idempotency) await releaseIdempotencyKey(s.trx, s.caller.integrationId, item.idempotency.key);
       decided.push({ error: err });
