@@ -108,6 +108,30 @@ describe.each(backends)('integration order visibility and widening (%s)', (backe
     expect(narrowed.status).toBe(200);
   });
 
+  it('an admin of one depot of a shared integration sees only that depot\u2019s webhook deliveries', async () => {
+    const id = await registerIntegration(w.ctx, `shared-${tag()}`, [{ locationId: w.A, permissions: ['status.read'] }, { locationId: w.B, permissions: ['status.read'] }]);
+    const now = w.clock.now();
+    const sub = {
+      id: `whsub_${crypto.randomBytes(12).toString('hex')}`, integration_id: id, url: 'https://hooks.example.com/in', events: JSON.stringify(['stop.status_changed']),
+      secret_enc: 'x', previous_secret_enc: null, previous_secret_expires_at: null, status: 'active' as const, pause_reason: null, paused_at: null,
+      failing_since: null, last_success_at: null, version: 1, created_at: now, created_by: 'test', updated_at: now,
+    };
+    await w.ctx.db.insertInto('webhook_subscriptions').values(sub).execute();
+    const delivery = (locationId: string) => ({
+      id: `msg_${tag()}`, subscription_id: sub.id, integration_id: id, event_type: 'stop.status_changed', location_id: locationId, stop_id: `stop-${tag()}`,
+      data: '{}', occurred_at: now, created_at: now, next_attempt_at: Number.MAX_SAFE_INTEGER, retry_until: now, attempts: 0, status: 'dead' as const,
+      delivered_at: null, last_attempt_at: null, last_status: null,
+    });
+    await w.ctx.db.insertInto('webhook_deliveries').values([delivery(w.A), delivery(w.B)]).execute();
+    const adminA = await buildUser(w.ctx, { role: 'admin', locationIds: [w.A] });
+    const token = (await openSession(w.ctx, adminA.id)).token;
+    const seen = await restCall(w.server.url, 'GET', `/integrations/${id}/webhooks/${sub.id}/deliveries`, { token });
+    expect(seen.status).toBe(200);
+    expect((seen.body!.deliveries as { locationId: string }[]).map((d) => d.locationId)).toEqual([w.A]);
+    const all = await w.asAdmin('GET', `/integrations/${id}/webhooks/${sub.id}/deliveries`);
+    expect((all.body!.deliveries as unknown[]).length).toBe(2);
+  });
+
   it('the token endpoint refuses a client calling from outside its integration\u2019s allowlist, audited', async () => {
     const id = await registerIntegration(w.ctx, `fenced-${tag()}`, [{ locationId: w.A, permissions: ['status.read'] }]);
     const made = await w.asAdmin('POST', `/integrations/${id}/oauth-clients`, { name: 'c', scopes: ['status.read'], expiresAt: w.clock.now() + 10 * dayMs });

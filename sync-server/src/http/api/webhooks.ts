@@ -1,5 +1,5 @@
 import {
-  IntegrationId, WebhookDeliveryListQuery, type WebhookDeliveryView, type WebhookEventType, WebhookSecretRotate, WebhookSubscriptionCreate,
+  IntegrationId, WebhookDeliveryListQuery, WebhookDeliveryView as DeliveryViewSchema, WebhookSecretShown, WebhookSubscriptionView, type WebhookDeliveryView, type WebhookEventType, WebhookSecretRotate, WebhookSubscriptionCreate,
   WebhookSubscriptionId, WebhookSubscriptionUpdate,
 } from '@depotline/shared';
 import { z } from 'zod';
@@ -9,12 +9,14 @@ import type { Caller } from '../../access/caller';
 import type { AuditEvent } from '../../audit/audit-log';
 import type { Db } from '../../db/database';
 import type { IntegrationRecord } from '../../integrations/records';
+import { integrationManagingLocations } from '../../integrations/scopes';
 import { integrationForWebhooks } from '../../webhooks/authority';
 import {
   acceptedWebhookUrl, createSubscription, deleteSubscription, findSubscription, listSubscriptions, pauseSubscription, presentSubscription,
   resumeSubscription, rotateSubscriptionSecret, type SubscriptionRow, updateSubscription,
 } from '../../webhooks/subscriptions';
 import { type Endpoint, endpoint } from '../endpoint';
+import { adminOpenApi } from '../openapi';
 
 /*
  * Webhook subscriptions of an integration (docs/api.md "Webhooks"), under
@@ -28,6 +30,10 @@ import { type Endpoint, endpoint } from '../endpoint';
 const userGranter = (caller: Caller): Granter => ({ kind: 'user', actor: caller.actor, profile: caller.profile });
 const integrationParams = z.object({ integrationId: IntegrationId });
 const subscriptionParams = integrationParams.extend({ subscriptionId: WebhookSubscriptionId });
+const SubscriptionAnswer = z.object({ subscription: WebhookSubscriptionView });
+const SubscriptionList = z.object({ subscriptions: z.array(WebhookSubscriptionView) });
+const ResumeAnswer = z.object({ subscription: WebhookSubscriptionView, requeued: z.number().int() });
+const DeliveryList = z.object({ deliveries: z.array(DeliveryViewSchema) });
 
 async function auditingRefusal<R>(audit: (event: AuditEvent) => void, work: () => Promise<R>): Promise<R> {
   try {
@@ -43,6 +49,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'get',
       path: '/integrations/:integrationId/webhooks',
+      openapi: adminOpenApi('listWebhooks', 'List an integration\u2019s webhook subscriptions', { 200: { description: 'The subscriptions.', schema: SubscriptionList } }),
       params: integrationParams,
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () => {
         const integration = await integrationForWebhooks(db, userGranter(caller), input.params.integrationId, now, null);
@@ -52,6 +59,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'post',
       path: '/integrations/:integrationId/webhooks',
+      openapi: adminOpenApi('createWebhook', 'Subscribe a receiver (https; checked against internal addresses); the secret is shown once', { 201: { description: 'The subscription and its secret.', schema: WebhookSecretShown } }),
       params: integrationParams,
       body: WebhookSubscriptionCreate,
       status: 201,
@@ -69,6 +77,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'get',
       path: '/integrations/:integrationId/webhooks/:subscriptionId',
+      openapi: adminOpenApi('getWebhook', 'Read a webhook subscription', { 200: { description: 'The subscription.', schema: SubscriptionAnswer } }),
       params: subscriptionParams,
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () => {
         const integration = await integrationForWebhooks(db, userGranter(caller), input.params.integrationId, now, null);
@@ -78,6 +87,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'patch',
       path: '/integrations/:integrationId/webhooks/:subscriptionId',
+      openapi: adminOpenApi('updateWebhook', 'Change a subscription\u2019s URL or events', { 200: { description: 'The subscription.', schema: SubscriptionAnswer } }),
       params: subscriptionParams,
       body: WebhookSubscriptionUpdate,
       handle: ({ ctx, caller, input, now, audit }) => auditingRefusal(audit, async () => {
@@ -97,6 +107,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'post',
       path: '/integrations/:integrationId/webhooks/:subscriptionId/rotate-secret',
+      openapi: adminOpenApi('rotateWebhookSecret', 'Rotate the signing secret (both sign until the old one ends); the new one is shown once', { 201: { description: 'The subscription and its new secret.', schema: WebhookSecretShown } }),
       params: subscriptionParams,
       body: WebhookSecretRotate,
       status: 201,
@@ -107,6 +118,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'post',
       path: '/integrations/:integrationId/webhooks/:subscriptionId/pause',
+      openapi: adminOpenApi('pauseWebhook', 'Pause a subscription (its deliveries wait)', { 200: { description: 'The subscription.', schema: SubscriptionAnswer } }),
       params: subscriptionParams,
       transaction: true,
       handle: (call) => change(call, 'webhook.pause', async (integration, row) =>
@@ -115,6 +127,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'post',
       path: '/integrations/:integrationId/webhooks/:subscriptionId/resume',
+      openapi: adminOpenApi('resumeWebhook', 'Resume a subscription: what waited is due again', { 200: { description: 'The subscription and how many deliveries were queued again.', schema: ResumeAnswer } }),
       params: subscriptionParams,
       transaction: true,
       handle: (call) => change(call, 'webhook.resume', async (integration, row) => {
@@ -125,6 +138,7 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'delete',
       path: '/integrations/:integrationId/webhooks/:subscriptionId',
+      openapi: adminOpenApi('deleteWebhook', 'Delete a subscription (undelivered deliveries are given up)', { 204: { description: 'Deleted.' } }),
       params: subscriptionParams,
       status: 204,
       transaction: true,
@@ -133,12 +147,15 @@ export function webhookEndpoints(): Endpoint[] {
     endpoint({
       method: 'get',
       path: '/integrations/:integrationId/webhooks/:subscriptionId/deliveries',
+      openapi: adminOpenApi('listWebhookDeliveries', 'A subscription\u2019s deliveries, newest first', { 200: { description: 'The deliveries.', schema: DeliveryList } }),
       params: subscriptionParams,
       query: WebhookDeliveryListQuery,
       handle: ({ db, caller, input, now, audit }) => auditingRefusal(audit, async () => {
         const integration = await integrationForWebhooks(db, userGranter(caller), input.params.integrationId, now, null);
         const row = await findSubscription(db, integration.id, input.params.subscriptionId);
-        let q = db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', row.id);
+        // An admin of some of a shared integration's depots sees the deliveries of those depots only.
+        const mine = integrationManagingLocations(caller.profile, now);
+        let q = db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', row.id).where('location_id', 'in', mine.length > 0 ? mine : ['']);
         if (input.query.status) q = q.where('status', '=', input.query.status);
         const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(input.query.limit).execute();
         const deliveries: WebhookDeliveryView[] = rows.map((d) => ({
