@@ -7,6 +7,7 @@ import { conflict, invalidTransition } from '../errors';
 import { recordChange } from '../sync/change-log';
 import type { Touched } from '../sync/mutations/handler';
 import type { StopRow } from '../sync/presenters';
+import { enqueueWebhookEvents } from '../webhooks/outbox';
 import { attemptPin, type PinAttemptOutcome, unlockPin } from './delivery-pin';
 import { insertProof, newProofId } from './records';
 
@@ -39,6 +40,11 @@ async function touch(trx: Db, stop: StopRow, by: string, now: number): Promise<T
   return { entity: 'stop', id: stop.id, locationId: stop.location_id };
 }
 
+/** `pod.added` for integrations holding `pod.read` at the depot, queued in the same transaction as a capture's. */
+async function proofAdded(ctx: ServerContext, w: DoorWrite, stop: StopRow, proofId: string, kind: 'pin' | 'check'): Promise<void> {
+  await enqueueWebhookEvents(w.trx, ctx, [{ type: 'pod.added', locationId: stop.location_id, stopId: stop.id, occurredAt: w.now, data: { proofId, kind, suspicious: false } }]);
+}
+
 export interface PinResult {
   outcome: PinAttemptOutcome;
   touched: Touched[];
@@ -54,13 +60,16 @@ export async function enterPin(ctx: ServerContext, w: DoorWrite, stop: StopRow, 
   const outcome = await attemptPin(ctx, w.trx, stop, pin, w.now);
   const target = { targetType: 'stop', targetId: stop.id, locationId: stop.location_id };
   switch (outcome.outcome) {
-    case 'verified':
+    case 'verified': {
+      const proofId = newProofId();
       await insertProof(ctx, w.trx, {
-        id: newProofId(), stopId: stop.id, locationId: stop.location_id, kind: 'pin', capturedBy: w.by, deviceTime, serverTime: w.now,
+        id: proofId, stopId: stop.id, locationId: stop.location_id, kind: 'pin', capturedBy: w.by, deviceTime, serverTime: w.now,
         gps: null, distanceM: null, suspicious: false, file: null, detail: { verified: true },
       });
+      await proofAdded(ctx, w, stop, proofId, 'pin');
       w.audit({ action: 'pod.pin', outcome: 'ok', ...target, details: { verified: true } });
       return { outcome, touched: [await touch(w.trx, stop, w.by.label, w.now)] };
+    }
     case 'incorrect': {
       const locked = outcome.attemptsLeft === 0;
       w.audit({ action: 'pod.pin', outcome: 'failed', ...target, details: { attemptsLeft: outcome.attemptsLeft, locked } });
@@ -102,10 +111,12 @@ export async function recordCheck(ctx: ServerContext, w: DoorWrite, stop: StopRo
   }).execute();
   await w.trx.updateTable('stops').set({ check_passed: input.result === 'pass' ? input.kind : null }).where('id', '=', stop.id).execute();
   const detail = { checkKind: input.kind, documentType: input.documentType, result: input.result, ...(overThreshold === null ? {} : { overThreshold }) };
+  const proofId = newProofId();
   await insertProof(ctx, w.trx, {
-    id: newProofId(), stopId: stop.id, locationId: stop.location_id, kind: 'check', capturedBy: w.by, deviceTime: input.deviceTime ?? null,
+    id: proofId, stopId: stop.id, locationId: stop.location_id, kind: 'check', capturedBy: w.by, deviceTime: input.deviceTime ?? null,
     serverTime: w.now, gps: null, distanceM: null, suspicious: false, file: null, detail,
   });
+  await proofAdded(ctx, w, stop, proofId, 'check');
   w.audit({ action: 'pod.check', outcome: 'ok', targetType: 'stop', targetId: stop.id, locationId: stop.location_id, details: detail });
   const check: DeliveryCheck = {
     id, stopId: stop.id, kind: input.kind, documentType: input.documentType, result: input.result, overThreshold, recordedAt: w.now,
