@@ -114,6 +114,9 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   rotateWebhookSecret: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1' },
   deleteWebhook: { locationId: 'depot-north', integrationId: 'i1', webhookId: 'w1' },
   integrationActivity: { locationId: 'depot-north', integrationId: 'i1' },
+  stopTrackingLinks: { stopId: 's1' },
+  createTrackingLink: { stopId: 's1' },
+  revokeTrackingLink: { linkId: '0b5e4f3c-8c1a-4d2e-9f3a-2b1c0d9e8f7a' },
 };
 
 /** A payload of each pushed event; the type makes sure no event is left out. */

@@ -12,6 +12,7 @@ import { planningBridgeCalls } from './bridge-planning';
 import { mapBridgeCalls } from './bridge-map';
 import { importBridgeCalls } from './bridge-import';
 import { integrationBridgeCalls } from './bridge-integrations';
+import { trackingBridgeCalls } from './bridge-tracking';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -367,6 +368,7 @@ export const bridgeCalls = {
   ...boardBridgeCalls,
   ...importBridgeCalls,
   ...integrationBridgeCalls,
+  ...trackingBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;

@@ -32,6 +32,7 @@ export * from './webhooks';
 export * from './integration-orders';
 export * from './proofs';
 export * from './tracking';
+export * from './bridge-tracking';
 export * from './integration-logs';
 export * from './integration-credentials';
 export * from './proof-governance';

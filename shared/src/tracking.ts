@@ -50,23 +50,22 @@ export const trackingLinkOrigins = ['auto', 'dispatcher'] as const;
 export type TrackingLinkOrigin = (typeof trackingLinkOrigins)[number];
 
 /** A link as a dispatcher sees it (never its token: that is shown once, at creation). */
-export interface TrackingLinkInfo {
-  id: string;
-  stopId: string;
-  origin: TrackingLinkOrigin;
-  state: 'active' | 'expired' | 'revoked';
-  createdAt: number;
-  createdBy: string | null;
-  expiresAt: number;
-  revokedAt: number | null;
-  revokedBy: string | null;
-}
+export const TrackingLinkInfo = z.object({
+  id: z.string().max(64),
+  stopId: z.string().max(64),
+  origin: z.enum(trackingLinkOrigins),
+  state: z.enum(['active', 'expired', 'revoked']),
+  createdAt: z.number().int(),
+  createdBy: z.string().max(256).nullable(),
+  expiresAt: z.number().int(),
+  revokedAt: z.number().int().nullable(),
+  revokedBy: z.string().max(256).nullable(),
+});
+export type TrackingLinkInfo = z.infer<typeof TrackingLinkInfo>;
 
 /** The answer to a dispatcher's create: the link and, this once, its address. */
-export interface TrackingLinkCreated {
-  link: TrackingLinkInfo;
-  url: string;
-}
+export const TrackingLinkCreated = z.object({ link: TrackingLinkInfo, url: z.string().url().max(2048) });
+export type TrackingLinkCreated = z.infer<typeof TrackingLinkCreated>;
 
 export const TrackingLinkCreate = z.object({}).strict();
 export const TrackingLinkRevoke = z.object({}).strict();

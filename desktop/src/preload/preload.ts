@@ -112,6 +112,9 @@ const depotline = {
   rotateWebhookSecret: call('depotline:rotateWebhookSecret'),
   deleteWebhook: call('depotline:deleteWebhook'),
   integrationActivity: call('depotline:integrationActivity'),
+  stopTrackingLinks: call('depotline:stopTrackingLinks'),
+  createTrackingLink: call('depotline:createTrackingLink'),
+  revokeTrackingLink: call('depotline:revokeTrackingLink'),
   on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void {
     const relay = (_event: IpcRendererEvent, message: BridgeEventMessage) => {
       if (message.event === event) listener(message.payload as BridgeEventPayload<E>);

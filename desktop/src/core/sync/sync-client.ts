@@ -7,6 +7,7 @@ import { AccountClient } from './account-client';
 import { AuthClient } from './auth-client';
 import { GovernanceClient } from './governance-client';
 import { IntegrationHooksClient } from './integration-hooks-client';
+import { TrackingClient } from './tracking-client';
 import { IntegrationsClient } from './integrations-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
@@ -73,6 +74,8 @@ export class SyncClient {
   readonly integrations: IntegrationsClient;
   /** An integration's webhook subscriptions and logs (admins) over REST, with this session's token. */
   readonly integrationHooks: IntegrationHooksClient;
+  /** A stop's customer tracking links (`tracking.manage`) over REST, with this session's token. */
+  readonly tracking: TrackingClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
@@ -102,6 +105,7 @@ export class SyncClient {
     this.governance = new GovernanceClient(serverUrl, tokens);
     this.integrations = new IntegrationsClient(serverUrl, tokens);
     this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens);
+    this.tracking = new TrackingClient(serverUrl, tokens);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,

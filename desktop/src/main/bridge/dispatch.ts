@@ -107,6 +107,9 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     rotateWebhookSecret: (args) => service.integrations.hooks.rotateWebhookSecret(args),
     deleteWebhook: (args) => service.integrations.hooks.deleteWebhook(args),
     integrationActivity: (args) => service.integrations.hooks.integrationActivity(args),
+    stopTrackingLinks: (args) => service.tracking.stopTrackingLinks(args),
+    createTrackingLink: (args) => service.tracking.createTrackingLink(args),
+    revokeTrackingLink: (args) => service.tracking.revokeTrackingLink(args),
   };
 }
 

@@ -10,6 +10,7 @@ import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
 import { ConsoleIntegrations } from './console-integrations';
+import { ConsoleTracking } from './console-tracking';
 import { ConsolePlanning } from './console-planning';
 import { ConsoleStopOrders } from './console-stop-orders';
 import { ConsoleMap } from './console-map';
@@ -88,6 +89,8 @@ export class ConsoleService {
   readonly governance: ConsoleGovernance;
   /** The Integrations screen's calls (admins); each refuses unless the console is unlocked. */
   readonly integrations: ConsoleIntegrations;
+  /** The stop detail's customer tracking links (`tracking.manage`), asked of the server. */
+  readonly tracking: ConsoleTracking;
   /** The planning screens' calls (routes, stops, crews, fleet); each refuses unless the console is unlocked. */
   readonly planning: ConsolePlanning;
   /** The stop editor's calls; each refuses unless the console is unlocked. */
@@ -147,6 +150,7 @@ export class ConsoleService {
       activity: () => this.#idle.touch(),
     });
     this.integrations = new ConsoleIntegrations({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
+    this.tracking = new ConsoleTracking({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
     const planning = { session: () => this.#unlocked(), now: this.#o.now, activity: () => this.#idle.touch() };
     this.planning = new ConsolePlanning(planning);
     this.stopOrders = new ConsoleStopOrders(planning);

@@ -5,6 +5,7 @@ import { dateTimeAt, transitionLabel, windowText, timeAt } from '../format';
 import { StatusBadge } from '../ui/StatusBadge';
 import { FailureFact, FailureReasonDialog } from '../planning/FailureReasonDialog';
 import { useQuery } from './hooks';
+import { TrackingLinksPanel } from './TrackingLinksPanel';
 
 /** A withheld field's stored value did not decrypt on the server (altered in its database); the depot's admins were alerted. */
 const withheldLabel: Readonly<Record<EncryptedStopField, string>> = {
@@ -87,6 +88,7 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
         />
       )}
       {detail.notesVisible && <NotesEditor key={stop.id} detail={detail} onSaved={setDetail} />}
+      <TrackingLinksPanel key={`tracking-${stop.id}`} stopId={stop.id} timeZone={timeZone} dataVersion={dataVersion} />
       <p className="last-change" data-testid="last-change">
         Last changed {stop.updatedBy ? <>by <strong>{stop.updatedBy}</strong> </> : ''}{dateTimeAt(stop.updatedAt, timeZone)}
       </p>
