@@ -144,8 +144,8 @@ export const ConsoleWebhookView = z.object({
   url: z.string().max(2048),
   events: z.array(EventType).max(webhookEventTypes.length),
   status: z.enum(['active', 'paused']),
-  /** Paused by an admin, or by the server after a day of failed deliveries (admins were alerted). */
-  pauseReason: z.enum(['admin', 'failing']).nullable(),
+  /** Paused by an admin, or by the server after a day of failed deliveries or a 410 Gone answer (admins were alerted). */
+  pauseReason: z.enum(['admin', 'failing', 'gone']).nullable(),
   pausedAt: Timestamp.nullable(),
   /** The first failed attempt since the last success; null while deliveries succeed. */
   failingSince: Timestamp.nullable(),

@@ -43,8 +43,8 @@ export const WebhookSubscriptionView = z.object({
   url: z.string(),
   events: z.array(WebhookEventType),
   status: z.enum(webhookSubscriptionStatuses),
-  /** `admin` (paused by hand) or `failing` (failed for a day). */
-  pauseReason: z.enum(['admin', 'failing']).nullable(),
+  /** `admin` (paused by hand), `failing` (failed for a day) or `gone` (the receiver answered 410 Gone). */
+  pauseReason: z.enum(['admin', 'failing', 'gone']).nullable(),
   pausedAt: Timestamp.nullable(),
   /** The first failed attempt since the last success; null while it succeeds. */
   failingSince: Timestamp.nullable(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
 import { rateLimitEnv, type RateLimitSettings, rateLimitSettings } from './ratelimit/settings';
 
@@ -83,6 +84,8 @@ const Env = z.object({
   // --- webhooks (webhooks/): docs/operations.md "Webhooks" ---
   /** 1: webhook receivers on loopback (127.0.0.0/8, ::1) are allowed, over plain http too; for tests and single-host installs. */
   DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK: z.enum(['0', '1']).default('0'),
+  /** Private networks (comma-separated CIDRs, RFC 1918 or IPv6 unique local) webhook receivers may be in, over https: for on-premises receivers. */
+  DEPOTLINE_WEBHOOK_ALLOW_CIDRS: z.string().default(''),
   /** How long one webhook POST may take (connect, TLS, answer), in seconds. */
   DEPOTLINE_WEBHOOK_TIMEOUT_S: z.coerce.number().int().min(1).max(60).default(10),
   /** Webhook POSTs in flight at once, per server process. */
@@ -167,7 +170,7 @@ export interface ServerConfig {
   /** Export policy: the longest range in days, and the row count above which an export needs approval. */
   exports: { maxRangeDays: number; bulkRows: number };
   /** Webhook delivery (webhooks/): loopback receivers allowed, POST timeout, concurrency, idle poll, job lease. */
-  webhooks: { allowLoopback: boolean; timeoutMs: number; concurrency: number; pollMs: number; leaseMs: number };
+  webhooks: { allowLoopback: boolean; allowCidrs: string[]; timeoutMs: number; concurrency: number; pollMs: number; leaseMs: number };
   /** Rate limits per class of REST caller, and the Redis that shares them between processes (if any). */
   rateLimits: RateLimitSettings;
   /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
@@ -236,7 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...webauthnConfig(e),
     exports: { maxRangeDays: e.EXPORT_MAX_RANGE_DAYS, bulkRows: e.EXPORT_BULK_ROWS },
     webhooks: {
-      allowLoopback: e.DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK === '1', timeoutMs: e.DEPOTLINE_WEBHOOK_TIMEOUT_S * 1000,
+      allowLoopback: e.DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK === '1', allowCidrs: webhookAllowCidrs(e.DEPOTLINE_WEBHOOK_ALLOW_CIDRS), timeoutMs: e.DEPOTLINE_WEBHOOK_TIMEOUT_S * 1000,
       concurrency: e.DEPOTLINE_WEBHOOK_CONCURRENCY, pollMs: e.DEPOTLINE_WEBHOOK_POLL_MS, leaseMs: e.DEPOTLINE_JOB_LEASE_S * 1000,
     },
     rateLimits: rateLimitSettings(e, (message) => {
@@ -294,6 +297,24 @@ function knownRoles(variable: string, setting: string): string[] {
 }
 
 /** Plain HTTP only on loopback; anything else needs TLS (docs/security-model.md, "Transit and API surface"). */
+/** The networks a webhook receiver may be on besides public ones: each must lie inside 10/8, 172.16/12, 192.168/16 or fc00::/7. */
+const allowablePrivateNetworks = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map((c) => ipaddr.parseCIDR(c));
+
+export function webhookAllowCidrs(setting: string): string[] {
+  const cidrs = setting.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  return cidrs.map((cidr) => {
+    let network: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+      network = ipaddr.parseCIDR(cidr);
+    } catch {
+      throw new ConfigError(`DEPOTLINE_WEBHOOK_ALLOW_CIDRS: "${cidr}" is not a CIDR (e.g. 10.20.0.0/16).`);
+    }
+    const inside = allowablePrivateNetworks.some(([base, bits]) => base.kind() === network[0].kind() && network[1] >= bits && network[0].match(base, bits));
+    if (!inside) throw new ConfigError(`DEPOTLINE_WEBHOOK_ALLOW_CIDRS: ${cidr} is not inside a private network (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7).`);
+    return `${network[0].toString()}/${network[1]}`;
+  });
+}
+
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

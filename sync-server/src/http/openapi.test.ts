@@ -4,7 +4,9 @@ import { restCall } from '../../test/factories';
 import { backends, startTestServer, type TestServer } from '../../test/harness';
 import { apiEndpoints } from './api';
 import { integrationCredentialEndpoints } from './api/integration-credentials';
+import { integrationLogEndpoints } from './api/integration-logs';
 import { integrationEndpoints } from './api/integrations';
+import { webhookEndpoints } from './api/webhooks';
 import { openApiPathOf } from './openapi';
 
 /**
@@ -51,7 +53,8 @@ describe.each(backends)('OpenAPI document (%s)', (backend) => {
     }
     expect(doc.paths['/oauth/token']?.['post'], 'the token endpoint').toBeDefined();
     // The integrations admin API: registering, changing and suspending integrations, and their credentials.
-    for (const e of [...integrationEndpoints(), ...integrationCredentialEndpoints()]) {
+    // ... their webhook subscriptions and their logs.
+    for (const e of [...integrationEndpoints(), ...integrationCredentialEndpoints(), ...webhookEndpoints(), ...integrationLogEndpoints()]) {
       const op = doc.paths[openApiPathOf(e.path)]?.[e.method];
       expect(op, `${e.method} ${e.path}`).toBeDefined();
       expect(op!.security).toEqual([{ userAccessToken: [] }]);

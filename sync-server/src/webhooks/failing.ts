@@ -7,7 +7,7 @@ import type { Db } from '../db/database';
 import { enqueueWebhookEvents } from './outbox';
 
 /**
- * A receiver that has failed for a day is paused (docs/operations.md "Webhooks"): its deliveries
+ * A receiver that has failed for a day, or answered 410 Gone, is paused (docs/operations.md "Webhooks"): its deliveries
  * wait instead of being retried into the void, and every admin holding `integration.manage` at
  * one of the integration's locations gets a `webhook_paused` security alert; the pause is a
  * `security.alert` audit entry at each location, and a `security.alert` webhook event for
@@ -37,16 +37,36 @@ export async function pauseFailingSubscriptions(ctx: ServerContext, trx: Db, ids
   if (ids.length === 0) return [];
   const due = await trx.selectFrom('webhook_subscriptions').select(['id', 'integration_id', 'failing_since', 'url'])
     .where('id', 'in', [...ids]).where('status', '=', 'active').where('failing_since', '<=', now - failingPauseAfterMs).execute();
+  return pauseWithAlert(ctx, trx, due, 'failing', now);
+}
+
+/**
+ * Pauses the subscriptions among `ids` whose receiver answered 410 Gone: the receiver says it is
+ * gone for good, so it is paused at once (with the same alerts) rather than retried for a day.
+ */
+export async function pauseGoneSubscriptions(ctx: ServerContext, trx: Db, ids: readonly string[], now: number): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const gone = await trx.selectFrom('webhook_subscriptions').select(['id', 'integration_id', 'failing_since', 'url'])
+    .where('id', 'in', [...ids]).where('status', '=', 'active').execute();
+  return pauseWithAlert(ctx, trx, gone, 'gone', now);
+}
+
+type Pausable = { id: string; integration_id: string; failing_since: number | null; url: string };
+
+async function pauseWithAlert(ctx: ServerContext, trx: Db, subscriptions: readonly Pausable[], reason: 'failing' | 'gone', now: number): Promise<string[]> {
   const paused: string[] = [];
-  for (const s of due) {
+  for (const s of subscriptions) {
     const r = await trx.updateTable('webhook_subscriptions')
-      .set((eb) => ({ status: 'paused', pause_reason: 'failing', paused_at: now, updated_at: now, version: eb('version', '+', 1) }))
+      .set((eb) => ({ status: 'paused', pause_reason: reason, paused_at: now, updated_at: now, version: eb('version', '+', 1) }))
       .where('id', '=', s.id).where('status', '=', 'active').executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) continue;
     paused.push(s.id);
     const locationIds = (await trx.selectFrom('integration_scopes').select('location_id').distinct().where('integration_id', '=', s.integration_id).execute())
       .map((l) => l.location_id).sort();
-    const details = { kind: 'webhook_paused', integrationId: s.integration_id, subscriptionId: s.id, receiver: new URL(s.url).origin, failingSince: Number(s.failing_since) };
+    const details = {
+      kind: 'webhook_paused', reason, integrationId: s.integration_id, subscriptionId: s.id, receiver: new URL(s.url).origin,
+      failingSince: s.failing_since === null ? null : Number(s.failing_since),
+    };
     await appendAuditEntries(trx, (locationIds.length > 0 ? locationIds : [null]).map((locationId) => ({
       actor: webhookActor, event: { action: 'security.alert', outcome: 'ok', targetType: 'webhook_subscription', targetId: s.id, locationId, details },
     })), now);
@@ -55,9 +75,9 @@ export async function pauseFailingSubscriptions(ctx: ServerContext, trx: Db, ids
     }
     await enqueueWebhookEvents(trx, ctx, locationIds.map((locationId) => ({
       type: 'security.alert' as const, locationId, stopId: null, occurredAt: now,
-      data: { kind: 'webhook_paused', integrationId: s.integration_id, subscriptionId: s.id },
+      data: { kind: 'webhook_paused', reason, integrationId: s.integration_id, subscriptionId: s.id },
     })));
-    ctx.log.error('webhook receiver failed for a day: paused', { subscriptionId: s.id, integrationId: s.integration_id });
+    ctx.log.error(reason === 'gone' ? 'webhook receiver answered 410 Gone: paused' : 'webhook receiver failed for a day: paused', { subscriptionId: s.id, integrationId: s.integration_id });
   }
   return paused;
 }

@@ -1,6 +1,7 @@
 import type { MachinePermission, WebhookEventType } from '@depotline/shared';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
+import { heldUntil, retryWindowMs } from './holds';
 import { newWebhookMessageId } from './signing';
 import { wakeWebhookWorker } from './wake';
 
@@ -18,13 +19,12 @@ export interface DomainEvent {
   data?: Record<string, unknown>;
 }
 
-/** How long a delivery is retried before it is given up (`dead`): at least a day, per the retry schedule. */
-export const retryWindowMs = 24 * 60 * 60 * 1000;
+export { retryWindowMs } from './holds';
 
 /**
  * The scopes that let an integration hear of an event at a location: order and stop events need
- * `status.read` or `orders.read`, proof of delivery `pod.read`. A security alert goes to
- * integrations registered at the location (any scope) whose admin subscribed them to it.
+ * `status.read` or `orders.read`, proof of delivery `pod.read`. A security alert needs a scope
+ * at the location (any) and `alertReaches`.
  */
 const hearsWith: Readonly<Record<WebhookEventType, readonly MachinePermission[] | 'any'>> = {
   'order.created': ['status.read', 'orders.read'],
@@ -42,9 +42,20 @@ export function scopesHear(type: WebhookEventType, held: ReadonlySet<string>): b
   return needs === 'any' ? held.size > 0 : needs.some((p) => held.has(p));
 }
 
-/** "<integration id> <stop id>" for each event's order created by one of `integrationIds`. */
-async function orderOwners(trx: Db, events: readonly DomainEvent[], integrationIds: readonly string[]): Promise<Set<string>> {
-  const stopIds = [...new Set(events.flatMap((e) => (e.stopId !== null ? [e.stopId] : [])))];
+/**
+ * Whether a `security.alert` with `data` may go to `integration` (docs/security-model.md
+ * "Webhooks"): an alert about one integration (`data.integrationId`) goes to that integration
+ * only; an alert about no integration (the API probed by an address) only to integrations of kind
+ * `notifications`. Either way only to subscriptions an admin subscribed to `security.alert`.
+ */
+export function alertReaches(data: Readonly<Record<string, unknown>>, integration: { id: string; kind: string }): boolean {
+  const about = data['integrationId'];
+  return typeof about === 'string' ? about === integration.id : integration.kind === 'notifications';
+}
+
+/** "<integration id> <stop id>" for each of `stopIds` whose order was created by one of `integrationIds`. */
+export async function orderOwners(trx: Db, stopIdList: readonly string[], integrationIds: readonly string[]): Promise<Set<string>> {
+  const stopIds = [...new Set(stopIdList)];
   const owners = new Set<string>();
   if (stopIds.length === 0 || integrationIds.length === 0) return owners;
   for (let i = 0; i < stopIds.length; i += 500) {
@@ -62,11 +73,12 @@ const insertChunk = 60;
  * Queues one delivery per event and interested subscription, inside the caller's transaction
  * (`trx`): the change and its webhooks commit together or not at all, and a delivery exists only
  * for a change that committed. Interested: the subscription is not deleted and lists the event
- * type, its integration is not suspended and holds a scope that hears it at the event's location
- * (`hearsWith`), and, for an event about an order, may see that order: an integration whose
- * order visibility is `own` hears only of the orders it created (`integration_orders`), one with
- * `location` of every order at its locations. A paused subscription's deliveries are queued too
- * and wait for it to resume.
+ * type, its integration holds a scope that hears it at the event's location (`hearsWith`), for
+ * a security alert `alertReaches` it, and, for an event about an order, it may see that order:
+ * an integration whose order visibility is `own` hears only of the orders it created
+ * (`integration_orders`), one with `location` of every order at its locations. A paused
+ * subscription's deliveries are queued too and wait for it to resume; a suspended integration's
+ * are queued held (holds.ts) and sent only once an admin resumes it.
  * Returns the ids of the deliveries queued (the `webhook-id`s receivers will see).
  */
 export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: readonly DomainEvent[]): Promise<string[]> {
@@ -75,18 +87,22 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
   const rows = await trx.selectFrom('webhook_subscriptions as s')
     .innerJoin('integrations as i', 'i.id', 's.integration_id')
     .innerJoin('integration_scopes as sc', 'sc.integration_id', 's.integration_id')
-    .select(['s.id', 's.integration_id', 's.events', 'i.order_visibility', 'sc.location_id', 'sc.permission'])
+    .select(['s.id', 's.integration_id', 's.events', 'i.order_visibility', 'i.kind', 'i.suspended_at', 'sc.location_id', 'sc.permission'])
     .where('s.status', '<>', 'deleted')
-    .where('i.suspended_at', 'is', null)
     .where('sc.location_id', 'in', locations)
     .execute();
   if (rows.length === 0) return [];
 
-  const subscriptions = new Map<string, { integrationId: string; allOrders: boolean; events: ReadonlySet<string>; scopes: Map<string, Set<string>> }>();
+  const subscriptions = new Map<string, {
+    integrationId: string; kind: string; suspended: boolean; allOrders: boolean; events: ReadonlySet<string>; scopes: Map<string, Set<string>>;
+  }>();
   for (const r of rows) {
     let s = subscriptions.get(r.id);
     if (!s) {
-      s = { integrationId: r.integration_id, allOrders: r.order_visibility === 'location', events: new Set(JSON.parse(r.events) as string[]), scopes: new Map() };
+      s = {
+        integrationId: r.integration_id, kind: r.kind, suspended: r.suspended_at !== null, allOrders: r.order_visibility === 'location',
+        events: new Set(JSON.parse(r.events) as string[]), scopes: new Map(),
+      };
       subscriptions.set(r.id, s);
     }
     const held = s.scopes.get(r.location_id) ?? new Set<string>();
@@ -94,17 +110,19 @@ export async function enqueueWebhookEvents(trx: Db, ctx: ServerContext, events: 
     s.scopes.set(r.location_id, held);
   }
 
-  const owners = await orderOwners(trx, events, [...subscriptions.values()].filter((s) => !s.allOrders).map((s) => s.integrationId));
+  const stopIds = events.flatMap((e) => (e.stopId !== null ? [e.stopId] : []));
+  const owners = await orderOwners(trx, stopIds, [...subscriptions.values()].filter((s) => !s.allOrders).map((s) => s.integrationId));
   const now = ctx.now();
   const deliveries = [];
   for (const e of events) {
     for (const [id, s] of subscriptions) {
       if (!s.events.has(e.type) || !scopesHear(e.type, s.scopes.get(e.locationId) ?? new Set())) continue;
+      if (e.type === 'security.alert' && !alertReaches(e.data ?? {}, { id: s.integrationId, kind: s.kind })) continue;
       if (e.type !== 'security.alert' && e.stopId !== null && !s.allOrders && !owners.has(`${s.integrationId} ${e.stopId}`)) continue;
       deliveries.push({
         id: newWebhookMessageId(), subscription_id: id, integration_id: s.integrationId, event_type: e.type,
         location_id: e.locationId, stop_id: e.stopId, data: JSON.stringify(e.data ?? {}), occurred_at: e.occurredAt,
-        created_at: now, next_attempt_at: now, retry_until: now + retryWindowMs, attempts: 0, status: 'pending' as const,
+        created_at: now, next_attempt_at: s.suspended ? heldUntil : now, retry_until: now + retryWindowMs, attempts: 0, status: 'pending' as const,
         delivered_at: null, last_attempt_at: null, last_status: null,
       });
     }

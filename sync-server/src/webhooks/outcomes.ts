@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { ServerContext } from '../context';
-import type { Db } from '../db/database';
 import type { AttemptOutcome } from './delivery';
-import { pauseFailingSubscriptions } from './failing';
+import { pauseFailingSubscriptions, pauseGoneSubscriptions } from './failing';
+import { holdDeliveriesOf } from './holds';
 
 /**
  * Recording what attempts came to (docs/api.md "Retries"): an attempt row each (status code or
@@ -42,6 +42,8 @@ export async function recordOutcomes(ctx: ServerContext, finished: readonly Fini
     const delivered = new Map<string, string[]>();
     const succeeded = new Set<string>();
     const failed = new Map<string, number>();
+    // 410 Gone: the receiver says it is gone for good (Standard Webhooks); its subscription is paused at once.
+    const gone = new Set<string>();
     for (const f of finished) {
       const d = f.delivery;
       const attempt = Number(d.attempts) + 1;
@@ -58,6 +60,7 @@ export async function recordOutcomes(ctx: ServerContext, finished: readonly Fini
           ...(nextRetryAt !== null ? { next_attempt_at: nextRetryAt } : {}),
         }).where('id', '=', d.id).where('status', '=', 'pending').execute();
         failed.set(d.subscription_id, Math.min(failed.get(d.subscription_id) ?? f.at, f.at));
+        if (f.outcome.statusCode === 410) gone.add(d.subscription_id);
       }
       attempts.push({
         id: crypto.randomUUID(), delivery_id: d.id, subscription_id: d.subscription_id, integration_id: d.integration_id, event_type: d.event_type,
@@ -78,15 +81,10 @@ export async function recordOutcomes(ctx: ServerContext, finished: readonly Fini
       if (succeeded.has(id)) continue;
       await trx.updateTable('webhook_subscriptions').set({ failing_since: since }).where('id', '=', id).where('failing_since', 'is', null).execute();
     }
-    const paused = await pauseFailingSubscriptions(ctx, trx, [...failed.keys()].filter((id) => !succeeded.has(id)), now);
+    const paused = [
+      ...await pauseGoneSubscriptions(ctx, trx, [...gone], now),
+      ...await pauseFailingSubscriptions(ctx, trx, [...failed.keys()].filter((id) => !succeeded.has(id) && !gone.has(id)), now),
+    ];
     if (paused.length > 0) await holdDeliveriesOf(trx, paused);
   });
-}
-
-/** A paused receiver's deliveries wait out of the worker's way until it resumes (which makes them due again). */
-export const heldUntil = Number.MAX_SAFE_INTEGER;
-
-export async function holdDeliveriesOf(db: Db, subscriptionIds: readonly string[]): Promise<void> {
-  await db.updateTable('webhook_deliveries').set({ next_attempt_at: heldUntil })
-    .where('subscription_id', 'in', [...subscriptionIds]).where('status', '=', 'pending').execute();
 }

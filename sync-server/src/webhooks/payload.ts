@@ -18,6 +18,8 @@ import { openTrackingUrl } from '../tracking/links';
 
 export interface PayloadSource {
   id: string;
+  /** The integration the delivery is for. */
+  integration_id: string;
   event_type: string;
   location_id: string;
   stop_id: string | null;
@@ -25,15 +27,29 @@ export interface PayloadSource {
   occurred_at: number;
 }
 
-function eventFacts(ctx: ServerContext, type: WebhookEventType, stored: Record<string, unknown>, profile: ReadonlySet<ProfileField>): Record<string, unknown> {
+/** What a security alert tells its integration: kinds, rules and counts; ids only of the integration itself. */
+const alertFacts = ['kind', 'rule', 'reason', 'suspendedIntegration'] as const;
+const ownAlertIds = ['integrationId', 'credentialId', 'subscriptionId'] as const;
+
+function alertFactsFor(stored: Record<string, unknown>, integrationId: string): Record<string, unknown> {
+  const facts: Record<string, unknown> = {};
+  for (const key of alertFacts) if (key in stored) facts[key] = stored[key];
+  // Ids of another integration (its credential, its receiver) never reach this one.
+  if (stored['integrationId'] === integrationId) for (const key of ownAlertIds) if (key in stored) facts[key] = stored[key];
+  return facts;
+}
+
+function eventFacts(
+  ctx: ServerContext, type: WebhookEventType, stored: Record<string, unknown>, profile: ReadonlySet<ProfileField>, integrationId: string,
+): Record<string, unknown> {
   switch (type) {
     case 'stop.status_changed':
       return profile.has('status') ? { from: stored['from'] ?? null, to: stored['to'] ?? null } : {};
     case 'stop.failed':
       return profile.has('failureReason') ? { failureReason: stored['failureReason'] ?? null } : {};
     case 'security.alert':
-      // Raised by the server itself: kinds, rules and ids, never customer data.
-      return stored;
+      // Raised by the server itself: kinds, rules and the integration's own ids, never customer data.
+      return alertFactsFor(stored, integrationId);
     case 'tracking_link.created':
       // The link's address, sealed in the outbox, opened now (tracking/links.ts): for the integration to send to its customer.
       return { trackingUrl: openTrackingUrl(ctx, stored), expiresAt: typeof stored['expiresAt'] === 'number' ? new Date(stored['expiresAt']).toISOString() : null };
@@ -56,7 +72,7 @@ export async function stopsOf(db: Db, deliveries: readonly PayloadSource[]): Pro
 /** The JSON body of one delivery for an integration with `profile`. */
 export function webhookBody(ctx: ServerContext, d: PayloadSource, profile: readonly ProfileField[], stops: ReadonlyMap<string, StopRow>): string {
   const type = d.event_type as WebhookEventType;
-  const facts = eventFacts(ctx, type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile));
+  const facts = eventFacts(ctx, type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile), d.integration_id);
   const row = d.stop_id ? stops.get(d.stop_id) : undefined;
   const stop = row && row.location_id === d.location_id ? presentStopForIntegration(profile, presentStop(ctx, row)) : null;
   const data = d.stop_id === null ? { locationId: d.location_id, ...facts } : { locationId: d.location_id, stopId: d.stop_id, ...facts, stop };

@@ -7,20 +7,31 @@ import ipaddr from 'ipaddr.js';
  * given by a user). A receiver is an `https` URL whose host resolves only to public unicast
  * addresses: one loopback, private (RFC 1918, RFC 4193), link-local (169.254/16, where cloud
  * metadata answers, and fe80::/10), carrier-grade NAT, unspecified, multicast, reserved,
- * documentation or IPv4-in-IPv6 translation address anywhere in the answer refuses the host, and
- * an IPv4-mapped IPv6 address is judged as the IPv4 address it maps.
+ * documentation or benchmarking address anywhere in the answer refuses the host. On top of the
+ * ranges ipaddr.js knows, `deniedNetworks` names cloud host and metadata addresses that look
+ * public or unique-local (Azure's 168.63.129.16, Alibaba's 100.100.100.200, AWS's
+ * fd00:ec2::254) and the special-purpose blocks, so no allowance and no library update lets them
+ * through. An IPv4-mapped IPv6 address is judged as the IPv4 address it maps, a NAT64 address
+ * (64:ff9b::/96) as the IPv4 address it embeds; IPv4-compatible (::/96) and local-use NAT64
+ * (64:ff9b:1::/48) addresses are refused.
  *
- * The check runs when a URL is saved (a clear error for the admin) and again on every connection
- * (`guardedLookup`): the address checked is the address connected to, with no second lookup in
- * between, so a name that resolves elsewhere later (DNS rebinding) is refused then. Redirects
- * are never followed (webhooks/delivery.ts).
+ * The check runs when a URL is saved (a clear error for the admin that never says what an
+ * internal name resolves to) and again on every connection (`guardedLookup`): the address
+ * checked is the address connected to, with no second lookup in between, so a name that
+ * resolves elsewhere later (DNS rebinding) is refused then. Redirects are never followed
+ * (webhooks/delivery.ts).
  *
  * `allowLoopback` (DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK) lets receivers on this machine through,
  * over plain http too: for tests and single-host installs. It allows loopback only.
+ * `allowCidrs` (DEPOTLINE_WEBHOOK_ALLOW_CIDRS) lets receivers in the listed private networks
+ * through, over https: for on-premises receivers. Only RFC 1918 and unique-local networks may be
+ * listed (config.ts checks), and the denied networks stay denied inside them.
  */
 
 export interface TargetPolicy {
   allowLoopback: boolean;
+  /** Private networks (CIDR) receivers may be in; empty by default. */
+  allowCidrs?: readonly string[];
 }
 
 /** A receiver the guard refused; `reason` is safe to show to the admin. */
@@ -43,15 +54,55 @@ const rangeWords: Partial<Record<string, string>> = {
   broadcast: 'the broadcast address',
 };
 
-/** What kind of refused address `address` is ("a loopback address"); null when it may be connected to. */
-function refusedKind(address: string, policy: TargetPolicy): string | null {
-  if (!ipaddr.isValid(address)) return 'not an IP address';
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+/** Refused whatever ipaddr.js calls them and whatever is allowed: cloud host and metadata services, special-purpose blocks. */
+export const deniedNetworks: readonly (readonly [cidr: string, words: string])[] = [
+  ['168.63.129.16/32', 'a cloud host service address (Azure)'],
+  ['100.100.100.200/32', 'a cloud metadata address (Alibaba Cloud)'],
+  ['fd00:ec2::254/128', 'a cloud metadata address (AWS, IPv6)'],
+  ['192.0.0.0/24', 'a special-purpose address (IETF protocol assignments)'],
+  ['198.18.0.0/15', 'a special-purpose address (benchmarking)'],
+  ['240.0.0.0/4', 'a special-purpose address (reserved)'],
+  ['64:ff9b:1::/48', 'a special-purpose address (local-use NAT64)'],
+];
+const denied = deniedNetworks.map(([cidr, words]) => ({ net: ipaddr.parseCIDR(cidr), words }));
+
+const inNetwork = (ip: ipaddr.IPv4 | ipaddr.IPv6, net: [ipaddr.IPv4 | ipaddr.IPv6, number]) => ip.kind() === net[0].kind() && ip.match(net);
+
+/** Whether `ip` lies in one of the allowed private networks. */
+function allowedNetwork(ip: ipaddr.IPv4 | ipaddr.IPv6, policy: TargetPolicy): boolean {
+  return (policy.allowCidrs ?? []).some((cidr) => inNetwork(ip, ipaddr.parseCIDR(cidr)));
+}
+
+const nat64 = ipaddr.parseCIDR('64:ff9b::/96');
+const v4Compatible = ipaddr.parseCIDR('::/96');
+
+/** What kind of refused address `ip` is ("a loopback address"); null when it may be connected to. */
+function refusedKindOf(parsed: ipaddr.IPv4 | ipaddr.IPv6, policy: TargetPolicy): string | null {
+  let ip = parsed;
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+    else if (inNetwork(v6, nat64)) {
+      // NAT64: the gateway connects to the IPv4 address in the last 32 bits; judge that one, with no allowance (public only).
+      const kind = refusedKindOf(new ipaddr.IPv4(v6.toByteArray().slice(12)), { allowLoopback: false });
+      return kind === null ? null : `${kind} (through NAT64)`;
+    } else if (inNetwork(v6, v4Compatible) && v6.range() !== 'loopback' && v6.range() !== 'unspecified') {
+      return 'an IPv4-compatible IPv6 address (deprecated, ::/96)';
+    }
+  }
   const range = ip.range();
+  if (range === 'broadcast') return rangeWords[range]!;
+  const deny = denied.find((d) => inNetwork(ip, d.net));
+  if (deny) return deny.words;
   if (range === 'unicast') return null;
   if (range === 'loopback' && policy.allowLoopback) return null;
+  if ((range === 'private' || range === 'uniqueLocal') && allowedNetwork(ip, policy)) return null;
   return rangeWords[range] ?? `a special-purpose address (${range})`;
+}
+
+function refusedKind(address: string, policy: TargetPolicy): string | null {
+  if (!ipaddr.isValid(address)) return 'not an IP address';
+  return refusedKindOf(ipaddr.parse(address), policy);
 }
 
 /** Why `address` may not be connected to ("10.0.0.1 is a private network address"); null when it may. */
@@ -78,7 +129,8 @@ function answerRefusal(url: URL, addresses: readonly string[], policy: TargetPol
   if (addresses.length === 0) return `${url.hostname} has no address`;
   for (const address of addresses) {
     const kind = refusedKind(address, policy);
-    if (kind !== null) return literalAddress(url.hostname) ? `${address} is ${kind}` : `${url.hostname} resolves to ${address}, ${kind}`;
+    // A name's answer is not repeated to the admin: the check must not tell what internal names resolve to.
+    if (kind !== null) return literalAddress(url.hostname) ? `${address} is ${kind}` : `${url.hostname} resolves to a private or reserved address`;
     if (url.protocol === 'http:' && ipaddr.process(address).range() !== 'loopback') {
       return `${url.hostname} is not on this machine: plain http is for loopback receivers only, use https`;
     }

@@ -11,8 +11,7 @@ import type { Db } from '../db/database';
 import type { Database } from '../db/schema';
 import { badRequest, conflict, notFound } from '../errors';
 import { integrationLocations, type IntegrationRecord } from '../integrations/records';
-import { retryWindowMs } from './outbox';
-import { holdDeliveriesOf } from './outcomes';
+import { holdDeliveriesOf, retryWindowMs } from './holds';
 import { newWebhookSecret } from './signing';
 import { checkWebhookUrl, WebhookTargetRefused } from './ssrf';
 import { wakeWebhookWorker } from './wake';
@@ -37,7 +36,7 @@ export function presentSubscription(row: SubscriptionRow, now: number): WebhookS
   return {
     id: row.id, integrationId: row.integration_id, url: row.url, events: JSON.parse(row.events) as WebhookEventType[],
     status: row.status === 'paused' ? 'paused' : 'active',
-    pauseReason: row.pause_reason === 'admin' || row.pause_reason === 'failing' ? row.pause_reason : null,
+    pauseReason: row.pause_reason === 'admin' || row.pause_reason === 'failing' || row.pause_reason === 'gone' ? row.pause_reason : null,
     pausedAt: row.paused_at === null ? null : Number(row.paused_at),
     failingSince: row.failing_since === null ? null : Number(row.failing_since),
     lastSuccessAt: row.last_success_at === null ? null : Number(row.last_success_at),
@@ -74,7 +73,7 @@ async function auditAtIntegration(
  */
 export async function acceptedWebhookUrl(ctx: ServerContext, url: string): Promise<string> {
   try {
-    return (await checkWebhookUrl(url, { allowLoopback: ctx.config.webhooks.allowLoopback })).toString();
+    return (await checkWebhookUrl(url, { allowLoopback: ctx.config.webhooks.allowLoopback, allowCidrs: ctx.config.webhooks.allowCidrs })).toString();
   } catch (err) {
     if (err instanceof WebhookTargetRefused) throw badRequest([`url: ${err.reason}`]);
     throw err;

@@ -33,7 +33,7 @@ describe.each(backends)('webhook SSRF guard (%s)', (backend) => {
       [`${receiver.origin}/hooks`, /https/],
       ['http://hooks.partner.example/in', /https/],
       [`https://127.0.0.1:${receiver.port}/hooks`, /loopback/],
-      [`https://localhost:${receiver.port}/hooks`, /localhost resolves to .*loopback/],
+      [`https://localhost:${receiver.port}/hooks`, /localhost resolves to a private or reserved address/],
       ['https://[::1]/hooks', /loopback/],
       ['https://[::ffff:127.0.0.1]/hooks', /loopback/],
       ['https://10.20.30.40/hooks', /private/],
@@ -43,14 +43,39 @@ describe.each(backends)('webhook SSRF guard (%s)', (backend) => {
       ['https://100.64.1.1/hooks', /carrier-grade/],
       ['https://0.0.0.0/hooks', /unspecified/],
       ['https://user:secret@hooks.partner.example/in', /user name or password/],
+      ['https://168.63.129.16/machine?comp=goalstate', /cloud host/],
+      ['https://100.100.100.200/latest/meta-data/', /cloud metadata/],
+      ['https://[fd00:ec2::254]/latest/meta-data/', /cloud metadata/],
+      ['https://[::7f00:1]/hooks', /IPv4-compatible/],
+      ['https://[64:ff9b::a9fe:a9fe]/hooks', /link-local.*NAT64/],
+      ['https://198.18.0.1/hooks', /benchmarking/],
     ];
     for (const [url, why] of targets) {
       const r = await rest(w, 'POST', `/integrations/${integrationId}/webhooks`, w.users.admin.token, { url, events: ['stop.delivered'] });
       expect(r.status, url).toBe(400);
       expect(JSON.stringify(r.body), url).toMatch(why);
     }
+    // A name is judged without telling the admin what it resolves to (no DNS oracle for internal names).
+    const named = await rest(w, 'POST', `/integrations/${integrationId}/webhooks`, w.users.admin.token, { url: `https://localhost:${receiver.port}/hooks`, events: ['stop.delivered'] });
+    expect(JSON.stringify(named.body)).not.toMatch(/127\.0\.0\.1|::1/);
     expect(await w.ctx.db.selectFrom('webhook_subscriptions').select('id').execute()).toEqual([]);
     expect(receiver.connections()).toBe(0);
+  });
+
+  it('the on-premises allowance lets https receivers in the listed private networks through, never metadata inside them', async () => {
+    allowLoopback(false);
+    webhookTestSettings(w.ctx, { allowLoopback: false, allowCidrs: ['10.20.0.0/16', 'fd00::/8'] });
+    const save = (url: string) => rest(w, 'POST', `/integrations/${integrationId}/webhooks`, w.users.admin.token, { url, events: ['stop.delivered'] });
+    expect((await save('https://10.20.30.40/hooks')).status).toBe(201);
+    for (const [url, why] of [
+      ['https://10.21.0.1/hooks', /private/], ['http://10.20.30.41/hooks', /https/], ['https://[fd00:ec2::254]/', /cloud metadata/],
+      ['https://169.254.169.254/', /link-local/], ['https://127.0.0.1/', /loopback/],
+    ] as const) {
+      const r = await save(url);
+      expect(r.status, url).toBe(400);
+      expect(JSON.stringify(r.body), url).toMatch(why);
+    }
+    expect(await w.ctx.db.selectFrom('webhook_subscriptions').select('url').execute()).toEqual([{ url: 'https://10.20.30.40/hooks' }]);
   });
 
   it('checks again when connecting: a name resolving to this machine is refused once the allowance is off, before any connection', async () => {

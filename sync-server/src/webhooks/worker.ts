@@ -4,11 +4,13 @@ import type { ServerContext } from '../context';
 import { holdJobLease, releaseJobLease } from '../db/job-leases';
 import { parseDataProfile } from '../integrations/records';
 import { createWebhookAgents, postWebhook, type WebhookAgents } from './delivery';
-import { scopesHear } from './outbox';
+import { heldUntil, holdSuspendedDeliveries, releaseHeldDeliveries } from './holds';
+import { alertReaches, orderOwners, scopesHear } from './outbox';
 import { type Finished, recordOutcomes } from './outcomes';
 import { stopsOf, webhookBody } from './payload';
 import { pruneFinishedDeliveries } from './retention';
 import { signWebhook } from './signing';
+import { type TargetPolicy } from './ssrf';
 import { signingSecrets } from './subscriptions';
 import { onWebhookWake } from './wake';
 
@@ -40,10 +42,11 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
   const holder = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const finished: Finished[] = [];
-  let agents: { policy: boolean; agents: WebhookAgents } | null = null;
+  let agents: { policy: string; agents: WebhookAgents } | null = null;
   let holding = false;
   let renewAt = 0;
   let pruneAt = 0;
+  let holdsAt = 0;
   let backlog = false;
   let stopped = false;
   let round: Promise<void> | null = null;
@@ -85,11 +88,12 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       });
   }
 
-  function agentsFor(allowLoopback: boolean): WebhookAgents {
+  function agentsFor(policy: TargetPolicy): WebhookAgents {
     // Pooled connections were checked under the policy they were made with: a changed policy starts afresh.
-    if (!agents || agents.policy !== allowLoopback) {
+    const key = JSON.stringify(policy);
+    if (!agents || agents.policy !== key) {
       agents?.agents.destroy();
-      agents = { policy: allowLoopback, agents: createWebhookAgents(settings().concurrency) };
+      agents = { policy: key, agents: createWebhookAgents(settings().concurrency) };
     }
     return agents.agents;
   }
@@ -109,6 +113,12 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       pruneAt = now + 60 * 60 * 1000;
       const pruned = await pruneFinishedDeliveries(ctx, now);
       if (pruned > 0) ctx.log.info('webhook deliveries past retention deleted', { deliveries: pruned });
+    }
+    if (now >= holdsAt) {
+      // Follows integrations suspended and resumed since (holds.ts): at most once a second.
+      holdsAt = now + 1000;
+      await holdSuspendedDeliveries(ctx.db);
+      if ((await releaseHeldDeliveries(ctx.db, now)) > 0) backlog = true;
     }
     // Full: a finishing attempt starts the next round (while `backlog` says more is due).
     const capacity = settings().concurrency - inFlight.size;
@@ -138,8 +148,11 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
     const subIds = [...new Set(claimed.map((d) => d.subscription_id))];
     const integrationIds = [...new Set(claimed.map((d) => d.integration_id))];
     const subRows = await ctx.db.selectFrom('webhook_subscriptions as s').innerJoin('integrations as i', 'i.id', 's.integration_id')
-      .selectAll('s').select('i.data_profile').where('s.id', 'in', subIds).execute();
+      .selectAll('s').select(['i.data_profile', 'i.kind', 'i.order_visibility', 'i.suspended_at']).where('s.id', 'in', subIds).execute();
     const subs = new Map(subRows.map((s) => [s.id, s]));
+    // Order visibility (outbox.ts) checked again now: an `own` integration is sent only orders it created.
+    const ownOnly = [...new Set(subRows.filter((s) => s.order_visibility !== 'location').map((s) => s.integration_id))];
+    const owners = await orderOwners(ctx.db, claimed.flatMap((d) => (d.stop_id !== null && d.event_type !== 'security.alert' ? [d.stop_id] : [])), ownOnly);
     const profiles = new Map(subRows.map((s) => [s.integration_id, parseDataProfile(s.data_profile)]));
     const scopes = new Map<string, Set<string>>();
     for (const s of await ctx.db.selectFrom('integration_scopes').selectAll().where('integration_id', 'in', integrationIds).execute()) {
@@ -149,7 +162,8 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
     const stops = await stopsOf(ctx.db, claimed);
     const withdrawn: string[] = [];
     const released: string[] = [];
-    const policy = { allowLoopback: settings().allowLoopback };
+    const held: string[] = [];
+    const policy: TargetPolicy = { allowLoopback: settings().allowLoopback, allowCidrs: settings().allowCidrs };
     const secrets = new Map<string, string[]>();
     for (const d of claimed) {
       const sub = subs.get(d.subscription_id);
@@ -158,10 +172,18 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
         released.push(d.id);
         continue;
       }
+      // Suspended since it was claimed: nothing goes out until an admin resumes the integration.
+      if (sub.suspended_at !== null) {
+        held.push(d.id);
+        continue;
+      }
       // The integration may have lost the scope, or the receiver the event type, since it was queued.
       const events = new Set(JSON.parse(sub.events) as string[]);
       const type = d.event_type as Parameters<typeof scopesHear>[0];
-      if (!events.has(type) || !scopesHear(type, scopes.get(`${d.integration_id}|${d.location_id}`) ?? new Set())) {
+      // Or may no longer see the order, or the alert is not its own.
+      const seesOrder = type === 'security.alert' || d.stop_id === null || sub.order_visibility === 'location' || owners.has(`${d.integration_id} ${d.stop_id}`);
+      const alertOk = type !== 'security.alert' || alertReaches(JSON.parse(d.data) as Record<string, unknown>, { id: d.integration_id, kind: sub.kind });
+      if (!events.has(type) || !scopesHear(type, scopes.get(`${d.integration_id}|${d.location_id}`) ?? new Set()) || !seesOrder || !alertOk) {
         withdrawn.push(d.id);
         continue;
       }
@@ -178,7 +200,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
         continue;
       }
       const abort = new AbortController();
-      const options = { policy, timeoutMs: settings().timeoutMs, agents: agentsFor(policy.allowLoopback), signal: abort.signal };
+      const options = { policy, timeoutMs: settings().timeoutMs, agents: agentsFor(policy), signal: abort.signal };
       const done = postWebhook(request.url, request.body, request.headers, options)
         .then((outcome) => {
           inFlight.delete(d.id);
@@ -194,6 +216,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       await ctx.db.updateTable('webhook_deliveries').set({ status: 'dead', last_status: 'withdrawn' }).where('id', 'in', withdrawn).where('status', '=', 'pending').execute();
     }
     if (released.length > 0) await ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: now }).where('id', 'in', released).execute();
+    if (held.length > 0) await ctx.db.updateTable('webhook_deliveries').set({ next_attempt_at: heldUntil }).where('id', 'in', held).where('status', '=', 'pending').execute();
   }
 
   function flushSoon(): void {

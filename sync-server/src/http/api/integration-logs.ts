@@ -1,4 +1,4 @@
-import { IntegrationLogQuery, maxIntegrationLogPage } from '@depotline/shared';
+import { IntegrationAlertList, IntegrationCallPage, IntegrationLogQuery, maxIntegrationLogPage, WebhookAttemptPage } from '@depotline/shared';
 import { z } from 'zod';
 import { viewAt } from '../../access/access-profile';
 import type { Caller } from '../../access/caller';
@@ -8,6 +8,7 @@ import { notFound } from '../../errors';
 import { scopedLocationIds } from '../../integrations/integration-alerts';
 import { listIntegrationAlerts, listIntegrationCalls, listWebhookAttempts } from '../../integrations/integration-log-read';
 import { type Endpoint, endpoint } from '../endpoint';
+import { adminOpenApi } from '../openapi';
 
 /*
  * An integration's logs (docs/api.md, "Integration logs"): its API calls, its webhook attempts and
@@ -39,6 +40,7 @@ export function integrationLogEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/calls',
       params,
       query: IntegrationLogQuery,
+      openapi: adminOpenApi('listIntegrationCalls', 'The integration\u2019s API calls, newest first (no bodies)', { 200: { description: 'A page of calls.', schema: IntegrationCallPage } }),
       handle: async (call) => {
         await readableIntegration(call, call.input.params.integrationId, 'integration.logs.read');
         return listIntegrationCalls(call.db, call.input.params.integrationId, call.input.query);
@@ -49,6 +51,7 @@ export function integrationLogEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/webhook-attempts',
       params,
       query: IntegrationLogQuery,
+      openapi: adminOpenApi('listWebhookAttempts', 'The integration\u2019s webhook attempts, newest first (no bodies)', { 200: { description: 'A page of attempts.', schema: WebhookAttemptPage } }),
       handle: async (call) => {
         await readableIntegration(call, call.input.params.integrationId, 'integration.logs.read');
         return listWebhookAttempts(call.db, call.input.params.integrationId, call.input.query);
@@ -59,6 +62,7 @@ export function integrationLogEndpoints(): Endpoint[] {
       path: '/integrations/:integrationId/alerts',
       params,
       query: alertQuery,
+      openapi: adminOpenApi('listIntegrationAlerts', 'The integration\u2019s unusual-activity alerts, newest first', { 200: { description: 'The alerts.', schema: IntegrationAlertList } }),
       handle: async (call) => {
         await readableIntegration(call, call.input.params.integrationId, 'integration.logs.read');
         return { alerts: await listIntegrationAlerts(call.db, call.input.params.integrationId, call.input.query.limit) };
