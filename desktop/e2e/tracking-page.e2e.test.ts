@@ -14,6 +14,7 @@ import { testClock, type TestClock } from '../../sync-server/test/factories';
 import { backends } from '../../sync-server/test/harness';
 import { push, setStatus } from '../../sync-server/test/webhook-world';
 import { buildWorld, rest, type World } from '../../sync-server/test/world';
+import { newPinColumns } from '../../sync-server/src/proofs/delivery-pin';
 import { encryptStopPii } from '../../sync-server/src/sync/stop-pii';
 import { launchChromium, screenshotDir } from './support/browser';
 
@@ -59,7 +60,7 @@ describe.each(backends)('customer tracking page in Chromium (%s)', (backend) => 
     w.ctx.now = clock.now;
     await w.ctx.db.updateTable('locations').set({ name: 'Riverside Depot' }).where('id', '=', w.A).execute();
     w.ctx.config = { ...w.ctx.config, tracking: { ...w.ctx.config.tracking, coarseDistance: true } };
-  }, 60_000);
+  }, 120_000);
   afterEach(async () => {
     await w.dispose();
   });
@@ -69,6 +70,7 @@ describe.each(backends)('customer tracking page in Chromium (%s)', (backend) => 
     const mine = s2!;
     // The route is under way: the first stop delivered, the driver heading to the second; a fresh position and coordinates give an ETA.
     await w.ctx.db.updateTable('stops').set(encryptStopPii(w.ctx, mine.id, { coordinates: { lat: 52.5208, lng: 13.4095 } })).where('id', '=', mine.id).execute();
+    await w.ctx.db.updateTable('stops').set(newPinColumns(w.ctx, mine.id, true)).where('id', '=', mine.id).execute();
     await w.ctx.db.updateTable('stops').set(encryptStopPii(w.ctx, s1!.id, { coordinates: { lat: 52.5163, lng: 13.3777 } })).where('id', '=', s1!.id).execute();
     await w.ctx.db.insertInto('positions').values({ driver_id: w.driverRecordId, location_id: w.A, lat: 52.51, lng: 13.35, heading_deg: null, speed_kmh: null, recorded_at: clock.now(), version: 1 }).execute();
     for (const to of ['en_route', 'arrived', 'delivered']) await push(w, w.users.dispatcher.token, [setStatus(w.A, s0!.id, to)]);
@@ -86,7 +88,8 @@ describe.each(backends)('customer tracking page in Chromium (%s)', (backend) => 
     expect(await page.locator('#ahead').textContent()).toBe('1');
     expect(await page.locator('#window').textContent()).toMatch(/\d\d:\d\d–\d\d:\d\d$/);
     expect(await page.locator('#eta-row').isVisible()).toBe(true);
-    expect(await page.locator('#pin-box').isVisible()).toBe(false);
+    expect(await page.locator('#pin-box').isVisible()).toBe(true);
+    expect(await page.locator('#pin').textContent()).toMatch(/^\d{6}$/);
     expect(await page.locator('#distance-row').isVisible()).toBe(false);
 
     // Live: the driver finishes the stop before; without a reload the page says this one is next.
@@ -99,10 +102,13 @@ describe.each(backends)('customer tracking page in Chromium (%s)', (backend) => 
     if (backend === 'sqlite') await page.screenshot({ path: path.join(screenshotDir, '70-tracking-page-active.png'), fullPage: true });
 
     await push(w, w.users.dispatcher.token, [setStatus(w.A, mine.id, 'arrived')]);
-    await push(w, w.users.dispatcher.token, [setStatus(w.A, mine.id, 'delivered')]);
+    // The customer gave the driver the PIN (its capture is the delivery checks' own test).
+    await w.ctx.db.updateTable('stops').set({ pin_verified_at: clock.now() }).where('id', '=', mine.id).execute();
+    expect(await push(w, w.users.dispatcher.token, [setStatus(w.A, mine.id, 'delivered')])).toEqual([expect.objectContaining({ status: 'applied' })]);
     await eventually(() => statusText(page)).toBe('Delivered');
     expect(await page.locator('#eta-row').isVisible()).toBe(false);
     expect(await page.locator('#ahead-row').isVisible()).toBe(false);
+    expect(await page.locator('#pin-box').isVisible()).toBe(false);
     if (backend === 'sqlite') await page.screenshot({ path: path.join(screenshotDir, '71-tracking-page-delivered.png'), fullPage: true });
 
     // Everything the page received and sent, searched for what it must never carry.

@@ -1,10 +1,11 @@
 import type { ServerContext } from '../context';
+import { revealPinForTracking } from '../proofs/delivery-pin';
 
 /**
- * The delivery PIN the tracking page shows when the order requires one. The PIN belongs to the
- * delivery checks (it is stored there, for checking as a keyed hash and for this page alone
- * field-encrypted); until that store answers, the page shows no PIN.
+ * The delivery PIN the tracking page shows when the order requires one: kept by the delivery
+ * checks (proofs/delivery-pin.ts) as a keyed hash for checking and, for this page alone,
+ * field-encrypted. Null when the stop needs none or is finished.
  */
-export function trackingPinOf(_ctx: ServerContext, _stopId: string): Promise<string | null> {
-  return Promise.resolve(null);
+export function trackingPinOf(ctx: ServerContext, stopId: string): Promise<string | null> {
+  return revealPinForTracking(ctx, stopId);
 }

@@ -11,6 +11,7 @@ import { startReceiver, type Receiver } from '../../test/webhook-receiver';
 import { deliveriesOf, push, registerIntegration, setStatus, subscribe, webhookTestSettings } from '../../test/webhook-world';
 import { buildWorld, eventually, rest, type World } from '../../test/world';
 import { auditTrackingHits } from './hits';
+import { newPinColumns } from '../proofs/delivery-pin';
 import { trackingTokenHash } from './links';
 
 const viewKeys = ['active', 'approxDistanceKm', 'asOf', 'depot', 'eta', 'pin', 'status', 'statusText', 'stopsBefore', 'timezone', 'window'];
@@ -142,6 +143,18 @@ describe.each(backends)('customer tracking links (%s)', (backend) => {
     expect(expired.text).toBe(unknown.text);
   });
 
+  it('a stop that needs a PIN shows it on its page while open, and no longer once delivered', async () => {
+    const stop = w.stops.A1[0]!;
+    const pin = newPinColumns(w.ctx, stop.id, true);
+    await w.ctx.db.updateTable('stops').set(pin).where('id', '=', stop.id).execute();
+    const token = tokenOf((await createLink(w, stop.id)).body!['url'] as string);
+    const view = JSON.parse((await page(w, `/t/${token}/status`)).text) as { pin: string | null };
+    expect(view.pin).toMatch(/^\d{6}$/);
+    expect((await page(w, `/t/${token}`)).text).toContain(view.pin);
+    await w.ctx.db.updateTable('stops').set({ status: 'delivered', updated_at: clock.now() }).where('id', '=', stop.id).execute();
+    expect(JSON.parse((await page(w, `/t/${token}/status`)).text)).toMatchObject({ status: 'delivered', pin: null });
+  });
+
   it('a link also ends at its maximum age', async () => {
     const token = tokenOf((await createLink(w, w.stops.A1[2]!.id)).body!['url'] as string);
     clock.advance(w.ctx.config.tracking.maxAgeMs - 1000);
@@ -209,10 +222,14 @@ describe.each(backends)('customer tracking links (%s)', (backend) => {
         if (res.status === 429) retryAfter ??= res.headers.get('retry-after');
       }
     };
+    const started = Date.now();
     await Promise.all(Array.from({ length: 50 }, worker));
+    // Fixed one-minute windows: a slow run may span more than one, each allowing the budget again.
+    const windows = Math.ceil((Date.now() - started) / 60_000) + 1;
     const budget = w.ctx.config.tracking.perAddressPerMin;
-    expect(statuses.get(404)).toBe(budget);
-    expect(statuses.get(429)).toBe(total - budget);
+    expect(statuses.get(404)).toBeGreaterThanOrEqual(budget);
+    expect(statuses.get(404)).toBeLessThanOrEqual(budget * windows);
+    expect((statuses.get(404) ?? 0) + (statuses.get(429) ?? 0)).toBe(total);
     expect(Number(retryAfter)).toBeGreaterThan(0);
     // The API and health check are unaffected (their own budgets).
     expect((await page(w, '/healthz')).status).toBe(200);
