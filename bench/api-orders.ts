@@ -7,7 +7,7 @@
  * outbox check in one transaction, presented through the data profile, logged in the call log and
  * published to the live feed. Counted: 201 answers completed inside the window, per second.
  * Then the same through `POST .../orders/batch`, `batchSize` orders per request (each with its own
- * key, each in its own savepoint of the request's one transaction) from `batchConcurrency` clients.
+ * key, all in the request's one transaction) from `batchConcurrency` clients.
  *
  * Baseline, in the same run and database: the same number of orders through the CLI's order
  * import (`importOrders`: the same validation-free write path, the same handlers, batches of 500
