@@ -13,7 +13,8 @@ import { hourMs } from './call-baselines';
  * activity"): claimed once per subject, rule and window across every server process; then, in
  * one transaction, a `security.alert` audit entry at each of the integration's locations, an
  * `integration_activity` notice to every admin holding `integration.manage` there, a
- * `security.alert` webhook event for the integrations subscribed to it, and, when the integration
+ * `security.alert` webhook event for the integration's own subscriptions to it (for an alert about
+ * no integration: `notifications` integrations subscribed to it), and, when the integration
  * is set to, its suspension (audited). Alerts carry ids, counts, networks and addresses; never a
  * body, a key or customer data.
  */
@@ -136,12 +137,13 @@ export async function raiseIntegrationAlert(ctx: ServerContext, f: Finding, now:
     for (const userId of holders) {
       await insertAlertNotice(trx, { userId, kind: 'integration_activity', details, actor: noticeActor }, now);
     }
-    if (integration) {
-      await enqueueWebhookEvents(trx, ctx, locationIds.map((locationId) => ({
-        type: 'security.alert' as const, locationId, stopId: null, occurredAt: now,
-        data: { rule: f.rule, integrationId: integration.id, credentialId: f.credentialId, suspendedIntegration: suspended },
-      })));
-    }
+    // About an integration: to its own subscriptions only; about no integration (the API probed): to `notifications` integrations (webhooks/outbox.ts alertReaches).
+    await enqueueWebhookEvents(trx, ctx, locationIds.map((locationId) => ({
+      type: 'security.alert' as const, locationId, stopId: null, occurredAt: now,
+      data: integration
+        ? { kind: 'integration_activity', rule: f.rule, integrationId: integration.id, credentialId: f.credentialId, suspendedIntegration: suspended }
+        : { kind: 'integration_activity', rule: f.rule },
+    })));
     return { raised: true, suspended };
   });
   if (outcome.raised) {

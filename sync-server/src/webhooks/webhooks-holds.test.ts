@@ -9,6 +9,7 @@ import { backends } from '../../test/harness';
 import { startReceiver, type Receiver } from '../../test/webhook-receiver';
 import { deliveriesOf, push, registerIntegration, setStatus, subscribe, webhookTestSettings } from '../../test/webhook-world';
 import { buildWorld, eventually, rest, sleep, type World } from '../../test/world';
+import { raiseIntegrationAlert } from '../integrations/integration-alerts';
 import { enqueueWebhookEvents } from './outbox';
 
 describe.each(backends)('webhook holds and routing (%s)', (backend) => {
@@ -38,8 +39,10 @@ describe.each(backends)('webhook holds and routing (%s)', (backend) => {
     await subscribe(w, pager, `${receiver.origin}/pager-orders`, ['stop.status_changed']);
     await w.ctx.db.transaction().execute((trx) => enqueueWebhookEvents(trx, w.ctx, [
       { type: 'security.alert', locationId: w.A, stopId: null, occurredAt: w.ctx.now(), data: { kind: 'integration_activity', rule: 'refused_burst', integrationId: shop, credentialId: 'key_abc', suspendedIntegration: true } },
-      { type: 'security.alert', locationId: w.A, stopId: null, occurredAt: w.ctx.now(), data: { kind: 'integration_activity', rule: 'refused_burst', ip: '203.0.113.9' } },
     ]));
+    // The API probed by an address naming no credential: an alert about no integration.
+    expect(await raiseIntegrationAlert(w.ctx, { rule: 'refused_burst', integrationId: null, credentialId: null, ip: '203.0.113.9', facts: { refusals: 20 } }, w.ctx.now()))
+      .toMatchObject({ raised: true });
     expect(await eventually(() => receiver.received.length >= 2, 20_000)).toBe(true);
     await sleep(300);
     const got = bodies();
