@@ -13,6 +13,7 @@ import { mapBridgeCalls } from './bridge-map';
 import { importBridgeCalls } from './bridge-import';
 import { integrationBridgeCalls } from './bridge-integrations';
 import { trackingBridgeCalls } from './bridge-tracking';
+import { proofBridgeCalls } from './bridge-proofs';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -369,6 +370,7 @@ export const bridgeCalls = {
   ...importBridgeCalls,
   ...integrationBridgeCalls,
   ...trackingBridgeCalls,
+  ...proofBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;

@@ -28,6 +28,7 @@ export {
 export type { AccountClient } from './sync/account-client';
 export type { ExportFile, GovernanceClient, Held } from './sync/governance-client';
 export type { IntegrationsClient } from './sync/integrations-client';
+export type { FetchedProofFile, ProofsClient } from './sync/proofs-client';
 export type { IntegrationHooksClient } from './sync/integration-hooks-client';
 export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,

@@ -9,6 +9,7 @@ import { GovernanceClient } from './governance-client';
 import { IntegrationHooksClient } from './integration-hooks-client';
 import { TrackingClient } from './tracking-client';
 import { IntegrationsClient } from './integrations-client';
+import { ProofsClient } from './proofs-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
 import { RetryTimer } from './retry-timer';
@@ -76,6 +77,8 @@ export class SyncClient {
   readonly integrationHooks: IntegrationHooksClient;
   /** A stop's customer tracking links (`tracking.manage`) over REST, with this session's token. */
   readonly tracking: TrackingClient;
+  /** A stop's proof of delivery (files fetched on demand, never stored by the client) over REST, with this session's token. */
+  readonly proofs: ProofsClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
@@ -106,6 +109,7 @@ export class SyncClient {
     this.integrations = new IntegrationsClient(serverUrl, tokens);
     this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens);
     this.tracking = new TrackingClient(serverUrl, tokens);
+    this.proofs = new ProofsClient(serverUrl, tokens);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,

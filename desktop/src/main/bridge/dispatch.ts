@@ -110,6 +110,10 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     stopTrackingLinks: (args) => service.tracking.stopTrackingLinks(args),
     createTrackingLink: (args) => service.tracking.createTrackingLink(args),
     revokeTrackingLink: (args) => service.tracking.revokeTrackingLink(args),
+    stopProofs: (args) => service.proofs.stopProofs(args),
+    proofFile: (args) => service.proofs.proofFile(args),
+    exportProofBundle: (args) => service.proofs.exportProofBundle(args),
+    requestProofDeletion: (args) => service.proofs.requestProofDeletion(args),
   };
 }
 

@@ -23,6 +23,12 @@ import { createMainWindow } from './window';
 const here = import.meta.dirname;
 const rendererDir = path.join(here, 'renderer');
 const preloadPath = path.join(here, 'preload.cjs');
+/** The save dialog's file type, per kind of file the console saves. */
+const saveFilters: Record<'csv' | 'xlsx' | 'zip', { name: string; extensions: string[] }> = {
+  csv: { name: 'CSV file', extensions: ['csv'] },
+  xlsx: { name: 'Excel workbook', extensions: ['xlsx'] },
+  zip: { name: 'Proof-of-delivery bundle', extensions: ['zip'] },
+};
 
 // Item 4: every renderer sandboxed, whatever a window's own options say.
 app.enableSandbox();
@@ -92,6 +98,7 @@ function run(): void {
       idleLockMs: idleLockMs(policy),
       mapTiles: policy.mapTiles ?? null,
       ...(policy.eta ? { eta: policy.eta } : {}),
+      podOfflineCache: policy.podOfflineCache,
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).
@@ -101,7 +108,7 @@ function run(): void {
         const options = {
           title: 'Save export',
           defaultPath: path.join(app.getPath('downloads'), fileName),
-          filters: [format === 'xlsx' ? { name: 'Excel workbook', extensions: ['xlsx'] } : { name: 'CSV file', extensions: ['csv'] }],
+          filters: [saveFilters[format]],
         };
         const answer = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
         return answer.canceled || !answer.filePath ? null : answer.filePath;

@@ -12,13 +12,15 @@ describe('Electron security checklist, as configuration', () => {
     expect(csp.get('default-src')).toEqual(["'none'"]);
     expect(csp.get('script-src')).toEqual(["'self'"]);
     expect(csp.get('style-src')).toEqual(["'self'"]);
-    expect(csp.get('img-src')).toEqual(["'self'"]);
+    // Images: the app's own, and blob: URLs the page makes of a proof photo main handed it.
+    expect(csp.get('img-src')).toEqual(["'self'", 'blob:']);
     expect(csp.get('connect-src')).toEqual(["'none'"]);
     for (const d of ['object-src', 'frame-src', 'base-uri', 'form-action', 'frame-ancestors']) expect(csp.get(d)).toEqual(["'none'"]);
     // The map library's worker is a file of the app: no blob: or data: workers.
     expect(csp.get('worker-src')).toEqual(["'self'"]);
     const all = contentSecurityPolicy();
-    for (const loose of ['unsafe-eval', 'unsafe-inline', 'wasm-unsafe-eval', 'data:', 'blob:', 'http:', 'https:', '*']) expect(all).not.toContain(loose);
+    for (const loose of ['unsafe-eval', 'unsafe-inline', 'wasm-unsafe-eval', 'data:', 'http:', 'https:', '*']) expect(all).not.toContain(loose);
+    expect([...csp.entries()].filter(([, values]) => values.includes('blob:')).map(([name]) => name)).toEqual(['img-src']);
   });
 
   it('7: only the e2e host widens connect-src, and only by what it names', () => {
@@ -31,13 +33,13 @@ describe('Electron security checklist, as configuration', () => {
     const csp = contentSecurityPolicy();
     expect(contentSecurityPolicy({ tileOrigin: null })).toBe(csp);
     expect(csp).not.toMatch(/https?:\/\//);
-    expect(directives(csp).get('img-src')).toEqual(["'self'"]);
+    expect(directives(csp).get('img-src')).toEqual(["'self'", 'blob:']);
   });
 
   it('7: a configured tile server is allowed for images and fetches, exactly its origin and nothing more', () => {
     const origin = 'https://tiles.depot.example';
     const csp = directives(contentSecurityPolicy({ tileOrigin: origin }));
-    expect(csp.get('img-src')).toEqual(["'self'", origin]);
+    expect(csp.get('img-src')).toEqual(["'self'", 'blob:', origin]);
     expect(csp.get('connect-src')).toEqual([origin]);
     for (const d of ['script-src', 'style-src', 'font-src', 'worker-src']) expect(csp.get(d), d).toEqual(["'self'"]);
     for (const d of ['default-src', 'frame-src', 'object-src', 'media-src']) expect(csp.get(d), d).toEqual(["'none'"]);
@@ -77,7 +79,12 @@ describe('Electron security checklist, as configuration', () => {
   it('1: the page may request nothing but app:// (DevTools aside)', () => {
     expect(isAllowedRequestUrl('app://depotline/assets/x.js')).toBe(true);
     expect(isAllowedRequestUrl('devtools://devtools/bundled/inspector.html')).toBe(true);
-    for (const url of ['https://cdn.example.com/x.js', 'http://127.0.0.1:8787/api/v1/me', 'ws://127.0.0.1:8787/socket.io/', 'file:///etc/passwd', 'data:text/javascript,alert(1)']) {
+    // The page's own blob: URLs (a proof photo shown from memory); no other origin's.
+    expect(isAllowedRequestUrl('blob:app://depotline/4f1c2f2e-5d7a-4b8e-9c1a-0a1b2c3d4e5f')).toBe(true);
+    for (const url of [
+      'https://cdn.example.com/x.js', 'http://127.0.0.1:8787/api/v1/me', 'ws://127.0.0.1:8787/socket.io/', 'file:///etc/passwd', 'data:text/javascript,alert(1)',
+      'data:image/png;base64,iVBORw0KGgo=', 'blob:https://evil.example/4f1c2f2e', 'blob:app://depotline.evil/4f1c2f2e',
+    ]) {
       expect(isAllowedRequestUrl(url), url).toBe(false);
     }
   });

@@ -35,7 +35,9 @@ export interface PagePolicyOptions {
 /**
  * Item 7: a strict Content-Security-Policy. Scripts and styles only from the app itself (no
  * inline script, no eval, no remote code); images only local (the TOTP QR code is drawn as
- * SVG elements, not a data: URL); no network from the page at all (`connect-src 'none'`:
+ * SVG elements, not a data: URL) and `blob:` URLs, which only the page itself can make: a
+ * proof-of-delivery photo is handed over by main and shown from memory that way (never data:,
+ * which any injected markup could carry); no network from the page at all (`connect-src 'none'`:
  * every request goes through the bridge to main); no frames, plugins, forms or <base>.
  * Workers only from the app's own files: the map library's worker (a file of the build, never
  * a blob: or data: URL).
@@ -53,7 +55,7 @@ export function contentSecurityPolicy(options: PagePolicyOptions = {}): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    ["img-src 'self'", ...tiles].join(' '),
+    ["img-src 'self' blob:", ...tiles].join(' '),
     "font-src 'self'",
     `connect-src ${connect}`,
     "media-src 'none'",
@@ -127,6 +129,8 @@ export function denyDevicePermission(): boolean {
  */
 export function isAllowedRequestUrl(url: string, tileOrigin: string | null = null): boolean {
   if (isAppUrl(url)) return true;
+  // A blob: URL the page made of a proof photo it holds in memory (only the page's own origin can make one).
+  if (url.startsWith('blob:app://depotline/')) return true;
   if (tileOrigin && originOf(url) === tileOrigin) return true;
   return url.startsWith('devtools://');
 }

@@ -11,6 +11,7 @@ import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-eve
 import { ConsoleGovernance } from './console-governance';
 import { ConsoleIntegrations } from './console-integrations';
 import { ConsoleTracking } from './console-tracking';
+import { ConsoleProofs } from './console-proofs';
 import { ConsolePlanning } from './console-planning';
 import { ConsoleStopOrders } from './console-stop-orders';
 import { ConsoleMap } from './console-map';
@@ -52,6 +53,8 @@ export interface ConsoleServiceOptions {
   chooseOpenPath?: ChooseOpenPath;
   /** How the board estimates arrival times, per depot (managed policy `eta`); absent: the defaults. */
   eta?: EtaPolicy;
+  /** Managed policy `podOfflineCache`: proof files may be kept locally for offline viewing. Absent: false, never. */
+  podOfflineCache?: boolean;
 }
 
 
@@ -69,8 +72,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -91,6 +94,8 @@ export class ConsoleService {
   readonly integrations: ConsoleIntegrations;
   /** The stop detail's customer tracking links (`tracking.manage`), asked of the server. */
   readonly tracking: ConsoleTracking;
+  /** The stop detail's proof of delivery, fetched from the server on demand. */
+  readonly proofs: ConsoleProofs;
   /** The planning screens' calls (routes, stops, crews, fleet); each refuses unless the console is unlocked. */
   readonly planning: ConsolePlanning;
   /** The stop editor's calls; each refuses unless the console is unlocked. */
@@ -151,6 +156,9 @@ export class ConsoleService {
     });
     this.integrations = new ConsoleIntegrations({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
     this.tracking = new ConsoleTracking({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
+    this.proofs = new ConsoleProofs({
+      session: () => this.#unlocked(), activity: () => this.#idle.touch(), chooseSavePath: options.chooseSavePath, offlineCache: options.podOfflineCache ?? false,
+    });
     const planning = { session: () => this.#unlocked(), now: this.#o.now, activity: () => this.#idle.touch() };
     this.planning = new ConsolePlanning(planning);
     this.stopOrders = new ConsoleStopOrders(planning);

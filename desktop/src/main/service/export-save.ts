@@ -7,7 +7,8 @@ import { ConsoleError } from './console-error';
 /** What the save dialog proposes. */
 export interface SaveSuggestion {
   fileName: string;
-  format: ExportFormat;
+  /** `zip`: a stop's sealed proof-of-delivery bundle. */
+  format: ExportFormat | 'zip';
 }
 
 /**

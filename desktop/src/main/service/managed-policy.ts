@@ -22,6 +22,12 @@ export const ConsolePolicy = z.object({
   mapTiles: MapTilesPolicy.optional(),
   /** How the board estimates arrival times, in general and per depot (eta-policy.ts). Absent: the defaults. */
   eta: EtaPolicy.optional(),
+  /**
+   * Whether proof-of-delivery files may be kept in the local (encrypted) database for viewing
+   * offline. Only from the policy file, never the environment. Default false: a proof is shown
+   * from memory while its stop is open and written nowhere on this computer.
+   */
+  podOfflineCache: z.boolean().default(false),
 }).strict();
 export type ConsolePolicy = z.infer<typeof ConsolePolicy>;
 

@@ -6,6 +6,7 @@ import { StatusBadge } from '../ui/StatusBadge';
 import { FailureFact, FailureReasonDialog } from '../planning/FailureReasonDialog';
 import { useQuery } from './hooks';
 import { TrackingLinksPanel } from './TrackingLinksPanel';
+import { ProofPanel } from './ProofPanel';
 
 /** A withheld field's stored value did not decrypt on the server (altered in its database); the depot's admins were alerted. */
 const withheldLabel: Readonly<Record<EncryptedStopField, string>> = {
@@ -89,6 +90,7 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
       )}
       {detail.notesVisible && <NotesEditor key={stop.id} detail={detail} onSaved={setDetail} />}
       <TrackingLinksPanel key={`tracking-${stop.id}`} stopId={stop.id} timeZone={timeZone} dataVersion={dataVersion} />
+      <ProofPanel key={`proofs-${stop.id}`} stopId={stop.id} timeZone={timeZone} dataVersion={dataVersion} />
       <p className="last-change" data-testid="last-change">
         Last changed {stop.updatedBy ? <>by <strong>{stop.updatedBy}</strong> </> : ''}{dateTimeAt(stop.updatedAt, timeZone)}
       </p>
