@@ -4,7 +4,7 @@ import type { ServerContext } from '../context';
 import { driverUserOfRoute } from '../sync/driver-queries';
 import type { LiveFeed, Touched } from '../sync/mutations/handler';
 import { loadEntityChanges } from '../sync/pull';
-import { driverRoom, generalRoom, permsOfClass, reachableViewClasses } from './rooms';
+import { driverRoom, generalRoom, locationMayHaveListeners, permsOfClass, reachableViewClasses, roomMayHaveListeners } from './rooms';
 import type { SyncServer } from './socket-types';
 
 type DriverPermissionLookup = (userId: string, locationId: string) => Promise<ReadonlySet<Permission> | null>;
@@ -39,8 +39,15 @@ async function broadcastTouched(ctx: ServerContext, io: SyncServer, touched: rea
     if (!routeDrivers.has(routeId)) routeDrivers.set(routeId, await driverUserOfRoute(ctx.db, routeId));
     return routeDrivers.get(routeId)!;
   };
-  for (const [locationId, items] of byLocation) {
+  for (const [locationId, all] of byLocation) {
+    // No socket in any of the location's rooms: nothing is redacted or sent. A record made by
+    // this commit is not even read back; a changed one still is, because decrypting it is what
+    // reports a value tampered with at rest at the change that touched it.
+    const listening = locationMayHaveListeners(io, locationId);
+    const items = listening ? all : all.filter((t) => !t.created);
+    if (items.length === 0) continue;
     const changes = await loadEntityChanges(ctx, locationId, items);
+    if (!listening) continue;
     for (const t of items) {
       const change = changes.get(`${t.entity}:${t.id}`);
       if (!change) continue;
@@ -56,7 +63,7 @@ async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerm
   if (change.entity === 'stop' || change.entity === 'route') {
     const routeId = change.entity === 'stop' ? change.data.routeId : change.data.id;
     const driverUser = await driverOf(routeId);
-    if (driverUser) {
+    if (driverUser && roomMayHaveListeners(io, driverRoom(loc, driverUser))) {
       const perms = await driverPerms(driverUser, loc);
       if (perms?.has('location.read')) {
         const data = change.entity === 'stop' ? { ...change, data: redactStopForViewer(change.data, perms) } : change;
@@ -72,9 +79,12 @@ async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerm
   }
   // View classes that end up with the same copy share one emit (a socket is in one general room
   // per location): a route or position goes out once, a stop once per distinct redaction, so the
-  // packet is encoded a handful of times however many view classes groups make possible.
+  // packet is encoded a handful of times however many view classes groups make possible, and
+  // only for view classes with a socket in their room.
   const copies = new Map<string, { data: Change; rooms: string[] }>();
   for (const viewClass of reachableViewClasses) {
+    // An empty view class is not redacted or encoded for (a console joining later catches up by pull).
+    if (!roomMayHaveListeners(io, generalRoom(loc, viewClass))) continue;
     const perms = permsOfClass(viewClass);
     if (change.entity === 'position' && !perms.has('position.read')) continue;
     const data = change.entity === 'stop' ? { ...change, data: redactStopForViewer(change.data, perms) } : change;

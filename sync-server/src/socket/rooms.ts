@@ -1,6 +1,7 @@
 import { type Permission, stopRedactionPermissions } from '@depotline/shared';
+import { Adapter } from 'socket.io-adapter';
 import { viewAt } from '../access/access-profile';
-import type { SyncSocket } from './socket-types';
+import type { SyncServer, SyncSocket } from './socket-types';
 
 /**
  * Socket rooms per location and view. A socket joins the general room of its view class
@@ -27,6 +28,28 @@ export const generalRoom = (locationId: string, viewClass: string) => `loc:${loc
 export const driverRoom = (locationId: string, userId: string) => `loc:${locationId}:d:${userId}`;
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 export const userRoom = (userId: string) => `user:${userId}`;
+
+/**
+ * Whether anyone may be listening in a room, so the live feed can skip work nobody receives.
+ * Only the in-memory default adapter holds every socket (they are all in this process). A
+ * cross-process adapter (Redis, cluster: subclasses of the default) does not list the other
+ * processes' sockets here, so it must answer "someone may be listening": it is never skipped.
+ */
+export function roomMayHaveListeners(io: SyncServer, room: string): boolean {
+  const adapter = io.of('/').adapter;
+  if (Object.getPrototypeOf(adapter) !== Adapter.prototype) return true;
+  return (adapter.rooms.get(room)?.size ?? 0) > 0;
+}
+
+/** Whether anyone may be listening in any room of a location (its general rooms or a driver's). */
+export function locationMayHaveListeners(io: SyncServer, locationId: string): boolean {
+  const adapter = io.of('/').adapter;
+  if (Object.getPrototypeOf(adapter) !== Adapter.prototype) return true;
+  if (reachableViewClasses.some((viewClass) => roomMayHaveListeners(io, generalRoom(locationId, viewClass)))) return true;
+  const drivers = driverRoom(locationId, '');
+  for (const [room, sockets] of adapter.rooms) if (sockets.size > 0 && room.startsWith(drivers)) return true;
+  return false;
+}
 
 export function permsOfClass(viewClass: string): Set<Permission> {
   const perms = new Set<Permission>(['location.read']);

@@ -15,6 +15,8 @@ export interface Touched {
   locationId: string;
   /** For a route reassigned or a stop moved to another route: the driver user who must be told it is gone. */
   previousDriverUserId?: string | null;
+  /** Made by this transaction: every stored value in it was just written here, none left from before. */
+  created?: boolean;
 }
 
 /** Sends committed changes to the sockets allowed to see them. */
