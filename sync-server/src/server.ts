@@ -26,6 +26,7 @@ import { integrationAlertsSettled } from './integrations/anomalies';
 import { flushRefusalDigests } from './audit/refusal-digest';
 import { closeIntegrationCallLog } from './integrations/call-log';
 import { startIntegrationLogRetention } from './integrations/log-retention';
+import { startTrackingHitAudits } from './tracking/hits';
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -102,6 +103,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   // Sends queued webhooks while this process holds the webhook lease (webhooks/worker.ts).
   const webhooks = startWebhookWorker(ctx);
   const integrationLogRetention = startIntegrationLogRetention(ctx);
+  // Hourly tracking-link view counts are audited every minute, not only after a later view (tracking/hits.ts).
+  const trackingHitAudits = startTrackingHitAudits(ctx);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -136,6 +139,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       await withheldReportsSettled(ctx);
       // Integration calls still buffered, and their alerts, are written before the database closes.
       await integrationLogRetention.stop();
+      await trackingHitAudits.stop();
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);
       // Digests of refused requests still counting their minute are written now.

@@ -8,7 +8,8 @@ import type { TrackingLinkRow } from './links';
  * per link per hour (no address, no user agent), and once the hour is over one audit entry
  * `tracking_link.viewed` per link and hour with its count. Several server processes may count
  * into the same row; whichever sums up an hour first claims it (`audited_at`), so it is audited
- * once.
+ * once. A timer in each server process sums up finished hours every minute and at shutdown
+ * (`startTrackingHitAudits`); a view also nudges it.
  */
 
 const hourMs = 3_600_000;
@@ -40,6 +41,27 @@ export async function auditTrackingHits(ctx: ServerContext, now: number): Promis
     await appendAuditEntries(trx, entries, now);
     return entries.length;
   });
+}
+
+/**
+ * The periodic flush: `auditTrackingHits` every minute and once more at shutdown, so a link
+ * nobody opens again still has its last hour audited. Failures are logged, never thrown.
+ */
+export function startTrackingHitAudits(ctx: ServerContext, everyMs = 60_000): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const run = () => {
+    running = auditTrackingHits(ctx, ctx.now()).catch((err: unknown) => ctx.log.error('tracking link views could not be audited', { error: String(err) }));
+    return running;
+  };
+  const timer = setInterval(() => void run(), everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await run();
+    },
+  };
 }
 
 /** Runs `auditTrackingHits` at most once a minute per process, after a view; failures are logged, never thrown. */

@@ -168,7 +168,11 @@ describe.each(backends)('customer tracking links (%s)', (backend) => {
     const receiver: Receiver = await startReceiver();
     try {
       const shop = await registerIntegration(w.ctx, 'shop-one', [{ locationId: w.A, permissions: ['status.read'] }]);
+      // Whoever holds the address sees the PIN: only an integration with a contact field in its profile is sent it.
+      await w.ctx.db.updateTable('integrations').set({ data_profile: JSON.stringify(['orderRef', 'status', 'phone']) }).where('id', '=', shop).execute();
       const sub = await subscribe(w, shop, `${receiver.origin}/hooks`, ['tracking_link.created']);
+      const plain = await registerIntegration(w.ctx, 'shop-plain', [{ locationId: w.A, permissions: ['status.read', 'orders.read'] }]);
+      await subscribe(w, plain, `${receiver.origin}/plain`, ['tracking_link.created']);
       await push(w, w.users.dispatcher.token, [{ type: 'stop.cancel', locationId: w.A, stopId: w.stops.A2[2]!.id }]);
       await push(w, w.users.dispatcher.token, [{ type: 'route.assign', locationId: w.A, routeId: w.routes.A2, driverId: w.driverRecordId, vehicleId: null }]);
       const links = await w.ctx.db.selectFrom('tracking_links').selectAll().orderBy('stop_id').execute();
@@ -178,8 +182,12 @@ describe.each(backends)('customer tracking links (%s)', (backend) => {
       expect(deliveries).toHaveLength(2);
       expect(deliveries.map((d) => d.data).join()).not.toContain('/t/');
 
-      expect(await eventually(() => receiver.received.length === 2, 10_000)).toBe(true);
-      const bodies = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: { stopId: string; trackingUrl: string; stop: Record<string, unknown> } });
+      expect(await eventually(() => receiver.received.length === 4, 10_000)).toBe(true);
+      const withoutContact = receiver.received.filter((r) => r.path === '/plain').map((r) => JSON.parse(r.body) as { data: Record<string, unknown> });
+      expect(withoutContact).toHaveLength(2);
+      for (const b of withoutContact) expect(b.data['trackingUrl']).toBeNull();
+      expect(receiver.received.map((r) => r.body).filter((b) => b.includes('/t/'))).toHaveLength(2);
+      const bodies = receiver.received.filter((r) => r.path === '/hooks').map((r) => JSON.parse(r.body) as { type: string; data: { stopId: string; trackingUrl: string; stop: Record<string, unknown> } });
       for (const b of bodies) {
         expect(b.type).toBe('tracking_link.created');
         const url = new URL(b.data.trackingUrl);

@@ -5,6 +5,7 @@ import {
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { presentStop } from '../sync/presenters';
+import { etaBucketOf, minuteOf, snapToGrid } from './coarse';
 import type { TrackingLinkRow } from './links';
 import { trackingPinOf } from './pin';
 
@@ -13,7 +14,8 @@ import { trackingPinOf } from './pin';
  * from. It is assembled field by field from what the customer may know (docs/security-model.md,
  * "Customer tracking links"): the depot's name, a status, the window, an ETA, the PIN, how many
  * stops come first, and (if the depot allows) the driver's distance rounded to 0.5 km while this
- * stop is next. Never a driver, a phone, a note, an address, another stop, the route or an id.
+ * stop is next. The ETA is a 15-minute step and `asOf` a minute (coarse.ts), so neither tells
+ * where the driver is. Never a driver, a phone, a note, an address, another stop, the route or an id.
  *
  * Null when the stop is gone, or finished longer ago than a link may outlive it (a link whose
  * end was not brought forward, for instance a stop finished outside a push).
@@ -44,11 +46,11 @@ export async function trackingViewOf(ctx: ServerContext, db: Db, link: TrackingL
         const p = presentStop(ctx, s);
         return { id: s.id, sequence: s.sequence, status: s.status as StopStatus, window: { start: s.window_start, end: s.window_end }, coordinates: p.coordinates ?? null };
       });
-      const start = { lat: fresh.lat, lng: fresh.lng, recordedAt: Number(fresh.recorded_at) };
-      eta ??= estimateRouteEtas(withCoordinates, start, now, defaultEtaSettings).get(stop.id) ?? null;
+      // The estimate starts from coarse inputs only (coarse.ts): the position snapped to a grid, the minute.
+      eta ??= estimateRouteEtas(withCoordinates, { ...snapToGrid(fresh), recordedAt: 0 }, minuteOf(now), defaultEtaSettings).get(stop.id) ?? null;
       const own = withCoordinates.find((s) => s.id === stop.id)?.coordinates;
       if (ctx.config.tracking.coarseDistance && publicStatus === 'on_the_way' && own) {
-        approxDistanceKm = Math.max(0.5, Math.round(haversineKm(start, own) * 2) / 2);
+        approxDistanceKm = Math.max(0.5, Math.round(haversineKm(fresh, own) * 2) / 2);
       }
     }
   }
@@ -60,11 +62,11 @@ export async function trackingViewOf(ctx: ServerContext, db: Db, link: TrackingL
     status: publicStatus,
     statusText: trackingStatusText[publicStatus],
     window: { start: Number(stop.window_start), end: Number(stop.window_end) },
-    eta,
+    eta: eta === null ? null : etaBucketOf(eta),
     pin: open ? await trackingPinOf(ctx, stop.id) : null,
     stopsBefore: outForDelivery && ahead >= 0 ? ahead : null,
     approxDistanceKm,
-    asOf: now,
+    asOf: minuteOf(now),
   };
 }
 

@@ -27,6 +27,9 @@ export interface PayloadSource {
   occurred_at: number;
 }
 
+/** Fields naming how to reach the customer: an integration needs one to be sent a tracking link's address. */
+const contactFields: readonly ProfileField[] = ['customerName', 'phone', 'email'];
+
 /** What a security alert tells its integration: kinds, rules and counts; ids only of the integration itself. */
 const alertFacts = ['kind', 'rule', 'reason', 'suspendedIntegration'] as const;
 const ownAlertIds = ['integrationId', 'credentialId', 'subscriptionId'] as const;
@@ -51,8 +54,12 @@ function eventFacts(
       // Raised by the server itself: kinds, rules and the integration's own ids, never customer data.
       return alertFactsFor(stored, integrationId);
     case 'tracking_link.created':
-      // The link's address, sealed in the outbox, opened now (tracking/links.ts): for the integration to send to its customer.
-      return { trackingUrl: openTrackingUrl(ctx, stored), expiresAt: typeof stored['expiresAt'] === 'number' ? new Date(stored['expiresAt']).toISOString() : null };
+      // The link's address, sealed in the outbox, opened now (tracking/links.ts): for the integration to send to its
+      // customer. Whoever holds it sees the delivery PIN, so only an integration whose profile has a contact field gets it.
+      return {
+        trackingUrl: contactFields.some((f) => profile.has(f)) ? openTrackingUrl(ctx, stored) : null,
+        expiresAt: typeof stored['expiresAt'] === 'number' ? new Date(stored['expiresAt']).toISOString() : null,
+      };
     case 'pod.added':
       // The proof's id and kind (proofs/capture.ts): never its file or position.
       return { proofId: stored['proofId'] ?? null, kind: stored['kind'] ?? null, suspicious: stored['suspicious'] === true };
