@@ -18,6 +18,7 @@ import * as m0015 from './migrations/0015-integration-order-visibility';
 import * as m0016 from './migrations/0016-proof-of-delivery';
 import * as m0017 from './migrations/0017-delivery-checks';
 import * as m0018 from './migrations/0018-tracking-links';
+import * as m0019 from './migrations/0019-check-age';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -39,6 +40,7 @@ export const migrations: Record<string, Migration> = {
   '0016-proof-of-delivery': m0016,
   '0017-delivery-checks': m0017,
   '0018-tracking-links': m0018,
+  '0019-check-age': m0019,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

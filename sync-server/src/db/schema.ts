@@ -197,6 +197,8 @@ export interface Database {
     pin_verified_at: number | null;
     /** The kind of the passing regulated-goods check recorded (`age` or `id`), or null. */
     check_passed: string | null;
+    /** The `minimum_age` a passing age check was made against (0019-check-age); null for none or an ID check. */
+    check_min_age: number | null;
   };
   /** 0017: an age or ID check recorded at the door: document type and result only, never a number or a date of birth. */
   delivery_checks: {

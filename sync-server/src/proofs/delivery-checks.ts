@@ -109,7 +109,10 @@ export async function recordCheck(ctx: ServerContext, w: DoorWrite, stop: StopRo
     id, stop_id: stop.id, location_id: stop.location_id, kind: input.kind, document_type: input.documentType, result: input.result,
     over_threshold: overThreshold === null ? null : overThreshold ? 1 : 0, recorded_by: w.by.userId, device_time: input.deviceTime ?? null, recorded_at: w.now,
   }).execute();
-  await w.trx.updateTable('stops').set({ check_passed: input.result === 'pass' ? input.kind : null }).where('id', '=', stop.id).execute();
+  // A passing age check keeps the age it was made against: the delivered guard accepts it only at that age or lower.
+  const passed = input.result === 'pass';
+  await w.trx.updateTable('stops').set({ check_passed: passed ? input.kind : null, check_min_age: passed && input.kind === 'age' ? stop.minimum_age : null })
+    .where('id', '=', stop.id).execute();
   const detail = { checkKind: input.kind, documentType: input.documentType, result: input.result, ...(overThreshold === null ? {} : { overThreshold }) };
   const proofId = newProofId();
   await insertProof(ctx, w.trx, {

@@ -61,12 +61,21 @@ export function newPinColumns(ctx: ServerContext, stopId: string, pinRequired: b
 /**
  * The PIN columns after an order says `pinRequired` (undefined: not said, nothing changes). A
  * stop that already has a PIN keeps it (the customer may have seen it); turning the requirement
- * off forgets it.
+ * off forgets it. The wrong tries are never forgotten: a PIN made again later starts with the
+ * old count, so turning the requirement off and on never gives a locked stop its tries back
+ * (only a dispatcher's audited unlock does). Stops en route or at the door refuse turning it off
+ * at all (handover.ts).
  */
-export function pinColumnsFor(ctx: ServerContext, stopId: string, pinRequired: boolean | undefined, current: Pick<StopRow, 'pin_hash'> | null): Partial<PinColumns> {
+export function pinColumnsFor(
+  ctx: ServerContext,
+  stopId: string,
+  pinRequired: boolean | undefined,
+  current: Pick<StopRow, 'pin_hash' | 'pin_failures'> | null,
+): Partial<PinColumns> {
   if (pinRequired === undefined) return {};
-  if (!pinRequired) return noPin;
-  return current?.pin_hash ? { pin_required: 1 } : freshPin(ctx, stopId);
+  const failures = { pin_failures: current?.pin_failures ?? 0 };
+  if (!pinRequired) return { ...noPin, ...failures };
+  return current?.pin_hash ? { pin_required: 1 } : { ...freshPin(ctx, stopId), ...failures };
 }
 
 export type PinAttemptOutcome =

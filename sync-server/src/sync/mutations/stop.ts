@@ -7,7 +7,7 @@ import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
 import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
 import { newPinColumns, pinColumnsFor } from '../../proofs/delivery-pin';
-import { handoverRefusal } from '../../proofs/handover';
+import { checkColumnsFor, handoverRefusal, requirementLoweringRefusal } from '../../proofs/handover';
 
 /** Stop mutations: status (the state machine), notes, customer details and order, creation. */
 
@@ -51,6 +51,8 @@ function orderAudit(o: Partial<StopOrderFields>, before: StopRow | undefined): R
     ...(o.orderRef !== undefined ? { orderRef: fromTo(before?.order_ref, o.orderRef) } : {}),
     ...(o.parcelCount !== undefined ? { parcelCount: fromTo(before?.parcel_count, o.parcelCount) } : {}),
     ...(o.pinRequired !== undefined ? { pinRequired: fromTo(before && before.pin_required === 1, o.pinRequired) } : {}),
+    ...(o.minimumAge !== undefined ? { minimumAge: fromTo(before?.minimum_age, o.minimumAge) } : {}),
+    ...(o.idCheck !== undefined ? { idCheck: fromTo(before && before.id_check === 1, o.idCheck) } : {}),
   };
 }
 
@@ -74,7 +76,7 @@ export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by:
       coordinates: null, email: null, paymentRef: null, failureNote: null,
     }),
     ...newOrderColumns(ctx, s.id, order),
-    ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null,
+    ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null, check_min_age: null,
     window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
     version, updated_at: now, updated_by: by,
   };
@@ -120,10 +122,13 @@ export const stopMutations = {
       const c = m.changes;
       const order = orderPart(c);
       await checkOrder(scope.ctx, scope.trx, { id: stop.id, locationId: stop.location_id }, order, stop);
+      const lowering = requirementLoweringRefusal(stop, order);
+      if (lowering) throw new Rejection('invalid_transition', lowering, stopChange(scope.ctx, stop));
       return touchStop(scope, stop, {
         ...encryptStopPii(scope.ctx, stop.id, { customerName: c.customerName, address: c.address, phone: c.phone }),
         ...orderColumns(scope.ctx, stop.id, order),
         ...pinColumnsFor(scope.ctx, stop.id, order.pinRequired, stop),
+        ...checkColumnsFor(stop, order),
         ...(c.sequence !== undefined ? { sequence: c.sequence } : {}),
         ...(c.window !== undefined ? { window_start: c.window.start, window_end: c.window.end } : {}),
         ...(c.eta !== undefined ? { eta: c.eta } : {}),
