@@ -96,12 +96,12 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
   });
   afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
-  async function consoleOf(user: BuiltUser): Promise<ConsolePage & { install: Installation }> {
+  async function consoleOf(user: BuiltUser, podOfflineCache = false): Promise<ConsolePage & { install: Installation }> {
     const install = newInstallation();
     cleanup.push(() => install.dispose());
     const host = await startTestHost({
       serverUrl: server.url, rendererDir: renderer.dir, profilesDir: install.profilesDir, vault: install.vault, verifiers: install.verifiers,
-      service: { chooseSavePath: ({ fileName }) => Promise.resolve(path.join(saveDir, fileName)) },
+      service: { chooseSavePath: ({ fileName }) => Promise.resolve(path.join(saveDir, fileName)), podOfflineCache },
     });
     cleanup.push(() => host.close());
     const c = await openConsole(browser, host);
@@ -119,7 +119,9 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
     try {
       const tables = await db.conn.all("SELECT name FROM sqlite_master WHERE type = 'table'");
       const rows = await Promise.all(tables.map(async (t) => db.conn.all(`SELECT * FROM "${String(t.name).replaceAll('"', '""')}"`)));
-      return JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+      // A Buffer turns itself into { type: 'Buffer', data } before a replacer sees it: blobs as base64.
+      const blob = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v) : (v as { type?: unknown; data?: unknown } | null)?.type === 'Buffer' ? Buffer.from((v as { data: number[] }).data) : null);
+      return JSON.stringify(rows, (_k, v: unknown) => blob(v)?.toString('base64') ?? v);
     } finally {
       await db.close();
     }
@@ -198,9 +200,19 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
     // Asked directly through the bridge, main refuses the file and the bundle (the server would too).
     const direct = await c.page.evaluate(async (id) => {
       const bridge = (window as unknown as { depotline: Record<string, (a: unknown) => Promise<{ ok: boolean; error?: { code: string } }>> }).depotline;
-      return [await bridge['exportProofBundle']!({ stopId: id }), await bridge['proofFile']!({ proofId: 'proof-unknown' })].map((r) => r.error?.code ?? 'ok');
+      return [await bridge['exportProofBundle']!({ stopId: id }), await bridge['proofFile']!({ stopId: id, proofId: 'proof-unknown' })].map((r) => r.error?.code ?? 'ok');
     }, stopId);
     expect(direct).toEqual(['forbidden', 'forbidden']);
     expect(await audited(finance.id, 'pod.view')).toEqual([]);
+  });
+
+  it('only where the managed policy allows an offline cache does the console keep the proofs it showed, in its encrypted database', async () => {
+    const manager = await buildUser(server.ctx, { role: 'manager', locationIds: [A] });
+    const c = await consoleOf(manager, true);
+    await stopRow(c.page, stopId).click();
+    const photo = c.page.locator('[data-testid="proof-item"][data-kind="photo"]');
+    await photo.getByTestId('proof-show').click();
+    await eventually(() => photo.getByTestId('proof-image').evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await eventually(async () => (await databaseText(c.install)).includes(photoBase64Head)).toBe(true);
   });
 });

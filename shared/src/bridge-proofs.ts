@@ -54,6 +54,8 @@ export const ConsoleStopProofs = z.discriminatedUnion('access', [
     canDelete: z.boolean(),
     /** Files shown here may be kept in the local database for offline viewing (managed policy). */
     offlineCache: z.boolean(),
+    /** The server could not be reached: this is the offline copy, as of that time. */
+    cachedAt: Timestamp.nullable().optional(),
   }),
   /** Without `pod.view` (finance, reporting): that a proof exists, never its content. */
   z.object({ access: z.literal('summary'), stopId: EntityId, summary: ProofSummary }),
@@ -81,7 +83,7 @@ export const proofBridgeCalls = {
   /** The stop's proofs (`pod.view`), or its summary only; fetched from the server each time. */
   stopProofs: { args: z.object({ stopId: EntityId }).strict(), result: ConsoleStopProofs },
   /** One proof's image, fetched from the server (each view is audited there), shown from memory. */
-  proofFile: { args: z.object({ proofId: EntityId }).strict(), result: ConsoleProofFile },
+  proofFile: { args: z.object({ stopId: EntityId, proofId: EntityId }).strict(), result: ConsoleProofFile },
   /** The sealed dispute bundle (`pod.export`), saved where the user picks. */
   exportProofBundle: { args: z.object({ stopId: EntityId }).strict(), result: ProofBundleResult },
   /** Asks for the proof's deletion (`pod.delete`): it waits for a second person's approval. */

@@ -118,7 +118,7 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   createTrackingLink: { stopId: 's1' },
   revokeTrackingLink: { linkId: '0b5e4f3c-8c1a-4d2e-9f3a-2b1c0d9e8f7a' },
   stopProofs: { stopId: 's1' },
-  proofFile: { proofId: 'p1' },
+  proofFile: { stopId: 's1', proofId: 'p1' },
   exportProofBundle: { stopId: 's1' },
   requestProofDeletion: { proofId: 'p1', reason: 'customer asked for erasure' },
 };

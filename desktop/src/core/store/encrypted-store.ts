@@ -14,6 +14,7 @@ import type {
 } from './local-store';
 import { enqueueBatch, readImportMapping, stopsByOrderRef, writeImportMapping } from './import-store';
 import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
+import { clearProofCache, readProofCache, writeProofCache, type ProofCacheEntry } from './proof-cache';
 import { SerialQueue } from './serial-queue';
 import { applyServerChanges } from './server-state';
 import type { SqlConnection } from './sql-binding';
@@ -243,6 +244,19 @@ export class EncryptedStore implements LocalStore {
       await setMetaRow(conn, key, value);
       return { result: undefined, change: noChange };
     });
+  }
+
+  proofCache(key: string): Promise<ProofCacheEntry | null> {
+    return this.#read((conn) => readProofCache(conn, key));
+  }
+
+  putProofCache(entry: ProofCacheEntry): Promise<void> {
+    return this.#write(async (conn) => ({ result: await writeProofCache(conn, entry), change: noChange }));
+  }
+
+  clearProofCache(): Promise<number> {
+    // Purged, so the deleted images do not linger in free pages of the file.
+    return this.#write(async (conn) => ({ result: await clearProofCache(conn), change: noChange }), { purge: true });
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {

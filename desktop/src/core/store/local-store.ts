@@ -6,6 +6,7 @@ import type { BoardQuery, BoardRow } from './board';
 import type { BoardDay } from './board-day';
 import type { BatchOutcome } from './import-store';
 import type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
+import type { ProofCacheEntry } from './proof-cache';
 
 export type { BoardFilter, BoardQuery, BoardRow, BoardSortKey } from './board';
 export type { BoardDay } from './board-day';
@@ -101,6 +102,11 @@ export interface LocalStore {
 
   getMeta(key: MetaKey): Promise<string | null>;
   setMeta(key: MetaKey, value: string): Promise<void>;
+
+  /** The offline proof copy (only when the managed policy allows it; see migration 0007). */
+  proofCache(key: string): Promise<ProofCacheEntry | null>;
+  putProofCache(entry: ProofCacheEntry): Promise<void>;
+  clearProofCache(): Promise<number>;
 
   /** Called after each committed write. Returns the unsubscribe function. */
   subscribe(listener: (change: StoreChange) => void): () => void;

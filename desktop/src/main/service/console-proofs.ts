@@ -1,7 +1,7 @@
 import {
-  MaxProofsShown, type BridgeArgs, type ConsoleProofFile, type ConsoleProofView, type ConsoleStopProofs, type ProofBundleResult, type ProofRecord,
+  ConsoleStopProofs, MaxProofsShown, type BridgeArgs, type ConsoleProofFile, type ConsoleProofView, type ProofBundleResult, type ProofRecord,
 } from '@depotline/shared';
-import { ServerRequestError } from '../../core';
+import { ServerRequestError, ServerUnreachableError } from '../../core';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { permissionsOf } from './console-views';
@@ -27,10 +27,14 @@ export interface ConsoleProofsOptions {
  * (core/sync/proofs-client.ts) when the detail opens: with `pod.view` at the stop's depot the
  * proofs themselves, without it (finance, reporting) the summary only — that a proof exists.
  * A file is fetched when the page asks for it (the server audits each view) and handed to the
- * page as a data URL; this object keeps nothing of it.
+ * page as a data URL; this object keeps nothing of it. Only when the managed policy allows an
+ * offline cache are the lists and files shown also kept in the encrypted local database, and read
+ * from there while the server cannot be reached; otherwise a leftover copy is emptied once per session.
  */
 export class ConsoleProofs {
   readonly #o: ConsoleProofsOptions;
+  /** Sessions whose leftover offline copy was emptied (the policy does not allow one). */
+  readonly #cleared = new WeakSet<ActiveSession>();
 
   constructor(options: ConsoleProofsOptions) {
     this.#o = options;
@@ -38,27 +42,61 @@ export class ConsoleProofs {
 
   async stopProofs(args: BridgeArgs<'stopProofs'>): Promise<ConsoleStopProofs> {
     const session = this.#o.session();
-    const { permissions } = await this.#stopAccess(session, args.stopId);
+    await this.#clearUnlessAllowed(session);
+    const { stop, permissions } = await this.#stopAccess(session, args.stopId);
     const client = session.client.proofs;
     if (!permissions.has('pod.view')) {
       const { summary } = await translate(client.summary(args.stopId));
       return { access: 'summary', stopId: args.stopId, summary };
     }
-    const got = await translate(client.stopProofs(args.stopId));
-    return {
+    let got;
+    try {
+      got = await translate(client.stopProofs(args.stopId));
+    } catch (err) {
+      const cached = err instanceof ServerUnreachableError && this.#o.offlineCache ? await session.store.proofCache(`list:${args.stopId}`) : null;
+      const parsed = cached ? ConsoleStopProofs.safeParse(JSON.parse(Buffer.from(cached.body).toString('utf8'))) : null;
+      if (!cached || !parsed?.success || parsed.data.access !== 'full') throw err;
+      return { ...parsed.data, canExport: false, canDelete: false, cachedAt: cached.cachedAt };
+    }
+    const view: ConsoleStopProofs = {
       access: 'full', stopId: got.stopId, summary: got.summary,
       proofs: got.proofs.slice(-MaxProofsShown).map(toProofView),
       canExport: permissions.has('pod.export'), canDelete: permissions.has('pod.delete'), offlineCache: this.#o.offlineCache,
     };
+    if (this.#o.offlineCache) {
+      await session.store.putProofCache({
+        key: `list:${stop.id}`, locationId: stop.locationId, stopId: stop.id, contentType: 'application/json',
+        body: Buffer.from(JSON.stringify(view), 'utf8'), cachedAt: Date.now(),
+      });
+    }
+    return view;
   }
 
   async proofFile(args: BridgeArgs<'proofFile'>): Promise<ConsoleProofFile> {
-    const file = await translate(this.#o.session().client.proofs.file(args.proofId));
-    if (file.contentType !== 'image/jpeg' && file.contentType !== 'image/png') {
-      throw new ConsoleError('server_error', 'The server sent a proof file of a type this console does not show.');
+    const session = this.#o.session();
+    const { stop, permissions } = await this.#stopAccess(session, args.stopId);
+    if (!permissions.has('pod.view')) throw new ConsoleError('forbidden', 'Your access at this depot shows that a proof exists, not its content.');
+    let file;
+    try {
+      file = await translate(session.client.proofs.file(args.proofId));
+    } catch (err) {
+      const cached = err instanceof ServerUnreachableError && this.#o.offlineCache ? await session.store.proofCache(`file:${args.proofId}`) : null;
+      if (!cached || cached.stopId !== stop.id) throw err;
+      return { ...toProofFile(args.proofId, cached.contentType, cached.body, ''), fromCache: true };
     }
-    const dataUrl = `data:${file.contentType};base64,${Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength).toString('base64')}`;
-    return { proofId: args.proofId, contentType: file.contentType, dataUrl, sha256: file.sha256.slice(0, 64), fromCache: false };
+    if (this.#o.offlineCache) {
+      await session.store.putProofCache({
+        key: `file:${args.proofId}`, locationId: stop.locationId, stopId: stop.id, contentType: file.contentType, body: file.bytes, cachedAt: Date.now(),
+      });
+    }
+    return toProofFile(args.proofId, file.contentType, file.bytes, file.sha256);
+  }
+
+  /** Without the policy's allowance, a copy left from when it was allowed goes, once per session. */
+  async #clearUnlessAllowed(session: ActiveSession): Promise<void> {
+    if (this.#o.offlineCache || this.#cleared.has(session)) return;
+    this.#cleared.add(session);
+    await session.store.clearProofCache();
   }
 
   async exportProofBundle(args: BridgeArgs<'exportProofBundle'>): Promise<ProofBundleResult> {
@@ -92,6 +130,14 @@ export class ConsoleProofs {
     if (!location) throw new ConsoleError('forbidden', 'That depot is not available on this device.');
     return { stop, permissions: permissionsOf(location) };
   }
+}
+
+function toProofFile(proofId: string, contentType: string, bytes: Uint8Array, sha256: string): ConsoleProofFile {
+  if (contentType !== 'image/jpeg' && contentType !== 'image/png') {
+    throw new ConsoleError('server_error', 'The server sent a proof file of a type this console does not show.');
+  }
+  const dataUrl = `data:${contentType};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
+  return { proofId, contentType, dataUrl, sha256: sha256.slice(0, 64), fromCache: false };
 }
 
 /** What the stop detail shows of a proof's operational detail, in words (never customer data). */

@@ -29,6 +29,9 @@ export function ProofPanel({ stopId, timeZone, dataVersion }: { stopId: string; 
     <section className="proofs" data-testid="proofs" data-access={data.access}>
       <h3>Proof of delivery</h3>
       <SummaryLine summary={data.summary} />
+      {data.access === 'full' && data.cachedAt != null && (
+        <p className="muted" data-testid="proofs-offline">Offline copy from {dateTimeAt(data.cachedAt, timeZone)}: the server cannot be reached.</p>
+      )}
       {data.access === 'summary'
         ? <p className="muted" data-testid="proofs-summary-only">Your access shows that a proof exists, not its content.</p>
         : <FullProofs data={data} timeZone={timeZone} />}
@@ -73,7 +76,7 @@ function FullProofs({ data, timeZone }: { data: Extract<ConsoleStopProofs, { acc
     <>
       {data.proofs.length > 0 && (
         <ul className="proof-list" data-testid="proof-list">
-          {data.proofs.map((p) => <ProofItem key={p.id} proof={p} timeZone={timeZone} canDelete={data.canDelete} />)}
+          {data.proofs.map((p) => <ProofItem key={p.id} stopId={data.stopId} proof={p} timeZone={timeZone} canDelete={data.canDelete} />)}
         </ul>
       )}
       {data.canExport && data.proofs.length > 0 && (
@@ -92,7 +95,7 @@ function FullProofs({ data, timeZone }: { data: Extract<ConsoleStopProofs, { acc
   );
 }
 
-function ProofItem({ proof, timeZone, canDelete }: { proof: ConsoleProofView; timeZone: string; canDelete: boolean }) {
+function ProofItem({ stopId, proof, timeZone, canDelete }: { stopId: string; proof: ConsoleProofView; timeZone: string; canDelete: boolean }) {
   const [deleting, setDeleting] = useState(false);
   const [waiting, setWaiting] = useState<ApprovalView | null>(null);
   const facts = [
@@ -112,7 +115,7 @@ function ProofItem({ proof, timeZone, canDelete }: { proof: ConsoleProofView; ti
       {facts.length > 0 && <div className="proof-facts">{facts.join(' · ')}</div>}
       {proof.suspicious && <div className="proof-suspicious" data-testid="proof-suspicious">Suspicious: captured far from the stop. The depot&apos;s managers were alerted.</div>}
       {proof.destroyed && <div className="muted" data-testid="proof-destroyed">File deleted: it can never be shown again.</div>}
-      {proof.hasFile && <ProofImage proof={proof} />}
+      {proof.hasFile && <ProofImage stopId={stopId} proof={proof} />}
       {waiting ? (
         <p className="notice" role="status" data-testid="proof-delete-waiting">
           Deletion asked: waiting for a second person&apos;s approval (until {dateTimeAt(waiting.expiresAt, timeZone)}).
@@ -127,7 +130,7 @@ function ProofItem({ proof, timeZone, canDelete }: { proof: ConsoleProofView; ti
 }
 
 /** The image, fetched through main when asked for; the blob: URL lives while it is shown. */
-function ProofImage({ proof }: { proof: ConsoleProofView }) {
+function ProofImage({ stopId, proof }: { stopId: string; proof: ConsoleProofView }) {
   const [url, setUrl] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -137,7 +140,7 @@ function ProofImage({ proof }: { proof: ConsoleProofView }) {
     setBusy(true);
     setError(null);
     try {
-      const file = await call('proofFile', { proofId: proof.id });
+      const file = await call('proofFile', { stopId, proofId: proof.id });
       setUrl(URL.createObjectURL(blobOf(file.dataUrl, file.contentType)));
     } catch (err) {
       setError(messageOf(err));
