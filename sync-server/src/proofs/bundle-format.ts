@@ -3,6 +3,7 @@ import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import {
   NoteError, type NoteSigner, type NoteVerifier, parseSignedNote, signNote, verifyNoteSignature,
 } from '../crypto/signed-note';
+import { entryTimeMatches, readContainer } from './bundle-container';
 
 /**
  * The sealed dispute bundle (docs/security-model.md, "Proof of delivery"): a ZIP holding the
@@ -10,7 +11,9 @@ import {
  * note (C2SP signed-note, the format of the audit checkpoints) whose text lists the SHA-256 and
  * size of every other file in the ZIP. Whoever holds the server's verifier key checks a bundle
  * offline: the signature covers the manifest, the manifest covers every byte of every file, and
- * a file the manifest does not name makes the bundle invalid.
+ * a file the manifest does not name makes the bundle invalid, as does anything else in the ZIP
+ * container the server does not write (proofs/bundle-container.ts). Verification reads the
+ * manifest first and inflates no entry beyond the size the manifest gives it.
  *
  * Manifest text, one item per line:
  *   depotline-proof-bundle/v1
@@ -25,6 +28,9 @@ export const manifestName = 'manifest.txt';
 const maxEntries = 2_000;
 /** A bundle is read whole into memory: refuse a ZIP that would inflate past this. */
 const maxInflatedBytes = 1024 * 1024 * 1024;
+/** No bundle the server makes is larger (its files are capped at 256 MiB); verification refuses a bigger file unread. */
+export const maxBundleBytes = 512 * 1024 * 1024;
+const maxManifestBytes = 4 * 1024 * 1024;
 
 export interface BundleFile {
   /** Path inside the ZIP: letters, digits and `._-/` only, no `..`, no leading `/`. */
@@ -101,7 +107,11 @@ function parseManifest(text: string): { header: BundleHeader; files: ManifestEnt
   return { header: { stopId: field(1, 'stop'), locationId: field(2, 'location'), createdAt }, files };
 }
 
-function unzipBundle(zip: Uint8Array): Record<string, Uint8Array> {
+/**
+ * Inflates the entries `wanted` says yes to, refusing before any allocation a name twice, more
+ * entries than a bundle holds, or a declared size beyond `wanted`'s bound for it.
+ */
+function unzipBundle(zip: Uint8Array, wanted: (name: string) => number | null): Record<string, Uint8Array> {
   const names = new Set<string>();
   let inflated = 0;
   return unzipSync(zip, {
@@ -110,6 +120,9 @@ function unzipBundle(zip: Uint8Array): Record<string, Uint8Array> {
       // pass on one while a person reads the other.
       if (names.has(file.name)) throw new Error(`it holds ${file.name} twice`);
       names.add(file.name);
+      const bound = wanted(file.name);
+      if (bound === null) return false;
+      if (file.originalSize > bound) throw new Error(`${file.name} declares ${file.originalSize} bytes, more than ${bound}`);
       inflated += file.originalSize;
       if (names.size > maxEntries || inflated > maxInflatedBytes) throw new Error('the ZIP holds more than a bundle can');
       return true;
@@ -122,14 +135,18 @@ function unzipBundle(zip: Uint8Array): Record<string, Uint8Array> {
  * rotation). Every problem found is listed; any problem makes the bundle invalid.
  */
 export function verifyBundle(zip: Uint8Array, verifiers: readonly NoteVerifier[]): BundleVerdict {
-  let contents: Record<string, Uint8Array>;
-  try {
-    contents = unzipBundle(zip);
-  } catch (err) {
-    return { valid: false, header: null, problems: [`not a readable ZIP: ${err instanceof Error ? err.message : String(err)}`] };
+  if (zip.byteLength > maxBundleBytes) return { valid: false, header: null, problems: [`the file is ${zip.byteLength} bytes: larger than any bundle the server makes`] };
+  const container = readContainer(zip, maxEntries);
+  if (!container.entries.some((e) => e.name === manifestName)) {
+    return { valid: false, header: null, problems: [...container.problems, `no ${manifestName} in the ZIP`] };
   }
-  const note = contents[manifestName];
-  if (!note) return { valid: false, header: null, problems: [`no ${manifestName} in the ZIP`] };
+  let note: Uint8Array | undefined;
+  try {
+    note = unzipBundle(zip, (name) => (name === manifestName ? maxManifestBytes : null))[manifestName];
+  } catch (err) {
+    return { valid: false, header: null, problems: [...container.problems, `not a readable ZIP: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  if (!note) return { valid: false, header: null, problems: [...container.problems, `no ${manifestName} in the ZIP`] };
   let parsed: ReturnType<typeof parseSignedNote>;
   let manifest: ReturnType<typeof parseManifest>;
   try {
@@ -138,7 +155,15 @@ export function verifyBundle(zip: Uint8Array, verifiers: readonly NoteVerifier[]
   } catch (err) {
     return { valid: false, header: null, problems: [`${manifestName}: ${err instanceof Error ? err.message : String(err)}`] };
   }
-  const problems: string[] = [];
+  const problems: string[] = [...container.problems];
+  if (!entryTimeMatches(zip, manifest.header.createdAt)) problems.push('the ZIP entries\u2019 time is not the bundle\u2019s creation time (changed)');
+  const sizes = new Map(manifest.files.map((f) => [f.path, f.size]));
+  let contents: Record<string, Uint8Array>;
+  try {
+    contents = unzipBundle(zip, (name) => sizes.get(name) ?? null);
+  } catch (err) {
+    return { valid: false, header: manifest.header, problems: [...problems, `not a readable ZIP: ${err instanceof Error ? err.message : String(err)}`] };
+  }
   let signedBy: NoteVerifier | undefined;
   for (const signature of parsed.signatures) {
     signedBy ??= verifiers.find((v) => verifyNoteSignature(parsed.text, signature, v));
@@ -154,8 +179,8 @@ export function verifyBundle(zip: Uint8Array, verifiers: readonly NoteVerifier[]
     if (!bytes) problems.push(`${entry.path}: named in the manifest, missing from the ZIP`);
     else if (bytes.byteLength !== entry.size || sha256Hex(bytes) !== entry.sha256) problems.push(`${entry.path}: its content differs from the manifest (changed)`);
   }
-  for (const path of Object.keys(contents)) {
-    if (path !== manifestName && !listed.has(path) && !path.endsWith('/')) problems.push(`${path}: in the ZIP but not in the manifest (added)`);
+  for (const { name } of container.entries) {
+    if (name !== manifestName && !listed.has(name)) problems.push(`${name}: in the ZIP but not in the manifest (added)`);
   }
   if (problems.length > 0 || !signedBy) return { valid: false, header: manifest.header, problems };
   return { valid: true, header: manifest.header, files: manifest.files, keyName: signedBy.name, keyId: signedBy.keyId };
