@@ -69,6 +69,8 @@ export async function createTestEnv(backend: Backend, overrides: Partial<ServerC
     dataDir: dir,
     // Like the generated keys, signed audit checkpoints go under this test's own data directory.
     checkpoints: { ...loadConfig({}).checkpoints, dir: path.join(dir, 'audit-checkpoints') },
+    // Proof files too: test files running side by side must not count or delete each other's.
+    proofs: { ...loadConfig({}).proofs, dir: path.join(dir, 'proofs') },
     allowedOrigins: new Set(['app://depotline']),
     logLevel: loud ? 'debug' : 'silent',
     // Test clients sign in from a fresh device id at every turn; holding those for approval is

@@ -21,7 +21,8 @@ import { proofFileStore } from './storage';
  *                              a dispute about a delivery)
  *   README.txt                 what this is and how to check it
  *
- * The caller checks `pod.export` and audits the export.
+ * An original with a live redacted copy goes in only for an exporter who may redact (`pod.annotate`);
+ * otherwise the copy stands in for it. The caller checks `pod.export` and audits the export.
  */
 
 export interface BuiltBundle {
@@ -95,9 +96,17 @@ function readme(stopId: string, ctx: ServerContext, createdAt: number): string {
   ].join('\n');
 }
 
-export async function buildProofBundle(ctx: ServerContext, db: Db, stop: { id: string; locationId: string }, now: number): Promise<BuiltBundle> {
+/**
+ * `originals: false` (an exporter without `pod.annotate`): a proof that has a live redacted copy is
+ * bundled as its copy only; the original stays listed as a record, without its file.
+ */
+export async function buildProofBundle(
+  ctx: ServerContext, db: Db, stop: { id: string; locationId: string }, now: number, options: { originals: boolean },
+): Promise<BuiltBundle> {
   const rows = await proofRowsOfStop(db, stop.id);
-  const total = rows.reduce((sum, r) => sum + (r.deleted_at === null ? Number(r.size_bytes ?? 0) : 0), 0);
+  const redacted = new Set(rows.filter((r) => r.derived_from !== null && r.deleted_at === null).map((r) => r.derived_from));
+  const withheld = (row: ProofRow) => !options.originals && redacted.has(row.id);
+  const total = rows.reduce((sum, r) => sum + (r.deleted_at === null && !withheld(r) ? Number(r.size_bytes ?? 0) : 0), 0);
   if (total > maxBundleFileBytes) throw conflict(`The proof files of this stop (${total} bytes) are more than one bundle holds (${maxBundleFileBytes} bytes).`);
   const files: BundleFile[] = [];
   const records: BundledProof[] = [];
@@ -105,6 +114,10 @@ export async function buildProofBundle(ctx: ServerContext, db: Db, stop: { id: s
     const record = presentProof(row, ctx);
     if (row.content_type === null && row.storage_key === null) {
       records.push({ ...record, bundled: null });
+      continue;
+    }
+    if (withheld(row)) {
+      records.push({ ...record, bundled: { path: null, reason: 'redacted: its redacted copy is bundled instead (the original needs pod.annotate)' } });
       continue;
     }
     const opened = await openForBundle(ctx, row);

@@ -1,14 +1,16 @@
+import { sql } from 'kysely';
 import { appendAuditEntries, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
-import type { Db } from '../db/database';
+import { type Db, rawDatabaseOf } from '../db/database';
 import { type ProofRow, loadProof } from './records';
 import { proofFileStore } from './storage';
 
 /**
  * Deleting proof of delivery (docs/security-model.md, "Proof of delivery"): only ever through an
  * approved `pod.delete` request (approvals/actions/proof-delete.ts). Deleting destroys the proof's
- * wrapped data key, so its sealed file can never be opened again, wherever a copy of the bytes lies
- * (a backup, a copied data directory); the file itself is removed from the store as well. The row
+ * wrapped data key, so its sealed file no longer opens from the live database, wherever a copy of
+ * the bytes lies; the file itself is removed from the store as well. A database backup taken
+ * before the deletion still holds the wrapped key (docs/security-model.md, "Known gaps"). The row
  * stays as the record that a proof existed and who destroyed it, and when.
  *
  * A redacted copy (`derived_from`) shows what its original showed, less the blurred regions: it goes
@@ -62,5 +64,27 @@ export async function destroyProof(
   })), now);
   const store = proofFileStore(ctx);
   for (const row of alive) if (row.storage_key !== null) await store.delete(row.storage_key);
+  if (alive.length > 0) checkpointAfterCommit(ctx);
   return { proofId, destroyed: alive.map((r) => r.id) };
+}
+
+/**
+ * SQLite keeps the page that held a destroyed wrapped key in its -wal file until a checkpoint; a
+ * truncating checkpoint once the deletion has committed leaves no copy of it in the live files.
+ * Queued on the server's own connection, it runs when the caller's transaction has let go of it.
+ * Best effort: a busy or failed checkpoint is logged (the next automatic one copies the page over).
+ * PostgreSQL keeps the old row version until VACUUM, and its WAL archives and backups keep it
+ * longer: docs/security-model.md, "Known gaps".
+ */
+function checkpointAfterCommit(ctx: ServerContext): void {
+  const raw = rawDatabaseOf(ctx.db);
+  if (raw?.kind !== 'sqlite' || raw.file === ':memory:') return;
+  void sql<{ busy: number; log: number; checkpointed: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(ctx.db).then(
+    (result) => {
+      const row = result.rows[0];
+      if (row && Number(row.busy) !== 0) ctx.log.info('WAL checkpoint after a proof deletion was busy: the destroyed key stays in the -wal file until the next one');
+      else ctx.log.debug('WAL checkpointed after a proof deletion');
+    },
+    (err: unknown) => ctx.log.error('WAL checkpoint after a proof deletion failed', { error: err instanceof Error ? err.message : String(err) }),
+  );
 }

@@ -6,7 +6,10 @@ import type { ServerContext } from '../context';
  * gets its own random 256-bit data key; the file is sealed with it (AES-256-GCM), and the data
  * key is stored only wrapped by the server's proof key (DEPOTLINE_PROOF_KEY_FILE), itself never
  * in the database. Destroying a proof = setting its wrapped key to NULL (and deleting the file):
- * every copy of the sealed bytes, in a backup or a bundle, is unreadable from then on.
+ * from then on the live database cannot open any copy of the sealed bytes. A database backup (or
+ * WAL archive) from before the deletion still holds the wrapped key and, with the same proof key,
+ * opens a file backup of that time: the proof key is not rotated yet (docs/security-model.md,
+ * "Known gaps").
  *
  * Both layers bind the proof id as associated data, so a file or a wrapped key moved to another
  * proof's row does not open.

@@ -14,6 +14,7 @@ import { proofFileStore } from './storage';
  * Reading proof: the list of a stop's proofs (`pod.view`, with GPS stamps; or the capturing
  * driver on their own stop, without), the summary anyone who sees the stop may read (finance and
  * reporting: existence, not content), and a proof's file (`pod.view` only, each view audited).
+ * A proof with a live redacted copy is an original whose file only `pod.annotate` holders open.
  */
 
 interface ViewCall {
@@ -64,6 +65,11 @@ export async function proofFileFor(call: ViewCall, proofId: string): Promise<Pro
     call.audit(deniedEvent({ permission: 'pod.view', locationId: row.location_id, action: 'pod.view', targetType: 'proof', targetId: row.id }));
     throw forbidden();
   }
+  // Once a redacted copy exists, the unredacted original is for those who may redact (`pod.annotate`) only.
+  if (await hasLiveCopy(db, row.id) && !checkPermission(caller.profile, { permission: 'pod.annotate', locationId: row.location_id }, now)) {
+    call.audit(deniedEvent({ permission: 'pod.annotate', locationId: row.location_id, action: 'pod.view', targetType: 'proof', targetId: row.id }));
+    throw forbidden('A redacted copy of this proof exists: open the copy. The unredacted original is shown only to those who may redact proof (pod.annotate).');
+  }
   const view = (outcome: 'ok' | 'failed', details: Record<string, unknown>) =>
     call.audit({ action: 'pod.view', outcome, targetType: 'proof', targetId: row.id, locationId: row.location_id, details: { stopId: row.stop_id, kind: row.kind, ...details } });
   if (row.storage_key === null || row.content_type === null) throw new AppError('not_found', 404, 'This proof has no file (it is a record only).');
@@ -87,4 +93,10 @@ export async function proofFileFor(call: ViewCall, proofId: string): Promise<Pro
   }
   view('ok', { sha256: row.sha256 });
   return { proofId: row.id, contentType: row.content_type, sha256: row.sha256 ?? '', bytes };
+}
+
+/** Whether a redacted copy of this proof exists that was not destroyed. */
+export async function hasLiveCopy(db: Db, proofId: string): Promise<boolean> {
+  const copy = await db.selectFrom('proofs').select('id').where('derived_from', '=', proofId).where('deleted_at', 'is', null).limit(1).executeTakeFirst();
+  return copy !== undefined;
 }

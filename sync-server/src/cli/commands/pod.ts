@@ -7,14 +7,11 @@ import { loadCheckpointSigner, parseTrustedVerifiers } from '../../crypto/checkp
 import { NoteError, type NoteVerifier, parseVerifierKey } from '../../crypto/signed-note';
 import { badRequest, notFound } from '../../errors';
 import { buildProofBundle } from '../../proofs/bundle';
-import { verifyBundle } from '../../proofs/bundle-format';
+import { maxBundleBytes, verifyBundle } from '../../proofs/bundle-format';
 import { operatorActor } from '../../provisioning/operator';
 import { type CliCommand, type CliIo, exitCodes, optionalString, requiredString } from '../command';
 
 /** `pod bundle`, `pod verify-bundle` (docs/operations.md, "Proof of delivery bundles"). */
-
-/** A bundle above this is not one the server made (it refuses to build them this large). */
-const maxBundleBytes = 512 * 1024 * 1024;
 
 /**
  * The keys a bundle may be signed with: the one given (a verifier key, or a file holding one),
@@ -109,7 +106,8 @@ const podBundle: CliCommand = {
       const stop = await ctx.db.selectFrom('stops').select(['id', 'location_id']).where('id', '=', stopId.data).executeTakeFirst();
       if (!stop) throw notFound('The stop');
       const now = ctx.now();
-      const built = await buildProofBundle(ctx, ctx.db, { id: stop.id, locationId: stop.location_id }, now);
+      // The host's operator is trusted with every original (they hold the database and the proof key).
+      const built = await buildProofBundle(ctx, ctx.db, { id: stop.id, locationId: stop.location_id }, now, { originals: true });
       let fd: number;
       try {
         fd = fs.openSync(out, 'wx', 0o600);

@@ -65,10 +65,11 @@ export function proofGovernanceEndpoints(): Endpoint[] {
         const stop = await ctx.db.selectFrom('stops').select(['id', 'location_id']).where('id', '=', params.stopId).executeTakeFirst();
         if (!stop) throw forbidden();
         requirePermission(caller, { permission: 'pod.export', locationId: stop.location_id, action: 'pod.export', targetType: 'stop', targetId: stop.id }, now, audit);
-        const built = await buildProofBundle(ctx, ctx.db, { id: stop.id, locationId: stop.location_id }, now);
+        const originals = checkPermission(caller.profile, { permission: 'pod.annotate', locationId: stop.location_id }, now) !== null;
+        const built = await buildProofBundle(ctx, ctx.db, { id: stop.id, locationId: stop.location_id }, now, { originals });
         audit({
           action: 'pod.export', outcome: 'ok', targetType: 'stop', targetId: stop.id, locationId: stop.location_id,
-          details: { proofs: built.proofCount, files: built.fileCount, bytes: built.zip.byteLength, sha256: built.sha256 },
+          details: { proofs: built.proofCount, files: built.fileCount, bytes: built.zip.byteLength, sha256: built.sha256, originals },
         });
         return built;
       },
