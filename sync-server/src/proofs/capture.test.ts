@@ -68,6 +68,7 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     ownSecond = w.stops.A1[1]!.id;
     others = w.stops.A2[0]!.id;
     await w.ctx.db.updateTable('stops').set({ ...encryptStopPii(w.ctx, own, { coordinates: home }), barcodes: JSON.stringify(['PKG-1', 'PKG-2']) }).where('id', '=', own).execute();
+    await w.ctx.db.updateTable('stops').set(encryptStopPii(w.ctx, ownSecond, { coordinates: home })).where('id', '=', ownSecond).execute();
     await w.ctx.db.updateTable('stops').set({ barcodes: JSON.stringify(['PKG-OTHER']) }).where('id', '=', others).execute();
   }, 120_000);
   afterAll(async () => {
@@ -188,12 +189,17 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     expect((await rest(w, 'POST', `/stops/${own}/proof/scan`, driver(), { barcode: 'PKG-NOWHERE' })).status).toBe(422);
     expect((await rest(w, 'POST', `/stops/${own}/proof/scan`, driver(), { barcode: 'PKG-1', documentNumber: 'X' })).status).toBe(400);
 
-    const alertsBefore = (await auditOf('security.alert')).length;
+    const alertsOfOwn = async () => (await auditOf('security.alert')).filter((a) => a.target_id === own).length;
+    const alertsBefore = await alertsOfOwn();
     const antipodes = await rest(w, 'POST', `/stops/${own}/proof/gps`, driver(), { gps: { lat: -52.52, lng: -166.595, accuracyM: 5 } });
     expect(antipodes.status).toBe(400);
     expect(String((antipodes.body!.error as { message: string }).message)).toMatch(/km from the stop/);
     expect((await rest(w, 'POST', `/stops/${own}/proof/gps`, driver(), { gps: { lat: 91, lng: 0, accuracyM: 5 } })).status).toBe(400);
-    expect((await auditOf('security.alert')).length).toBe(alertsBefore + 1);
+    expect(await alertsOfOwn()).toBe(alertsBefore + 1);
+    // A device sending far-away stamps again and again: refused each time, but one alert per stop and hour.
+    for (let i = 0; i < 3; i++) expect((await rest(w, 'POST', `/stops/${own}/proof/gps`, driver(), { gps: { lat: -52.52, lng: -166.595, accuracyM: 5 } })).status).toBe(400);
+    expect(await alertsOfOwn()).toBe(alertsBefore + 1);
+    expect((await auditOf('pod.capture')).filter((a) => a.target_id === own && a.details.includes('gps_implausible')).length).toBeGreaterThanOrEqual(4);
 
     expect(await proofCount()).toBe(before.proofs);
     expect(storedFiles()).toBe(before.files);
@@ -235,7 +241,7 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
   });
 
   it('a GPS stamp far from the stop marks the proof suspicious and alerts the depot\u2019s managers and admins', async () => {
-    const res = await rest(w, 'POST', `/stops/${own}/proof/gps`, driver(), { gps: { lat: 52.54, lng: 13.405, accuracyM: 10 }, deviceTime: 1 });
+    const res = await rest(w, 'POST', `/stops/${ownSecond}/proof/gps`, driver(), { gps: { lat: 52.54, lng: 13.405, accuracyM: 10 }, deviceTime: 1 });
     expect(res.status).toBe(201);
     const { proof } = ProofCaptured.parse(res.body);
     expect(proof.suspicious).toBe(true);
@@ -244,7 +250,7 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     const told = new Set(notices.filter((n) => n.details.includes(proof.id)).map((n) => n.user_id));
     expect(told).toEqual(new Set([w.users.admin.id, w.users.manager.id]));
     expect(notices.every((n) => !n.details.includes('52.54'))).toBe(true);
-    expect((await rest(w, 'GET', `/stops/${own}/proof-summary`, w.users.finance.token)).body).toMatchObject({ summary: { suspicious: true } });
+    expect((await rest(w, 'GET', `/stops/${ownSecond}/proof-summary`, w.users.finance.token)).body).toMatchObject({ summary: { suspicious: true } });
   });
 
   it('tells integrations holding pod.read: pod.added with the proof id and kind, never the file or position', async () => {
@@ -263,5 +269,20 @@ describe.each(backends)('proof of delivery capture (%s)', (backend) => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('refuses proof once the stop is delivered, failed or cancelled: 409, nothing stored, the refusal audited', async () => {
+    const closed = ownSecond;
+    const proofsOf = async () => (await w.ctx.db.selectFrom('proofs').select('id').where('stop_id', '=', closed).execute()).length;
+    const before = await proofsOf();
+    for (const status of ['delivered', 'failed', 'cancelled']) {
+      await w.ctx.db.updateTable('stops').set({ status }).where('id', '=', closed).execute();
+      const gps = await rest(w, 'POST', `/stops/${closed}/proof/gps`, driver(), { gps: { lat: 52.5201, lng: 13.4051, accuracyM: 5 } });
+      expect(gps.status).toBe(409);
+      expect(String((gps.body!.error as { message: string }).message)).toContain(`The stop is ${status}`);
+      expect((await upload(closed, 'signature', await signaturePng(), '', driver(), 'image/png')).status).toBe(409);
+    }
+    expect(await proofsOf()).toBe(before);
+    expect((await auditOf('pod.capture')).filter((a) => a.target_id === closed && a.details.includes('stop_closed')).length).toBe(6);
   });
 });

@@ -47,9 +47,14 @@ interface Capture {
   file: { bytes: Uint8Array; contentType: string; sha256: string } | null;
 }
 
-async function stopForCapture(call: CaptureCall, stopId: string): Promise<ProofStop> {
+const closedStatuses = new Set(['delivered', 'failed', 'cancelled']);
+
+async function stopForCapture(call: CaptureCall, stopId: string, kind: ProofKind): Promise<ProofStop> {
   const stop = await requireProofStop(call.ctx.db, call.caller, stopId, 'pod.capture', 'pod.capture', call.now, call.audit);
-  if (stop.status === 'cancelled') throw conflict('The stop is cancelled: no proof can be attached to it. Nothing was stored.');
+  // Proof belongs to the handover: once the stop is closed, nothing can be added to it afterwards.
+  if (closedStatuses.has(stop.status)) {
+    refuse(call, stop, kind, 'stop_closed', conflict(`The stop is ${stop.status}: proof can only be captured before it is closed. Nothing was stored.`));
+  }
   return stop;
 }
 
@@ -65,7 +70,7 @@ async function refuseImplausible(call: CaptureCall, stop: ProofStop, kind: Proof
     stopId: stop.id, locationId: stop.location_id, proofId: null, kind, distanceM: judged.distanceM ?? 0, thresholdM: call.ctx.config.proofs.maxDistanceM, refused: true,
   }, call.now));
   return refuse(call, stop, kind, 'gps_implausible', new AppError('bad_request', 400,
-    `The GPS stamp is ${Math.round((judged.distanceM ?? 0) / 1000)} km from the stop (more than ${implausibleDistanceM / 1000} km): it cannot be a handover there. Nothing was stored; the depot's managers were alerted.`,
+    `The GPS stamp is ${Math.round((judged.distanceM ?? 0) / 1000)} km from the stop (more than ${implausibleDistanceM / 1000} km): it cannot be a handover there. Nothing was stored; the depot's managers were alerted (once an hour per stop at most).`,
     { issues: ['gps: too far from the stop'] }));
 }
 
@@ -128,7 +133,7 @@ function captureEvent(p: NewProof): AuditEvent {
 export async function capturePhotoOrSignature(
   call: CaptureCall, stopId: string, kind: ProofFileKind, upload: Uint8Array, meta: { deviceTime: number | null; gps: GpsStamp | null },
 ): Promise<CaptureResult> {
-  const stop = await stopForCapture(call, stopId);
+  const stop = await stopForCapture(call, stopId, kind);
   let image;
   try {
     image = await prepareProofImage(kind, upload, call.ctx.config.proofs.maxPixels);
@@ -163,7 +168,7 @@ async function barcodeOfAnotherStop(db: Db, stop: ProofStop, barcode: string): P
 
 /** A parcel barcode scanned at the door, matched against the stop's expected parcels. */
 export async function captureScan(call: CaptureCall, stopId: string, scan: { barcode: string; deviceTime: number | null; gps: GpsStamp | null }): Promise<CaptureResult> {
-  const stop = await stopForCapture(call, stopId);
+  const stop = await stopForCapture(call, stopId, 'barcode');
   const expected = barcodesOf(stop.barcodes);
   if (!expected.includes(scan.barcode)) {
     const elsewhere = await barcodeOfAnotherStop(call.ctx.db, stop, scan.barcode);
@@ -189,6 +194,6 @@ export async function captureScan(call: CaptureCall, stopId: string, scan: { bar
 
 /** A GPS stamp alone: where the device was at the handover, with its accuracy. */
 export async function captureGps(call: CaptureCall, stopId: string, stamp: { gps: GpsStamp; deviceTime: number | null }): Promise<CaptureResult> {
-  const stop = await stopForCapture(call, stopId);
+  const stop = await stopForCapture(call, stopId, 'gps');
   return record(call, stop, { kind: 'gps', deviceTime: stamp.deviceTime, gps: stamp.gps, file: null, detail: {} });
 }
