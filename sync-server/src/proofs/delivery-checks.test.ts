@@ -138,7 +138,7 @@ describe.each(backends)('delivery PIN and checks (%s)', (backend) => {
     expect((await pin(w.users.driver, other, clear)).status).toBe(403);
     expect((await check(w.users.driver, other, { kind: 'age', documentType: 'passport', result: 'pass', overThreshold: true })).status).toBe(403);
     expect((await pin(w.users.dispatcher, other, clear)).status).toBe(403);
-    expect((await pin(w.users.driver, 'stop-nope', '123456')).status).toBe(404);
+    expect((await pin(w.users.driver, 'stop-nope', '123456')).status).toBe(403);
     for (const bad of [{ pin: '12345' }, { pin: '1234567' }, { pin: 'abcdef' }, { pin: 123456 }, { pin: clear, extra: 1 }]) {
       expect((await rest(w, 'POST', `/stops/${other}/proof/pin`, w.users.admin.token, bad)).status).toBe(400);
     }

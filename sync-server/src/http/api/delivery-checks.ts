@@ -5,7 +5,7 @@ import type { Caller } from '../../access/caller';
 import { appendAuditEntries, type AuditEvent } from '../../audit/audit-log';
 import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
-import { AppError, conflict, notFound } from '../../errors';
+import { AppError, conflict, forbidden, notFound } from '../../errors';
 import { type DoorWrite, enterPin, recordCheck, unlockStopPin } from '../../proofs/delivery-checks';
 import { driverIdsOfUser } from '../../sync/driver-queries';
 import type { LiveFeed, Touched } from '../../sync/mutations/handler';
@@ -16,12 +16,13 @@ const StopParams = z.object({ stopId: EntityId });
 
 /**
  * A stop for a caller who holds `permission` at its location: `pod.capture` counts for a driver
- * only on a stop of a route assigned to them. Unknown: `not_found`; known but not the caller's:
- * refused, audited, `forbidden`.
+ * only on a stop of a route assigned to them. Unknown and not the caller's get the same answer,
+ * `forbidden` (so stop ids cannot be probed, as at the capture endpoints); a refusal of a known
+ * stop is audited.
  */
 async function stopFor(ctx: ServerContext, db: Db, caller: Caller, stopId: string, permission: Permission, action: string): Promise<StopRow> {
   const stop = await db.selectFrom('stops').selectAll().where('id', '=', stopId).executeTakeFirst();
-  if (!stop) throw notFound('The stop');
+  if (!stop) throw forbidden();
   let assignedToCaller = false;
   if (permission === 'pod.capture') {
     const route = await db.selectFrom('routes').select('driver_id').where('id', '=', stop.route_id).executeTakeFirst();
