@@ -161,7 +161,8 @@ describe('the board map (Chromium)', () => {
       consoleOrigin = hostOrigin;
       // The page policy names exactly the tile server, for images and fetches, and no other origin.
       const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
-      expect(directives.get('img-src')).toEqual(["'self'", tiles.origin]);
+      // blob: is the console's own in-memory images (a proof-of-delivery photo), never another origin.
+      expect(directives.get('img-src')).toEqual(["'self'", 'blob:', tiles.origin]);
       expect(directives.get('connect-src')).toEqual(["'self'", tiles.origin]);
       expect(csp.match(/https?:\/\/[^\s;]+/g)).toEqual([tiles.origin, tiles.origin]);
 
