@@ -133,7 +133,7 @@ async function measure(database: BenchDatabase, receiver: ReceiverProcess, quick
     const stopIds = await seedStops(ctx, locationId, 'route-wh', 200);
     await ctx.db.transaction().execute(async (trx) => {
       const integration = await applyIntegrationCreate(trx, operator, IntegrationCreate.parse({
-        name: 'bench-courier', kind: 'courier', contact: 'bench@example.test', scopes: [{ locationId, permissions: ['status.read'] }],
+        name: 'bench-courier', kind: 'courier', contact: 'bench@example.test', orderVisibility: 'location', scopes: [{ locationId, permissions: ['status.read'] }],
       }), ctx.now());
       return (await createSubscription(ctx, trx, operator.actor, integration, { url: `http://127.0.0.1:${receiver.port}/hooks`, events: ['stop.status_changed'] }, ctx.now()));
     });

@@ -94,7 +94,8 @@ describe.each(backends)('webhook delivery across a crash (%s)', (backend) => {
     await createGrant(ctx, { kind: 'operator', actor: testOperator }, { userId, role: 'dispatcher', locationIds: [A] });
     const { token } = await openSession(ctx, userId);
     const integration = await ctx.db.transaction().execute((trx) => applyIntegrationCreate(trx, { kind: 'operator', actor: testOperator },
-      IntegrationCreate.parse({ name: 'courier-crash', kind: 'courier', contact: 'ops@partner.example', scopes: [{ locationId: A, permissions: ['status.read'] }] }), Date.now()));
+      IntegrationCreate.parse({ name: 'courier-crash', kind: 'courier', contact: 'ops@partner.example', orderVisibility: 'location', scopes: [{ locationId: A, permissions: ['status.read'] }] }), Date.now()));
+    // A courier hears of every order at its depot (these stops are not its own orders).
     // The receiver is slow at first: answers take 1.5 s, so deliveries are in flight when the server dies.
     receiver = await startReceiver({ status: 204, delayMs: 1500 });
     const { subscription, secret } = await ctx.db.transaction().execute((trx) =>
