@@ -37,3 +37,5 @@ export * from './bridge-tracking';
 export * from './integration-credentials';
 export * from './integration-logs';
 export * from './proof-governance';
+export * from './retention';
+export * from './privacy-requests';
