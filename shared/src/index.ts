@@ -39,3 +39,4 @@ export * from './integration-logs';
 export * from './proof-governance';
 export * from './retention';
 export * from './privacy-requests';
+export * from './privacy';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import path from 'node:path';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
 import { rateLimitEnv, type RateLimitSettings, rateLimitSettings } from './ratelimit/settings';
 
@@ -129,6 +130,11 @@ const Env = z.object({
   DEPOTLINE_TRACKING_RATE_PER_ADDRESS_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(120),
   /** Tracking page and status requests per minute for one link, from anywhere. */
   DEPOTLINE_TRACKING_RATE_PER_LINK_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  // --- customer privacy (privacy/): docs/operations.md "Customer privacy" ---
+  /** The blind-index key (a file of 32 random bytes, raw or base64); unset, generated once under the data directory. */
+  DEPOTLINE_BLIND_INDEX_KEY_FILE: z.string().optional(),
+  /** The country a phone number written without a country code belongs to (ISO 3166-1 alpha-2), for the blind index. */
+  DEPOTLINE_PHONE_REGION: z.string().default('GB').refine((r) => isSupportedCountry(r), 'not a country code libphonenumber knows (e.g. GB, DE, US)'),
 });
 
 export interface ServerConfig {
@@ -184,6 +190,8 @@ export interface ServerConfig {
     baseUrl: string | null; autoCreate: boolean; maxAgeMs: number; afterFinalMs: number; coarseDistance: boolean;
     perAddressPerMin: number; perLinkPerMin: number;
   };
+  /** Customer privacy (privacy/): the blind-index key's file (unset: generated), the region of phone numbers without a country code. */
+  privacy: { blindIndexKeyFile?: string; phoneRegion: CountryCode };
 }
 
 export class ConfigError extends Error {
@@ -260,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       perAddressPerMin: e.DEPOTLINE_TRACKING_RATE_PER_ADDRESS_PER_MIN,
       perLinkPerMin: e.DEPOTLINE_TRACKING_RATE_PER_LINK_PER_MIN,
     },
+    privacy: { blindIndexKeyFile: e.DEPOTLINE_BLIND_INDEX_KEY_FILE, phoneRegion: e.DEPOTLINE_PHONE_REGION as CountryCode },
   };
   assertTransportIsSafe(config);
   return config;

@@ -23,6 +23,8 @@ export interface ServerContext {
   tokenKey: Uint8Array;
   /** Wraps each proof of delivery's own data key (proofs/envelope.ts); never leaves the server. */
   proofKey: Uint8Array;
+  /** Keys the blind index of customers' phone numbers and emails (privacy/blind-index.ts); never leaves the server. */
+  blindIndexKey: Uint8Array;
   /** Signs audit checkpoints; `trusted` adds earlier keys still accepted when verifying (after a rotation). */
   checkpointKeys: { signer: NoteSigner; trusted: readonly NoteVerifier[] };
   /** Request counters and sign-in lockouts of unknown usernames: Redis when REDIS_URL is set, else memory. */

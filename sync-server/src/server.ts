@@ -66,7 +66,8 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   const cipher = new FieldCipher(loadFieldKeys(config.fieldKey, path.join(keysDir, 'field.key')));
   const tokenKey = loadKey(config.tokenKey, path.join(keysDir, 'token.key'));
   const proofKey = loadKey({ file: config.proofs.keyFile }, path.join(keysDir, 'proof.key'));
-  return { config, db, dbKind: kind, cipher, tokenKey, proofKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
+  const blindIndexKey = loadKey({ file: config.privacy.blindIndexKeyFile }, path.join(keysDir, 'blind-index.key'));
+  return { config, db, dbKind: kind, cipher, tokenKey, proofKey, blindIndexKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
 }
 
 export interface StartOptions {
