@@ -138,6 +138,12 @@ export const Stop = z.object({
    * redacted ones; this names them so a console can say so. Absent when there are none.
    */
   withheld: WithheldStopFields.optional(),
+  /**
+   * The stop lost its customer's identity (contact details past their retention period, or an
+   * erasure): name, address, phone, email, notes, coordinates, payment reference and failure note
+   * are gone for good, not redacted; a copy holding them drops them. Absent: not pseudonymised.
+   */
+  pseudonymised: z.boolean().optional(),
   window: TimeWindow,
   status: StopStatus,
   eta: Timestamp.nullable(),

@@ -19,6 +19,12 @@ import * as m0016 from './migrations/0016-proof-of-delivery';
 import * as m0017 from './migrations/0017-delivery-checks';
 import * as m0018 from './migrations/0018-tracking-links';
 import * as m0019 from './migrations/0019-check-age';
+import * as m0020 from './migrations/0020-retention';
+import * as m0021 from './migrations/0021-stop-lifecycle';
+import * as m0022 from './migrations/0022-driver-devices';
+import * as m0023 from './migrations/0023-customer-privacy';
+import * as m0024 from './migrations/0024-privacy-requests';
+import * as m0025 from './migrations/0025-audit-retention';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -41,6 +47,12 @@ export const migrations: Record<string, Migration> = {
   '0017-delivery-checks': m0017,
   '0018-tracking-links': m0018,
   '0019-check-age': m0019,
+  '0020-retention': m0020,
+  '0021-stop-lifecycle': m0021,
+  '0022-driver-devices': m0022,
+  '0023-customer-privacy': m0023,
+  '0024-privacy-requests': m0024,
+  '0025-audit-retention': m0025,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -1,12 +1,13 @@
 import type { Generated } from 'kysely';
 import type { OutwardTables } from './schema-outward';
+import type { LifecycleTables } from './schema-lifecycle';
 
 /**
  * Table types for the typed query builder. Times are integer milliseconds since the epoch;
  * columns ending in `_enc` hold field-encrypted ciphertext (crypto/field-cipher.ts) and never
  * plaintext.
  */
-export interface Database extends OutwardTables {
+export interface Database extends OutwardTables, LifecycleTables {
   locations: { id: string; name: string; timezone: string; version: number; created_at: number };
   users: {
     id: string;
@@ -136,6 +137,8 @@ export interface Database extends OutwardTables {
     expires_at: number;
     revoked_at: number | null;
     revoke_reason: string | null;
+    /** 0022: this session's idle limit in seconds (the driver limit), or null for the server-wide one. */
+    idle_timeout_s: Generated<number | null>;
   };
   refresh_tokens: { token_hash: string; session_id: string; created_at: number; used_at: number | null };
   /** 0009: `retired_at` set when a manager retired the driver (kept for history, never assigned again). */
@@ -152,6 +155,12 @@ export interface Database extends OutwardTables {
     version: number;
     updated_at: number;
     updated_by: string | null;
+    /** 0022: when the last stop reached a final state; null while a stop is open (sync/route-completion.ts). */
+    completed_at: Generated<number | null>;
+    /** 0022: completion plus the grace period: the driver's own access ends then (sync/driver-access.ts). */
+    driver_access_until: Generated<number | null>;
+    /** 0022: when the driver's device was told to remove the route, its access being over. */
+    driver_removal_at: Generated<number | null>;
   };
   stops: {
     id: string;
@@ -200,6 +209,11 @@ export interface Database extends OutwardTables {
     check_passed: string | null;
     /** The `minimum_age` a passing age check was made against (0019-check-age); null for none or an ID check. */
     check_min_age: number | null;
+    /** When the stop lost its customer's identity (0021-stop-lifecycle); null while it has it. */
+    pseudonymised_at: number | null;
+    /** Blind indexes of the normalised phone and email (privacy/blind-index.ts); null when none. */
+    phone_bidx: string | null;
+    email_bidx: string | null;
   };
   /** 0017: an age or ID check recorded at the door: document type and result only, never a number or a date of birth. */
   delivery_checks: {
@@ -224,6 +238,17 @@ export interface Database extends OutwardTables {
     speed_kmh: number | null;
     recorded_at: number;
     version: number;
+  };
+  /** 0022: every position a driver's device sent (`positions` keeps the last); the driver location history retention class. */
+  position_history: {
+    id: string;
+    driver_id: string;
+    location_id: string;
+    lat: number;
+    lng: number;
+    heading_deg: number | null;
+    speed_kmh: number | null;
+    recorded_at: number;
   };
   /** Per-location change log: ids only, never PII; the entity's current row is the payload. */
   changes: { location_id: string; version: number; entity: string; entity_id: string; at: number };

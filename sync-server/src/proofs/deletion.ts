@@ -76,7 +76,7 @@ export async function destroyProof(
  * PostgreSQL keeps the old row version until VACUUM, and its WAL archives and backups keep it
  * longer: docs/security-model.md, "Known gaps".
  */
-function checkpointAfterCommit(ctx: ServerContext): void {
+export function checkpointAfterCommit(ctx: ServerContext): void {
   const raw = rawDatabaseOf(ctx.db);
   if (raw?.kind !== 'sqlite' || raw.file === ':memory:') return;
   void sql<{ busy: number; log: number; checkpointed: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(ctx.db).then(

@@ -44,6 +44,7 @@ export function presentStop(ctx: ServerContext, row: StopRow): Stop {
     currency: row.currency,
     failureReason: row.failure_reason as FailureReason | null,
     ...(withheldFields.length > 0 ? { withheld: withheldFields } : {}),
+    ...(row.pseudonymised_at !== null ? { pseudonymised: true } : {}),
     window: { start: row.window_start, end: row.window_end },
     status: row.status as StopStatus,
     eta: row.eta,

@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
 import { fieldAad, type FieldDecryptFailure } from '../crypto/field-cipher';
 import type { Database } from '../db/schema';
+import { stopIndexColumns } from '../privacy/blind-index';
 
 /**
  * A stop's customer and payment data (name, address, coordinates, phone, email, notes, failure
@@ -63,8 +64,21 @@ export const stopPiiColumnName: Readonly<Record<EncryptedStopField, string>> = O
   piiColumns.map((c) => [c.field, c.name]),
 ) as Record<EncryptedStopField, string>;
 
-/** Encrypts the PII fields given; fields left undefined are not touched, null ones are stored as NULL. */
-export function encryptStopPii(ctx: ServerContext, stopId: string, pii: Partial<StopPii>): Partial<StopPiiColumns> {
+/**
+ * What a required customer column holds once its value was erased (retention/stop-erasure.ts):
+ * not a ciphertext (every ciphertext starts with `v1.`), so it reads as absent, never as a value
+ * and never as tampered. Nullable columns are set to NULL instead.
+ */
+export const erasedStopValue = '';
+
+/** The blind-index columns kept beside the phone and email (privacy/blind-index.ts). */
+type StopIndexColumns = Pick<Selectable<Database['stops']>, 'phone_bidx' | 'email_bidx'>;
+
+/**
+ * Encrypts the PII fields given; fields left undefined are not touched, null ones are stored as
+ * NULL. A phone or email given also sets its blind index, so every writer keeps the two in step.
+ */
+export function encryptStopPii(ctx: ServerContext, stopId: string, pii: Partial<StopPii>): Partial<StopPiiColumns & StopIndexColumns> {
   const out: Partial<Record<keyof StopPiiColumns, string | null>> = {};
   for (const c of piiColumns) {
     const value = pii[c.field];
@@ -76,12 +90,12 @@ export function encryptStopPii(ctx: ServerContext, stopId: string, pii: Partial<
     const plain = c.encode ? c.encode(value) : typeof value === 'string' ? value : JSON.stringify(value);
     out[c.column] = ctx.cipher.encrypt(plain, fieldAad('stops', c.name, stopId));
   }
-  return out as Partial<StopPiiColumns>;
+  return { ...(out as Partial<StopPiiColumns>), ...stopIndexColumns(ctx, { phone: pii.phone, email: pii.email }) };
 }
 
-/** Every PII column of a new stop. */
-export function encryptNewStopPii(ctx: ServerContext, stopId: string, pii: StopPii): StopPiiColumns {
-  return encryptStopPii(ctx, stopId, pii) as StopPiiColumns;
+/** Every PII column of a new stop, with its blind indexes. */
+export function encryptNewStopPii(ctx: ServerContext, stopId: string, pii: StopPii): StopPiiColumns & StopIndexColumns {
+  return encryptStopPii(ctx, stopId, pii) as StopPiiColumns & StopIndexColumns;
 }
 
 /** What was read of a stop's customer data: the fields that decrypted, and why each other one did not. */
@@ -106,6 +120,7 @@ export function readStopPii(ctx: ServerContext, row: StopPiiColumns & { id: stri
       if (c.nullable) pii[c.field] = null;
       continue;
     }
+    if (stored === erasedStopValue) continue;
     const result = ctx.cipher.tryDecrypt(stored, fieldAad('stops', c.name, row.id));
     const value = result.ok ? (c.decode ? c.decode(result.value) : result.value) : undefined;
     if (value !== undefined) pii[c.field] = value;

@@ -17,6 +17,8 @@ export interface Touched {
   previousDriverUserId?: string | null;
   /** Made by this transaction: every stored value in it was just written here, none left from before. */
   created?: boolean;
+  /** The row is gone (retention/stop-erasure.ts): sockets are told to remove it, at this version; a stop names its route's driver room. */
+  removed?: { version: number; routeId: string | null };
 }
 
 /** Sends committed changes to the sockets allowed to see them. */

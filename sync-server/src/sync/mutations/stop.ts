@@ -3,6 +3,7 @@ import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
 import { recordChange } from '../change-log';
 import type { StopRow } from '../presenters';
+import { driverAccessOpen } from '../route-completion';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
 import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
@@ -16,10 +17,10 @@ async function stopIsOnOwnRoute(scope: MutationScope, m: { stopId: string; locat
   if (scope.ownDrivers.size === 0) return false;
   const row = await scope.trx
     .selectFrom('stops').innerJoin('routes', 'routes.id', 'stops.route_id')
-    .select('routes.driver_id')
+    .select(['routes.driver_id', 'routes.driver_access_until'])
     .where('stops.id', '=', m.stopId).where('stops.location_id', '=', m.locationId)
     .executeTakeFirst();
-  return row?.driver_id != null && scope.ownDrivers.has(row.driver_id);
+  return row?.driver_id != null && scope.ownDrivers.has(row.driver_id) && driverAccessOpen(row, scope.now);
 }
 
 /** Writes the change; the row as it was goes back as `before`, for the audit entry's from/to. */
@@ -78,7 +79,7 @@ export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by:
     ...newOrderColumns(ctx, s.id, order),
     ...newPinColumns(ctx, s.id, order.pinRequired ?? false), check_passed: null, check_min_age: null,
     window_start: s.window.start, window_end: s.window.end, status: 'planned' satisfies StopStatus, eta: null,
-    version, updated_at: now, updated_by: by,
+    version, updated_at: now, updated_by: by, pseudonymised_at: null,
   };
   await trx.insertInto('stops').values(row).execute();
   return row;
