@@ -6,12 +6,12 @@ import { fieldAad } from './field-cipher';
  * the migrated database really has, so a new encrypted column cannot be forgotten here.
  */
 export interface EncryptedColumn {
-  table: 'stops' | 'users' | 'webhook_subscriptions' | 'proofs';
+  table: 'stops' | 'users' | 'webhook_subscriptions' | 'proofs' | 'privacy_requests';
   /** The stored column. */
   column:
     | 'gps_enc'
     | 'customer_name_enc' | 'address_enc' | 'phone_enc' | 'notes_enc' | 'coordinates_enc' | 'email_enc' | 'payment_ref_enc'
-    | 'failure_note_enc' | 'pin_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc';
+    | 'failure_note_enc' | 'pin_enc' | 'totp_secret_enc' | 'secret_enc' | 'previous_secret_enc' | 'subject_enc';
   /** The column's name in the associated data: `<table>.<name>.<row id>`. */
   name: string;
   /** How an alert names a row of this table. */
@@ -34,6 +34,7 @@ export const encryptedColumns: readonly EncryptedColumn[] = [
   { table: 'webhook_subscriptions', column: 'secret_enc', name: 'secret', targetType: 'webhook_subscription', locationColumn: null },
   { table: 'webhook_subscriptions', column: 'previous_secret_enc', name: 'previous_secret', targetType: 'webhook_subscription', locationColumn: null },
   { table: 'proofs', column: 'gps_enc', name: 'gps', targetType: 'proof', locationColumn: 'location_id' },
+  { table: 'privacy_requests', column: 'subject_enc', name: 'subject', targetType: 'privacy_request', locationColumn: null },
 ];
 
 /** The tables holding encrypted columns, in the order a rotation walks them. */

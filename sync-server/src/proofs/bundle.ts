@@ -38,13 +38,13 @@ export interface BuiltBundle {
 /** A bundle is built in memory: the files of one stop beyond this are refused (a stop holds a few photos). */
 const maxBundleFileBytes = 256 * 1024 * 1024;
 
-const extensionOf = (contentType: string | null) => (contentType === 'image/png' ? 'png' : contentType === 'image/webp' ? 'webp' : 'jpg');
+export const extensionOf = (contentType: string | null) => (contentType === 'image/png' ? 'png' : contentType === 'image/webp' ? 'webp' : 'jpg');
 
 interface BundledProof extends ProofRecord {
   bundled: { path: string } | { path: null; reason: string } | null;
 }
 
-async function openForBundle(ctx: ServerContext, row: ProofRow): Promise<{ bytes: Uint8Array } | { reason: string }> {
+export async function openForBundle(ctx: ServerContext, row: ProofRow): Promise<{ bytes: Uint8Array } | { reason: string }> {
   if (row.deleted_at !== null || row.wrapped_key === null) return { reason: 'destroyed: its key was deleted' };
   if (row.storage_key === null) return { reason: 'no stored file' };
   const sealed = await proofFileStore(ctx).get(row.storage_key);
