@@ -16,7 +16,7 @@ import { enqueueBatch, readImportMapping, stopsByOrderRef, writeImportMapping } 
 import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
 import { clearProofCache, readProofCache, writeProofCache, type ProofCacheEntry } from './proof-cache';
 import { SerialQueue } from './serial-queue';
-import { applyServerChanges } from './server-state';
+import { applyServerChanges, isPseudonymisedStop } from './server-state';
 import type { SqlConnection } from './sql-binding';
 
 const noChange: StoreChange = { locationIds: [], data: false, outbox: false, rejected: false, locations: false };
@@ -99,8 +99,8 @@ export class EncryptedStore implements LocalStore {
           [cursor.locationId, cursor.cursor],
         );
       }
-      return { result, change: { ...noChange, data: result.applied > 0, locationIds: distinct(changes.map((c) => c.locationId)) } };
-    });
+      return { result, change: { ...noChange, ...erasureFlags(changes), data: result.applied > 0, locationIds: distinct(changes.map((c) => c.locationId)) } };
+    }, { purge: erasesData(changes) });
   }
 
   async applyLiveChange(input: Change): Promise<ApplyResult> {
@@ -109,8 +109,8 @@ export class EncryptedStore implements LocalStore {
     return this.#write(async (conn) => {
       const result = await applyAll(conn, [change]);
       await conn.run('UPDATE sync_cursors SET cursor = ? WHERE location_id = ? AND cursor = ?', [change.version, change.locationId, change.version - 1]);
-      return { result, change: { ...noChange, data: result.applied > 0, locationIds: [change.locationId] } };
-    });
+      return { result, change: { ...noChange, ...erasureFlags([change]), data: result.applied > 0, locationIds: [change.locationId] } };
+    }, { purge: erasesData([change]) });
   }
 
   cursor(locationId: string): Promise<number> {
@@ -331,6 +331,20 @@ function parseChanges(input: readonly Change[]): Change[] {
   const parsed = z.array(ChangeSchema).safeParse(input);
   if (!parsed.success) throw new ServerDataRejectedError(`malformed change: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data;
+}
+
+/**
+ * A removal or a pseudonymised stop takes customer data out of the file (and its pending and
+ * refused edits with it, local-erasure.ts): the write then truncates the WAL as a dropped
+ * location does, so the old page versions do not stay beside the file.
+ */
+function erasesData(changes: readonly Change[]): boolean {
+  return changes.some((c) => c.entity === 'removed' || isPseudonymisedStop(c));
+}
+
+function erasureFlags(changes: readonly Change[]): Pick<StoreChange, 'outbox' | 'rejected'> {
+  const erases = erasesData(changes);
+  return { outbox: erases, rejected: erases };
 }
 
 function distinct(xs: readonly string[]): string[] {

@@ -22,7 +22,7 @@ export function upsertId(change: Upsert): string {
 /** SQLite's limit on bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER), with room. */
 const maxParams = 32_000;
 
-function chunks<T>(xs: readonly T[], size: number): T[][] {
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;

@@ -1,6 +1,7 @@
 import type { Change } from '@depotline/shared';
 import { assertNever, ServerDataRejectedError } from '../errors';
 import { deleteEntity, int, tables, text, writeEntity, type EntityKind } from './entity-tables';
+import { forgetStopLeftovers } from './local-erasure';
 import { BatchWrites, keyOf, knownLocations, planUpsert, readBatchState, upsertId, type BatchState, type Upsert } from './server-batch';
 import type { SqlConnection } from './sql-binding';
 import { hasConfirmed, isTargetKind, readConfirmed, settle, writeConfirmed } from './visible-state';
@@ -45,7 +46,7 @@ export async function applyServerChanges(conn: SqlConnection, changes: readonly 
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]!;
     if (!known.has(change.locationId)) throw new ServerDataRejectedError(`location ${change.locationId} is not one of this user's locations`);
-    if (change.entity === 'removed') {
+    if (change.entity === 'removed' || isPseudonymisedStop(change)) {
       await applyAlone(change);
       continue;
     }
@@ -81,6 +82,12 @@ async function applyUpsert(conn: SqlConnection, change: Upsert): Promise<boolean
 
   const tomb = await conn.get('SELECT version FROM tombstones WHERE kind = ? AND id = ?', [kind, id]);
   if (tomb && int(tomb, 'version') >= change.version) return false;
+  if (isPseudonymisedStop(change)) {
+    const row = await conn.get('SELECT version FROM stops WHERE id = ?', [id]);
+    if (row && change.version <= int(row, 'version')) return false;
+    // The customer's identity is gone on the server: so are its copies in edits here.
+    await forgetStopLeftovers(conn, [id]);
+  }
 
   if (isTargetKind(kind) && (await hasConfirmed(conn, kind, id))) {
     const confirmed = await readConfirmed(conn, { kind, id });
@@ -103,12 +110,14 @@ async function applyRemoval(conn: SqlConnection, locationId: string, kind: Remov
   const row = await conn.get(`SELECT version FROM ${tables[kind].table} WHERE ${tables[kind].idColumn} = ?`, [id]);
   if (row && version <= int(row, 'version')) return false;
 
+  if (kind === 'stop') await forgetStopLeftovers(conn, [id]);
   await removeOne(conn, locationId, kind, id, version);
   if (kind === 'route') {
     // The route's stops go with it (a driver unassigned from a route must not keep its
     // customers' addresses).
-    const stops = await conn.all('SELECT id FROM stops WHERE route_id = ? AND location_id = ?', [id, locationId]);
-    for (const s of stops) await removeOne(conn, locationId, 'stop', text(s, 'id'), version);
+    const stops = (await conn.all('SELECT id FROM stops WHERE route_id = ? AND location_id = ?', [id, locationId])).map((s) => text(s, 'id'));
+    await forgetStopLeftovers(conn, stops);
+    for (const stopId of stops) await removeOne(conn, locationId, 'stop', stopId, version);
   }
   if (kind === 'driver') await removeOne(conn, locationId, 'position', id, version);
   return true;
@@ -126,6 +135,14 @@ async function removeOne(conn: SqlConnection, locationId: string, kind: EntityKi
   } else {
     await deleteEntity(conn, kind, id);
   }
+}
+
+/**
+ * A stop the server pseudonymised (retention or erasure): applied alone, so its pending edits,
+ * refused edits and offline proof copy go with the identity (local-erasure.ts).
+ */
+export function isPseudonymisedStop(change: Change): boolean {
+  return change.entity === 'stop' && change.data.pseudonymised === true;
 }
 
 /** Ids are global; an entity never moves between locations, whatever a message claims. */

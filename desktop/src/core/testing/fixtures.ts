@@ -69,3 +69,12 @@ export function editNotes(stop: Stop, notes: string, createdAt = Date.now()): Mu
 export function piiOf(stops: readonly Stop[]): string[] {
   return stops.flatMap((s) => [s.customerName, s.address, s.phone, s.notes].filter((v): v is string => typeof v === 'string'));
 }
+
+/** A stop as the server sends it once pseudonymised (retention or erasure): the identity gone, the facts kept. */
+export function pseudonymisedChange(stop: Stop, version: number): Change {
+  const { customerName: _n, address: _a, notes: _o, ...facts } = stop;
+  return {
+    entity: 'stop', locationId: stop.locationId, version,
+    data: { ...facts, phone: null, email: null, coordinates: null, paymentRef: null, failureNote: null, pseudonymised: true, version },
+  };
+}
