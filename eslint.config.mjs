@@ -22,10 +22,10 @@ const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) =
  * - entry: wiring and entry points (server start-up, the admin CLI)
  */
 export const serverLayers = [
-  ['config.ts', 'errors.ts', 'context.ts', 'db', 'crypto', 'ratelimit'],
+  ['config.ts', 'config-retention.ts', 'errors.ts', 'context.ts', 'db', 'crypto', 'ratelimit'],
   ['audit'],
   ['access', 'auth', 'users'],
-  ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks', 'proofs', 'tracking'],
+  ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks', 'proofs', 'tracking', 'retention', 'privacy'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],
 ];

@@ -30,7 +30,7 @@ describe('approval contracts', () => {
 
   it('one set of sensitive permissions decides both group changes and group grants', () => {
     expect(allPermissions.filter(isSensitivePermission).sort()).toEqual(
-      ['approval.decide', 'audit.read', 'export.billing', 'export.customer', 'export.operational', 'grant.manage', 'group.manage', 'integration.manage', 'pod.delete', 'pod.export'],
+      ['approval.decide', 'audit.read', 'export.billing', 'export.customer', 'export.operational', 'grant.manage', 'group.manage', 'integration.manage', 'legalHold.manage', 'pod.delete', 'pod.export', 'privacy.manage', 'retention.manage'],
     );
     for (const p of allPermissions) {
       expect(groupGrantNeedsApproval({ permissions: ['location.read', p] })).toBe(isSensitivePermission(p));

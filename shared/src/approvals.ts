@@ -5,6 +5,7 @@ import { GroupCreate, GroupId, type GroupShape, GroupUpdate, groupChangeWidens }
 import { IntegrationProfileChange } from './integrations';
 import { allPermissions, type Permission } from './permissions';
 import { ProofDeleteChange } from './proof-governance';
+import { LegalHoldReleaseChange, RetentionWidenChange } from './retention';
 
 /* ----------------------------------------------------------------------------------------
  * Four-eyes approvals (docs/security-model.md, "Four-eyes approvals").
@@ -58,7 +59,9 @@ export type FactorResetChange = z.infer<typeof FactorResetChange>;
  * The sensitive permissions: what lets a holder hand out access (grant.manage, group.manage, and
  * integration.manage, which gives outside systems access),
  * decide other people's sensitive changes (approval.decide), read the audit log (audit.read),
- * take data out (any export.*, and pod.export) or destroy proof of delivery (pod.delete). One
+ * take data out (any export.*, and pod.export), destroy proof of delivery (pod.delete) or govern
+ * how long customer data lives and who it is handed to (retention.manage, legalHold.manage,
+ * privacy.manage). One
  * definition for both rules below: a group holding one is created, widened and granted only with
  * a second person's approval.
  */
@@ -73,9 +76,10 @@ export const sensitivePermissionKinds: readonly { covers: (p: string) => boolean
   { covers: (p) => p === 'audit.read', does: 'read the audit log' },
   { covers: (p) => p.startsWith('export.') || p === 'pod.export', does: 'export data' },
   { covers: (p) => p === 'pod.delete', does: 'delete proof of delivery' },
+  { covers: (p) => p === 'retention.manage' || p === 'legalHold.manage' || p === 'privacy.manage', does: 'govern retention and customer privacy' },
 ];
 
-/** "hand out access, decide approvals, read the audit log, export data or delete proof of delivery": the sensitive set in words. */
+/** "hand out access, decide approvals, ..., or govern retention and customer privacy": the sensitive set in words. */
 export function sensitivePermissionsInWords(): string {
   const words = sensitivePermissionKinds.map((k) => k.does);
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : (words[0] ?? '');
@@ -124,6 +128,8 @@ export const sensitiveActions = {
   'group.sensitive': { change: SensitiveGroupChange, title: 'Create or widen a group with sensitive permissions, or deny them to its holders' },
   'integration.profile': { change: IntegrationProfileChange, title: 'Let an integration receive customer contact or billing fields, or receive them from more locations or orders' },
   'pod.delete': { change: ProofDeleteChange, title: 'Delete a proof of delivery for good (its key is destroyed)' },
+  'retention.widen': { change: RetentionWidenChange, title: 'Keep a location\u2019s customer or delivery data longer than it does now' },
+  'legalHold.release': { change: LegalHoldReleaseChange, title: 'Release a legal hold, so purge and erasure reach what it kept' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -34,6 +34,9 @@ export const permissionCatalogue = {
   'pod.export': 'Export a stop\u2019s proof of delivery as a sealed dispute bundle',
   'pod.annotate': 'Annotate and redact proof of delivery (for example blur a face), the original kept sealed',
   'pod.delete': 'Request the deletion of proof of delivery (destroys its key; needs a second person\u2019s approval)',
+  'retention.manage': 'Set how long the location keeps customer and delivery data (widening needs a second person\u2019s approval)',
+  'legalHold.manage': 'Place legal holds that suspend purge and erasure at the location, and ask for their release (a second person approves)',
+  'privacy.manage': 'Find a customer\u2019s data and handle their privacy requests (access, erasure, rectification, consent) at the location',
   // Machine permissions: held only by integrations, through their scopes (never by a role or a group).
   'orders.write': 'Integrations: create and update orders (stops) at the location',
   'orders.read': 'Integrations: read orders at the location, as far as the integration\u2019s data profile allows',

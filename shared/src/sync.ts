@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Driver, DriverPosition, EntityId, Location, Route, Stop, Timestamp, Vehicle } from './domain';
 import { ErrorBody, ErrorCode } from './errors';
 import { Mutation, MutationId } from './mutations';
+import { LocationRetention } from './retention';
 
 /** At most this many mutations in one push. */
 export const maxPushBatch = 200;
@@ -71,6 +72,8 @@ export const LocationAccess = z.object({
   permissions: z.array(z.string()),
   roles: z.array(z.string()),
   expiresAt: Timestamp.nullable(),
+  /** The location's effective retention periods: the desktop applies them locally, offline too. */
+  retention: LocationRetention.optional(),
 });
 export type LocationAccess = z.infer<typeof LocationAccess>;
 

@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
 import { rateLimitEnv, type RateLimitSettings, rateLimitSettings } from './ratelimit/settings';
+import { type RetentionSettings, retentionSettings } from './config-retention';
 
 /**
  * Server configuration, from environment variables only (12-factor). Documented in the
@@ -97,6 +98,10 @@ const Env = z.object({
   DEPOTLINE_JOB_LEASE_S: z.coerce.number().int().min(1).max(600).default(30),
   /** How long integration API calls and webhook attempts are kept in the integration logs, in days. */
   DEPOTLINE_INTEGRATION_LOG_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Minutes a driver keeps their own route's customer data after its last stop closed (0: none). */
+  DEPOTLINE_DRIVER_ACCESS_GRACE_MIN: z.coerce.number().int().min(0).max(1440).default(60),
+  /** Idle limit of a session whose user's grants are only the driver role (the shorter of this and SESSION_IDLE_TIMEOUT_S). */
+  DEPOTLINE_DRIVER_SESSION_IDLE_S: z.coerce.number().int().min(60).max(3600).default(900),
   // --- integration credentials (integrations/api-keys.ts, oauth.ts): docs/operations.md "Integration credentials" ---
   /** The longest life, in days, of an API key or OAuth client secret; every one must expire within it. */
   DEPOTLINE_API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
@@ -181,6 +186,10 @@ export interface ServerConfig {
   rateLimits: RateLimitSettings;
   /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
   integrationLogDays: number;
+  /** Driver devices (sync/driver-access.ts, auth/session-idle.ts): own-route grace after completion (min), driver session idle limit (s). */
+  driverDevices: { accessGraceMin: number; sessionIdleS: number };
+  /** Retention periods (DEPOTLINE_RETENTION_*): per-location defaults and bounds, sessions, audit log (config-retention.ts). */
+  retention: RetentionSettings;
   /** Integration credential policy: the longest key life, the longest rotation overlap (days), the access token life (s). */
   integrationCredentials: { maxKeyDays: number; maxOverlapDays: number; oauthTokenTtlS: number };
   /** Proof of delivery (proofs/): the file store's directory, the wrapping key's file (unset: generated), the distance check, upload bounds. */
@@ -254,6 +263,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       throw new ConfigError(message);
     }),
     integrationLogDays: e.DEPOTLINE_INTEGRATION_LOG_DAYS,
+    driverDevices: { accessGraceMin: e.DEPOTLINE_DRIVER_ACCESS_GRACE_MIN, sessionIdleS: e.DEPOTLINE_DRIVER_SESSION_IDLE_S },
+    retention: retentionSettings(env, (message) => {
+      throw new ConfigError(message);
+    }),
     integrationCredentials: { maxKeyDays: e.DEPOTLINE_API_KEY_MAX_DAYS, maxOverlapDays: e.DEPOTLINE_ROTATION_OVERLAP_MAX_DAYS, oauthTokenTtlS: e.DEPOTLINE_OAUTH_TOKEN_TTL_S },
     proofs: {
       dir: path.resolve(e.DEPOTLINE_PROOF_DIR ?? path.join(dataDir, 'proofs')), keyFile: e.DEPOTLINE_PROOF_KEY_FILE,

@@ -4,7 +4,9 @@ import { factorsReset } from './actions/factors-reset';
 import { integrationProfile } from './actions/integration-profile';
 import { mfaDisable } from './actions/mfa-disable';
 import { privilegedGrant } from './actions/privileged-grant';
+import { legalHoldRelease } from './actions/legal-hold-release';
 import { proofDelete } from './actions/proof-delete';
+import { retentionWiden } from './actions/retention-widen';
 import { sensitiveGroup } from './actions/sensitive-group';
 
 /**
@@ -19,4 +21,6 @@ export const approvalHandlers: SensitiveActionRegistry = {
   'group.sensitive': sensitiveGroup,
   'integration.profile': integrationProfile,
   'pod.delete': proofDelete,
+  'retention.widen': retentionWiden,
+  'legalHold.release': legalHoldRelease,
 };

@@ -1,6 +1,7 @@
 import { type ClientToServerEvents, clientEventSchemas } from '@depotline/shared';
 import type { z } from 'zod';
 import { listLocationAccess } from '../access/access-profile';
+import { withRetention } from '../retention/policy';
 import type { AuthorizationRequest } from '../access/authorize';
 import type { Caller } from '../access/caller';
 import { authenticateAccessToken } from '../auth/access-tokens';
@@ -43,7 +44,7 @@ export function syncEvents(live: LiveFeed): EventTable {
   return {
     'sync:locations': {
       schema: clientEventSchemas['sync:locations'],
-      handle: ({ ctx, caller, now }) => listLocationAccess(ctx.db, caller.profile, now),
+      handle: async ({ ctx, caller, now }) => withRetention(ctx, await listLocationAccess(ctx.db, caller.profile, now)),
     },
     'sync:pull': {
       schema: clientEventSchemas['sync:pull'],

@@ -1,6 +1,7 @@
 import { EntityId, maxPullLimit, PushRequest } from '@depotline/shared';
 import { z } from 'zod';
 import { listLocationAccess } from '../../access/access-profile';
+import { withRetention } from '../../retention/policy';
 import type { LiveFeed } from '../../sync/mutations/handler';
 import { pullChanges } from '../../sync/pull';
 import { pushMutations } from '../../sync/push';
@@ -21,7 +22,7 @@ export function syncEndpoints(live: LiveFeed): Endpoint[] {
     endpoint({
       method: 'get',
       path: '/locations',
-      handle: async ({ ctx, caller, now }) => listLocationAccess(ctx.db, caller.profile, now),
+      handle: async ({ ctx, caller, now }) => withRetention(ctx, await listLocationAccess(ctx.db, caller.profile, now)),
       present: (locations) => ({ locations }),
     }),
     endpoint({
