@@ -128,7 +128,7 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     const deciders = group({ name: 'deciders', permissions: ['location.read', 'approval.decide'], denials: [] });
     const refused = admin.governance.createGroup({ locationId: A, group: deciders });
     await expect(refused).rejects.toMatchObject({ code: 'approval_required' });
-    await expect(refused).rejects.toThrow(/hand out access, decide approvals, read the audit log, export data or delete proof of delivery/);
+    await expect(refused).rejects.toThrow(/hand out access, decide approvals, read the audit log, export data, delete proof of delivery or govern retention and customer privacy/);
   });
 
   it('a group that gives export or audit permissions waits for a second admin, who reads the exact group before approving it', async () => {
