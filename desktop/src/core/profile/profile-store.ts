@@ -55,7 +55,15 @@ export async function openProfileStore(options: ProfileOptions): Promise<LocalSt
     await db.close().catch(() => undefined);
     throw err;
   }
-  return new ProfileStore(db, options.now ? { now: options.now } : {}, dbPath);
+  const store = new ProfileStore(db, options.now ? { now: options.now } : {}, dbPath);
+  try {
+    // Retention periods apply on open too, before anything is shown (retention-sweep.ts).
+    await store.sweepExpired();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { DatabaseKey } from '../vault/database-key';
 import { queryBoard, type BoardQuery } from './board';
 import { queryBoardDay } from './board-day';
 import type { EncryptedDatabase } from './encrypted-database';
-import { int, intOrNull, listEntities, readEntity, text } from './entity-tables';
+import { int, intOrNull, listEntities, readEntity, text, textOrNull } from './entity-tables';
 import type {
   ApplyResult, DroppedLocation, LocalStore, MetaKey, StoreChange, StoredLocation,
 } from './local-store';
@@ -16,6 +16,7 @@ import { enqueueBatch, readImportMapping, stopsByOrderRef, writeImportMapping } 
 import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
 import { clearProofCache, readProofCache, writeProofCache, type ProofCacheEntry } from './proof-cache';
 import { SerialQueue } from './serial-queue';
+import { sweepExpired, parseStoredRetention, type SweepOutcome } from './retention-sweep';
 import { applyServerChanges, isPseudonymisedStop } from './server-state';
 import type { SqlConnection } from './sql-binding';
 
@@ -51,10 +52,11 @@ export class EncryptedStore implements LocalStore {
       }
       for (const a of access) {
         await conn.run(
-          `INSERT INTO locations (id, name, timezone, permissions, roles, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+          `INSERT INTO locations (id, name, timezone, permissions, roles, expires_at, retention) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, permissions = excluded.permissions,
-             roles = excluded.roles, expires_at = excluded.expires_at`,
-          [a.location.id, a.location.name, a.location.timezone, JSON.stringify(a.permissions), JSON.stringify(a.roles), a.expiresAt],
+             roles = excluded.roles, expires_at = excluded.expires_at, retention = excluded.retention`,
+          [a.location.id, a.location.name, a.location.timezone, JSON.stringify(a.permissions), JSON.stringify(a.roles), a.expiresAt,
+            a.retention ? JSON.stringify(a.retention) : null],
         );
       }
       const ids = [...keep, ...dropped.map((d) => d.locationId)];
@@ -65,14 +67,18 @@ export class EncryptedStore implements LocalStore {
   locations(): Promise<StoredLocation[]> {
     return this.#read(async (conn) => {
       const rows = await conn.all('SELECT * FROM locations ORDER BY name COLLATE NOCASE, id');
-      return rows.map((r) => ({
-        id: text(r, 'id'),
-        name: text(r, 'name'),
-        timezone: text(r, 'timezone'),
-        permissions: z.array(z.string()).parse(JSON.parse(text(r, 'permissions'))),
-        roles: z.array(z.string()).parse(JSON.parse(text(r, 'roles'))),
-        expiresAt: intOrNull(r, 'expires_at'),
-      }));
+      return rows.map((r) => {
+        const retention = parseStoredRetention(textOrNull(r, 'retention'));
+        return {
+          id: text(r, 'id'),
+          name: text(r, 'name'),
+          timezone: text(r, 'timezone'),
+          permissions: z.array(z.string()).parse(JSON.parse(text(r, 'permissions'))),
+          roles: z.array(z.string()).parse(JSON.parse(text(r, 'roles'))),
+          expiresAt: intOrNull(r, 'expires_at'),
+          ...(retention ? { retention } : {}),
+        };
+      });
     });
   }
 
@@ -257,6 +263,16 @@ export class EncryptedStore implements LocalStore {
   clearProofCache(): Promise<number> {
     // Purged, so the deleted images do not linger in free pages of the file.
     return this.#write(async (conn) => ({ result: await clearProofCache(conn), change: noChange }), { purge: true });
+  }
+
+  sweepExpired(now: number = this.#now()): Promise<SweepOutcome> {
+    return this.#write(async (conn) => {
+      const outcome = await sweepExpired(conn, now);
+      const touched = outcome.pseudonymised + outcome.deleted + outcome.positions > 0;
+      const edits = outcome.discardedEdits > 0;
+      const locationIds = touched || edits ? (await conn.all('SELECT id FROM locations')).map((r) => text(r, 'id')) : [];
+      return { result: outcome, change: { ...noChange, data: touched || edits, outbox: edits, rejected: edits, locationIds } };
+    }, { purge: true });
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {

@@ -7,11 +7,13 @@ import type { BoardDay } from './board-day';
 import type { BatchOutcome } from './import-store';
 import type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
 import type { ProofCacheEntry } from './proof-cache';
+import type { SweepOutcome } from './retention-sweep';
 
 export type { BoardFilter, BoardQuery, BoardRow, BoardSortKey } from './board';
 export type { BoardDay } from './board-day';
 export type { AckOutcome, PendingMutation, RejectedMutation } from './outbox';
 export type { BatchOutcome } from './import-store';
+export type { SweepOutcome } from './retention-sweep';
 
 /** A location this user may see, as the server last described it. */
 export interface StoredLocation extends Omit<LocationAccess, 'location'> {
@@ -107,6 +109,13 @@ export interface LocalStore {
   proofCache(key: string): Promise<ProofCacheEntry | null>;
   putProofCache(entry: ProofCacheEntry): Promise<void>;
   clearProofCache(): Promise<number>;
+
+  /**
+   * Applies each location's retention periods as the server last listed them (retention-sweep.ts):
+   * pseudonymises and deletes expired stops, old positions and proof copies, then truncates the
+   * WAL. Works offline; the sync client runs it on start, hourly and after each full sync.
+   */
+  sweepExpired(now?: number): Promise<SweepOutcome>;
 
   /** Called after each committed write. Returns the unsubscribe function. */
   subscribe(listener: (change: StoreChange) => void): () => void;

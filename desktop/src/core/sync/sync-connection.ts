@@ -45,6 +45,7 @@ export class SyncConnection {
     if (status.connection === 'ended') throw new NotSignedInError();
     if (!(await session.hasStoredSession())) throw new NotSignedInError();
     this.#running = true;
+    this.#o.loop.retention.start();
     await status.loadLastSyncAt();
     await status.refreshPendingCount();
     if (!session.hasTokens) {
@@ -69,6 +70,7 @@ export class SyncConnection {
   async stop(): Promise<void> {
     const { session, status } = this.#o;
     this.#running = false;
+    this.#o.loop.retention.stop();
     this.#o.retry.cancel();
     session.stopRenewing();
     this.#o.channel.disconnect();
@@ -86,6 +88,7 @@ export class SyncConnection {
   async endSession(reason: SessionEnded['reason'], wipe: boolean): Promise<void> {
     if (this.#o.status.connection === 'ended') return;
     this.#running = false;
+    this.#o.loop.retention.stop();
     this.#o.retry.cancel();
     this.#o.status.setConnection('ended');
     this.#o.channel.disconnect();

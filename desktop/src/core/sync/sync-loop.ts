@@ -2,6 +2,7 @@ import type { Change, DropLocation, SessionEnded } from '@depotline/shared';
 import { ServerDataRejectedError, ServerRequestError, StoreClosedError } from '../errors';
 import type { LocalStore } from '../store/local-store';
 import type { Listeners } from './listeners';
+import { RetentionSweeper } from './local-retention';
 import type { RetryTimer } from './retry-timer';
 import type { SyncChannel } from './sync-channel';
 import { pullLocation, pushOutbox, refreshLocations } from './sync-cycle';
@@ -30,6 +31,8 @@ export interface SyncLoopOptions {
  */
 export class SyncLoop {
   readonly #o: SyncLoopOptions;
+  /** Local retention: expired customer data leaves this file even while offline. */
+  readonly retention: RetentionSweeper;
   #wantFull = false;
   #wantPush = false;
   #loop: Promise<void> | null = null;
@@ -37,6 +40,7 @@ export class SyncLoop {
 
   constructor(options: SyncLoopOptions) {
     this.#o = options;
+    this.retention = new RetentionSweeper({ store: options.store, now: options.now, log: options.log });
   }
 
   /** The run in progress, if any. */
@@ -130,6 +134,8 @@ export class SyncLoop {
         throw err;
       }
     }
+    // New periods or stops may have come with this sync.
+    await this.retention.run();
     this.#o.status.markSynced(this.#o.now());
     await this.#o.status.refreshPendingCount();
   }
