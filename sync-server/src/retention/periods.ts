@@ -1,7 +1,9 @@
 import {
-  locationRetentionClasses, type LocationRetention, type LocationRetentionChange, type LocationRetentionClass, retentionDaysField,
+  locationRetentionClasses, type LocationRetention, type LocationRetentionChange, type LocationRetentionClass, retentionClassSpecs,
+  retentionDaysField,
 } from '@depotline/shared';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
+import { retentionMaxDaysVariable } from '../config-retention';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { effectiveRetention, globalRetention } from './policy';
@@ -32,8 +34,8 @@ export function changedClasses(change: Partial<LocationRetention>): LocationRete
 }
 
 /**
- * Splits a requested change into what applies now and what widens; a period above the maximum is
- * refused with the list of such periods (null when every period is within bounds).
+ * Splits a requested change into what applies now and what widens; `overMax` lists the periods
+ * above the server's maximum (empty when every one is within bounds).
  */
 export async function planRetentionChange(
   ctx: Pick<ServerContext, 'config' | 'db'>, locationId: string, change: LocationRetentionChange,
@@ -46,7 +48,7 @@ export async function planRetentionChange(
   for (const c of changedClasses(change)) {
     const f = retentionDaysField[c];
     const d = change[f]!;
-    if (d > maxDays[f]) overMax.push(`${f}: ${d} days is above the most this server allows (${maxDays[f]} days, DEPOTLINE_RETENTION_*_MAX_DAYS)`);
+    if (d > maxDays[f]) overMax.push(`${f}: ${d} days is above the most this server allows (${maxDays[f]} days, ${retentionMaxDaysVariable(retentionClassSpecs[c].envName)})`);
     else if (d > current[f]) widen[f] = d;
     else narrow[f] = d;
   }

@@ -87,7 +87,7 @@ describe.each(backends)('retention periods and legal holds (%s)', (backend) => {
     }
     const overMax = await rest(world, 'PUT', `/locations/${world.A}/retention`, world.users.admin.token, { contactDays: 400, proofDays: 10 });
     expect(overMax.status).toBe(400);
-    expect(JSON.stringify(overMax.body)).toContain('365');
+    expect(JSON.stringify(overMax.body)).toContain('365 days, DEPOTLINE_RETENTION_CONTACT_MAX_DAYS');
     expect(await policyRows()).toEqual(before);
     const missing = await rest(world, 'PUT', '/locations/depot-nowhere/retention', world.users.admin.token, { contactDays: 10 });
     expect(missing.status).toBe(403);
