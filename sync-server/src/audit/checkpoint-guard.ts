@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { NoteVerifier } from '../crypto/signed-note';
 import type { Database } from '../db/schema';
-import { genesisHash } from './audit-log';
+import { anchorNoteProblem, hashAtSize, readAuditAnchor } from './anchor';
 import { checkpointFileKeyId, listCheckpointFiles, readCheckpoint } from './checkpoint-files';
 
 /**
@@ -58,6 +58,13 @@ export async function checkpointsToExtend(db: Kysely<Database>, dir: string, ver
   const known: KnownCheckpoint[] = rows.map((r) => ({ size: Number(r.size), rootHash: r.root_hash, file: r.file, keyId: r.key_id }));
   const largest = names.reduce((max, n) => Math.max(max, sizeOfFile(n)), -1);
   const unrecorded: (KnownCheckpoint & { origin: string })[] = [];
+  // Checkpoints below a prune's anchor signed entries that are gone: their signatures are still
+  // checked, their hashes no longer can be (the one at the anchor's boundary is the anchor's).
+  const anchor = await readAuditAnchor(db);
+  const unvouched = anchor && anchorNoteProblem(dir, anchor, verifiers);
+  if (unvouched) {
+    return { ok: false, detail: `The audit log was pruned up to seq ${anchor.firstSeq - 1}, but its anchor is not vouched for by a note signed with the checkpoint key (${unvouched}): the prefix was deleted outside an anchored prune.` };
+  }
 
   for (const name of names.filter((n) => !recorded.has(n) || sizeOfFile(n) === largest)) {
     const read = readCheckpoint(path.join(dir, name), verifiers);
@@ -68,8 +75,8 @@ export async function checkpointsToExtend(db: Kysely<Database>, dir: string, ver
       return { ok: false, detail: `${name} (${recorded.has(name) ? 'the newest checkpoint' : 'not in the database\'s register'}) is not a valid checkpoint: ${read.problem}. ${read.detail}${hint}` };
     }
     const checkpoint: KnownCheckpoint = { size: read.checkpoint.size, rootHash: read.checkpoint.rootHash, file: name, keyId: checkpointFileKeyId(name) };
-    const hash = checkpoint.size === 0 ? genesisHash : (await db.selectFrom('audit_log').select('hash').where('seq', '=', checkpoint.size).executeTakeFirst())?.hash;
-    if (hash !== checkpoint.rootHash) {
+    const hash = await hashAtSize(db, checkpoint.size, anchor);
+    if (hash !== checkpoint.rootHash && hash !== null) {
       return {
         ok: false,
         detail: hash === undefined
@@ -85,6 +92,7 @@ export async function checkpointsToExtend(db: Kysely<Database>, dir: string, ver
     .leftJoin('audit_log as l', 'l.seq', 'c.size')
     .select(['c.size', 'c.file', 'l.hash'])
     .where('c.size', '>', 0)
+    .where('c.size', '>=', anchor?.firstSeq ?? 0)
     .where((eb) => eb.or([eb('l.hash', 'is', null), eb('l.hash', '!=', eb.ref('c.root_hash'))]))
     .orderBy('c.size').limit(1).executeTakeFirst();
   if (mismatch) {
@@ -94,6 +102,10 @@ export async function checkpointsToExtend(db: Kysely<Database>, dir: string, ver
         ? `The checkpoint at size ${Number(mismatch.size)} (${mismatch.file}) is beyond the log: entries were removed.`
         : `Entry ${Number(mismatch.size)} no longer has the hash recorded for the checkpoint at that size (${mismatch.file}): the log was rewritten after that checkpoint.`,
     };
+  }
+  const boundary = anchor ? rows.find((r) => Number(r.size) === anchor.firstSeq - 1 && r.root_hash !== anchor.prevHash) : undefined;
+  if (boundary) {
+    return { ok: false, detail: `The checkpoint at size ${Number(boundary.size)} (${boundary.file}) does not hold the hash the prune's anchor keeps: the anchor or the register was altered.` };
   }
   const newest = known.reduce<KnownCheckpoint | null>((max, c) => (!max || c.size > max.size ? c : max), null);
   return { ok: true, known, newest, unrecorded };

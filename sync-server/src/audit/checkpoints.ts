@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context';
 import { type NoteSigner, signNote } from '../crypto/signed-note';
 import type { Database } from '../db/schema';
+import { hashAtSize, readAuditAnchor } from './anchor';
 import { appendAudit, type AuditActor, type ChainedFields, genesisHash, hashEntry, systemActor } from './audit-log';
 import { type Checkpoint, checkpointFileName, checkpointText, writeOnce } from './checkpoint-files';
 import { checkpointsToExtend, recordUnrecorded } from './checkpoint-guard';
@@ -92,8 +93,8 @@ async function extendsFrom(db: Kysely<Database>, from: { size: number; hash: str
   if (to.size < from.size) return `The head (seq ${to.size}) is behind the newest checkpoint (size ${from.size}): entries were removed.`;
   let prev = from.hash;
   if (from.size > 0) {
-    const at = await db.selectFrom('audit_log').select('hash').where('seq', '=', from.size).executeTakeFirst();
-    if (at?.hash !== from.hash) return `Entry ${from.size} no longer has the hash signed in the checkpoint at that size: the log was rewritten.`;
+    const at = await hashAtSize(db, from.size, await readAuditAnchor(db));
+    if (at !== from.hash) return `Entry ${from.size} no longer has the hash signed in the checkpoint at that size: the log was rewritten.`;
   }
   for (let start = from.size + 1; start <= to.size; start += extendBatch) {
     const rows: (ChainedFields & { hash: string })[] = await db.selectFrom('audit_log')

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { NoteVerifier } from '../crypto/signed-note';
 import type { Database } from '../db/schema';
-import { genesisHash } from './audit-log';
+import { anchorNoteProblem, type AuditAnchor, hashAtSize } from './anchor';
 import { type Checkpoint, type CheckpointFileProblem, listCheckpointFiles, readCheckpoint } from './checkpoint-files';
 import { type AuditVerifyResult, verifyAuditChain, type VerifyOptions } from './verify';
 
@@ -21,8 +21,11 @@ import { type AuditVerifyResult, verifyAuditChain, type VerifyOptions } from './
  * - `wrong_origin`: validly signed, but for another log.
  * - `malformed`: not a signed checkpoint at all (cut short, edited, another format).
  * - `missing_file`: the database records a checkpoint whose file is gone from the directory.
+ * - `unsigned_anchor`: the log was pruned, but no valid checkpoint signed at the anchor's
+ *   boundary holds its hash, or the anchor's signed note is missing or states another anchor:
+ *   the prefix was deleted by someone who does not hold the checkpoint key.
  */
-export type CheckpointProblemKind = CheckpointFileProblem | 'mismatch' | 'beyond_log' | 'unverifiable' | 'missing_file';
+export type CheckpointProblemKind = CheckpointFileProblem | 'mismatch' | 'beyond_log' | 'unverifiable' | 'missing_file' | 'unsigned_anchor';
 
 export interface CheckpointProblem {
   kind: CheckpointProblemKind;
@@ -39,6 +42,8 @@ export interface CheckpointReport {
   latest: { size: number; file: string } | null;
   /** Entries the latest checkpoint does not cover. */
   uncovered: number;
+  /** Valid checkpoints of a pruned prefix (below the anchor): signatures checked, hashes gone with the entries. */
+  pruned: number;
   problems: CheckpointProblem[];
 }
 
@@ -76,8 +81,14 @@ export async function verifyCheckpoints(db: Kysely<Database>, chain: AuditVerify
 
   let latest: CheckpointReport['latest'] = null;
   let matched = 0;
+  let pruned = 0;
+  const anchor = chain.anchor ?? null;
   for (const c of valid) {
-    const problem = await compareWithLog(db, c, chain, logSize);
+    if (anchor && c.size < anchor.firstSeq - 1) {
+      pruned++;
+      continue;
+    }
+    const problem = await compareWithLog(db, c, chain, logSize, anchor);
     if (problem) {
       problems.push({ file: c.file, size: c.size, ...problem });
       continue;
@@ -98,11 +109,26 @@ export async function verifyCheckpoints(db: Kysely<Database>, chain: AuditVerify
       });
     }
   }
-  return { dir: source.dir, matched, latest, uncovered: Math.max(0, logSize - (latest?.size ?? 0)), problems };
+  if (anchor) problems.push(...anchorProblems(anchor, valid, source));
+  return { dir: source.dir, matched, latest, uncovered: Math.max(0, logSize - (latest?.size ?? 0)), pruned, problems };
+}
+
+/** A prune's anchor stands only on what the checkpoint key signed: the checkpoint at its boundary and its own note. */
+function anchorProblems(anchor: AuditAnchor, valid: readonly (Checkpoint & { file: string })[], source: CheckpointSource): CheckpointProblem[] {
+  const size = anchor.firstSeq - 1;
+  const out: CheckpointProblem[] = [];
+  if (!valid.some((c) => c.size === size && c.rootHash === anchor.prevHash)) {
+    out.push({ kind: 'unsigned_anchor', file: anchor.checkpointFile, size, detail: `The log was pruned up to seq ${size}, but no valid checkpoint signed at that size holds the anchor's hash.` });
+  }
+  const problem = anchorNoteProblem(source.dir, anchor, source.verifiers);
+  if (problem) {
+    out.push({ kind: 'unsigned_anchor', file: anchor.noteFile, size, detail: `The signed note of the anchor at seq ${anchor.firstSeq} does not vouch for it: ${problem}.` });
+  }
+  return out;
 }
 
 async function compareWithLog(
-  db: Kysely<Database>, c: Checkpoint, chain: AuditVerifyResult, logSize: number,
+  db: Kysely<Database>, c: Checkpoint, chain: AuditVerifyResult, logSize: number, anchor: AuditAnchor | null,
 ): Promise<Omit<CheckpointProblem, 'file' | 'size'> | null> {
   if (c.size > logSize) {
     return {
@@ -113,7 +139,7 @@ async function compareWithLog(
   if (!chain.ok && c.size > chain.entries) {
     return { kind: 'unverifiable', detail: `Cannot be compared: the chain is already broken at seq ${chain.firstBroken.seq}.` };
   }
-  const hash = c.size === 0 ? genesisHash : (await db.selectFrom('audit_log').select('hash').where('seq', '=', c.size).executeTakeFirst())?.hash;
+  const hash = await hashAtSize(db, c.size, anchor);
   if (hash !== c.rootHash) {
     return {
       kind: 'mismatch',

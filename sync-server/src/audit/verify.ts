@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
+import { type AuditAnchor, readAuditAnchor } from './anchor';
 import { type ChainedFields, genesisHash, hashEntry } from './audit-log';
 import type { ChunkResult } from './verify-chunk';
 import { type ChunkPoolOptions, type VerifyStats, startChunkChecks } from './verify-pool';
@@ -16,8 +17,10 @@ export { parallelVerifyThreshold, type VerifyStats } from './verify-pool';
  * - `truncated`: the log ends before the head row says it does.
  * - `chain_broken`: each entry hashes correctly but the links do not: an entry was rewritten
  *   together with its hash, or entries exist that the head does not cover.
+ * - `bad_anchor`: the log was pruned (audit/anchor.ts) but its anchor is not the one its
+ *   `audit.prune` entry records.
  */
-export type AuditBreakReason = 'altered' | 'missing' | 'reordered' | 'truncated' | 'chain_broken';
+export type AuditBreakReason = 'altered' | 'missing' | 'reordered' | 'truncated' | 'chain_broken' | 'bad_anchor';
 
 export interface AuditBreak {
   seq: number;
@@ -25,10 +28,13 @@ export interface AuditBreak {
   detail: string;
 }
 
-/** `entries`: how many entries, from seq 1, were proven intact. */
+/**
+ * `entries`: the last seq proven intact, from seq 1 or, when the log was pruned, from `anchor`
+ * (the entries before `anchor.firstSeq` were deleted by an anchored prune, audit/retention.ts).
+ */
 export type AuditVerifyResult =
-  | { ok: true; entries: number; headHash: string }
-  | { ok: false; entries: number; firstBroken: AuditBreak };
+  | { ok: true; entries: number; headHash: string; anchor?: AuditAnchor | null }
+  | { ok: false; entries: number; firstBroken: AuditBreak; anchor?: AuditAnchor | null };
 
 export interface VerifyOptions extends ChunkPoolOptions {
   /**
@@ -73,6 +79,16 @@ const entryColumns = [
  * (verify-checkpoints.ts, which `audit verify` runs after this).
  */
 export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  const anchor = await readAuditAnchor(db);
+  const result = await walkChain(db, options, anchor);
+  if (result.ok && anchor) {
+    const problem = await checkPruneEntry(db, anchor);
+    if (problem) return { ...broken(anchor.firstSeq - 1, { seq: anchor.firstSeq, reason: 'bad_anchor', detail: problem }), anchor };
+  }
+  return anchor ? { ...result, anchor } : result;
+}
+
+async function walkChain(db: Kysely<Database>, options: VerifyOptions, anchor: AuditAnchor | null): Promise<AuditVerifyResult> {
   const chunkSize = Math.max(1, Math.floor(options.batchSize ?? defaultVerifyBatchSize));
   const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
   // Without a head, every entry there is is checked (and the result says the end is unconfirmed).
@@ -80,8 +96,10 @@ export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOpti
   // The seqs a walk covers: 1 to the head (a head edited to a fraction or a negative number
   // covers the whole numbers below it, and is then reported as not matching the log).
   const walkTo = Number.isFinite(headSeq) ? Math.max(0, Math.floor(headSeq)) : 0;
-  const chunkCount = Math.ceil(walkTo / chunkSize);
-  const chunkRange = (i: number): [number, number] => [i * chunkSize + 1, Math.min(walkTo, (i + 1) * chunkSize)];
+  // A pruned log is walked from its anchor, from the hash the anchor keeps.
+  const start = anchor?.firstSeq ?? 1;
+  const chunkCount = Math.max(0, Math.ceil((walkTo - start + 1) / chunkSize));
+  const chunkRange = (i: number): [number, number] => [start + i * chunkSize, Math.min(walkTo, start + (i + 1) * chunkSize - 1)];
 
   const endOfLog = (last: number): AuditVerifyResult => {
     if (!head) {
@@ -106,7 +124,7 @@ export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOpti
   };
 
   const chunks = startChunkChecks(db, chunkCount, chunkRange, (from, to) => checkChunkExactly(db, from, to), options);
-  let prevHash = genesisHash;
+  let prevHash = anchor?.prevHash ?? genesisHash;
   try {
     for (let i = 0; i < chunkCount; i++) {
       const [from, to] = chunkRange(i);
@@ -121,7 +139,7 @@ export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOpti
       if (problem?.kind === 'missing' && problem.seq === from) return await missingAt(from, problem.found);
       if (problem?.kind === 'altered' && problem.seq === from) return await alteredAt(from, prevHash);
       // This entry is intact, so its predecessor is not the one it was chained to.
-      if (result.firstPrevHash !== prevHash) return broken(from - 2, rewrittenLink(from));
+      if (result.firstPrevHash !== prevHash) return broken(from - 2, from === start && anchor ? unanchored(anchor) : rewrittenLink(from));
       if (problem?.kind === 'missing') return await missingAt(problem.seq, problem.found);
       if (problem?.kind === 'altered') return await alteredAt(problem.seq, problem.prevHash!);
       if (problem?.kind === 'link') return broken(problem.seq - 2, rewrittenLink(problem.seq));
@@ -133,7 +151,7 @@ export async function verifyAuditChain(db: Kysely<Database>, options: VerifyOpti
     options.onStats?.({ ...chunks.stats });
   }
 
-  const last = walkTo;
+  const last = Math.max(walkTo, start - 1);
   if (!head || last < headSeq) return endOfLog(last);
   if (head.hash !== prevHash) {
     return broken(last - 1, {
@@ -178,6 +196,29 @@ async function checkChunkExactly(db: Kysely<Database>, from: number, to: number)
   }
   if (expected <= to) return { firstPrevHash, lastHash: prev, problem: { kind: 'missing', seq: expected, found: null }, recheck: false };
   return { firstPrevHash, lastHash: prev, problem: null, recheck: false };
+}
+
+function unanchored(anchor: AuditAnchor): AuditBreak {
+  return {
+    seq: anchor.firstSeq,
+    reason: 'chain_broken',
+    detail: `Entry ${anchor.firstSeq}, the first kept after the prune, does not chain from the hash the anchor keeps: it (or the anchor) was rewritten.`,
+  };
+}
+
+/** The `audit.prune` entry the anchor names must record exactly this anchor (it lies in the verified chain). */
+async function checkPruneEntry(db: Kysely<Database>, anchor: AuditAnchor): Promise<string | null> {
+  const row = anchor.pruneSeq >= anchor.firstSeq
+    ? await db.selectFrom('audit_log').select(['action', 'outcome', 'details']).where('seq', '=', anchor.pruneSeq).executeTakeFirst()
+    : undefined;
+  let details: { firstKeptSeq?: unknown; prevHash?: unknown } = {};
+  try {
+    details = row ? (JSON.parse(row.details) as typeof details) : {};
+  } catch {
+    // Not JSON: the comparison below fails.
+  }
+  if (row?.action === 'audit.prune' && row.outcome === 'ok' && details.firstKeptSeq === anchor.firstSeq && details.prevHash === anchor.prevHash) return null;
+  return `The log was pruned up to seq ${anchor.firstSeq - 1}, but entry ${anchor.pruneSeq} is not the audit.prune entry recording that anchor: the anchor was made up or altered.`;
 }
 
 function broken(entries: number, firstBroken: AuditBreak): AuditVerifyResult {

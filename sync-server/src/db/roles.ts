@@ -34,6 +34,8 @@ export function runtimeGrantStatements(role: string, schema = 'public', existing
     `grant usage, select on all sequences in schema ${s} to ${r}`,
     `revoke truncate, references, trigger on all tables in schema ${s} from ${r}`,
     ...revoke('update, delete', appendOnlyTables),
+    // 0025: prune anchors are appended with the prune; the prune deletes through the owner's function.
+    ...revoke('update, delete', ['audit_anchors']),
     ...revoke('insert, delete', ['audit_head']),
     ...revoke('insert, update, delete', ['kysely_migration', 'kysely_migration_lock']),
   ];

@@ -12,13 +12,18 @@ import { type CliCommand, commaList, exitCodes, optionalInteger, optionalString 
 import { checkpointCommands } from './audit-checkpoints';
 
 export function describeVerifyResult(result: AuditVerifyResult): string {
-  if (result.ok) return `Audit log intact: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}, head hash ${result.headHash}.`;
+  const anchor = result.anchor ?? null;
+  const first = anchor?.firstSeq ?? 1;
+  const pruned = anchor
+    ? `\nPruned: entries 1 to ${anchor.firstSeq - 1} were deleted past the audit period on ${new Date(anchor.prunedAt).toISOString()} (audit.prune entry ${anchor.pruneSeq}); the chain starts at the anchor, seq ${anchor.firstSeq}, from hash ${anchor.prevHash} (signed in ${anchor.checkpointFile}).`
+    : '';
+  if (result.ok) return `Audit log intact: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}${anchor ? ` (seq ${first} to ${result.entries} kept)` : ''}, head hash ${result.headHash}.${pruned}`;
   const b = result.firstBroken;
   return [
     `AUDIT LOG BROKEN at seq ${b.seq} (${b.reason}).`,
     b.detail,
-    `Entries 1 to ${result.entries} verified intact; nothing from seq ${b.seq} on can be trusted.`,
-  ].join('\n');
+    result.entries >= first ? `Entries ${first} to ${result.entries} verified intact; nothing from seq ${b.seq} on can be trusted.` : `No entry verified; nothing from seq ${b.seq} on can be trusted.`,
+  ].join('\n') + pruned;
 }
 
 /** The chain's verdict, then the checkpoints'. A consistent chain that a checkpoint contradicts was rewritten. */
@@ -31,7 +36,8 @@ export function describeLogVerifyResult(result: AuditLogVerifyResult): string {
   lines.push(describeVerifyResult(chain));
   if (checkpoints.latest) {
     lines.push(`Checkpoints: ${checkpoints.matched} signed ${checkpoints.matched === 1 ? 'checkpoint matches' : 'checkpoints match'} the log; the latest covers seq 1 to ${checkpoints.latest.size}`
-      + `${checkpoints.uncovered > 0 ? ` (${checkpoints.uncovered} later ${checkpoints.uncovered === 1 ? 'entry is' : 'entries are'} not covered yet)` : ''}; directory ${checkpoints.dir}.`);
+      + `${checkpoints.uncovered > 0 ? ` (${checkpoints.uncovered} later ${checkpoints.uncovered === 1 ? 'entry is' : 'entries are'} not covered yet)` : ''}`
+      + `${checkpoints.pruned > 0 ? `; ${checkpoints.pruned} older ${checkpoints.pruned === 1 ? 'checkpoint signs' : 'checkpoints sign'} entries since pruned` : ''}; directory ${checkpoints.dir}.`);
   } else if (checkpoints.problems.length === 0) {
     lines.push(`Checkpoints: none in ${checkpoints.dir}, so a rewrite of the whole log and its head would go unnoticed (run \`audit checkpoint\`).`);
   }
