@@ -120,6 +120,13 @@ describe.each(backends)('retention periods and legal holds (%s)', (backend) => {
     expect(widened[0]!.actor_user_id).toBe(world.users.admin.id);
   });
 
+  it('an operator who lowers a maximum lowers every location set above it', async () => {
+    const { config } = world.ctx;
+    const lowered = { ...config, retention: { ...config.retention, location: { ...config.retention.location, contact: { defaultDays: 90, maxDays: 120 } } } };
+    expect((await effectiveRetention(world.ctx, world.A)).contactDays).toBe(200);
+    expect((await effectiveRetention({ config: lowered, db: world.ctx.db }, world.A)).contactDays).toBe(120);
+  });
+
   it('a hold is placed only on what exists, never by someone without legalHold.manage, and the purge sees it', async () => {
     const stop = world.stops.A1[0]!;
     const hold = { reason: 'claim 2026-114 (damaged parcel)', owner: 'Legal: claims desk' };
