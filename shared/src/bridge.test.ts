@@ -121,6 +121,20 @@ const validArgs: { [K in BridgeCallName]: BridgeArgs<K> } = {
   proofFile: { stopId: 's1', proofId: 'p1' },
   exportProofBundle: { stopId: 's1' },
   requestProofDeletion: { proofId: 'p1', reason: 'customer asked for erasure' },
+  privacyRequests: { locationId: 'depot-north' },
+  createPrivacyRequest: { locationId: 'depot-north', request: { kind: 'erasure', law: 'gdpr', subject: { phone: '+44 7700 900123' } } },
+  closePrivacyRequest: { locationId: 'depot-north', requestId: 'pr1', reason: 'completed' },
+  exportPrivacyAccess: { locationId: 'depot-north', requestId: 'pr1' },
+  erasePrivacyRequest: { locationId: 'depot-north', requestId: 'pr1', confirm: true },
+  rectifyPrivacyRequest: { locationId: 'depot-north', requestId: 'pr1', changes: { address: '1 New Street' } },
+  searchCustomer: { locationId: 'depot-north', customer: { email: 'kim@example.com' } },
+  recordCustomerConsent: { locationId: 'depot-north', customer: { email: 'kim@example.com' }, purpose: 'trackingSms', granted: false, source: 'phone' },
+  setCustomerSharing: { locationId: 'depot-north', customer: { email: 'kim@example.com' }, doNotSell: true },
+  depotRetention: { locationId: 'depot-north' },
+  setDepotRetention: { locationId: 'depot-north', class: 'contact', days: 60 },
+  legalHolds: { locationId: 'depot-north' },
+  placeLegalHold: { locationId: 'depot-north', target: { scope: 'location' }, reason: 'claim pending', owner: 'Legal' },
+  releaseLegalHold: { locationId: 'depot-north', holdId: 'h1', reason: 'claim settled' },
 };
 
 /** A payload of each pushed event; the type makes sure no event is left out. */

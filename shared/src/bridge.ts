@@ -14,6 +14,7 @@ import { importBridgeCalls } from './bridge-import';
 import { integrationBridgeCalls } from './bridge-integrations';
 import { trackingBridgeCalls } from './bridge-tracking';
 import { proofBridgeCalls } from './bridge-proofs';
+import { privacyBridgeCalls } from './bridge-privacy';
 import { securityBridgeCalls } from './bridge-security';
 import { permissionCatalogue, type Permission } from './permissions';
 import { mutationTargetKinds, mutationTypes, type MutationType } from './mutations';
@@ -371,6 +372,7 @@ export const bridgeCalls = {
   ...integrationBridgeCalls,
   ...trackingBridgeCalls,
   ...proofBridgeCalls,
+  ...privacyBridgeCalls,
 } as const satisfies Record<string, { args: z.ZodType; result: z.ZodType }>;
 
 export type BridgeCallName = keyof typeof bridgeCalls;

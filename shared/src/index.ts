@@ -16,6 +16,7 @@ export * from './bridge-map';
 export * from './bridge-import';
 export * from './bridge-integrations';
 export * from './bridge-proofs';
+export * from './bridge-privacy';
 export * from './order-import/index';
 export * from './account-security';
 export * from './account';

@@ -29,6 +29,7 @@ export type { AccountClient } from './sync/account-client';
 export type { ExportFile, GovernanceClient, Held } from './sync/governance-client';
 export type { IntegrationsClient } from './sync/integrations-client';
 export type { FetchedProofFile, ProofsClient } from './sync/proofs-client';
+export type { AccessExportFile, PrivacyClient } from './sync/privacy-client';
 export type { IntegrationHooksClient } from './sync/integration-hooks-client';
 export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,

@@ -2,7 +2,7 @@ import { ErrorBody } from '@depotline/shared';
 import type { z } from 'zod';
 import { ServerDataRejectedError, ServerRequestError, ServerUnreachableError } from '../errors';
 
-export type RestMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RestRequest {
   body?: unknown;

@@ -9,6 +9,7 @@ import { GovernanceClient } from './governance-client';
 import { IntegrationHooksClient } from './integration-hooks-client';
 import { TrackingClient } from './tracking-client';
 import { IntegrationsClient } from './integrations-client';
+import { PrivacyClient } from './privacy-client';
 import { ProofsClient } from './proofs-client';
 import { Backoff } from './backoff';
 import { Listeners } from './listeners';
@@ -79,6 +80,8 @@ export class SyncClient {
   readonly tracking: TrackingClient;
   /** A stop's proof of delivery (files fetched on demand, never stored by the client) over REST, with this session's token. */
   readonly proofs: ProofsClient;
+  /** Customer privacy requests, customer search, retention periods and legal holds (admins) over REST, with this session's token. */
+  readonly privacy: PrivacyClient;
 
   constructor(options: SyncClientOptions) {
     const serverUrl = parseServerUrl(options.serverUrl);
@@ -110,6 +113,7 @@ export class SyncClient {
     this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens);
     this.tracking = new TrackingClient(serverUrl, tokens);
     this.proofs = new ProofsClient(serverUrl, tokens);
+    this.privacy = new PrivacyClient(serverUrl, tokens);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,

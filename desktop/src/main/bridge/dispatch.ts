@@ -114,6 +114,20 @@ export function bridgeHandlersFor(service: ConsoleService): BridgeHandlers {
     proofFile: (args) => service.proofs.proofFile(args),
     exportProofBundle: (args) => service.proofs.exportProofBundle(args),
     requestProofDeletion: (args) => service.proofs.requestProofDeletion(args),
+    privacyRequests: (args) => service.privacy.privacyRequests(args),
+    createPrivacyRequest: (args) => service.privacy.createPrivacyRequest(args),
+    closePrivacyRequest: (args) => service.privacy.closePrivacyRequest(args),
+    exportPrivacyAccess: (args) => service.privacy.exportPrivacyAccess(args),
+    erasePrivacyRequest: (args) => service.privacy.erasePrivacyRequest(args),
+    rectifyPrivacyRequest: (args) => service.privacy.rectifyPrivacyRequest(args),
+    searchCustomer: (args) => service.privacy.searchCustomer(args),
+    recordCustomerConsent: (args) => service.privacy.recordCustomerConsent(args),
+    setCustomerSharing: (args) => service.privacy.setCustomerSharing(args),
+    depotRetention: (args) => service.privacy.retention.depotRetention(args),
+    setDepotRetention: (args) => service.privacy.retention.setDepotRetention(args),
+    legalHolds: (args) => service.privacy.retention.legalHolds(args),
+    placeLegalHold: (args) => service.privacy.retention.placeLegalHold(args),
+    releaseLegalHold: (args) => service.privacy.retention.releaseLegalHold(args),
   };
 }
 

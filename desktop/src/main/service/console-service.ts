@@ -10,6 +10,7 @@ import { type EtaPolicy, etaSettingsFor } from './eta-policy';
 import { ConsoleEvents, forwardSyncEvents, signedOutStatus } from './console-events';
 import { ConsoleGovernance } from './console-governance';
 import { ConsoleIntegrations } from './console-integrations';
+import { ConsolePrivacy } from './console-privacy';
 import { ConsoleTracking } from './console-tracking';
 import { ConsoleProofs } from './console-proofs';
 import { ConsolePlanning } from './console-planning';
@@ -92,6 +93,8 @@ export class ConsoleService {
   readonly governance: ConsoleGovernance;
   /** The Integrations screen's calls (admins); each refuses unless the console is unlocked. */
   readonly integrations: ConsoleIntegrations;
+  /** The Privacy screen's calls (admins): requests, customers, retention, holds. */
+  readonly privacy: ConsolePrivacy;
   /** The stop detail's customer tracking links (`tracking.manage`), asked of the server. */
   readonly tracking: ConsoleTracking;
   /** The stop detail's proof of delivery, fetched from the server on demand. */
@@ -155,6 +158,7 @@ export class ConsoleService {
       activity: () => this.#idle.touch(),
     });
     this.integrations = new ConsoleIntegrations({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
+    this.privacy = new ConsolePrivacy({ session: () => this.#unlocked(), activity: () => this.#idle.touch(), chooseSavePath: options.chooseSavePath });
     this.tracking = new ConsoleTracking({ session: () => this.#unlocked(), activity: () => this.#idle.touch() });
     this.proofs = new ConsoleProofs({
       session: () => this.#unlocked(), activity: () => this.#idle.touch(), chooseSavePath: options.chooseSavePath, offlineCache: options.podOfflineCache ?? false,

@@ -14,6 +14,7 @@ import { ExportDialog } from '../governance/ExportDialog';
 import { GroupsView } from '../governance/GroupsView';
 import { ImportDialog } from '../import/ImportDialog';
 import { IntegrationsView } from '../integrations/IntegrationsView';
+import { PrivacyView } from '../privacy/PrivacyView';
 import { FleetView } from '../planning/FleetView';
 import { PlanningView } from '../planning/PlanningView';
 import { ShortcutsHelp } from '../planning/ShortcutsHelp';
@@ -31,7 +32,7 @@ export function Console({ state }: ScreenProps<'console'>) {
   const [status, setStatus] = useState<SyncStatusView>(initialStatus);
   const [dataVersion, setDataVersion] = useState(0);
   const [locationId, setLocationId] = useState<string | null>(null);
-  const [view, setView] = useState<'board' | 'plan' | 'fleet' | 'positions' | 'security' | 'groups' | 'approvals' | 'integrations'>('board');
+  const [view, setView] = useState<'board' | 'plan' | 'fleet' | 'positions' | 'security' | 'groups' | 'approvals' | 'integrations' | 'privacy'>('board');
   /** The keyboard shortcut overlay (`?`), over any view. */
   const [shortcutsShown, setShortcutsShown] = useState(false);
   useShortcuts((key) => (key === 'help' ? setShortcutsShown((v) => !v) : key === 'close' && shortcutsShown ? setShortcutsShown(false) : false));
@@ -80,9 +81,11 @@ export function Console({ state }: ScreenProps<'console'>) {
   const canManageFleet = location?.permissions.includes('fleet.manage') ?? false;
   const canDecide = (locations.data ?? []).some((l) => l.permissions.includes('approval.decide'));
   const canManageIntegrations = location?.permissions.includes('integration.manage') ?? false;
+  // Privacy requests, retention periods and legal holds: the screen shows with any of them (main and the server check each call).
+  const canSeePrivacy = (['privacy.manage', 'retention.manage', 'legalHold.manage'] as const).some((p) => location?.permissions.includes(p) ?? false);
   useEffect(() => {
-    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess) || (view === 'plan' && !canPlan) || (view === 'fleet' && !canManageFleet) || (view === 'integrations' && !canManageIntegrations)) setView('board');
-  }, [view, canSeePositions, canSeeAccess, canPlan, canManageFleet, canManageIntegrations]);
+    if ((view === 'positions' && !canSeePositions) || (view === 'groups' && !canSeeAccess) || (view === 'plan' && !canPlan) || (view === 'fleet' && !canManageFleet) || (view === 'integrations' && !canManageIntegrations) || (view === 'privacy' && !canSeePrivacy)) setView('board');
+  }, [view, canSeePositions, canSeeAccess, canPlan, canManageFleet, canManageIntegrations, canSeePrivacy]);
   useEffect(() => {
     if (!canExport) setExporting(false);
   }, [canExport]);
@@ -134,6 +137,11 @@ export function Console({ state }: ScreenProps<'console'>) {
               Integrations
             </button>
           )}
+          {canSeePrivacy && (
+            <button type="button" className={view === 'privacy' ? 'tab active' : 'tab'} aria-pressed={view === 'privacy'} onClick={() => setView('privacy')} data-testid="tab-privacy">
+              Privacy
+            </button>
+          )}
         </nav>
         {canImport && <button type="button" onClick={() => setImporting(true)} data-testid="open-import">Import…</button>}
         {canExport && <button type="button" onClick={() => setExporting(true)} data-testid="open-export">Export…</button>}
@@ -157,6 +165,8 @@ export function Console({ state }: ScreenProps<'console'>) {
         <ApprovalsView version={governanceVersion} awaiting={awaitingDecision} onChanged={governanceChanged} canDecide={canDecide} />
       ) : view === 'integrations' && location && canManageIntegrations ? (
         <IntegrationsView key={location.id} location={location} locations={locations.data ?? []} version={governanceVersion} onChanged={governanceChanged} />
+      ) : view === 'privacy' && location && canSeePrivacy ? (
+        <PrivacyView key={location.id} location={location} version={governanceVersion} onChanged={governanceChanged} />
       ) : view === 'groups' && location ? (
         <GroupsView key={location.id} location={location} locations={locations.data ?? []} version={governanceVersion} onChanged={governanceChanged} />
       ) : location === null ? (
