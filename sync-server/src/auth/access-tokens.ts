@@ -2,6 +2,7 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { ServerContext } from '../context';
 import { sessionExpired, sessionRevoked, unauthenticated } from '../errors';
 import type { Principal } from './principal';
+import { sessionIdleMs } from './session-idle';
 
 const issuer = 'depotline-sync-server';
 const audience = 'depotline-api';
@@ -66,7 +67,7 @@ export async function authenticateAccessToken(ctx: ServerContext, token: string)
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
       'sessions.id', 'sessions.user_id', 'sessions.device_id', 'sessions.revoked_at', 'sessions.expires_at',
-      'sessions.last_seen_at', 'users.username', 'users.display_name', 'users.disabled_at',
+      'sessions.last_seen_at', 'sessions.idle_timeout_s', 'users.username', 'users.display_name', 'users.disabled_at',
     ])
     .where('sessions.id', '=', claims.sessionId)
     .executeTakeFirst();
@@ -74,7 +75,7 @@ export async function authenticateAccessToken(ctx: ServerContext, token: string)
   if (row.revoked_at !== null || row.disabled_at !== null) throw sessionRevoked();
   const now = ctx.now();
   if (row.expires_at <= now) throw sessionExpired();
-  if (row.last_seen_at + ctx.config.sessionIdleTimeoutS * 1000 <= now) throw sessionExpired();
+  if (row.last_seen_at + sessionIdleMs(ctx.config, row) <= now) throw sessionExpired();
   return {
     userId: row.user_id,
     username: row.username,

@@ -5,6 +5,7 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { type AppError, refreshReused, sessionExpired, sessionRevoked, unauthenticated } from '../errors';
 import { issueAccessToken } from './access-tokens';
+import { idleLimitForUser, sessionIdleMs } from './session-idle';
 
 /**
  * Sessions: one per signed-in device. A session has an absolute end fixed at creation
@@ -48,6 +49,7 @@ export async function createSession(ctx: ServerContext, trx: Db, userId: string,
   await trx.insertInto('sessions').values({
     id: sessionId, user_id: userId, device_id: device.deviceId, device_name: device.deviceName, ip: device.ip,
     created_at: now, last_seen_at: now, expires_at: expiresAt, revoked_at: null, revoke_reason: null,
+    idle_timeout_s: await idleLimitForUser(trx, ctx.config, userId, now),
   }).execute();
   const refreshToken = await insertRefreshToken(trx, sessionId, now);
   const access = await issueAccessToken(ctx, { userId, sessionId, deviceId: device.deviceId, sessionEndsAt: expiresAt });
@@ -72,7 +74,7 @@ export async function refreshSession(ctx: ServerContext, input: { refreshToken: 
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select([
         'refresh_tokens.used_at', 'sessions.id as session_id', 'sessions.user_id', 'sessions.device_id', 'sessions.revoked_at',
-        'sessions.expires_at', 'sessions.last_seen_at', 'users.username', 'users.disabled_at',
+        'sessions.expires_at', 'sessions.last_seen_at', 'sessions.idle_timeout_s', 'users.username', 'users.disabled_at',
       ])
       .where('refresh_tokens.token_hash', '=', hash)
       .executeTakeFirst();
@@ -98,7 +100,7 @@ export async function refreshSession(ctx: ServerContext, input: { refreshToken: 
       return { kind: 'refused', error: sessionRevoked() };
     }
     if (row.revoked_at !== null || row.disabled_at !== null) return { kind: 'refused', error: sessionRevoked() };
-    if (row.expires_at <= now || row.last_seen_at + ctx.config.sessionIdleTimeoutS * 1000 <= now) {
+    if (row.expires_at <= now || row.last_seen_at + sessionIdleMs(ctx.config, row) <= now) {
       return { kind: 'refused', error: sessionExpired() };
     }
     // Conditional on still being unused: of two concurrent refreshes with one token, the
@@ -107,7 +109,9 @@ export async function refreshSession(ctx: ServerContext, input: { refreshToken: 
     if (Number(spent.numUpdatedRows) !== 1) return reuse();
 
     const refreshToken = await insertRefreshToken(trx, row.session_id, now);
-    await trx.updateTable('sessions').set({ last_seen_at: now, ...(ip ? { ip } : {}) }).where('id', '=', row.session_id).execute();
+    // The idle limit follows the user's grants as they are now (a driver given another role gets the longer one).
+    const idle_timeout_s = await idleLimitForUser(trx, ctx.config, row.user_id, now);
+    await trx.updateTable('sessions').set({ last_seen_at: now, idle_timeout_s, ...(ip ? { ip } : {}) }).where('id', '=', row.session_id).execute();
     const access = await issueAccessToken(ctx, { userId: row.user_id, sessionId: row.session_id, deviceId: row.device_id, sessionEndsAt: row.expires_at });
     return {
       kind: 'ok',
@@ -174,7 +178,7 @@ export async function listSessions(ctx: ServerContext, userId: string, currentSe
     .orderBy('last_seen_at', 'desc')
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({
+  return rows.filter((r) => r.last_seen_at + sessionIdleMs(ctx.config, r) > now).map((r) => ({
     id: r.id, userId: r.user_id, deviceId: r.device_id, deviceName: r.device_name, ip: r.ip,
     createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at, current: r.id === currentSessionId,
   }));

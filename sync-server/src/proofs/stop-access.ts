@@ -4,6 +4,7 @@ import type { Caller } from '../access/caller';
 import type { AuditEvent } from '../audit/audit-log';
 import type { Db } from '../db/database';
 import { forbidden } from '../errors';
+import { driverAccessOpen } from '../sync/route-completion';
 
 /**
  * Who may do what with a stop's proof. One check for every proof endpoint: the stop (with its
@@ -20,11 +21,13 @@ export interface ProofStop {
   barcodes: string;
   coordinates_enc: string | null;
   driver_id: string | null;
+  /** The route's end of its driver's access (sync/route-completion.ts); null while it is not complete. */
+  driver_access_until: number | null;
 }
 
 export async function loadProofStop(db: Db, stopId: string): Promise<ProofStop | undefined> {
   return db.selectFrom('stops').innerJoin('routes', 'routes.id', 'stops.route_id')
-    .select(['stops.id', 'stops.location_id', 'stops.status', 'stops.barcodes', 'stops.coordinates_enc', 'routes.driver_id'])
+    .select(['stops.id', 'stops.location_id', 'stops.status', 'stops.barcodes', 'stops.coordinates_enc', 'routes.driver_id', 'routes.driver_access_until'])
     .where('stops.id', '=', stopId).executeTakeFirst();
 }
 
@@ -41,7 +44,8 @@ export async function stopIsOnCallersRoute(db: Db, caller: Caller, stop: Pick<Pr
 export async function holdsForStop(db: Db, caller: Caller, stop: ProofStop, permission: Permission, now: number): Promise<boolean> {
   const general = checkPermission(caller.profile, { permission, locationId: stop.location_id }, now);
   if (general) return true;
-  const assignedToCaller = await stopIsOnCallersRoute(db, caller, stop);
+  // A completed route is the driver's only until its grace period is over.
+  const assignedToCaller = driverAccessOpen(stop, now) && await stopIsOnCallersRoute(db, caller, stop);
   return assignedToCaller && checkPermission(caller.profile, { permission, locationId: stop.location_id, assignedToCaller }, now) !== null;
 }
 

@@ -1,7 +1,7 @@
 import { type Change, type Permission, redactStopForViewer } from '@depotline/shared';
 import { type AccessProfile, loadAccessProfile, viewAt } from '../access/access-profile';
 import type { ServerContext } from '../context';
-import { driverUserOfRoute } from '../sync/driver-queries';
+import { driverUserOfOpenRoute } from '../sync/driver-queries';
 import type { LiveFeed, Touched } from '../sync/mutations/handler';
 import { loadEntityChanges } from '../sync/pull';
 import { driverRoom, generalRoom, locationMayHaveListeners, permsOfClass, reachableViewClasses, roomMayHaveListeners } from './rooms';
@@ -36,7 +36,7 @@ async function broadcastTouched(ctx: ServerContext, io: SyncServer, touched: rea
   for (const t of touched) byLocation.set(t.locationId, [...(byLocation.get(t.locationId) ?? []), t]);
   const routeDrivers = new Map<string, string | null>();
   const driverOf = async (routeId: string) => {
-    if (!routeDrivers.has(routeId)) routeDrivers.set(routeId, await driverUserOfRoute(ctx.db, routeId));
+    if (!routeDrivers.has(routeId)) routeDrivers.set(routeId, await driverUserOfOpenRoute(ctx.db, routeId, ctx.now()));
     return routeDrivers.get(routeId)!;
   };
   for (const [locationId, all] of byLocation) {
@@ -44,7 +44,8 @@ async function broadcastTouched(ctx: ServerContext, io: SyncServer, touched: rea
     // this commit is not even read back; a changed one still is, because decrypting it is what
     // reports a value tampered with at rest at the change that touched it.
     const listening = locationMayHaveListeners(io, locationId);
-    const items = listening ? all : all.filter((t) => !t.created);
+    if (listening) for (const t of all) if (t.removed) await emitRemoved(io, t, t.removed, driverOf);
+    const items = (listening ? all : all.filter((t) => !t.created)).filter((t) => !t.removed);
     if (items.length === 0) continue;
     const changes = await loadEntityChanges(ctx, locationId, items);
     if (!listening) continue;
@@ -54,6 +55,16 @@ async function broadcastTouched(ctx: ServerContext, io: SyncServer, touched: rea
       await emitChange(io, change, t, driverPerms, driverOf);
     }
   }
+}
+
+/** A record deleted for good: every room of its location, and its route's driver, are told to drop it. */
+async function emitRemoved(io: SyncServer, t: Touched, removed: NonNullable<Touched['removed']>, driverOf: (routeId: string) => Promise<string | null>): Promise<void> {
+  if (t.entity === 'position') return;
+  const change: Change = { entity: 'removed', locationId: t.locationId, version: removed.version, data: { kind: t.entity, id: t.id } };
+  const rooms = reachableViewClasses.map((c) => generalRoom(t.locationId, c)).filter((r) => roomMayHaveListeners(io, r));
+  const driverUser = removed.routeId === null ? null : await driverOf(removed.routeId);
+  if (driverUser) rooms.push(driverRoom(t.locationId, driverUser));
+  if (rooms.length > 0) io.to(rooms).emit('sync:change', change);
 }
 
 async function emitChange(io: SyncServer, change: Change, t: Touched, driverPerms: DriverPermissionLookup, driverOf: (routeId: string) => Promise<string | null>): Promise<void> {

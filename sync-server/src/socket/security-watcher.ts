@@ -1,4 +1,5 @@
 import type { SessionEnded } from '@depotline/shared';
+import { sql } from 'kysely';
 import { loadAccessProfile } from '../access/access-profile';
 import type { ServerContext } from '../context';
 import { joinLocationRooms, sessionRoom, userRoom } from './rooms';
@@ -21,7 +22,7 @@ export const watchIntervalMs = 250;
  * way. Each process handles only its own sockets (`io.local`).
  *
  * - session revoked, or user disabled -> `session:ended` { wipe: true }, then disconnect
- * - session past its absolute end or idle limit -> `session:ended` { reason: 'expired', wipe: false }
+ * - session past its absolute end or its idle limit (shorter for drivers) -> `session:ended` { reason: 'expired', wipe: false }
  * - grant created, revoked or expired, or a permission group the user holds changed -> re-read
  *   the user's grants; the socket moves to the rooms of its new view class (a new denial of
  *   `stop.readPhone` moves it to a room whose copies carry no phone numbers), and locations no
@@ -42,12 +43,14 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
       for (const s of revoked) endSession(sessionRoom(s.id), endedReasonOf(s.revoke_reason), true);
 
       // A session past its absolute end, or idle past its limit, ends on every socket as a
-      // revocation does (the device keeps its data: it may sign in again).
+      // revocation does (the device keeps its data: it may sign in again). Each session has its
+      // own idle limit (a driver's is shorter: auth/session-idle.ts), never above the server-wide one.
       const idleMs = ctx.config.sessionIdleTimeoutS * 1000;
+      const idleEnd = sql<number>`last_seen_at + coalesce(idle_timeout_s, ${sql.lit(ctx.config.sessionIdleTimeoutS)}) * 1000`;
       const expired = await ctx.db.selectFrom('sessions').select('id').where('revoked_at', 'is', null)
         .where((eb) => eb.or([
           eb.and([eb('expires_at', '>', from), eb('expires_at', '<=', now)]),
-          eb.and([eb('last_seen_at', '>', from - idleMs), eb('last_seen_at', '<=', now - idleMs)]),
+          eb.and([eb('last_seen_at', '>', from - idleMs), eb(idleEnd, '>', from), eb(idleEnd, '<=', now)]),
         ]))
         .execute();
       for (const s of expired) endSession(sessionRoom(s.id), 'expired', false);

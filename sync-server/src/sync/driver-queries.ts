@@ -8,6 +8,20 @@ export async function driverIdsOfUser(db: Db, userId: string, locationId: string
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * The user id of the driver assigned to a route while the route is still theirs at `now` (not
+ * complete, or within its grace period: sync/route-completion.ts); null otherwise.
+ */
+export async function driverUserOfOpenRoute(db: Db, routeId: string, now: number): Promise<string | null> {
+  const row = await db
+    .selectFrom('routes')
+    .innerJoin('drivers', 'drivers.id', 'routes.driver_id')
+    .select(['drivers.user_id', 'routes.driver_access_until'])
+    .where('routes.id', '=', routeId)
+    .executeTakeFirst();
+  return row && (row.driver_access_until === null || Number(row.driver_access_until) > now) ? row.user_id : null;
+}
+
 /** The user id of the driver assigned to a route, if that driver signs in. */
 export async function driverUserOfRoute(db: Db, routeId: string): Promise<string | null> {
   const row = await db

@@ -9,6 +9,7 @@ import { trackingAfterMutation } from '../tracking/dispatch';
 import { driverIdsOfUser } from './driver-queries';
 import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
 import { handlerFor } from './mutations/registry';
+import { refreshCompletionAfter } from './route-completion';
 import { loadViewerScope, redactChangeForScope } from './visibility';
 
 interface MutationOutcome {
@@ -105,7 +106,10 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     const tracking = await trackingAfterMutation(ctx, trx, m, applied, { actor, userId: principal.userId }, now);
     state.events.push(...tracking.events);
     state.audits.push(...tracking.audits);
-    return { result: { id: m.id, status: 'applied', version }, touched };
+    // A route whose last stop closed is complete; its driver's access ends after the grace period (sync/route-completion.ts).
+    const reopened = await refreshCompletionAfter(trx, ctx.config, applied, now);
+    const more = reopened.filter((r) => !touched.some((t) => t.entity === r.entity && t.id === r.id));
+    return { result: { id: m.id, status: 'applied', version }, touched: [...touched, ...more] };
   } catch (err) {
     // Anything else (a database fault) fails the whole push: its transaction rolls back and
     // the device retries it later; replays are harmless.

@@ -2,7 +2,7 @@ import { type Change, type Permission, redactStopForViewer } from '@depotline/sh
 import { type AccessProfile, type LocationView, viewAt } from '../access/access-profile';
 import type { Db } from '../db/database';
 
-/** What one viewer can see at one location: their grants and the routes they drive. */
+/** What one viewer can see at one location: their grants and the routes they drive (until each is complete and its grace period over). */
 export interface ViewerScope {
   view: LocationView | null;
   ownRouteIds: ReadonlySet<string>;
@@ -18,6 +18,8 @@ export async function loadViewerScope(db: Db, profile: AccessProfile, locationId
     .select('routes.id')
     .where('routes.location_id', '=', locationId)
     .where('drivers.user_id', '=', profile.userId)
+    // A completed route is the driver's only until its grace period is over (sync/route-completion.ts).
+    .where((eb) => eb.or([eb('routes.driver_access_until', 'is', null), eb('routes.driver_access_until', '>', now)]))
     .execute();
   return { view, ownRouteIds: new Set(rows.map((r) => r.id)) };
 }

@@ -45,7 +45,7 @@ export async function createRouteRecord(write: { trx: Db; by: string; now: numbe
   const version = await recordChange(trx, r.locationId, 'route', r.id, now);
   const row: RouteRow = {
     id: r.id, location_id: r.locationId, name: r.name, date: r.date, driver_id: r.driverId, vehicle_id: r.vehicleId,
-    version, updated_at: now, updated_by: by,
+    version, updated_at: now, updated_by: by, completed_at: null, driver_access_until: null, driver_removal_at: null,
   };
   await trx.insertInto('routes').values(row).execute();
   return row;
