@@ -27,6 +27,7 @@ import { flushRefusalDigests } from './audit/refusal-digest';
 import { closeIntegrationCallLog } from './integrations/call-log';
 import { startIntegrationLogRetention } from './integrations/log-retention';
 import { startTrackingHitAudits } from './tracking/hits';
+import { startBlindIndexBackfill } from './privacy/reindex';
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -106,6 +107,8 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   const integrationLogRetention = startIntegrationLogRetention(ctx);
   // Hourly tracking-link view counts are audited every minute, not only after a later view (tracking/hits.ts).
   const trackingHitAudits = startTrackingHitAudits(ctx);
+  // Stops written before the blind index existed get theirs, in one process (privacy/reindex.ts).
+  const blindIndexBackfill = startBlindIndexBackfill(ctx);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -141,6 +144,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       // Integration calls still buffered, and their alerts, are written before the database closes.
       await integrationLogRetention.stop();
       await trackingHitAudits.stop();
+      await blindIndexBackfill.settled;
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);
       // Digests of refused requests still counting their minute are written now.

@@ -12,7 +12,7 @@ import { allowlistDecision } from '../integrations/allowlist';
 import { recordUnknownCredentialRefusal } from '../integrations/anomalies';
 import { recordIntegrationCall } from '../integrations/call-log';
 import { authenticateMachine, type MachinePrincipal } from '../integrations/credentials';
-import { presentStopForIntegration } from '../integrations/profile-filter';
+import { presentStopForIntegration, type StopSharing } from '../integrations/profile-filter';
 import { findIntegration, integrationLocations, type IntegrationRecord } from '../integrations/records';
 import type { EndpointOpenApi } from './endpoint-doc';
 import { chargeIntegrationCredential } from './rate-limits';
@@ -45,6 +45,8 @@ export interface CallingIntegration {
   locations: readonly string[];
   /** Which orders it reads there: its own, or every order (integrations/order-reads.ts). */
   orderVisibility: OrderVisibility;
+  /** Its kind: a courier is needed to deliver every order it sees (integrations/sharing.ts). */
+  kind: string;
 }
 
 export interface IntegrationCall<P, Q, B> {
@@ -63,7 +65,7 @@ export interface IntegrationCall<P, Q, B> {
   /** The endpoint's transaction, when it declares `transaction: true`; otherwise the database. */
   db: Db;
   /** The stop as this integration may receive it: THE profile filter (integrations/profile-filter.ts). */
-  presentStop: (stop: Stop) => IntegrationStopView;
+  presentStop: (stop: Stop, sharing: StopSharing) => IntegrationStopView;
 }
 
 export interface IntegrationEndpointSpec<P, Q, B, R> {
@@ -167,9 +169,9 @@ async function handleCall<P, Q, B, R>(
   }
   const calling: CallingIntegration = {
     id: integration.id, name: integration.name, profile: integration.dataProfile, locations: integrationLocations(integration),
-    orderVisibility: integration.orderVisibility,
+    orderVisibility: integration.orderVisibility, kind: integration.kind,
   };
-  const presentStop = (stop: Stop) => presentStopForIntegration(integration.dataProfile, stop);
+  const presentStop = (stop: Stop, sharing: StopSharing) => presentStopForIntegration(integration.dataProfile, stop, sharing);
   return withAudit(ctx, actor, (audit, flushInto) => {
     const call = (db: Db): IntegrationCall<P, Q, B> => ({
       ctx, input, integration: calling, principal, access, locationId: scope.locationId, ip, now, audit: (e) => audit(e), db, presentStop,

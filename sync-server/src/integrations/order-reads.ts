@@ -5,7 +5,8 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { badRequest, notFound } from '../errors';
 import { presentStop, type StopRow } from '../sync/presenters';
-import { presentStopForIntegration } from './profile-filter';
+import { presentStopForIntegration, type StopSharing } from './profile-filter';
+import { sharingFor, sharingOf } from './sharing';
 
 /**
  * What an integration reads about orders at a location it holds `status.read` or `orders.read`
@@ -21,6 +22,8 @@ import { presentStopForIntegration } from './profile-filter';
 /** Who reads: the integration and which orders it sees. */
 export interface OrderReader {
   id: string;
+  /** Its kind: a courier is needed to deliver every order it sees (integrations/sharing.ts). */
+  kind: string;
   orderVisibility: OrderVisibility;
 }
 
@@ -36,8 +39,8 @@ async function visibleStopIds(db: Db, reader: OrderReader, stopIds: readonly str
   return seen;
 }
 
-export const viewFor = (ctx: ServerContext, profile: readonly ProfileField[], row: StopRow): IntegrationStopView =>
-  presentStopForIntegration(profile, presentStop(ctx, row));
+export const viewFor = (ctx: ServerContext, profile: readonly ProfileField[], row: StopRow, sharing: StopSharing): IntegrationStopView =>
+  presentStopForIntegration(profile, presentStop(ctx, row), sharing);
 
 /** The stop carrying the order reference at the location, if the reader may see it. */
 export async function orderStop(db: Db, reader: OrderReader, locationId: string, orderRef: string): Promise<StopRow> {
@@ -71,6 +74,7 @@ export async function orderHistory(
 ): Promise<OrderHistory> {
   const row = await orderStop(db, reader, locationId, orderRef);
   const stop = presentStop(ctx, row);
+  const sharing = await sharingOf(db, reader, row);
   const entries = await db.selectFrom('audit_log').select(['at', 'action', 'details'])
     .where('target_type', '=', 'stop').where('target_id', '=', row.id).where('location_id', '=', locationId)
     .where('outcome', '=', 'ok').where('action', 'in', Object.keys(statusOf))
@@ -83,10 +87,10 @@ export async function orderHistory(
   const last = points[points.length - 1];
   if (!last || last.status !== stop.status) points.push({ at: stop.updatedAt, status: stop.status, failureReason: stop.failureReason });
   const history = points.map((p) => {
-    const seen = presentStopForIntegration(profile, { ...stop, status: p.status, failureReason: p.failureReason });
+    const seen = presentStopForIntegration(profile, { ...stop, status: p.status, failureReason: p.failureReason }, sharing);
     return { at: p.at, ...(seen.status !== undefined ? { status: seen.status } : {}), ...(seen.failureReason !== undefined ? { failureReason: seen.failureReason } : {}) };
   });
-  return { order: presentStopForIntegration(profile, stop), history };
+  return { order: presentStopForIntegration(profile, stop, sharing), history };
 }
 
 /*
@@ -123,12 +127,13 @@ export async function orderChanges(
   for (let i = 0; i < stopIds.length; i += 500) {
     for (const r of await db.selectFrom('stops').selectAll().where('id', 'in', stopIds.slice(i, i + 500)).execute()) rows.set(r.id, r);
   }
+  const sharing = await sharingFor(db, reader, [...rows.values()]);
   const orders: IntegrationStopView[] = [];
   for (const e of page) {
     const row = e.entity === 'stop' ? rows.get(e.entity_id) : undefined;
     // An entry older than the stop's version: a later entry carries the stop, so it is sent once, at its latest.
     if (!row || row.location_id !== locationId || row.order_ref === null || row.version !== e.version) continue;
-    orders.push(viewFor(ctx, profile, row));
+    orders.push(viewFor(ctx, profile, row, sharing.get(row.id)!));
   }
   const last = page[page.length - 1];
   return { orders, cursor: encodeOrderCursor(last ? last.version : after), hasMore };

@@ -1,6 +1,9 @@
 import { defaultDataProfile, IntegrationStopView, type ProfileField, profileFields, type Stop } from '@depotline/shared';
 import { describe, expect, it } from 'vitest';
-import { presentStopForIntegration } from './profile-filter';
+import { presentStopForIntegration, sharedProfile, type StopSharing } from './profile-filter';
+
+/** A customer who has not opted out of sharing. */
+const open: StopSharing = { doNotSell: false, deliversStop: false };
 
 /** A stop whose every customer value is a string found nowhere else, so a leak cannot hide. */
 const stop: Stop = {
@@ -15,7 +18,7 @@ const secrets = ['Zelda', 'Leakcheck', '99887766', 'zelda.unique', 'NOTE-dog', '
 
 describe('the integration profile filter', () => {
   it('the default profile never carries name, phone, email, notes or billing', () => {
-    const view = presentStopForIntegration(defaultDataProfile, stop);
+    const view = presentStopForIntegration(defaultDataProfile, stop, open);
     const text = JSON.stringify(view);
     for (const s of ['Zelda', '99887766', 'zelda.unique', 'NOTE-dog', 'FAILNOTE', 'PAYREF', '123457', '98765', 'SEK']) expect(text).not.toContain(s);
     expect(view).toEqual({
@@ -26,12 +29,12 @@ describe('the integration profile filter', () => {
   });
 
   it('fields outside the profile are absent, not null; the route, sequence and editor never leave', () => {
-    const view = presentStopForIntegration(['status'], stop);
+    const view = presentStopForIntegration(['status'], stop, open);
     expect(Object.keys(view).sort()).toEqual(['id', 'locationId', 'status', 'updatedAt']);
-    const empty = presentStopForIntegration([], stop);
+    const empty = presentStopForIntegration([], stop, open);
     expect(empty).toEqual({ id: 'stop-1', locationId: 'depot-a', updatedAt: 3_000 });
     for (const s of secrets) expect(JSON.stringify(empty)).not.toContain(s);
-    const all = presentStopForIntegration(profileFields, stop);
+    const all = presentStopForIntegration(profileFields, stop, open);
     for (const k of ['routeId', 'sequence', 'updatedBy', 'version', 'window']) expect(all).not.toHaveProperty(k);
     expect(JSON.stringify(all)).not.toContain('dispatcher-x');
   });
@@ -43,7 +46,7 @@ describe('the integration profile filter', () => {
       notes: ['NOTE-dog', 'FAILNOTE'], billing: ['PAYREF', '123457', '98765', 'SEK'],
     };
     for (const field of profileFields) {
-      const text = JSON.stringify(presentStopForIntegration([field], stop));
+      const text = JSON.stringify(presentStopForIntegration([field], stop, open));
       for (const [other, values] of Object.entries(carries)) {
         for (const v of values) expect(text.includes(v), `${v} with profile [${field}]`).toBe(other === field);
       }
@@ -54,8 +57,20 @@ describe('the integration profile filter', () => {
     const tampered: Stop = { ...stop, withheld: ['phone', 'notes'] };
     delete tampered.phone;
     delete tampered.notes;
-    expect(presentStopForIntegration(defaultDataProfile, tampered)).not.toHaveProperty('withheld');
-    expect(presentStopForIntegration(['phone', 'email'], tampered)).toMatchObject({ withheld: ['phone'], email: 'zelda.unique@example.com' });
-    expect(presentStopForIntegration(['phone'], tampered)).not.toHaveProperty('phone');
+    expect(presentStopForIntegration(defaultDataProfile, tampered, open)).not.toHaveProperty('withheld');
+    expect(presentStopForIntegration(['phone', 'email'], tampered, open)).toMatchObject({ withheld: ['phone'], email: 'zelda.unique@example.com' });
+    expect(presentStopForIntegration(['phone'], tampered, open)).not.toHaveProperty('phone');
+  });
+
+  it('a do-not-sell customer\'s identity and contact details reach only an integration needed to deliver the stop', () => {
+    const optedOut: StopSharing = { doNotSell: true, deliversStop: false };
+    const view = JSON.stringify(presentStopForIntegration(profileFields, stop, optedOut));
+    for (const s of ['Zelda', 'Leakcheck', '52.123456', '99887766', 'zelda.unique', 'NOTE-dog', 'FAILNOTE']) expect(view).not.toContain(s);
+    // What the delivery's business needs stays: the order, its status and window, billing.
+    for (const s of ['SO-42', '"failed"', 'PAYREF']) expect(view).toContain(s);
+    const courier = JSON.stringify(presentStopForIntegration(profileFields, stop, { doNotSell: true, deliversStop: true }));
+    for (const s of ['Zelda', 'Leakcheck', '99887766', 'zelda.unique']) expect(courier).toContain(s);
+    expect(sharedProfile(['status', 'phone'], optedOut)).toEqual(['status']);
+    expect(sharedProfile(['status', 'phone'], open)).toEqual(['status', 'phone']);
   });
 });

@@ -41,11 +41,35 @@ const withheldField: Readonly<Record<EncryptedStopField, ProfileField>> = {
 };
 
 /**
+ * The customer's sharing choice for one stop, and whether the integration receiving it is
+ * needed to deliver it (the one that created the order, or a courier): integrations/sharing.ts.
+ */
+export interface StopSharing {
+  doNotSell: boolean;
+  deliversStop: boolean;
+}
+
+/** For an answer to the integration that just wrote the order: it is the one that needs it. */
+export const orderWriterSharing: StopSharing = { doNotSell: false, deliversStop: true };
+
+/** Profile fields that identify or reach the customer (CCPA personal information about them). */
+const customerDataFields: ReadonlySet<ProfileField> = new Set(['customerName', 'address', 'phone', 'email', 'notes']);
+
+/**
+ * The profile fields an integration receives for one stop: its data profile, less the customer's
+ * identity and contact details when the customer asked that their data is not sold or shared
+ * (CCPA "Do Not Sell or Share") and this integration is not needed to deliver the stop.
+ */
+export function sharedProfile(profile: readonly ProfileField[], sharing: StopSharing): ProfileField[] {
+  return sharing.doNotSell && !sharing.deliversStop ? profile.filter((f) => !customerDataFields.has(f)) : [...profile];
+}
+
+/**
  * The stop as an integration with `profile` may receive it. `stop` is the server's presented
  * stop (`presentStop`): decrypted, never redacted for a person.
  */
-export function presentStopForIntegration(profile: readonly ProfileField[], stop: Stop): IntegrationStopView {
-  const allowed = new Set(profile);
+export function presentStopForIntegration(profile: readonly ProfileField[], stop: Stop, sharing: StopSharing): IntegrationStopView {
+  const allowed = new Set(sharedProfile(profile, sharing));
   let view: IntegrationStopView = { id: stop.id, locationId: stop.locationId, updatedAt: stop.updatedAt };
   for (const field of allowed) view = { ...view, ...parts[field](stop) };
   const withheld = [...new Set((stop.withheld ?? []).map((f) => withheldField[f]))].filter((f) => allowed.has(f));

@@ -1,8 +1,9 @@
-import type { CustomerMatchKind } from '@depotline/shared';
+import { type CustomerMatchKind, customerStopLimit } from '@depotline/shared';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import type { StopRow } from '../sync/presenters';
-import type { StopPii } from '../sync/stop-pii';
+import { readStopPii, type StopPii } from '../sync/stop-pii';
+import { customerKeys, normaliseEmail, normalisePhone } from './blind-index';
 
 /**
  * A customer's stops, found by the blind index and confirmed by decrypting: a stop counts only
@@ -27,8 +28,7 @@ export interface CustomerLookup {
 /**
  * Every stop at `locationIds` whose phone or email is the customer's, oldest window first, at
  * most `limit` (default `customerStopLimit`). Pseudonymised stops carry no index and are not
- * found. `db` lets a caller look inside its own transaction. (Signature first; the lookup lands
- * with the stops' index columns.)
+ * found. `db` lets a caller look inside its own transaction.
  */
 export async function findCustomerStops(
   ctx: ServerContext,
@@ -36,9 +36,31 @@ export async function findCustomerStops(
   locationIds: readonly string[],
   options: { db?: Db; limit?: number } = {},
 ): Promise<CustomerStop[]> {
-  void ctx;
-  void customer;
-  void locationIds;
-  void options;
-  return Promise.reject(new Error('findCustomerStops: not implemented yet'));
+  const keys = customerKeys(ctx, customer);
+  if (locationIds.length === 0 || (keys.phone === null && keys.email === null)) return [];
+  const limit = options.limit ?? customerStopLimit;
+  const wanted = {
+    phone: customer.phone !== undefined ? normalisePhone(customer.phone, ctx.config.privacy.phoneRegion) : null,
+    email: customer.email !== undefined ? normaliseEmail(customer.email) : null,
+  };
+  const candidates = await (options.db ?? ctx.db)
+    .selectFrom('stops').selectAll()
+    .where('location_id', 'in', [...locationIds])
+    .where((eb) => eb.or([
+      ...(keys.phone !== null ? [eb('phone_bidx', '=', keys.phone)] : []),
+      ...(keys.email !== null ? [eb('email_bidx', '=', keys.email)] : []),
+    ]))
+    .orderBy('window_end').orderBy('id')
+    .execute();
+  const found: CustomerStop[] = [];
+  for (const row of candidates) {
+    const { pii } = readStopPii(ctx, row);
+    const matched: CustomerMatchKind[] = [];
+    if (wanted.phone !== null && typeof pii.phone === 'string' && normalisePhone(pii.phone, ctx.config.privacy.phoneRegion) === wanted.phone) matched.push('phone');
+    if (wanted.email !== null && typeof pii.email === 'string' && normaliseEmail(pii.email) === wanted.email) matched.push('email');
+    if (matched.length === 0) continue;
+    found.push({ row, pii, matched });
+    if (found.length >= limit) break;
+  }
+  return found;
 }

@@ -4,6 +4,7 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import type { Applied } from '../sync/mutations/handler';
 import type { DomainEvent } from '../webhooks/outbox';
+import { trackingLinkRefused, withdrawnPurposes } from '../privacy/consents';
 import { createTrackingLink, shortenLinksOfFinishedStops, trackingLinkCreatedEvent } from './links';
 
 /**
@@ -11,7 +12,9 @@ import { createTrackingLink, shortenLinksOfFinishedStops, trackingLinkCreatedEve
  *
  * - a route dispatched (`route.assign` giving it a driver it did not have) gets a link for each
  *   of its open stops that has no working one yet (DEPOTLINE_TRACKING_AUTO), each audited and
- *   announced by a `tracking_link.created` webhook that carries the address;
+ *   announced by a `tracking_link.created` webhook that carries the address; a stop whose
+ *   customer withdrew consent to delivery notifications, or to both tracking by SMS and by
+ *   email, gets none (audited as skipped, privacy/consents.ts);
  * - a stop delivered or cancelled (one by one, or with its route) brings its links' end forward
  *   to DEPOTLINE_TRACKING_AFTER_FINAL_HOURS from now.
  */
@@ -29,12 +32,21 @@ export async function trackingAfterMutation(
   if (m.type === 'route.assign') {
     const before = applied.before && 'driver_id' in applied.before ? applied.before : undefined;
     if (!ctx.config.tracking.autoCreate || m.driverId === null || before?.driver_id === m.driverId) return out;
-    const stops = await trx.selectFrom('stops').select(['id', 'status']).where('route_id', '=', m.routeId)
+    const stops = await trx.selectFrom('stops').select(['id', 'status', 'location_id', 'phone_bidx', 'email_bidx']).where('route_id', '=', m.routeId)
       .where('location_id', '=', m.locationId).where('status', 'in', openStatuses).orderBy('sequence').execute();
     if (stops.length === 0) return out;
     const linked = new Set((await trx.selectFrom('tracking_links').select('stop_id')
       .where('stop_id', 'in', stops.map((s) => s.id)).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()).map((l) => l.stop_id));
+    const withdrawn = await withdrawnPurposes(trx, stops);
     for (const stop of stops.filter((s) => !linked.has(s.id))) {
+      const w = withdrawn.get(stop.id);
+      if (w && trackingLinkRefused(w)) {
+        out.audits.push({ actor: caller.actor, event: {
+          action: 'tracking_link.skip', outcome: 'ok', targetType: 'stop', targetId: stop.id, locationId: m.locationId,
+          details: { reason: 'consent_withdrawn', purposes: [...w].sort(), routeId: m.routeId },
+        } });
+        continue;
+      }
       const { row, token } = await createTrackingLink(trx, ctx, {
         stopId: stop.id, locationId: m.locationId, stopStatus: stop.status, origin: 'auto', createdBy: caller.userId,
       }, now);

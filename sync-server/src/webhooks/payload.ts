@@ -1,7 +1,7 @@
-import type { ProfileField, WebhookEventType } from '@depotline/shared';
+import type { ConsentPurpose, ProfileField, WebhookEventType } from '@depotline/shared';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
-import { presentStopForIntegration } from '../integrations/profile-filter';
+import { presentStopForIntegration, sharedProfile, type StopSharing } from '../integrations/profile-filter';
 import { presentStop, type StopRow } from '../sync/presenters';
 import { openTrackingUrl } from '../tracking/links';
 
@@ -76,12 +76,32 @@ export async function stopsOf(db: Db, deliveries: readonly PayloadSource[]): Pro
   return new Map(rows.map((r) => [r.id, r]));
 }
 
+/** The customer's choices for the delivery's stop (webhooks/customer-choices.ts). */
+export interface DeliveryCustomer {
+  sharing: StopSharing;
+  withdrawn: ReadonlySet<ConsentPurpose>;
+}
+
+/**
+ * The profile a delivery is built with: the integration's, less what the customer's sharing flag
+ * keeps from it (the egress filter's rule), and for a tracking link's event less the phone or
+ * email whose channel the customer withdrew consent for.
+ */
+function deliveryProfile(type: WebhookEventType, profile: readonly ProfileField[], customer: DeliveryCustomer): ProfileField[] {
+  const shared = sharedProfile(profile, customer.sharing);
+  if (type !== 'tracking_link.created') return shared;
+  return shared.filter((f) => !(f === 'phone' && customer.withdrawn.has('trackingSms')) && !(f === 'email' && customer.withdrawn.has('trackingEmail')));
+}
+
 /** The JSON body of one delivery for an integration with `profile`. */
-export function webhookBody(ctx: ServerContext, d: PayloadSource, profile: readonly ProfileField[], stops: ReadonlyMap<string, StopRow>): string {
+export function webhookBody(
+  ctx: ServerContext, d: PayloadSource, integrationProfile: readonly ProfileField[], stops: ReadonlyMap<string, StopRow>, customer: DeliveryCustomer,
+): string {
   const type = d.event_type as WebhookEventType;
+  const profile = deliveryProfile(type, integrationProfile, customer);
   const facts = eventFacts(ctx, type, JSON.parse(d.data) as Record<string, unknown>, new Set(profile), d.integration_id);
   const row = d.stop_id ? stops.get(d.stop_id) : undefined;
-  const stop = row && row.location_id === d.location_id ? presentStopForIntegration(profile, presentStop(ctx, row)) : null;
+  const stop = row && row.location_id === d.location_id ? presentStopForIntegration(profile, presentStop(ctx, row), customer.sharing) : null;
   const data = d.stop_id === null ? { locationId: d.location_id, ...facts } : { locationId: d.location_id, stopId: d.stop_id, ...facts, stop };
   return JSON.stringify({ type, timestamp: new Date(Number(d.occurred_at)).toISOString(), data });
 }

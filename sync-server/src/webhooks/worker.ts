@@ -8,6 +8,7 @@ import { heldUntil, holdSuspendedDeliveries, releaseHeldDeliveries } from './hol
 import { alertReaches, orderOwners, scopesHear } from './outbox';
 import { type Finished, recordOutcomes } from './outcomes';
 import { stopsOf, webhookBody } from './payload';
+import { consentAllows, customerChoicesOf } from './customer-choices';
 import { pruneFinishedDeliveries } from './retention';
 import { signWebhook } from './signing';
 import { type TargetPolicy } from './ssrf';
@@ -160,6 +161,7 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       scopes.set(key, (scopes.get(key) ?? new Set()).add(s.permission));
     }
     const stops = await stopsOf(ctx.db, claimed);
+    const customers = await customerChoicesOf(ctx.db, stops, integrationIds);
     const withdrawn: string[] = [];
     const released: string[] = [];
     const held: string[] = [];
@@ -183,13 +185,16 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
       // Or may no longer see the order, or the alert is not its own.
       const seesOrder = type === 'security.alert' || d.stop_id === null || sub.order_visibility === 'location' || owners.has(`${d.integration_id} ${d.stop_id}`);
       const alertOk = type !== 'security.alert' || alertReaches(JSON.parse(d.data) as Record<string, unknown>, { id: d.integration_id, kind: sub.kind });
-      if (!events.has(type) || !scopesHear(type, scopes.get(`${d.integration_id}|${d.location_id}`) ?? new Set()) || !seesOrder || !alertOk) {
+      // Or the customer withdrew the consent this event would act on (customer-choices.ts).
+      const withdrawnPurposes = customers.withdrawn(d.stop_id);
+      if (!events.has(type) || !scopesHear(type, scopes.get(`${d.integration_id}|${d.location_id}`) ?? new Set()) || !seesOrder || !alertOk
+        || !consentAllows(type, sub.kind, withdrawnPurposes)) {
         withdrawn.push(d.id);
         continue;
       }
       let request: { url: URL; body: string; headers: ReturnType<typeof signWebhook> };
       try {
-        const body = webhookBody(ctx, d, profile, stops);
+        const body = webhookBody(ctx, d, profile, stops, { sharing: customers.sharing({ id: d.integration_id, kind: sub.kind }, d.stop_id), withdrawn: withdrawnPurposes });
         if (!secrets.has(sub.id)) secrets.set(sub.id, signingSecrets(ctx, sub, now));
         request = { url: new URL(sub.url), body, headers: signWebhook(d.id, Math.floor(ctx.now() / 1000), body, secrets.get(sub.id)!) };
       } catch (err) {

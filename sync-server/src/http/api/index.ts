@@ -18,6 +18,7 @@ import { integrationLogEndpoints } from './integration-logs';
 import { oauthTokenEndpoints } from './oauth-token';
 import { proofGovernanceEndpoints } from './proof-governance';
 import { proofEndpoints } from './proofs';
+import { customerPrivacyEndpoints } from './privacy';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
@@ -43,6 +44,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
     ...proofGovernanceEndpoints(),
     ...proofEndpoints(deps.live),
+    ...customerPrivacyEndpoints(deps.live),
   ];
   // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
   return [...endpoints, openApiEndpoint(endpoints)];

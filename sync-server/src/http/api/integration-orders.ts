@@ -9,6 +9,8 @@ import { parseInput } from '../../errors';
 import { requestHash } from '../../integrations/idempotency';
 import { createOrderBatch } from '../../integrations/order-batch';
 import { orderChanges, orderHistory, orderStop, viewFor } from '../../integrations/order-reads';
+import { orderWriterSharing } from '../../integrations/profile-filter';
+import { sharingOf } from '../../integrations/sharing';
 import { cancelOrder, createOrder, type OrderCaller, type OrderWrite, updateOrder } from '../../integrations/orders';
 import type { LiveFeed, Touched, Trx } from '../../sync/mutations/handler';
 import type { Endpoint } from '../endpoint';
@@ -78,7 +80,7 @@ function answer(call: IntegrationCall<unknown, unknown, unknown>, write: OrderWr
   const e = current();
   e.touched.push(...write.touched);
   if (write.replayed) e.res.setHeader('Idempotent-Replayed', 'true');
-  return { status: write.status, body: { order: viewFor(call.ctx, call.integration.profile, write.stop) } };
+  return { status: write.status, body: { order: viewFor(call.ctx, call.integration.profile, write.stop, orderWriterSharing) } };
 }
 
 const orderDoc = (operationId: string, summary: string, description: string) => ({ operationId, summary, description, tags: ['orders'] });
@@ -136,7 +138,7 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
           results: outcomes.map((o) => {
             if (o.error) return { status: o.error.status, error: o.error.toBody().error };
             e.touched.push(...o.write.touched);
-            return { status: o.write.status, ...(o.write.replayed ? { replayed: true as const } : {}), order: viewFor(call.ctx, call.integration.profile, o.write.stop) };
+            return { status: o.write.status, ...(o.write.replayed ? { replayed: true as const } : {}), order: viewFor(call.ctx, call.integration.profile, o.write.stop, orderWriterSharing) };
           }),
         };
       },
@@ -184,7 +186,10 @@ export function integrationOrderEndpoints(live: LiveFeed): Endpoint[] {
       path: '/locations/:locationId/orders/:orderRef',
       params: OrderParams,
       scope: ({ params }) => ({ permission: ['status.read', 'orders.read'], locationId: params.locationId }),
-      handle: async (call) => ({ order: viewFor(call.ctx, call.integration.profile, await orderStop(call.db, call.integration, call.locationId, call.input.params.orderRef)) }),
+      handle: async (call) => {
+        const row = await orderStop(call.db, call.integration, call.locationId, call.input.params.orderRef);
+        return { order: viewFor(call.ctx, call.integration.profile, row, await sharingOf(call.db, call.integration, row)) };
+      },
       openapi: {
         ...orderDoc('getOrder', 'Read an order\'s status', 'The order at the location with this reference, as the integration\'s data profile shows it.'),
         permissions: ['status.read', 'orders.read'],

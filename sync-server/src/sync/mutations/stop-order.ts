@@ -34,7 +34,7 @@ export function newOrderColumns(ctx: ServerContext, stopId: string, o: Partial<S
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   };
   return { ...orderColumns(ctx, stopId, full), failure_reason: null, failure_note_enc: null } as Required<Pick<StopRow,
-    'order_ref' | 'parcel_count' | 'barcodes' | 'coordinates_enc' | 'email_enc' | 'minimum_age' | 'id_check' | 'payment_ref_enc'
+    'order_ref' | 'parcel_count' | 'barcodes' | 'coordinates_enc' | 'email_enc' | 'email_bidx' | 'minimum_age' | 'id_check' | 'payment_ref_enc'
     | 'cod_amount' | 'delivery_fee' | 'currency' | 'failure_reason' | 'failure_note_enc'>>;
 }
 
