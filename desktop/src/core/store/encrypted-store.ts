@@ -13,7 +13,7 @@ import type {
   ApplyResult, DroppedLocation, LocalStore, MetaKey, StoreChange, StoredLocation,
 } from './local-store';
 import { enqueueBatch, readImportMapping, stopsByOrderRef, writeImportMapping } from './import-store';
-import { acknowledge, enqueue, pending, pendingCount, recordAttempt, rejected } from './outbox';
+import { acknowledge, enqueue, erasedStopOf, pending, pendingCount, recordAttempt, rejected } from './outbox';
 import { clearProofCache, readProofCache, writeProofCache, type ProofCacheEntry } from './proof-cache';
 import { SerialQueue } from './serial-queue';
 import { sweepExpired, parseStoredRetention, type SweepOutcome } from './retention-sweep';
@@ -188,7 +188,7 @@ export class EncryptedStore implements LocalStore {
         result: outcome,
         change: { ...noChange, data: touched, outbox: touched, rejected: outcome.rejected.length > 0, locationIds: outcome.locationIds },
       };
-    });
+    }, { purge: results.some((r) => r.status === 'rejected' && erasedStopOf(r.current) !== null) });
   }
 
   pendingCount(): Promise<number> {

@@ -94,4 +94,20 @@ describe('encrypted store: removed and pseudonymised stops', () => {
     expect(walSize()).toBe(0);
     expect(findNeedles(pages(), [...piiOf([stop]), 'Behind the shed 3310 Dunnart'])).toEqual([]);
   });
+  it('an edit the server refuses because the stop was pseudonymised is not kept, nor the stop\'s other pending edits', async () => {
+    const route = buildRoute(L);
+    const stop = buildStop(L, route.id, { version: 2 });
+    await store.applyChanges([routeChange(route), stopChange(stop)]);
+    const refused = editNotes(stop, 'Typed offline 4471 Bandicoot');
+    await store.enqueueLocalEdit(refused);
+    await store.enqueueLocalEdit(editNotes(stop, 'Typed offline 4472 Bettong'));
+    expect(await store.markAcknowledged([{ id: refused.id, status: 'rejected', code: 'conflict', reason: 'erased', current: pseudonymisedChange(stop, 7) }]))
+      .toMatchObject({ rejected: [refused.id] });
+    expect(await store.rejectedMutations()).toEqual([]);
+    expect(await store.pendingCount()).toBe(0);
+    expect(await store.stop(stop.id)).toMatchObject({ pseudonymised: true, version: 7 });
+    expect((await store.stop(stop.id))?.notes).toBeUndefined();
+    expect(walSize()).toBe(0);
+    expect(findNeedles(pages(), [...piiOf([stop]), 'Typed offline 4471 Bandicoot', 'Typed offline 4472 Bettong'])).toEqual([]);
+  });
 });

@@ -16,13 +16,14 @@ import type { SqlConnection } from './sql-binding';
  * removed stop, and for a pseudonymised one they could bring back what was erased.
  * Answers how many pending edits were discarded.
  */
-export async function forgetStopLeftovers(conn: SqlConnection, stopIds: readonly string[]): Promise<number> {
+export async function forgetStopLeftovers(conn: SqlConnection, stopIds: readonly string[], options: { keepConfirmed?: boolean } = {}): Promise<number> {
   if (stopIds.length === 0) return 0;
   let discarded = 0;
   for (const part of chunks(stopIds, 500)) {
     const list = part.map(() => '?').join(', ');
     discarded += (await conn.run(`DELETE FROM outbox WHERE target_kind = 'stop' AND target_id IN (${list})`, part)).changes;
-    await conn.run(`DELETE FROM confirmed WHERE kind = 'stop' AND id IN (${list})`, part);
+    // keepConfirmed: the caller settles the stop next, which shows the confirmed server value alone and drops the copy.
+    if (!options.keepConfirmed) await conn.run(`DELETE FROM confirmed WHERE kind = 'stop' AND id IN (${list})`, part);
     await conn.run(`DELETE FROM proof_cache WHERE stop_id IN (${list})`, part);
   }
   const ids = new Set(stopIds);

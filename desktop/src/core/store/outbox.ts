@@ -1,6 +1,7 @@
 import { Change as ChangeSchema, Mutation as MutationSchema, type Change, type Mutation, type MutationResult } from '@depotline/shared';
 import { assertNever, LocalEditRefusedError, ServerDataRejectedError } from '../errors';
 import { int, intOrNull, readEntity, text, textOrNull } from './entity-tables';
+import { forgetStopLeftovers } from './local-erasure';
 import { applyMutation, checkLocalEdit, targetOf, type MutationTarget, type TargetEntity } from './optimistic';
 import { applyServerChange, assertKnownLocation } from './server-state';
 import { ensureConfirmed, readConfirmed, settle, writeConfirmed } from './visible-state';
@@ -108,6 +109,11 @@ export async function acknowledge(conn: SqlConnection, results: readonly Mutatio
       if (result.current) await adoptCurrent(conn, result.current, target, confirmed?.version ?? 0);
       outcome.rejected.push(result.id);
     }
+    // Refused because the stop's customer data is gone: the refused edit (which may carry it)
+    // and the stop's other pending edits go too, as when the erasure arrives by a pull; the
+    // stop then shows the server's value alone.
+    const erased = result.status === 'rejected' ? erasedStopOf(result.current) : null;
+    if (erased !== null && target.kind === 'stop' && erased === target.id) await forgetStopLeftovers(conn, [erased], { keepConfirmed: true });
     await settle(conn, target);
     if (!outcome.locationIds.includes(locationId)) outcome.locationIds.push(locationId);
   }
@@ -130,6 +136,13 @@ async function adoptCurrent(conn: SqlConnection, current: Change, target: Mutati
   } catch (err) {
     if (!(err instanceof ServerDataRejectedError)) throw err;
   }
+}
+
+/** The stop a refusal's current value says is removed or pseudonymised, if any. */
+export function erasedStopOf(current: Change | null): string | null {
+  if (!current) return null;
+  if (current.entity === 'removed') return current.data.kind === 'stop' ? current.data.id : null;
+  return current.entity === 'stop' && current.data.pseudonymised === true ? current.data.id : null;
 }
 
 function targetData(change: Change): TargetEntity | null {
