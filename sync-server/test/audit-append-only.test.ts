@@ -14,6 +14,7 @@ import { runAdminJson } from './admin-cli';
 import { appendSampleEntries } from './audit-chain';
 import { buildUser, signIn } from './factories';
 import { backends, createTestContext, createTestEnv, type TestEnv } from './harness';
+import { asRole, asSuperuser, roleSeparatedEnv } from './pg-roles';
 
 /*
  * "The server's database role cannot delete an audit row": every statement below runs on the
@@ -71,20 +72,7 @@ describe('PostgreSQL role separation: an owner role migrates, the server runs as
   let env: TestEnv | null = null;
   let ctx: ServerContext | null = null;
 
-  const asRole = (url: string, role: string) => {
-    const u = new URL(url);
-    u.username = role;
-    return u.toString();
-  };
-  const superuser = async (statements: string[]) => {
-    const client = new pg.Client({ connectionString: process.env.DEPOTLINE_TEST_PG_URL });
-    await client.connect();
-    try {
-      for (const s of statements) await client.query(s);
-    } finally {
-      await client.end();
-    }
-  };
+  const superuser = (statements: string[]) => asSuperuser(statements);
 
   afterEach(async () => {
     await ctx?.db.destroy();
@@ -96,18 +84,8 @@ describe('PostgreSQL role separation: an owner role migrates, the server runs as
 
   it('refuses UPDATE, DELETE, TRUNCATE and dropping the triggers on the server connection; the owner is still refused by the trigger', async () => {
     // The database exists first (as the test cluster's superuser), then the two roles of the operations guide.
-    const base = await createTestEnv('postgres');
-    await superuser([`create role ${ownerRole} login`, `create role ${runtimeRole} login`]);
-    const dbName = new URL(base.databaseUrl!).pathname.slice(1);
-    const grantOwner = new pg.Client({ connectionString: base.databaseUrl! });
-    await grantOwner.connect();
-    await grantOwner.query(`grant create, usage on schema public to ${ownerRole}`);
-    await grantOwner.end();
-    await superuser([`grant connect on database ${dbName} to ${ownerRole}, ${runtimeRole}`]);
-    const database: ServerConfig['database'] = {
-      kind: 'postgres', url: asRole(base.databaseUrl!, runtimeRole), migrationUrl: asRole(base.databaseUrl!, ownerRole),
-    };
-    env = { ...base, config: { ...base.config, database } };
+    env = await roleSeparatedEnv(ownerRole, runtimeRole);
+    const database = env.config.database as Extract<ServerConfig['database'], { kind: 'postgres' }>;
     ctx = await createTestContext(env);
     const db = ctx.db;
 

@@ -1,15 +1,14 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendAudit, systemActor } from '../src/audit/audit-log';
 import { signCheckpoint } from '../src/audit/checkpoints';
 import { pruneAuditLog } from '../src/audit/retention';
 import { verifyAuditLog } from '../src/audit/verify-checkpoints';
-import type { ServerConfig } from '../src/config';
 import type { ServerContext } from '../src/context';
 import { auditAppendOnlyStatus } from '../src/db/roles';
-import { createTestContext, createTestEnv, type TestEnv } from './harness';
+import { createTestContext, type TestEnv } from './harness';
+import { asSuperuser, roleSeparatedEnv } from './pg-roles';
 
 /*
  * PostgreSQL with role separation (docs/operations.md, "Database roles"): the server's runtime
@@ -23,38 +22,16 @@ describe('audit prune under PostgreSQL role separation', () => {
   const runtimeRole = `depotline_app_${tag}`;
   let env: TestEnv | null = null;
   let ctx: ServerContext | null = null;
-  const asRole = (url: string, role: string) => {
-    const u = new URL(url);
-    u.username = role;
-    return u.toString();
-  };
-  const superuser = async (url: string | undefined, statements: string[]) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      for (const s of statements) await client.query(s);
-    } finally {
-      await client.end();
-    }
-  };
   afterEach(async () => {
     await ctx?.db.destroy();
     await env?.dispose();
     ctx = null;
     env = null;
-    await superuser(process.env.DEPOTLINE_TEST_PG_URL, [`drop role if exists ${runtimeRole}`, `drop role if exists ${ownerRole}`]);
+    await asSuperuser([`drop role if exists ${runtimeRole}`, `drop role if exists ${ownerRole}`]);
   });
 
   it('the runtime role cannot delete audit entries, but prunes an anchored prefix through the owner function', async () => {
-    const base = await createTestEnv('postgres');
-    await superuser(process.env.DEPOTLINE_TEST_PG_URL, [`create role ${ownerRole} login`, `create role ${runtimeRole} login`]);
-    const dbName = new URL(base.databaseUrl!).pathname.slice(1);
-    await superuser(base.databaseUrl!, [`grant create, usage on schema public to ${ownerRole}`]);
-    await superuser(process.env.DEPOTLINE_TEST_PG_URL, [`grant connect on database ${dbName} to ${ownerRole}, ${runtimeRole}`]);
-    const database: ServerConfig['database'] = {
-      kind: 'postgres', url: asRole(base.databaseUrl!, runtimeRole), migrationUrl: asRole(base.databaseUrl!, ownerRole),
-    };
-    env = { ...base, config: { ...base.config, database } };
+    env = await roleSeparatedEnv(ownerRole, runtimeRole);
     ctx = await createTestContext(env);
     const c = ctx;
     expect(await auditAppendOnlyStatus(c.db, 'postgres')).toMatchObject({ byRole: true, role: runtimeRole });
