@@ -19,6 +19,8 @@ import { oauthTokenEndpoints } from './oauth-token';
 import { proofGovernanceEndpoints } from './proof-governance';
 import { proofEndpoints } from './proofs';
 import { customerPrivacyEndpoints } from './privacy';
+import { privacyRequestEndpoints } from './privacy-requests';
+import { retentionEndpoints } from './retention';
 import { securityKeyEndpoints } from './security-keys';
 import { sessionEndpoints } from './sessions';
 import { syncEndpoints } from './sync';
@@ -43,7 +45,9 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
     ...proofGovernanceEndpoints(),
+    ...retentionEndpoints(),
     ...proofEndpoints(deps.live),
+    ...privacyRequestEndpoints(deps.live),
     ...customerPrivacyEndpoints(deps.live),
   ];
   // The OpenAPI document describes the endpoints above that declare `openapi` (http/openapi.ts).
