@@ -191,7 +191,7 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     const detail = view.getByTestId('privacy-request-detail');
     await detail.getByTestId('rectify-address').fill('9 Harbour Row, Portsmouth');
     await detail.getByTestId('rectify-save').click();
-    await eventually(() => detail.getByTestId('outcome-counts').textContent()).toBe('2 stops found, 2 corrected');
+    await eventually(() => view.getByTestId('privacy-outcome').getByTestId('outcome-counts').textContent()).toBe('2 stops found, 2 corrected');
     await customer.getByTestId('customer-search').click();
     await eventually(async () => (await customer.getByTestId('customer-result').textContent())?.split('9 Harbour Row').length).toBe(3);
 
@@ -209,7 +209,7 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     await detail.getByTestId('erase-confirm').waitFor();
     await c.screenshot('81-privacy-erase-confirm');
     await detail.getByTestId('erase-now').click();
-    const outcome = detail.getByTestId('privacy-outcome');
+    const outcome = view.locator(`[data-testid="privacy-outcome"][data-request-id="${(await row('erasure').getAttribute('data-request-id'))!}"]`);
     await outcome.waitFor();
     expect(await outcome.getByTestId('outcome-counts').textContent()).toBe('2 stops found, 1 erased');
     const kept = outcome.getByTestId('holds-kept');
@@ -217,6 +217,13 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     expect(await kept.getByTestId('hold-kept').textContent()).toContain('Damage claim 2026-114 pending');
     expect(await kept.getByTestId('hold-kept').textContent()).toContain('Legal: claims desk');
     await c.screenshot('82-privacy-erased-hold-kept-one');
+
+    // Releasing the hold needs a second admin: it waits, the hold stays in force.
+    await holdRow.getByTestId('release-hold').click();
+    await holdRow.getByTestId('release-reason').fill('Claim 2026-114 settled');
+    await holdRow.getByTestId('release-send').click();
+    await holds.getByTestId('hold-release-pending').waitFor();
+    expect(await holdRow.textContent()).toContain('In force');
 
     // The search now finds only the held stop with Kim's details.
     await customer.getByTestId('customer-search').click();

@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import type { LocationView } from '@depotline/shared';
+import type { ConsolePrivacyOutcome, LocationView } from '@depotline/shared';
 import { call } from '../bridge';
 import { useQuery } from '../console/hooks';
 import { CustomerSection } from './CustomerSection';
 import { HoldsSection } from './HoldsSection';
+import { OutcomeNotice } from './OutcomeNotice';
 import { RequestDetail } from './RequestDetail';
 import { RequestForm } from './RequestForm';
 import { RequestsRegister } from './RequestsRegister';
@@ -32,6 +33,7 @@ export function PrivacyView({ location, version, onChanged }: PrivacyViewProps) 
   const [includeClosed, setIncludeClosed] = useState(false);
   const [openId, setOpenId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [outcome, setOutcome] = useState<ConsolePrivacyOutcome | null>(null);
   const requests = useQuery(() => call('privacyRequests', { locationId: location.id, includeClosed }), [location.id, includeClosed, version], handles);
   const open = requests.data?.find((r) => r.id === openId) ?? null;
 
@@ -53,11 +55,12 @@ export function PrivacyView({ location, version, onChanged }: PrivacyViewProps) 
               onCancel={() => setCreating(false)}
             />
           )}
+          {outcome && <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />}
           {requests.error && <p className="form-error" role="alert">{requests.error}</p>}
           <RequestsRegister requests={requests.data} loading={requests.loading} openId={openId} onOpen={(id) => setOpenId(id === openId ? null : id)} />
         </section>
       )}
-      {handles && open && <RequestDetail key={open.id} locationId={location.id} request={open} onChanged={onChanged} />}
+      {handles && open && <RequestDetail key={open.id} locationId={location.id} request={open} onChanged={onChanged} onOutcome={setOutcome} />}
       {handles && <CustomerSection key={`customer-${location.id}`} locationId={location.id} />}
       <RetentionSection locationId={location.id} version={version} onChanged={onChanged} />
       {location.permissions.includes('legalHold.manage') && <HoldsSection locationId={location.id} version={version} onChanged={onChanged} />}

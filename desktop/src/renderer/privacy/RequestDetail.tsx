@@ -13,8 +13,9 @@ import { closeReasonLabel, kindLabel, stepLabel } from './privacy-text';
  * its kind allows: the access export, the erasure (after a confirmation that says what it does),
  * the correction; and closing it.
  */
-export function RequestDetail({ locationId, request: r, onChanged }: { locationId: string; request: ConsolePrivacyRequestView; onChanged: () => void }) {
-  const [outcome, setOutcome] = useState<ConsolePrivacyOutcome | null>(null);
+export function RequestDetail({ locationId, request: r, onChanged, onOutcome }: {
+  locationId: string; request: ConsolePrivacyRequestView; onChanged: () => void; onOutcome: (o: ConsolePrivacyOutcome) => void;
+}) {
   const at = { locationId, requestId: r.id };
   const open = r.status === 'open' && r.editable;
   return (
@@ -42,18 +43,9 @@ export function RequestDetail({ locationId, request: r, onChanged }: { locationI
         </ol>
       )}
       {!r.editable && <p className="muted">This request also covers depots where you do not handle privacy requests: an admin there acts on it.</p>}
-      {outcome && (
-        <div className="notice" role="status" data-testid="privacy-outcome">
-          <p>{outcome.summary}</p>
-          <p className="muted" data-testid="outcome-counts">
-            {outcome.stopsFound} {outcome.stopsFound === 1 ? 'stop' : 'stops'} found, {outcome.stopsChanged} {r.kind === 'erasure' ? 'erased' : 'corrected'}
-          </p>
-          {outcome.holds.length > 0 && <HoldsKept holds={outcome.holds} stops={outcome.heldStops} />}
-        </div>
-      )}
       {open && r.kind === 'access' && <AccessExport at={at} onChanged={onChanged} />}
-      {open && r.kind === 'erasure' && r.subject && <Erase at={at} onDone={(o) => { setOutcome(o); onChanged(); }} />}
-      {open && r.kind === 'rectification' && r.subject && <RectifyForm at={at} onDone={(o) => { setOutcome(o); onChanged(); }} />}
+      {open && r.kind === 'erasure' && r.subject && <Erase at={at} onDone={(o) => { onOutcome(o); onChanged(); }} />}
+      {open && r.kind === 'rectification' && r.subject && <RectifyForm at={at} onDone={(o) => { onOutcome(o); onChanged(); }} />}
       {open && <Close at={at} onChanged={onChanged} />}
     </section>
   );
