@@ -94,6 +94,19 @@ describe.each(backends)('audit-log retention (%s)', (backend) => {
     expect(await verify()).toMatchObject({ ok: true, chain: { anchor: { firstSeq: 26 } }, checkpoints: { pruned: 2, problems: [] } });
   });
 
+  it('a pruned log verifies chunk by chunk from the anchor, in worker threads too', async () => {
+    await pruneAuditLog(ctx, cutoff);
+    let inWorkers = 0;
+    for (const options of [{ batchSize: 2, workers: 1, checkInThisThread: false }, { batchSize: 4, workers: 0 }]) {
+      expect(await verifyAuditChain(ctx.db, { ...options, onStats: (st) => { inWorkers += st.chunksInWorkers; } })).toMatchObject({ ok: true, entries: 26, anchor: { firstSeq: 21 } });
+    }
+    // Seqs 21..26 in chunks of 2, all checked by the worker.
+    expect(inWorkers).toBe(3);
+    await removeGuards();
+    await sql`update audit_log set outcome = 'denied' where seq = 24`.execute(ctx.db);
+    expect(await verifyAuditChain(ctx.db, { batchSize: 2, workers: 1, checkInThisThread: false })).toMatchObject({ ok: false, entries: 23, firstBroken: { seq: 24, reason: 'altered' } });
+  });
+
   it('prunes nothing without a signed checkpoint old enough, and refuses a cutoff inside the minimum period', async () => {
     expect(await pruneAuditLog(ctx, t0 + 5)).toEqual({ deleted: 0, anchorSeq: null });
     await expect(pruneAuditLog(ctx, now - 100 * day)).rejects.toThrow(/at least 365 days/);
