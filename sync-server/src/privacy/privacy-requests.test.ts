@@ -260,6 +260,41 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     }
   });
 
+  it('erasure in delete mode removes the stops (sockets get removed); a hold on the customer keeps their stops and consents', async () => {
+    const { ctx } = w;
+    const cat: Customer = { customerName: `Cat Deleted ${tag}`, phone: '+44 7700 900789', email: `cat.${tag}@example.com`, address: `4 Gone Way ${tag}` };
+    const dan: Customer = { customerName: `Dan Held ${tag}`, phone: '+44 7700 900321', email: `dan.${tag}@example.com`, address: `5 Kept Close ${tag}` };
+    await insertCustomerStop(w.A, w.routes.A1, 'cat-a1', cat);
+    await insertCustomerStop(w.A, w.routes.A1, 'dan-a1', dan);
+    const danKey = phoneKey(ctx, dan.phone)!;
+    const now = ctx.now();
+    await ctx.db.insertInto('customer_consents').values({ id: 'cons-dan', customer_key: danKey, location_id: w.A, purpose: 'trackingSms', granted: 1, source: 'web', recorded_at: now, recorded_by: 'test' }).execute();
+    await ctx.db.insertInto('legal_holds').values({
+      id: 'hold-dan', scope: 'customer', location_id: w.A, stop_id: null, customer_key: danKey, reason: 'Fraud investigation 7',
+      owner: 'security@depot.example', placed_by: 'test', placed_at: now, released_at: null, released_by: null, release_reason: null,
+    }).execute();
+    const socket: TestSocket = await connectSocket(w.server.url, w.users.dispatcher.token);
+    try {
+      const rc = (await create(admin(), { kind: 'erasure', law: 'ccpa', locationIds: [w.A], subject: { email: cat.email } })).body as unknown as PrivacyRequest;
+      const outC = (await rest(w, 'POST', `/privacy/requests/${rc.id}/erase`, admin(), { mode: 'delete' })).body as unknown as PrivacyEraseResult;
+      expect(outC).toMatchObject({ stopsFound: 1, stopsErased: 1, request: { status: 'closed', subject: null } });
+      expect(await ctx.db.selectFrom('stops').select('id').where('id', '=', 'cat-a1').execute()).toEqual([]);
+      await expect.poll(() => socket.received.some((c) => JSON.stringify(c).includes('"removed"') && JSON.stringify(c).includes('cat-a1')), { timeout: 15_000 }).toBe(true);
+
+      const rd = (await create(admin(), { kind: 'erasure', law: 'gdpr', locationIds: [w.A], subject: { phone: dan.phone } })).body as unknown as PrivacyRequest;
+      const outD = (await rest(w, 'POST', `/privacy/requests/${rd.id}/erase`, admin(), {})).body as unknown as PrivacyEraseResult;
+      expect(outD).toMatchObject({ stopsFound: 1, stopsErased: 0, consentsRemoved: 0, held: { stops: 1 } });
+      expect(outD.held.holds[0]).toMatchObject({ holdId: 'hold-dan', scope: 'customer', reason: 'Fraud investigation 7', owner: 'security@depot.example' });
+      expect(outD.summary).toMatch(/kept by 1 legal hold/);
+      expect(outD.request).toMatchObject({ status: 'open', subject: { phone: dan.phone } });
+      const danRow = await ctx.db.selectFrom('stops').selectAll().where('id', '=', 'dan-a1').executeTakeFirstOrThrow();
+      expect(danRow.phone_enc).not.toBeNull();
+      expect(await ctx.db.selectFrom('customer_consents').select('id').where('id', '=', 'cons-dan').execute()).toHaveLength(1);
+    } finally {
+      socket.disconnect();
+    }
+  });
+
   it('an erasure for a customer with no data says so and keeps the request open', async () => {
     const r = (await create(admin(), { kind: 'erasure', law: 'gdpr', locationIds: [w.A], subject: { email: `nobody.${tag}@example.com` } })).body as unknown as PrivacyRequest;
     const out = (await rest(w, 'POST', `/privacy/requests/${r.id}/erase`, admin(), {})).body as unknown as PrivacyEraseResult;
