@@ -25,8 +25,9 @@ import { startWebhookWorker } from './webhooks/worker';
 import { integrationAlertsSettled } from './integrations/anomalies';
 import { flushRefusalDigests } from './audit/refusal-digest';
 import { closeIntegrationCallLog } from './integrations/call-log';
-import { startIntegrationLogRetention } from './integrations/log-retention';
+import { startRetentionPurge } from './retention/job';
 import { startTrackingHitAudits } from './tracking/hits';
+import { startDriverAccessSweep } from './sync/driver-access';
 import { startBlindIndexBackfill } from './privacy/reindex';
 
 export interface RunningServer {
@@ -35,6 +36,8 @@ export interface RunningServer {
   /** `http://127.0.0.1:PORT` or `https://...`. */
   url: string;
   port: number;
+  /** The retention purge (retention/job.ts): `runOnce` purges now if this process holds its lease. */
+  retentionPurge: ReturnType<typeof startRetentionPurge>;
   close(): Promise<void>;
 }
 
@@ -104,9 +107,12 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   const checkpoints = startCheckpointSchedule(ctx);
   // Sends queued webhooks while this process holds the webhook lease (webhooks/worker.ts).
   const webhooks = startWebhookWorker(ctx);
-  const integrationLogRetention = startIntegrationLogRetention(ctx);
+  // Retention: what is past its period is purged with evidence, integration logs included (retention/job.ts).
+  const retentionPurge = startRetentionPurge(ctx, live);
   // Hourly tracking-link view counts are audited every minute, not only after a later view (tracking/hits.ts).
   const trackingHitAudits = startTrackingHitAudits(ctx);
+  // Completed routes past their grace period are removed from their drivers' devices (sync/driver-access.ts).
+  const driverAccess = startDriverAccessSweep(ctx, live);
   // Stops written before the blind index existed get theirs, in one process (privacy/reindex.ts).
   const blindIndexBackfill = startBlindIndexBackfill(ctx);
 
@@ -131,6 +137,7 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
     io,
     url,
     port,
+    retentionPurge,
     async close() {
       ready = false;
       watcher.stop();
@@ -142,8 +149,9 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       // Reports of values that did not decrypt, still being written, land before the database closes.
       await withheldReportsSettled(ctx);
       // Integration calls still buffered, and their alerts, are written before the database closes.
-      await integrationLogRetention.stop();
+      await retentionPurge.stop();
       await trackingHitAudits.stop();
+      await driverAccess.stop();
       await blindIndexBackfill.settled;
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);

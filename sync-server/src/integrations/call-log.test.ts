@@ -5,7 +5,7 @@ import { buildLocation } from '../../test/factories';
 import { callEntry, insertApiKey, insertIntegration, insertWebhookAttempts } from '../../test/integration-log-fixtures';
 import { callLogPolicy, closeIntegrationCallLog, flushIntegrationCalls, integrationCallLogStats, recordIntegrationCall } from './call-log';
 import { ConfigError, loadConfig } from '../config';
-import { pruneIntegrationLogs, startIntegrationLogRetention } from './log-retention';
+import { pruneIntegrationLogs } from './log-retention';
 
 const day = 24 * 3_600_000;
 
@@ -78,20 +78,6 @@ describe.each(backends)('integration call log (%s)', (backend) => {
     ]);
     expect(await pruneIntegrationLogs(ctx.db, 90, now)).toMatchObject({ webhookAttempts: 1 });
     expect((await ctx.db.selectFrom('webhook_attempts').select('attempt').execute()).map((a) => a.attempt)).toEqual([2]);
-  });
-
-  it('one server process prunes at a time: the job lease keeps a second one out until the first stops', async () => {
-    const first = startIntegrationLogRetention(ctx);
-    const second = startIntegrationLogRetention(ctx);
-    try {
-      expect(await first.runOnce()).toMatchObject({ calls: 0 });
-      expect(await second.runOnce()).toBeNull();
-      await first.stop();
-      expect(await second.runOnce()).toMatchObject({ calls: 0 });
-    } finally {
-      await first.stop();
-      await second.stop();
-    }
   });
 });
 

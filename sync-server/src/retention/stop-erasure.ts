@@ -30,6 +30,14 @@ const chunksOf = <T>(xs: readonly T[], n = rowsPerStatement): T[][] =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /**
+ * Takes the location's row lock before the set is read (PostgreSQL; SQLite has one writer), so two
+ * erasures of the same stops serialise and the second finds nothing left to do: no double evidence.
+ */
+async function lockLocation(trx: Trx, locationId: string): Promise<void> {
+  await sql`update locations set version = version where id = ${locationId}`.execute(trx);
+}
+
+/**
  * Takes `count` consecutive versions of a location in one statement and writes one change-log
  * entry per stop; returns each stop's new version, in the order given.
  */
@@ -55,6 +63,7 @@ async function recordStopChanges(trx: Trx, locationId: string, stopIds: readonly
  */
 export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
   void ctx;
+  await lockLocation(trx, locationId);
   const ids: string[] = [];
   for (const part of chunksOf([...new Set(stopIds)])) {
     const rows = await trx.selectFrom('stops').select('id').where('id', 'in', part)
@@ -85,6 +94,7 @@ export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId
  */
 export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
   void ctx;
+  await lockLocation(trx, locationId);
   const rows: { id: string; route_id: string }[] = [];
   for (const part of chunksOf([...new Set(stopIds)])) {
     rows.push(...await trx.selectFrom('stops').select(['id', 'route_id']).where('id', 'in', part).where('location_id', '=', locationId).execute());

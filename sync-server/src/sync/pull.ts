@@ -80,10 +80,20 @@ export async function pullChanges(ctx: ServerContext, scope: ViewerScope, req: P
   const page = hasMore ? rows.slice(0, limit) : rows;
   const current = await loadEntityChanges(ctx, req.locationId, page.map((r) => ({ entity: r.entity as ChangeEntity, id: r.entity_id })));
 
+  // A stop whose row is gone was deleted (retention/stop-erasure.ts): a client that may hold it
+  // is told to remove it, once per page, at its newest entry there. A first pull holds nothing.
+  const lastEntryOfGone = new Map<string, number>();
+  if (req.after > 0) for (const row of page) if (row.entity === 'stop' && !current.has(`stop:${row.entity_id}`)) lastEntryOfGone.set(row.entity_id, row.version);
+
   const changes: Change[] = [];
   for (const row of page) {
     const full = current.get(`${row.entity}:${row.entity_id}`);
-    if (!full) continue;
+    if (!full) {
+      if (lastEntryOfGone.get(row.entity_id) === row.version) {
+        changes.push({ entity: 'removed', locationId: req.locationId, version: Number(row.version), data: { kind: 'stop', id: row.entity_id } });
+      }
+      continue;
+    }
     const isLatest = full.entity === 'driver' || full.entity === 'vehicle' || full.version === row.version;
     if (!isLatest) continue; // a later change in the log carries this entity
     const stamped: Change = full.entity === 'driver' || full.entity === 'vehicle' ? { ...full, version: row.version } : full;

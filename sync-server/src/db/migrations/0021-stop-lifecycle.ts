@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /**
  * A stop's life after delivery (docs/security-model.md, "Retention and erasure").
@@ -9,7 +9,9 @@ import type { Kysely } from 'kysely';
  * (privacy/blind-index.ts), so a customer's stops are found without decrypting every row; null
  * when there is none or the stop was pseudonymised.
  *
- * `stops_purge` serves the purge, which walks a location's stops by `window_end`.
+ * Indexes for the purge, which walks each location's records by age: stops by `window_end` (all
+ * of them for the delivery class; those still holding contact details for the contact class),
+ * live proofs by `created_at`, tracking links by `expires_at`.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations run against the schema as it was, not the current types */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -17,6 +19,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('stops').addColumn('phone_bidx', 'text').execute();
   await db.schema.alterTable('stops').addColumn('email_bidx', 'text').execute();
   await db.schema.createIndex('stops_purge').on('stops').columns(['location_id', 'window_end']).execute();
+  await db.schema.createIndex('stops_contact_purge').on('stops').columns(['location_id', 'window_end'])
+    .where(sql.ref('pseudonymised_at'), 'is', null).execute();
+  await db.schema.createIndex('proofs_purge').on('proofs').columns(['location_id', 'created_at'])
+    .where(sql.ref('deleted_at'), 'is', null).execute();
+  await db.schema.createIndex('tracking_links_purge').on('tracking_links').columns(['location_id', 'expires_at']).execute();
   await db.schema.createIndex('stops_phone_bidx').on('stops').column('phone_bidx').execute();
   await db.schema.createIndex('stops_email_bidx').on('stops').column('email_bidx').execute();
 }

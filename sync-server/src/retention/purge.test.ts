@@ -1,0 +1,218 @@
+/**
+ * The retention purge on a real server and database (docs/operations.md, "Retention"): each class
+ * on time and not before (the server's test clock moves, nothing sleeps), legal holds, evidence
+ * entries that verify with the audit chain, a batch that fails half-way (a real database error
+ * raised by a trigger) resumed without double evidence, and what desktops receive.
+ */
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../audit/verify';
+import { testClock, type TestClock } from '../../test/factories';
+import { backends } from '../../test/harness';
+import { buildWorld, connectSocket, rest, type TestSocket, type World } from '../../test/world';
+import { presentStop } from '../sync/presenters';
+import { purgeUnderLease } from './job';
+import { purgeAction, runPurge } from './purge';
+import { idsDigest } from './stop-erasure';
+
+const day = 86_400_000;
+
+async function evidenceOf(w: World, cls?: string) {
+  const rows = await w.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', purgeAction).orderBy('seq').execute();
+  return rows.map((r) => ({ ...r, d: JSON.parse(r.details) as { class: string; count: number; idsSha256: string; cutoff: number; mode: string } }))
+    .filter((r) => cls === undefined || r.d.class === cls);
+}
+
+const stopRow = (w: World, id: string) => w.ctx.db.selectFrom('stops').selectAll().where('id', '=', id).executeTakeFirst();
+
+async function addProof(w: World, stopId: string, at: number): Promise<string> {
+  const id = crypto.randomUUID();
+  await w.ctx.db.insertInto('proofs').values({
+    id, stop_id: stopId, location_id: w.A, kind: 'photo', captured_by: null, captured_by_label: 'driver-a', device_time: null, server_time: at,
+    gps_enc: 'v1.x.y.z', gps_accuracy_m: 5, distance_m: 3, content_type: 'image/jpeg', size_bytes: 10, sha256: 'ab'.repeat(32),
+    wrapped_key: 'wrapped', storage_key: null, derived_from: null, annotation: null, created_at: at, deleted_at: null, deleted_by: null,
+  }).execute();
+  return id;
+}
+
+describe.each(backends)('retention purge (%s)', (backend) => {
+  let w: World;
+  let clock: TestClock;
+  let t0: number;
+
+  beforeEach(async () => {
+    w = await buildWorld(backend, 3);
+    clock = testClock(Date.now());
+    w.ctx.now = clock.now;
+    t0 = clock.now();
+  });
+  afterEach(async () => {
+    await w.dispose();
+  });
+
+  const allStops = () => [...w.stops.A1, ...w.stops.A2, ...w.stops.B1].map((s) => s.id);
+  const endStops = (at: number) => w.ctx.db.updateTable('stops').set({ window_end: at, window_start: at - 3_600_000 }).execute();
+
+  it('purges each class on time and not before', async () => {
+    await endStops(t0);
+    const proofId = await addProof(w, w.stops.A1[0]!.id, t0);
+    await w.ctx.db.insertInto('tracking_links').values({
+      id: 'link-1', token_hash: 'h'.repeat(64), stop_id: w.stops.A1[0]!.id, location_id: w.A, origin: 'dispatcher', created_by: null, created_at: t0 - day, expires_at: t0, revoked_at: null, revoked_by: null,
+    }).execute();
+    await w.ctx.db.insertInto('tracking_link_hits').values({ link_id: 'link-1', location_id: w.A, hour: t0 - day, views: 2, audited_at: null }).execute();
+    await w.ctx.db.insertInto('position_history').values({ id: 'pos-1', driver_id: w.driverRecordId, location_id: w.A, lat: 52.5, lng: 13.4, heading_deg: null, speed_kmh: null, recorded_at: t0 }).execute();
+    const counts = async (at: number) => { clock.set(at); return (await runPurge(w.ctx, null)).counts; };
+
+    // Tracking links, position history and sessions: 30 days.
+    expect(await counts(t0 + 29 * day)).toMatchObject({ trackingLink: 0, positionHistory: 0, contact: 0, delivery: 0, proof: 0 });
+    expect(await w.ctx.db.selectFrom('tracking_links').select('id').execute()).toHaveLength(1);
+    const sessionsBefore = (await w.ctx.db.selectFrom('sessions').select('id').execute()).length;
+    expect(await counts(t0 + 31 * day)).toMatchObject({ trackingLink: 1, positionHistory: 1, session: sessionsBefore });
+    expect(await w.ctx.db.selectFrom('tracking_links').select('id').execute()).toEqual([]);
+    expect(await w.ctx.db.selectFrom('tracking_link_hits').select('link_id').execute()).toEqual([]);
+    expect(await w.ctx.db.selectFrom('position_history').select('id').execute()).toEqual([]);
+    expect(await w.ctx.db.selectFrom('sessions').select('id').execute()).toEqual([]);
+
+    // Contact details: 90 days, then pseudonymised; the delivery record stays.
+    expect(await counts(t0 + 89 * day)).toMatchObject({ contact: 0 });
+    const before = (await stopRow(w, w.stops.A1[1]!.id))!;
+    expect(await counts(t0 + 91 * day)).toMatchObject({ contact: allStops().length, delivery: 0 });
+    const after = (await stopRow(w, w.stops.A1[1]!.id))!;
+    expect(after).toMatchObject({
+      customer_name_enc: '', address_enc: '', notes_enc: '', phone_enc: null, email_enc: null, coordinates_enc: null,
+      payment_ref_enc: null, failure_note_enc: null, pin_enc: null, phone_bidx: null, email_bidx: null, pseudonymised_at: t0 + 91 * day,
+      status: before.status, window_end: before.window_end, order_ref: before.order_ref, parcel_count: before.parcel_count,
+    });
+    expect(after.version).toBeGreaterThan(before.version);
+    const presented = presentStop(w.ctx, after);
+    expect(presented).toMatchObject({ pseudonymised: true, phone: null, email: null });
+    expect(presented).not.toHaveProperty('customerName');
+    expect(presented).not.toHaveProperty('withheld');
+    // The proof keeps its metadata but not where the customer lives.
+    expect(await w.ctx.db.selectFrom('proofs').select(['gps_enc', 'wrapped_key']).where('id', '=', proofId).executeTakeFirst()).toEqual({ gps_enc: null, wrapped_key: 'wrapped' });
+    expect(await counts(t0 + 92 * day)).toMatchObject({ contact: 0 });
+
+    // Proofs: 180 days, by key destruction.
+    expect(await counts(t0 + 179 * day)).toMatchObject({ proof: 0 });
+    expect(await counts(t0 + 181 * day)).toMatchObject({ proof: 1 });
+    expect(await w.ctx.db.selectFrom('proofs').select(['wrapped_key', 'deleted_at', 'deleted_by']).where('id', '=', proofId).executeTakeFirst())
+      .toEqual({ wrapped_key: null, deleted_at: t0 + 181 * day, deleted_by: 'system' });
+
+    // Delivery records: 730 days, then deleted with what hangs on them.
+    expect(await counts(t0 + 729 * day)).toMatchObject({ delivery: 0 });
+    expect(await counts(t0 + 731 * day)).toMatchObject({ delivery: allStops().length });
+    expect(await w.ctx.db.selectFrom('stops').select('id').execute()).toEqual([]);
+    expect(await w.ctx.db.selectFrom('proofs').select('id').execute()).toEqual([]);
+
+    // One evidence entry per class and location batch, and the chain verifies with them in it.
+    const classes = (await evidenceOf(w)).map((e) => `${e.d.class}@${e.location_id ?? '-'}`).sort();
+    expect(classes).toEqual(['contact@depot-a', 'contact@depot-b', 'delivery@depot-a', 'delivery@depot-b', 'positionHistory@depot-a', 'proof@depot-a', 'session@-', 'trackingLink@depot-a']);
+    expect(await verifyAuditChain(w.ctx.db)).toMatchObject({ ok: true });
+  });
+
+  it('leaves what a legal hold covers, until the hold is released', async () => {
+    await endStops(t0 - 100 * day);
+    const [held, customer, free] = w.stops.A1;
+    await w.ctx.db.updateTable('stops').set({ phone_bidx: 'held-customer-key' }).where('id', '=', customer!.id).execute();
+    const hold = (id: string, scope: string, location: string, extra: { stop_id?: string; customer_key?: string }) => w.ctx.db.insertInto('legal_holds').values({
+      id, scope, location_id: location, stop_id: extra.stop_id ?? null, customer_key: extra.customer_key ?? null, reason: 'Dispute 42', owner: 'legal@example.test',
+      placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
+    }).execute();
+    await hold('hold-stop', 'stop', w.A, { stop_id: held!.id });
+    await hold('hold-customer', 'customer', w.A, { customer_key: 'held-customer-key' });
+    await hold('hold-b', 'location', w.B, {});
+
+    const report = await runPurge(w.ctx, null);
+    expect(report.counts.contact).toBe(4);
+    expect(report.held).toBe(2);
+    expect((await stopRow(w, held!.id))!.pseudonymised_at).toBeNull();
+    expect((await stopRow(w, customer!.id))!.pseudonymised_at).toBeNull();
+    expect((await stopRow(w, free!.id))!.pseudonymised_at).toBe(t0);
+    for (const s of w.stops.B1) expect((await stopRow(w, s.id))!.pseudonymised_at).toBeNull();
+
+    await w.ctx.db.updateTable('legal_holds').set({ released_at: t0, released_by: 'admin-b', release_reason: 'settled' }).where('id', '=', 'hold-stop').execute();
+    expect((await runPurge(w.ctx, null)).counts.contact).toBe(1);
+    expect((await stopRow(w, held!.id))!.pseudonymised_at).toBe(t0);
+    expect((await stopRow(w, customer!.id))!.pseudonymised_at).toBeNull();
+  });
+
+  it('evidence names class, location, cutoff, count and a hash over the ids, never the data', async () => {
+    await endStops(t0 - 100 * day);
+    await runPurge(w.ctx, null, { locationIds: [w.A] });
+    const [entry, ...more] = await evidenceOf(w, 'contact');
+    expect(more).toEqual([]);
+    const ids = [...w.stops.A1, ...w.stops.A2].map((s) => s.id);
+    expect(entry!.d).toEqual({ class: 'contact', cutoff: t0 - 90 * day, mode: 'pseudonymise', count: ids.length, idsSha256: idsDigest(ids) });
+    expect(idsDigest(ids)).toBe(crypto.createHash('sha256').update([...ids].sort().join('\n')).digest('hex'));
+    expect(entry).toMatchObject({ actor: 'system', location_id: w.A, target_type: 'location', target_id: w.A, outcome: 'ok' });
+    const text = JSON.stringify(await w.ctx.db.selectFrom('audit_log').selectAll().execute());
+    for (const s of w.stops.A1) for (const v of [s.customerName, s.phone, s.address, s.id]) expect(text).not.toContain(v);
+    expect(await verifyAuditChain(w.ctx.db)).toMatchObject({ ok: true });
+  });
+
+  it('a batch that fails half-way leaves whole batches evidenced, and the next run finishes without counting twice', async () => {
+    const ids = allStops();
+    // Distinct ends, so the batches (2 stops each, oldest first) are known.
+    for (const [i, id] of ids.entries()) await w.ctx.db.updateTable('stops').set({ window_end: t0 - 100 * day + i * 1000 }).where('id', '=', id).execute();
+    const third = ids[2]!;
+    // A real database error in the second batch's UPDATE: the batch's transaction rolls back.
+    if (backend === 'sqlite') {
+      await sql.raw(`create trigger purge_crash before update on stops when old.id = '${third}' begin select raise(abort, 'simulated crash'); end`).execute(w.ctx.db);
+    } else {
+      await sql.raw(`create function purge_crash() returns trigger language plpgsql as $$ begin if old.id = '${third}' then raise exception 'simulated crash'; end if; return new; end $$`).execute(w.ctx.db);
+      await sql.raw('create trigger purge_crash before update on stops for each row execute function purge_crash()').execute(w.ctx.db);
+    }
+    await expect(runPurge(w.ctx, null, { batchSize: 2, locationIds: [w.A] })).rejects.toThrow(/simulated crash/);
+    const first = await evidenceOf(w, 'contact');
+    expect(first.map((e) => e.d.count)).toEqual([2]);
+    expect(first[0]!.d.idsSha256).toBe(idsDigest(ids.slice(0, 2)));
+    for (const id of ids.slice(2, 6)) expect((await stopRow(w, id))!.pseudonymised_at).toBeNull();
+
+    await sql.raw('drop trigger purge_crash' + (backend === 'postgres' ? ' on stops' : '')).execute(w.ctx.db);
+    await runPurge(w.ctx, null, { batchSize: 2, locationIds: [w.A] });
+    const all = await evidenceOf(w, 'contact');
+    expect(all.map((e) => e.d.count)).toEqual([2, 2, 2]);
+    expect(all.map((e) => e.d.idsSha256)).toEqual([idsDigest(ids.slice(0, 2)), idsDigest(ids.slice(2, 4)), idsDigest(ids.slice(4, 6))]);
+    expect(await verifyAuditChain(w.ctx.db)).toMatchObject({ ok: true });
+  });
+
+  it('desktops are told: pseudonymised stops by the live feed and the pull, deleted ones as removed', async () => {
+    await endStops(t0 - 100 * day);
+    const gone = w.stops.A1.map((s) => s.id);
+    await w.ctx.db.updateTable('stops').set({ window_end: t0 - 800 * day }).where('id', 'in', gone).execute();
+    const cursor = Number((await w.ctx.db.selectFrom('locations').select('version').where('id', '=', w.A).executeTakeFirstOrThrow()).version);
+    const sockets: TestSocket[] = [];
+    try {
+      const dispatcher = await connectSocket(w.server.url, w.users.dispatcher.token);
+      const driver = await connectSocket(w.server.url, w.users.driver.token);
+      sockets.push(dispatcher, driver);
+      const report = await w.server.retentionPurge.runOnce();
+      expect(report?.counts).toMatchObject({ delivery: 3, contact: 6 });
+
+      type Sent = { entity: string; data: { id: string; kind?: string; pseudonymised?: boolean; customerName?: string } };
+      const removedIn = (s: TestSocket) => (s.received as Sent[]).filter((c) => c.entity === 'removed').map((c) => c.data.id).sort();
+      await expect.poll(() => removedIn(dispatcher), { timeout: 10_000 }).toEqual([...gone].sort());
+      await expect.poll(() => removedIn(driver), { timeout: 10_000 }).toEqual([...gone].sort());
+      const kept = w.stops.A2.map((s) => s.id).sort();
+      await expect.poll(() => (dispatcher.received as Sent[]).filter((c) => c.entity === 'stop' && c.data.pseudonymised).map((c) => c.data.id).sort(), { timeout: 10_000 }).toEqual(kept);
+      expect((dispatcher.received as Sent[]).some((c) => c.entity === 'stop' && c.data.customerName !== undefined)).toBe(false);
+
+      const pulled = await rest(w, 'GET', `/locations/${w.A}/changes?after=${cursor}&limit=1000`, w.users.dispatcher.token);
+      expect(pulled.status).toBe(200);
+      const changes = (pulled.body as { changes: Sent[] }).changes;
+      expect(changes.filter((c) => c.entity === 'removed').map((c) => `${c.data.kind}:${c.data.id}`).sort()).toEqual(gone.map((id) => `stop:${id}`).sort());
+      expect(changes.filter((c) => c.entity === 'stop').map((c) => [c.data.id, c.data.pseudonymised])).toEqual(expect.arrayContaining(kept.map((id) => [id, true])));
+    } finally {
+      for (const s of sockets) s.disconnect();
+    }
+  });
+
+  it('one process purges at a time: the job lease keeps a second one out', async () => {
+    await endStops(t0 - 100 * day);
+    expect(await purgeUnderLease(w.ctx, null, 'first')).toMatchObject({ counts: { contact: 9 } });
+    expect(await purgeUnderLease(w.ctx, null, 'second')).toBeNull();
+    clock.advance(3 * 3_600_000);
+    expect(await purgeUnderLease(w.ctx, null, 'second')).toMatchObject({ counts: { contact: 0 } });
+  });
+});

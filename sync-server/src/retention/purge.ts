@@ -1,0 +1,191 @@
+import type { LocationRetentionClass } from '@depotline/shared';
+import { sql } from 'kysely';
+import { systemActor } from '../audit/audit-log';
+import type { ServerContext } from '../context';
+import type { LiveFeed, Touched } from '../sync/mutations/handler';
+import { activeHolds, type ActiveHolds, anyHold, isHeld } from './holds';
+import { effectiveRetention, retentionCutoff } from './policy';
+import { purgeGlobalClasses } from './purge-global';
+import { deleteStops, destroyProofKeys, type EvidenceMode, pseudonymiseStops, recordEvidence, removeProofFiles } from './stop-erasure';
+
+/**
+ * The retention purge (docs/operations.md, "Retention"): for every location and class, what is
+ * past its period goes, in batches. Each batch is ONE transaction holding its writes and its
+ * evidence entry (class, location, cutoff, count, hash over the ids), so a crash between batches
+ * leaves whole batches done and evidenced and the next run carries on with what is left: nothing
+ * is evidenced twice or without its deletion. What a legal hold covers is skipped.
+ *
+ * - contact: stops whose `window_end` is past the contact period are pseudonymised;
+ * - delivery: stops past the delivery period are deleted (desktops get `removed`);
+ * - proof: proofs past the proof period (from `created_at`) are destroyed by key destruction;
+ * - trackingLink: links past the period (from `expires_at`) and their view counts are deleted;
+ * - positionHistory: positions past the period (from `recorded_at`) are deleted;
+ * - session, integrationLog, audit: server-wide (purge-global.ts).
+ */
+
+export const purgeAction = 'retention.purge';
+export const defaultPurgeBatch = 5000;
+
+export interface PurgeOptions {
+  /** Records per batch (and per transaction). */
+  batchSize?: number;
+  /** Only these locations (all when absent). */
+  locationIds?: readonly string[];
+}
+
+/** What one run did: records per class, summed over locations. */
+export type PurgeCounts = Record<string, number>;
+
+export interface PurgeReport {
+  at: number;
+  counts: PurgeCounts;
+  /** Batches committed (= evidence entries written). */
+  batches: number;
+  /** Records left alone because a legal hold covers them. */
+  held: number;
+}
+
+/** A candidate record: its id, and what a hold is tested against. */
+interface Candidate {
+  id: string;
+  stopId: string | null;
+  phone_bidx: string | null;
+  email_bidx: string | null;
+}
+
+type Cursor = { at: number; id: string } | null;
+
+/** How one location class finds and removes its due records. */
+interface ClassPurge {
+  mode: EvidenceMode;
+  /** The next candidates after `cursor`, oldest first, older than `cutoff`. */
+  next(ctx: ServerContext, locationId: string, cutoff: number, cursor: Cursor, limit: number): Promise<(Candidate & { at: number })[]>;
+  /** Removes them in the batch's transaction; returns the ids actually removed, and what to broadcast or clean after commit. */
+  apply(trx: Parameters<typeof pseudonymiseStops>[0], ctx: ServerContext, locationId: string, ids: string[], now: number): Promise<{ ids: string[]; touched?: Touched[]; files?: { storage_key: string | null }[] }>;
+}
+
+/** Keyset paging over (age, id): rows after the last one of the previous batch (held ones stay behind it). */
+const after = (cursor: Cursor, at: string, id: string) => cursor === null ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.ref(at)}, ${sql.ref(id)}) > (${cursor.at}, ${cursor.id})`;
+
+const classPurges: Record<LocationRetentionClass, ClassPurge> = {
+  delivery: {
+    mode: 'delete',
+    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
+      .select(['id', 'phone_bidx', 'email_bidx', 'window_end as at'])
+      .where('location_id', '=', locationId).where('window_end', '<', cutoff)
+      .where(after(cursor, 'window_end', 'id'))
+      .orderBy('window_end').orderBy('id').limit(limit).execute()).map((r) => ({ ...r, stopId: r.id, at: Number(r.at) })),
+    apply: async (trx, ctx, locationId, ids, now) => {
+      // Proofs still alive on these stops lose their keys first; their rows go with the stop.
+      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where('stop_id', 'in', ids).where('deleted_at', 'is', null).execute();
+      if (alive.length > 0) await destroyProofKeys(trx, alive.map((p) => p.id), systemActor, now);
+      const touched = await deleteStops(trx, ctx, locationId, ids, now);
+      return { ids: touched.map((t) => t.id), touched, files: alive };
+    },
+  },
+  contact: {
+    mode: 'pseudonymise',
+    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
+      .select(['id', 'phone_bidx', 'email_bidx', 'window_end as at'])
+      .where('location_id', '=', locationId).where('window_end', '<', cutoff).where('pseudonymised_at', 'is', null)
+      .where(after(cursor, 'window_end', 'id'))
+      .orderBy('window_end').orderBy('id').limit(limit).execute()).map((r) => ({ ...r, stopId: r.id, at: Number(r.at) })),
+    apply: async (trx, ctx, locationId, ids, now) => {
+      const touched = await pseudonymiseStops(trx, ctx, locationId, ids, now);
+      return { ids: touched.map((t) => t.id), touched };
+    },
+  },
+  proof: {
+    mode: 'destroyKeys',
+    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('proofs')
+      .leftJoin('stops', 'stops.id', 'proofs.stop_id')
+      .select(['proofs.id as id', 'proofs.stop_id as stopId', 'stops.phone_bidx as phone_bidx', 'stops.email_bidx as email_bidx', 'proofs.created_at as at'])
+      .where('proofs.location_id', '=', locationId).where('proofs.created_at', '<', cutoff).where('proofs.deleted_at', 'is', null)
+      .where(after(cursor, 'proofs.created_at', 'proofs.id'))
+      .orderBy('proofs.created_at').orderBy('proofs.id').limit(limit).execute()).map((r) => ({ ...r, at: Number(r.at) })),
+    apply: async (trx, _ctx, locationId, ids, now) => {
+      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where('id', 'in', ids)
+        .where('location_id', '=', locationId).where('deleted_at', 'is', null).execute();
+      await destroyProofKeys(trx, alive.map((p) => p.id), systemActor, now);
+      return { ids: alive.map((p) => p.id), files: alive };
+    },
+  },
+  trackingLink: {
+    mode: 'delete',
+    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('tracking_links')
+      .leftJoin('stops', 'stops.id', 'tracking_links.stop_id')
+      .select(['tracking_links.id as id', 'tracking_links.stop_id as stopId', 'stops.phone_bidx as phone_bidx', 'stops.email_bidx as email_bidx', 'tracking_links.expires_at as at'])
+      .where('tracking_links.location_id', '=', locationId).where('tracking_links.expires_at', '<', cutoff)
+      .where(after(cursor, 'tracking_links.expires_at', 'tracking_links.id'))
+      .orderBy('tracking_links.expires_at').orderBy('tracking_links.id').limit(limit).execute()).map((r) => ({ ...r, at: Number(r.at) })),
+    apply: async (trx, _ctx, locationId, ids) => {
+      await trx.deleteFrom('tracking_link_hits').where('link_id', 'in', ids).execute();
+      const gone = await trx.deleteFrom('tracking_links').where('id', 'in', ids).where('location_id', '=', locationId).returning('id').execute();
+      return { ids: gone.map((r) => r.id) };
+    },
+  },
+  positionHistory: {
+    mode: 'delete',
+    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('position_history')
+      .select(['id', 'recorded_at as at'])
+      .where('location_id', '=', locationId).where('recorded_at', '<', cutoff)
+      .where(after(cursor, 'recorded_at', 'id'))
+      .orderBy('recorded_at').orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, stopId: null, phone_bidx: null, email_bidx: null, at: Number(r.at) })),
+    apply: async (trx, _ctx, locationId, ids) => {
+      const gone = await trx.deleteFrom('position_history').where('id', 'in', ids).where('location_id', '=', locationId).returning('id').execute();
+      return { ids: gone.map((r) => r.id) };
+    },
+  },
+};
+
+/** Delivery first: a stop deleted needs no pseudonymising. */
+const classOrder: readonly LocationRetentionClass[] = ['delivery', 'contact', 'proof', 'trackingLink', 'positionHistory'];
+
+const heldBy = (holds: ActiveHolds, c: Candidate) => anyHold(holds) && (holds.location || (c.stopId !== null && isHeld(holds, { id: c.stopId, phone_bidx: c.phone_bidx, email_bidx: c.email_bidx })));
+
+/** Purges one class at one location, batch by batch; adds to `report`. */
+async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: ActiveHolds, batchSize: number, report: PurgeReport): Promise<void> {
+  const spec = classPurges[c];
+  if (holds.location) return;
+  let cursor: Cursor = null;
+  for (;;) {
+    const candidates = await spec.next(ctx, locationId, cutoff, cursor, batchSize);
+    if (candidates.length === 0) return;
+    const last = candidates[candidates.length - 1]!;
+    cursor = { at: last.at, id: last.id };
+    const due = candidates.filter((cand) => !heldBy(holds, cand)).map((cand) => cand.id);
+    report.held += candidates.length - due.length;
+    if (due.length > 0) {
+      const now = ctx.now();
+      const done = await ctx.db.transaction().execute(async (trx) => {
+        const applied = await spec.apply(trx, ctx, locationId, due, now);
+        if (applied.ids.length > 0) await recordEvidence(trx, ctx, { action: purgeAction, class: c, locationId, cutoff, mode: spec.mode, ids: applied.ids });
+        return applied;
+      });
+      if (done.ids.length > 0) report.batches += 1;
+      report.counts[c] = (report.counts[c] ?? 0) + done.ids.length;
+      if (done.files) await removeProofFiles(ctx, done.files);
+      if (feed && done.touched && done.touched.length > 0) await feed.publish(done.touched).catch((err: unknown) => ctx.log.error('live feed after a purge batch failed; desktops catch up by pull', { error: err instanceof Error ? err.message : String(err) }));
+    }
+    if (candidates.length < batchSize) return;
+  }
+}
+
+/**
+ * One purge of everything due as of now. Safe to call again after a crash: each batch committed
+ * with its evidence, and what is left is found again.
+ */
+export async function runPurge(ctx: ServerContext, feed: LiveFeed | null, opts: PurgeOptions = {}): Promise<PurgeReport> {
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? defaultPurgeBatch));
+  const report: PurgeReport = { at: ctx.now(), counts: Object.fromEntries(classOrder.map((c) => [c, 0])), batches: 0, held: 0 };
+  const locationIds = opts.locationIds ?? (await ctx.db.selectFrom('locations').select('id').orderBy('id').execute()).map((r) => r.id);
+  for (const locationId of locationIds) {
+    const retention = await effectiveRetention(ctx, locationId);
+    const holds = await activeHolds(ctx.db, locationId);
+    for (const c of classOrder) {
+      await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report);
+    }
+  }
+  if (!opts.locationIds) await purgeGlobalClasses(ctx, batchSize, report);
+  return report;
+}
