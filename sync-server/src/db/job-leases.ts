@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './database';
 
@@ -38,4 +39,59 @@ export async function releaseJobLease(db: Db, name: string, holder: string): Pro
 export async function jobLeaseHolder(db: Db, name: string, now: number): Promise<{ holder: string; expiresAt: number } | null> {
   const row = await db.selectFrom('job_leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
   return row && Number(row.expires_at) > now ? { holder: row.holder, expiresAt: Number(row.expires_at) } : null;
+}
+
+/** A scheduled job started with `startLeasedJob`. */
+export interface LeasedJob<R> {
+  /** Runs the job now if this process holds (or gets) the lease; null when another does, or the run failed. */
+  runOnce(): Promise<R | null>;
+  /** Stops the timer, waits for a run in progress and hands the lease back. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `work` every `everyMs` (first after `firstAfterMs`, when given) in the one process holding
+ * the lease `name`, taken for `leaseMs` and renewed at each run. Runs never overlap in a process;
+ * a failed run is logged with `failure` and tried again at the next one.
+ */
+export function startLeasedJob<R>(
+  ctx: { db: Db; now(): number; log: { error(msg: string, fields?: Record<string, unknown>): void } },
+  job: { name: string; everyMs: number; leaseMs: number; firstAfterMs?: number; failure: string },
+  work: (now: number) => Promise<R>,
+): LeasedJob<R> {
+  const holder = `${job.name}:${crypto.randomUUID()}`;
+  let running: Promise<R | null> | null = null;
+  let stopped = false;
+
+  async function run(): Promise<R | null> {
+    const now = ctx.now();
+    if (!(await holdJobLease(ctx.db, job.name, holder, now, job.leaseMs))) return null;
+    return work(now);
+  }
+
+  function runOnce(): Promise<R | null> {
+    running ??= run()
+      .catch((err: unknown) => {
+        ctx.log.error(job.failure, { err: err instanceof Error ? err.message : String(err) });
+        return null;
+      })
+      .finally(() => { running = null; });
+    return running;
+  }
+
+  const timer = setInterval(() => void runOnce(), job.everyMs);
+  timer.unref();
+  const first = job.firstAfterMs === undefined ? null : setTimeout(() => void runOnce(), job.firstAfterMs);
+  first?.unref();
+  return {
+    runOnce,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      if (first) clearTimeout(first);
+      if (running) await running;
+      await releaseJobLease(ctx.db, job.name, holder).catch(() => undefined);
+    },
+  };
 }

@@ -101,9 +101,10 @@ describe.each(backends)('driver devices (%s)', (backend) => {
     const refused = await push(driver, [{ type: 'stop.setStatus', stopId: s1!.id, to: 'planned' }]);
     expect(refused[0]).toMatchObject({ status: 'rejected', code: 'forbidden' });
 
-    // The sweep writes the route's change: the connected device hears `removed` at once ...
+    // The sweep writes the route's change: the connected device hears `removed` at once ... (the
+    // server's own sweep, on its one-minute timer, may be the one that does it on a slow machine)
     driver.received.length = 0;
-    expect(await sendDriverRemovals(w.ctx, feed(), clock.now())).toBe(1);
+    await sendDriverRemovals(w.ctx, feed(), clock.now());
     await expect.poll(() => removedRoute(driver.received, A1), { timeout: 15_000 }).toBe(true);
     expect(JSON.stringify(driver.received)).not.toContain(s0!.customerName);
     // ... and a device that was offline gets the same from its next pull, with no stop of the route.

@@ -1,7 +1,6 @@
-import crypto from 'node:crypto';
 import { appendAuditEntries, type AuditActor, type AuditEvent, systemActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
-import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { type LeasedJob, startLeasedJob } from '../db/job-leases';
 import { recordChange } from './change-log';
 import type { LiveFeed, Touched } from './mutations/handler';
 
@@ -64,39 +63,12 @@ export async function sendDriverRemovals(ctx: ServerContext, live: LiveFeed, now
  * Runs the sweep every minute in the process holding the `driver-access` lease (taken for three
  * intervals and renewed at each run), so a device is told within about a minute of the end.
  */
-export function startDriverAccessSweep(ctx: ServerContext, live: LiveFeed): { stop(): Promise<void>; runOnce(): Promise<number | null> } {
-  const holder = `${driverAccessJob}:${crypto.randomUUID()}`;
-  let running: Promise<number | null> | null = null;
-  let stopped = false;
-
-  async function run(): Promise<number | null> {
-    const now = ctx.now();
-    if (!(await holdJobLease(ctx.db, driverAccessJob, holder, now, 3 * sweepEveryMs))) return null;
+export function startDriverAccessSweep(ctx: ServerContext, live: LiveFeed): LeasedJob<number> {
+  return startLeasedJob(ctx, {
+    name: driverAccessJob, everyMs: sweepEveryMs, leaseMs: 3 * sweepEveryMs, failure: 'driver access sweep failed; tried again at the next run',
+  }, async (now) => {
     const marked = await sendDriverRemovals(ctx, live, now);
     if (marked > 0) ctx.log.info('driver access ended on completed routes', { routes: marked });
     return marked;
-  }
-
-  function runOnce(): Promise<number | null> {
-    running ??= run()
-      .catch((err: unknown) => {
-        ctx.log.error('driver access sweep failed; tried again at the next run', { err: err instanceof Error ? err.message : String(err) });
-        return null;
-      })
-      .finally(() => { running = null; });
-    return running;
-  }
-
-  const timer = setInterval(() => void runOnce(), sweepEveryMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      if (running) await running;
-      await releaseJobLease(ctx.db, driverAccessJob, holder).catch(() => undefined);
-    },
-  };
+  });
 }
