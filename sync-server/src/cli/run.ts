@@ -23,6 +23,7 @@ import { integrationCommands } from './commands/integrations';
 import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { podCommands } from './commands/pod';
+import { customerPrivacyCommands } from './commands/privacy';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 import { webhookCommands } from './commands/webhooks';
@@ -35,6 +36,7 @@ export const commands: readonly CliCommand[] = [
   ...integrationCommands, ...integrationLogCommands,
   ...webhookCommands,
   ...podCommands,
+  ...customerPrivacyCommands,
 ];
 
 const globalOptions = {
