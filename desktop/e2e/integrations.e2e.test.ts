@@ -12,13 +12,11 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltUser } from '../../sync-server/test/factories';
 import { startTestServer, type TestServer } from '../../sync-server/test/harness';
-import { sqlcipherBinding } from '../src/core';
-import { openEncryptedDatabase } from '../src/core/store/encrypted-database';
 import { buildLocation, buildUser } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
 import { startTestHost, type TestHost } from './host/test-host';
 import { closeCheckedPages, launchChromium, openConsole, type ConsolePage } from './support/browser';
-import { newInstallation, type Installation } from './support/console-fixture';
+import { databaseText, newInstallation, type Installation } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { signIn } from './support/ui';
 
@@ -63,20 +61,6 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
     await signIn(page.page, { username: user.username, password: user.password });
     await page.page.getByTestId('location-switcher').locator('option').first().waitFor({ state: 'attached' });
     return Object.assign(page, { host, install, logged });
-  }
-
-  /** Every table of the console's database, decrypted with its key from the keychain, as text. */
-  async function databaseText(install: Installation): Promise<string> {
-    const [profileId] = install.profileIds();
-    const key = await install.vault.getKey(profileId!, 'current');
-    const db = await openEncryptedDatabase(sqlcipherBinding, path.join(install.profilesDir, `${profileId!}.db`), key!, { verifyPages: false });
-    try {
-      const tables = await db.conn.all("SELECT name FROM sqlite_master WHERE type = 'table'");
-      const rows = await Promise.all(tables.map(async (t) => db.conn.all(`SELECT * FROM "${String(t.name).replaceAll('"', '""')}"`)));
-      return JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
-    } finally {
-      await db.close();
-    }
   }
 
   it('an admin registers a partner, sees a new key once and never again, and turning on a contact field waits for a second admin, who approves it; a dispatcher has no such screen', async () => {

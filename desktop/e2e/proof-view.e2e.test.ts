@@ -17,13 +17,11 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltUser, signIn as restSignIn } from '../../sync-server/test/factories';
 import { backends, startTestServer, type TestServer } from '../../sync-server/test/harness';
-import { sqlcipherBinding } from '../src/core';
-import { openEncryptedDatabase } from '../src/core/store/encrypted-database';
 import { buildLocation, buildUser, Office } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
 import { startTestHost } from './host/test-host';
 import { closeCheckedPages, launchChromium, openConsole, type ConsolePage } from './support/browser';
-import { newInstallation, type Installation } from './support/console-fixture';
+import { databaseText, newInstallation, type Installation } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { signIn, stopRow, waitForBoard } from './support/ui';
 
@@ -111,22 +109,6 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
     return Object.assign(c, { install });
   }
 
-  /** Every table of the console's database, decrypted with its key from the keychain, as text. */
-  async function databaseText(install: Installation): Promise<string> {
-    const [profileId] = install.profileIds();
-    const key = await install.vault.getKey(profileId!, 'current');
-    const db = await openEncryptedDatabase(sqlcipherBinding, path.join(install.profilesDir, `${profileId!}.db`), key!, { verifyPages: false });
-    try {
-      const tables = await db.conn.all("SELECT name FROM sqlite_master WHERE type = 'table'");
-      const rows = await Promise.all(tables.map(async (t) => db.conn.all(`SELECT * FROM "${String(t.name).replaceAll('"', '""')}"`)));
-      // A Buffer turns itself into { type: 'Buffer', data } before a replacer sees it: blobs as base64.
-      const blob = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v) : (v as { type?: unknown; data?: unknown } | null)?.type === 'Buffer' ? Buffer.from((v as { data: number[] }).data) : null);
-      return JSON.stringify(rows, (_k, v: unknown) => blob(v)?.toString('base64') ?? v);
-    } finally {
-      await db.close();
-    }
-  }
-
   const audited = (userId: string, action: string) =>
     server.ctx.db.selectFrom('audit_log').select(['target_id', 'outcome']).where('action', '=', action).where('actor_user_id', '=', userId).execute();
 
@@ -177,7 +159,7 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
     expect(still.deleted_at).toBeNull();
 
     // The default policy keeps no proof file on this computer: not the image, not its hash.
-    const stored = await databaseText(c.install);
+    const stored = await databaseText(c.install, 'base64');
     const served = await fetch(`${server.url}/api/v1/proofs/${photoId}/file`, { headers: { authorization: `Bearer ${(await restSignIn(server.url, server.ctx, admin)).tokens.accessToken}` } });
     photoBase64Head = Buffer.from(await served.arrayBuffer()).subarray(0, 48).toString('base64');
     expect(stored).not.toContain(photoSha);
@@ -213,6 +195,6 @@ describe.each(backends)('proof of delivery in the console (Chromium, %s)', (back
     const photo = c.page.locator('[data-testid="proof-item"][data-kind="photo"]');
     await photo.getByTestId('proof-show').click();
     await eventually(() => photo.getByTestId('proof-image').evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
-    await eventually(async () => (await databaseText(c.install)).includes(photoBase64Head)).toBe(true);
+    await eventually(async () => (await databaseText(c.install, 'base64')).includes(photoBase64Head)).toBe(true);
   });
 });

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KeytarVault } from '../../src/core';
+import { KeytarVault, sqlcipherBinding } from '../../src/core';
+import { openEncryptedDatabase } from '../../src/core/store/encrypted-database';
 import { ConsoleService, type ConsoleServiceOptions } from '../../src/main/service/console-service';
 import { KeytarUnlockVerifierVault } from '../../src/main/service/unlock-verifier';
 
@@ -45,4 +46,24 @@ export function newService(install: Installation, serverUrl: string, options: Pa
     sync: { retryDelayMs: 50, retryDelayMaxMs: 400, ackTimeoutMs: 4000 }, log: { warn: () => undefined },
     ...options,
   });
+}
+
+/**
+ * Every table of the installation's (first) console database, decrypted with its key from the
+ * keychain, as text: what a test asserts is, or is not, kept on the computer. Blobs as `latin1`
+ * (a plaintext inside one shows as itself) or `base64`.
+ */
+export async function databaseText(install: Installation, blobs: 'latin1' | 'base64' = 'latin1'): Promise<string> {
+  const [profileId] = install.profileIds();
+  const key = await install.vault.getKey(profileId!, 'current');
+  const db = await openEncryptedDatabase(sqlcipherBinding, path.join(install.profilesDir, `${profileId!}.db`), key!, { verifyPages: false });
+  try {
+    const tables = await db.conn.all("SELECT name FROM sqlite_master WHERE type = 'table'");
+    const rows = await Promise.all(tables.map(async (t) => db.conn.all(`SELECT * FROM "${String(t.name).replaceAll('"', '""')}"`)));
+    // A Buffer turns itself into { type: 'Buffer', data } before a replacer sees it.
+    const blob = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v) : (v as { type?: unknown; data?: unknown } | null)?.type === 'Buffer' ? Buffer.from((v as { data: number[] }).data) : null);
+    return JSON.stringify(rows, (_k, v: unknown) => blob(v)?.toString(blobs) ?? v);
+  } finally {
+    await db.close();
+  }
 }

@@ -1,12 +1,13 @@
 import {
   ConsoleStopProofs, MaxProofsShown, type BridgeArgs, type ConsoleProofFile, type ConsoleProofView, type ProofBundleResult, type ProofRecord,
 } from '@depotline/shared';
-import { ServerRequestError, ServerUnreachableError } from '../../core';
+import { ServerUnreachableError } from '../../core';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { permissionsOf } from './console-views';
 import { writeExport, type ChooseSavePath } from './export-save';
 import { toApprovalView } from './governance-views';
+import { translatorFor } from './server-refusal';
 
 export interface ConsoleProofsOptions {
   /** The unlocked session; throws ConsoleError `locked` or `not_signed_in` otherwise. */
@@ -173,19 +174,7 @@ export function toProofView(r: ProofRecord): ConsoleProofView {
 }
 
 /** The server's refusals here, in words; anything else goes to the console's common translation. */
-async function translate<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (err) {
-    if (!(err instanceof ServerRequestError)) throw err;
-    const words = refusalWords[err.code as keyof typeof refusalWords];
-    if (words) throw new ConsoleError(words[0], words[1]);
-    if (err.code === 'bad_request' || err.code === 'conflict') throw new ConsoleError('bad_request', `The server refused it: ${err.message.slice(0, 500)}`);
-    throw err;
-  }
-}
-
-const refusalWords = {
+const translate = translatorFor({
   forbidden: ['forbidden', 'The server did not let you do that: your access at this depot does not cover this proof of delivery.'],
   not_found: ['not_found', 'That proof or its file is no longer there (a deleted proof can never be shown again). Refresh the stop.'],
-} as const satisfies Record<string, readonly [ConsoleError['code'], string]>;
+});

@@ -1,8 +1,9 @@
-import { ServerRequestError, type IntegrationHooksClient, type IntegrationsClient } from '../../core';
+import type { IntegrationHooksClient, IntegrationsClient } from '../../core';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { permissionsOf } from './console-views';
 import type { DepotNames } from './governance-views';
+import { refusalIn, translatorFor } from './server-refusal';
 
 /** What an integration call needs: the clients, the user's depot names, where they manage integrations. */
 export interface IntegrationsAccess {
@@ -33,30 +34,18 @@ export async function integrationsAccess(session: ActiveSession, locationId: str
 
 export const profileNeedsApproval = 'Turning on customer contact or billing fields needs a second admin\u2019s approval. Say why the partner needs them, and send it as a request.';
 
+const refusalWords = {
+  approval_required: ['approval_required', profileNeedsApproval],
+  forbidden: ['forbidden', 'The server did not let you do that: managing this integration needs integration.manage at every depot it works for.'],
+  not_found: ['not_found', 'That integration, key or subscription no longer exists. Refresh the list.'],
+} as const;
+
 /**
  * The server's refusals on this screen, in words for the admin. Its own words are kept where they
  * name the rule (a key's expiry beyond the policy, a scope the integration does not hold); they
  * never carry a secret. Anything else goes to the console's common translation (console-error.ts).
  */
-export async function translate<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (err) {
-    throw refusal(err);
-  }
-}
+export const translate = translatorFor(refusalWords);
 
 /** A server refusal as the console's error; anything else as it was. */
-export function refusal(err: unknown): unknown {
-  if (!(err instanceof ServerRequestError)) return err;
-  const words = refusalWords[err.code as keyof typeof refusalWords];
-  if (words) return new ConsoleError(words[0], words[1]);
-  if (err.code === 'bad_request' || err.code === 'conflict') return new ConsoleError('bad_request', `The server refused it: ${err.message.slice(0, 500)}`);
-  return err;
-}
-
-const refusalWords = {
-  approval_required: ['approval_required', profileNeedsApproval],
-  forbidden: ['forbidden', 'The server did not let you do that: managing this integration needs integration.manage at every depot it works for.'],
-  not_found: ['not_found', 'That integration, key or subscription no longer exists. Refresh the list.'],
-} as const satisfies Record<string, readonly [ConsoleError['code'], string]>;
+export const refusal = (err: unknown): unknown => refusalIn(refusalWords, err);

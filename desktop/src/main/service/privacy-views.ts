@@ -3,11 +3,12 @@ import {
   type ConsoleCustomerView, type ConsoleHoldNotice, type ConsolePrivacyRequestView, type ConsolePrivacyStep, type CustomerSearchResult,
   type Permission, type PrivacyHoldNotice, type PrivacyRequest,
 } from '@depotline/shared';
-import { ServerRequestError, type PrivacyClient } from '../../core';
+import type { PrivacyClient } from '../../core';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { permissionsOf } from './console-views';
 import type { DepotNames } from './governance-views';
+import { translatorFor } from './server-refusal';
 
 /** What a Privacy screen call needs: the client, the depot names, and the user's permissions at each depot. */
 export interface PrivacyAccess {
@@ -119,24 +120,11 @@ export function toCustomerView(found: CustomerSearchResult, locationId: string, 
 }
 
 /**
- * The server's refusals on this screen, in words for the admin. Its own words are kept where they
- * name a rule (a period above the most allowed, a hold on a stop that does not exist); the server
- * never puts a customer's details in them. Anything else goes to the console's common translation.
+ * The server's refusals on this screen, in words for the admin; its own words are kept where they
+ * name a rule (a period above the most allowed, a hold on a stop that does not exist).
  */
-export async function translate<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (err) {
-    if (!(err instanceof ServerRequestError)) throw err;
-    const words = refusalWords[err.code as keyof typeof refusalWords];
-    if (words) throw new ConsoleError(words[0], words[1]);
-    if (err.code === 'bad_request' || err.code === 'conflict') throw new ConsoleError('bad_request', `The server refused it: ${err.message.slice(0, 500)}`);
-    throw err;
-  }
-}
-
-const refusalWords = {
+export const translate = translatorFor({
   forbidden: ['forbidden', 'The server did not let you do that: it needs the permission at every depot the request or hold covers.'],
   not_found: ['not_found', 'That request, stop or hold is not there (or not at a depot you handle). Refresh and try again.'],
   approval_required: ['approval_required', 'Keeping data longer needs a second admin\u2019s approval. Say why, and send it as a request.'],
-} as const satisfies Record<string, readonly [ConsoleError['code'], string]>;
+});
