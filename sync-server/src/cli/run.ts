@@ -24,6 +24,8 @@ import { keyCommands } from './commands/keys';
 import { locationCommands } from './commands/locations';
 import { podCommands } from './commands/pod';
 import { customerPrivacyCommands } from './commands/privacy';
+import { privacyRequestCommands } from './commands/privacy-requests';
+import { retentionCommands } from './commands/retention';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 import { webhookCommands } from './commands/webhooks';
@@ -36,7 +38,9 @@ export const commands: readonly CliCommand[] = [
   ...integrationCommands, ...integrationLogCommands,
   ...webhookCommands,
   ...podCommands,
+  ...privacyRequestCommands,
   ...customerPrivacyCommands,
+  ...retentionCommands,
 ];
 
 const globalOptions = {
