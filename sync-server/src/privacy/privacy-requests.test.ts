@@ -301,6 +301,9 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     expect(out).toMatchObject({ stopsFound: 0, stopsErased: 0 });
     expect(out.summary).toMatch(/No data of this customer was found/);
     expect(out.request.status).toBe('open');
+    // Closed as completed, the erasure request forgets the customer it found nothing of.
+    const closed = (await rest(w, 'POST', `/privacy/requests/${r.id}/close`, admin(), { reason: 'completed' })).body as unknown as PrivacyRequest;
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'completed', subject: null });
   });
 
   it('rectification corrects every stop of the customer and the request follows the corrected identifiers', async () => {

@@ -212,7 +212,9 @@ export async function listPrivacyRequests(call: PrivacyCall, query: PrivacyReque
 export async function closePrivacyRequest(call: PrivacyCall, id: string, reason: PrivacyCloseReason): Promise<PrivacyRequest> {
   const row = await loadPrivacyRequest(call, id, 'privacy.request.close');
   if (row.status !== 'open') throw conflict(`The privacy request is closed already (${row.close_reason ?? 'closed'}).`);
-  const next = await updatePrivacyRequest(call, row, { action: { action: 'close', at: call.now, by: call.actor.label }, close: reason });
+  // An erasure answered as completed (nothing found, say) keeps no identifier of the customer either.
+  const forget = row.kind === 'erasure' && reason === 'completed';
+  const next = await updatePrivacyRequest(call, row, { action: { action: 'close', at: call.now, by: call.actor.label }, close: reason, ...(forget ? { eraseSubject: true } : {}) });
   await auditRequestStep(call, row, 'privacy.request.close', { reason, overdue: call.now > Number(row.due_at) });
   return presentPrivacyRequest(call.ctx, next, call.now);
 }
