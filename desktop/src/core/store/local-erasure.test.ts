@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -6,8 +7,12 @@ import {
 import { decryptDatabaseFile, decryptWalFile, findNeedles } from '../testing/sqlcipher-pages';
 import { createTestStore } from '../testing/store';
 import { makeTempDir, readDatabaseFiles } from '../testing/temp-dir';
-import type { DatabaseKey } from '../vault/database-key';
+import { DatabaseKey } from '../vault/database-key';
+import { createEncryptedDatabase } from './encrypted-database';
 import type { EncryptedStore } from './encrypted-store';
+import { forgetStopLeftovers } from './local-erasure';
+import { migrate } from './migrate';
+import { sqlcipherBinding } from './sqlcipher-binding';
 
 /** Removals and pseudonymised stops from the server leave nothing readable in the file. */
 describe('encrypted store: removed and pseudonymised stops', () => {
@@ -109,5 +114,24 @@ describe('encrypted store: removed and pseudonymised stops', () => {
     expect((await store.stop(stop.id))?.notes).toBeUndefined();
     expect(walSize()).toBe(0);
     expect(findNeedles(pages(), [...piiOf([stop]), 'Typed offline 4471 Bandicoot', 'Typed offline 4472 Bettong'])).toEqual([]);
+  });
+});
+
+describe('forgetStopLeftovers', () => {
+  it('drops a refused edit it cannot read rather than failing the removal, and keeps the ones of other stops', async () => {
+    const tmp = makeTempDir();
+    const db = await createEncryptedDatabase(sqlcipherBinding, `${tmp.dir}/f.db`, DatabaseKey.generate(), (conn) => migrate(conn).then(() => undefined));
+    try {
+      await db.conn.run("INSERT INTO locations VALUES ('l1', 'L', 'UTC', '[]', '[]', NULL, NULL)");
+      const other = editNotes(buildStop('l1', 'r1', { id: 's-other' }), 'kept');
+      await db.conn.run("INSERT INTO rejected_mutations VALUES ('x1', 'l1', '{not json', 'conflict', 'r', NULL, 1)");
+      await db.conn.run("INSERT INTO rejected_mutations VALUES (?, 'l1', ?, 'conflict', 'r', '{\"entity\":', 1)", [crypto.randomUUID(), JSON.stringify(other)]);
+      await db.conn.run("INSERT INTO rejected_mutations VALUES (?, 'l1', ?, 'conflict', 'r', NULL, 1)", [other.id, JSON.stringify(other)]);
+      await forgetStopLeftovers(db.conn, ['s-gone']);
+      expect(await db.conn.all('SELECT id FROM rejected_mutations')).toEqual([{ id: other.id }]);
+    } finally {
+      await db.close();
+      tmp.remove();
+    }
   });
 });

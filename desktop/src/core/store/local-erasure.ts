@@ -37,14 +37,23 @@ export async function forgetStopLeftovers(conn: SqlConnection, stopIds: readonly
   return discarded;
 }
 
+/** JSON.parse that answers undefined instead of throwing: one unreadable entry must not wedge a sync. */
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+}
+
 function namesStop(mutationJson: string, currentJson: string | null, ids: ReadonlySet<string>): boolean {
-  const m = MutationSchema.safeParse(JSON.parse(mutationJson));
+  const m = MutationSchema.safeParse(parseJson(mutationJson));
   // An entry this version cannot read is dropped rather than kept with unknown contents.
   if (!m.success) return true;
   const target = targetOf(m.data);
   if (target.kind === 'stop' && ids.has(target.id)) return true;
   if (currentJson === null) return false;
-  const current = ChangeSchema.safeParse(JSON.parse(currentJson));
+  const current = ChangeSchema.safeParse(parseJson(currentJson));
   if (!current.success) return true;
   const c = current.data;
   if (c.entity === 'removed') return c.data.kind === 'stop' && ids.has(c.data.id);
