@@ -229,6 +229,11 @@ describe.each(backends)('retention periods and legal holds (%s)', (backend) => {
     expect(bad.stderr).toContain('--contact-days');
     expect((await runAdminJson(env, ['retention', 'set', '--location', world.B, '--contact-days', '9999', '--json'])).code).toBe(1);
     expect((await effectiveRetention(world.ctx, world.B)).contactDays).toBe(120);
+    for (const args of [['retention', 'show', '--location', 'depot-nowhere'], ['hold', 'place', '--location', 'depot-nowhere', '--reason', 'x y z', '--owner', 'Legal']]) {
+      const missing = await runAdminJson(env, [...args, '--json']);
+      expect(missing.code, args.join(' ')).toBe(1);
+      expect(missing.stderr).toContain('location');
+    }
 
     const stopId = world.stops.B1[2]!.id;
     const placed = await runAdminJson<{ hold: { id: string } }>(env, ['hold', 'place', '--location', world.B, '--stop', stopId, '--reason', 'police request', '--owner', 'Depot manager', '--json']);
