@@ -9,6 +9,7 @@ import { AppError, conflict, parseInput } from '../errors';
 import { Rejection } from '../sync/mutations/handler';
 import { createRouteRecord } from '../sync/mutations/route';
 import { createStopRecord } from '../sync/mutations/stop';
+import { refreshRouteCompletion } from '../sync/route-completion';
 import { presentRoute, presentStop } from '../sync/presenters';
 import { newEntityId } from './fleet';
 import { requireLocation } from './locations';
@@ -94,6 +95,8 @@ export async function createStopIn(ctx: ServerContext, trx: Db, actor: AuditActo
     orderRef: s.orderRef, parcelCount: s.parcelCount, barcodes: s.barcodes, coordinates: s.coordinates, email: s.email,
     minimumAge: s.minimumAge, idCheck: s.idCheck, paymentRef: s.paymentRef, codAmount: s.codAmount, deliveryFee: s.deliveryFee, currency: s.currency,
   }).catch((err: unknown) => { throw asProvisioningError(err); });
+  // A new open stop reopens a completed route (its driver's devices get it back at their next pull).
+  await refreshRouteCompletion(trx, ctx.config, [s.routeId], now);
   await appendAudit(trx, actor, {
     action: 'stop.create', outcome: 'ok', targetType: 'stop', targetId: id, locationId: s.locationId,
     details: {

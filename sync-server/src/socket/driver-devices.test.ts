@@ -5,6 +5,7 @@ import type { SyncServer } from './socket-types';
 import { backends } from '../../test/harness';
 import { testClock, type TestClock } from '../../test/factories';
 import { buildWorld, connectSocket, emitAck, insertRoute, insertStops, mutationId, type TestSocket, type World } from '../../test/world';
+import { createStopIn } from '../provisioning/delivery-routes';
 import { sendDriverRemovals } from '../sync/driver-access';
 
 type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: string } };
@@ -141,6 +142,23 @@ describe.each(backends)('driver devices (%s)', (backend) => {
     expect(driver.received.some((c) => (c as Change).entity === 'route' && (c as { data: { id: string } }).data.id === A1)).toBe(true);
     const back = await pull(driver, later.cursor);
     expect(stopsOf(back.changes, A1)).toHaveLength(2);
+    dispatcher.close();
+  });
+
+  it('completes a route when its last open stop moves away, and reopens it when a stop is added', async () => {
+    const A2 = w.routes.A2;
+    const [s0, s1] = w.stops.A2;
+    const dispatcher = await connectSocket(w.server.url, w.users.dispatcher.token);
+    expect((await push(dispatcher, [{ type: 'stop.cancel', stopId: s0!.id }]))[0]!.status).toBe('applied');
+    expect((await route(A2)).completed_at).toBeNull();
+    expect((await push(dispatcher, [{ type: 'stop.move', stopId: s1!.id, fromRouteId: A2, toRouteId: 'route-a3', sequence: 0 }]))[0]!.status).toBe('applied');
+    expect((await route(A2)).completed_at).toBe(clock.now());
+    expect((await route('route-a3')).completed_at).toBeNull();
+    // A stop added outside the push (REST, CLI, import) reopens the route as well.
+    await w.ctx.db.transaction().execute((trx) => createStopIn(w.ctx, trx, { userId: null, label: 'test', deviceId: null, ip: null }, {
+      locationId: w.A, routeId: A2, customerName: 'Late Order', address: '9 Ring Road', phone: null, window: { start: clock.now(), end: clock.now() + 3_600_000 },
+    }, clock.now()));
+    expect(await route(A2)).toMatchObject({ completed_at: null, driver_access_until: null });
     dispatcher.close();
   });
 });
