@@ -156,7 +156,12 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     expect(await row('erasure').getAttribute('data-overdue')).toBe('false');
 
     // Finding Kim by the phone written another way: both stops, then consent and the sharing flag.
+    // Something that is no phone number is refused with the field named, nothing asked of the server.
     const customer = view.getByTestId('customer-section');
+    await customer.getByTestId('customer-phone').fill('call me maybe');
+    await customer.getByTestId('customer-search').click();
+    await eventually(() => customer.getByRole('alert').textContent()).toContain('phone');
+    expect(await customer.getByTestId('customer-result').count()).toBe(0);
     await customer.getByTestId('customer-phone').fill('+44 (7700) 900-123');
     await customer.getByTestId('customer-search').click();
     await eventually(() => customer.getByTestId('customer-stop').count()).toBe(2);
@@ -179,8 +184,11 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     await customer.getByTestId('customer-search').click();
     await eventually(async () => (await customer.getByTestId('customer-result').textContent())?.split('9 Harbour Row').length).toBe(3);
 
-    // The access export, saved where the dialog says: a ZIP.
+    // The access export, saved where the dialog says: a ZIP. The request finds its customer's stops.
     await openRequest('access');
+    await customer.getByTestId('clear-customer').click();
+    await view.getByTestId('privacy-request-detail').getByTestId('find-their-stops').click();
+    await eventually(() => customer.getByTestId('customer-stop').count()).toBe(2);
     await detail.getByTestId('privacy-export').click();
     await detail.getByTestId('privacy-export-saved').waitFor();
     const saved = fs.readdirSync(saveDir).filter((f) => f.startsWith(`${backend}-`) && f.endsWith('.zip'));

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { consentPurposes, consentSources, type ConsentPurpose, type ConsentSource, type ConsoleCustomerView, type CustomerIdentity } from '@depotline/shared';
 import { call } from '../bridge';
 import { localDateTime, statusLabel } from '../format';
@@ -10,17 +10,25 @@ import { purposeLabel, sourceLabel } from './privacy-text';
  * in force per purpose, and the "do not sell or share" flag, each changeable here. The answer
  * lives in this component's state only; the server audits the search.
  */
-export function CustomerSection({ locationId }: { locationId: string }) {
+export function CustomerSection({ locationId, ask }: { locationId: string; ask: { customer: CustomerIdentity; seq: number } | null }) {
   const action = useAction();
   const [phone, setPhone] = useState('');
   const [email, setEmail] = useState('');
   const [found, setFound] = useState<{ customer: CustomerIdentity; view: ConsoleCustomerView } | null>(null);
+  const { run } = action;
 
+  const find = (customer: CustomerIdentity) => run(async () => setFound({ customer, view: await call('searchCustomer', { locationId, customer }) }));
   function search(event: FormEvent) {
     event.preventDefault();
-    const customer = { ...(phone.trim() ? { phone: phone.trim() } : {}), ...(email.trim() ? { email: email.trim() } : {}) };
-    void action.run(async () => setFound({ customer, view: await call('searchCustomer', { locationId, customer }) }));
+    void find({ ...(phone.trim() ? { phone: phone.trim() } : {}), ...(email.trim() ? { email: email.trim() } : {}) });
   }
+  // A request's "Find their stops": its identifiers into the form, and the search run.
+  useEffect(() => {
+    if (!ask) return;
+    setPhone(ask.customer.phone ?? '');
+    setEmail(ask.customer.email ?? '');
+    void run(async () => setFound({ customer: ask.customer, view: await call('searchCustomer', { locationId, customer: ask.customer }) }));
+  }, [ask, locationId, run]);
 
   return (
     <section className="gov-section" aria-label="Find a customer" data-testid="customer-section">
@@ -29,7 +37,7 @@ export function CustomerSection({ locationId }: { locationId: string }) {
         <label>Phone <input type="tel" value={phone} maxLength={32} onChange={(e) => setPhone(e.target.value)} data-testid="customer-phone" /></label>
         <label>Email <input type="email" value={email} maxLength={254} onChange={(e) => setEmail(e.target.value)} data-testid="customer-email" /></label>
         <button type="submit" disabled={action.busy || (!phone.trim() && !email.trim())} data-testid="customer-search">Search</button>
-        <button type="button" onClick={() => { setFound(null); setPhone(''); setEmail(''); action.clear(); }} disabled={!found}>Clear</button>
+        <button type="button" onClick={() => { setFound(null); setPhone(''); setEmail(''); action.clear(); }} disabled={!found} data-testid="clear-customer">Clear</button>
       </form>
       {action.error && <p className="form-error" role="alert">{action.error}</p>}
       {found && <CustomerResult locationId={locationId} customer={found.customer} view={found.view} onView={(view) => setFound({ ...found, view })} />}

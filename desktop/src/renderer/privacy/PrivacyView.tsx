@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { ConsolePrivacyOutcome, LocationView } from '@depotline/shared';
+import type { ConsolePrivacyOutcome, CustomerIdentity, LocationView } from '@depotline/shared';
 import { call } from '../bridge';
 import { useQuery } from '../console/hooks';
 import { CustomerSection } from './CustomerSection';
@@ -34,6 +34,7 @@ export function PrivacyView({ location, version, onChanged }: PrivacyViewProps) 
   const [openId, setOpenId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [outcome, setOutcome] = useState<ConsolePrivacyOutcome | null>(null);
+  const [ask, setAsk] = useState<{ customer: CustomerIdentity; seq: number } | null>(null);
   const requests = useQuery(() => call('privacyRequests', { locationId: location.id, includeClosed }), [location.id, includeClosed, version], handles);
   const open = requests.data?.find((r) => r.id === openId) ?? null;
 
@@ -60,8 +61,8 @@ export function PrivacyView({ location, version, onChanged }: PrivacyViewProps) 
           <RequestsRegister requests={requests.data} loading={requests.loading} openId={openId} onOpen={(id) => setOpenId(id === openId ? null : id)} />
         </section>
       )}
-      {handles && open && <RequestDetail key={open.id} locationId={location.id} request={open} onChanged={onChanged} onOutcome={setOutcome} />}
-      {handles && <CustomerSection key={`customer-${location.id}`} locationId={location.id} />}
+      {handles && open && <RequestDetail key={open.id} locationId={location.id} request={open} onChanged={onChanged} onOutcome={setOutcome} onFind={(customer) => setAsk((a) => ({ customer, seq: (a?.seq ?? 0) + 1 }))} />}
+      {handles && <CustomerSection key={`customer-${location.id}`} locationId={location.id} ask={ask} />}
       <RetentionSection locationId={location.id} version={version} onChanged={onChanged} />
       {location.permissions.includes('legalHold.manage') && <HoldsSection locationId={location.id} version={version} onChanged={onChanged} />}
     </div>

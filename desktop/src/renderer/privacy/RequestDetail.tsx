@@ -1,5 +1,7 @@
 import { useState, type FormEvent } from 'react';
-import { privacyCloseReasons, type ConsolePrivacyOutcome, type ConsolePrivacyRequestView, type PrivacyCloseReason, type SavedFileResult } from '@depotline/shared';
+import {
+  privacyCloseReasons, type ConsolePrivacyOutcome, type ConsolePrivacyRequestView, type CustomerIdentity, type PrivacyCloseReason, type SavedFileResult,
+} from '@depotline/shared';
 import { call } from '../bridge';
 import { localDateTime } from '../format';
 import { depotText } from '../governance/ApprovalCard';
@@ -13,9 +15,13 @@ import { closeReasonLabel, kindLabel, stepLabel } from './privacy-text';
  * its kind allows: the access export, the erasure (after a confirmation that says what it does),
  * the correction; and closing it.
  */
-export function RequestDetail({ locationId, request: r, onChanged, onOutcome }: {
+export function RequestDetail({ locationId, request: r, onChanged, onOutcome, onFind }: {
   locationId: string; request: ConsolePrivacyRequestView; onChanged: () => void; onOutcome: (o: ConsolePrivacyOutcome) => void;
+  /** Shows the customer's stops in the search below. */
+  onFind: (customer: CustomerIdentity) => void;
 }) {
+  const identity = r.subject && (r.subject.phone || r.subject.email)
+    ? { ...(r.subject.phone ? { phone: r.subject.phone } : {}), ...(r.subject.email ? { email: r.subject.email } : {}) } : null;
   const at = { locationId, requestId: r.id };
   const open = r.status === 'open' && r.editable;
   return (
@@ -42,6 +48,7 @@ export function RequestDetail({ locationId, request: r, onChanged, onOutcome }: 
           ))}
         </ol>
       )}
+      {identity && <button type="button" className="link-button" onClick={() => onFind(identity)} data-testid="find-their-stops">Find their stops</button>}
       {!r.editable && <p className="muted">This request also covers depots where you do not handle privacy requests: an admin there acts on it.</p>}
       {open && r.kind === 'access' && <AccessExport at={at} onChanged={onChanged} />}
       {open && r.kind === 'erasure' && r.subject && <Erase at={at} onDone={(o) => { onOutcome(o); onChanged(); }} />}
