@@ -281,7 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       perAddressPerMin: e.DEPOTLINE_TRACKING_RATE_PER_ADDRESS_PER_MIN,
       perLinkPerMin: e.DEPOTLINE_TRACKING_RATE_PER_LINK_PER_MIN,
     },
-    privacy: { blindIndexKeyFile: e.DEPOTLINE_BLIND_INDEX_KEY_FILE, phoneRegion: e.DEPOTLINE_PHONE_REGION as CountryCode },
+    privacy: { blindIndexKeyFile: e.DEPOTLINE_BLIND_INDEX_KEY_FILE, phoneRegion: e.DEPOTLINE_PHONE_REGION },
   };
   assertTransportIsSafe(config);
   return config;
