@@ -105,5 +105,12 @@ export function keyId(key: Buffer): string {
   return crypto.createHash('sha256').update('depotline-field-key-id').update(key).digest('hex').slice(0, 8);
 }
 
+/**
+ * What a required encrypted column holds once its value was erased (a pseudonymised stop): never
+ * a ciphertext (those start with `v1.`), so readers take it as no value, and key rotation and the
+ * key usage count skip it rather than report it as tampered.
+ */
+export const erasedFieldValue = '';
+
 /** The associated data of one encrypted column value. */
 export const fieldAad = (table: string, column: string, rowId: string) => `${table}.${column}.${rowId}`;

@@ -5,7 +5,7 @@ import { reportWithheldRecord } from '../audit/withheld-values';
 import { reportWithheldStopNow } from '../sync/withheld-stops';
 import type { ServerContext } from '../context';
 import { aadOf, columnsOf, type EncryptedColumn, encryptedTables } from '../crypto/encrypted-columns';
-import { keyIdOf } from '../crypto/field-cipher';
+import { erasedFieldValue, keyIdOf } from '../crypto/field-cipher';
 import type { Db } from '../db/database';
 import type { Database } from '../db/schema';
 import { type EncryptedRow, fieldKeyUsage, type KeyUsage, readEncryptedRows, remainingCount, type UnreadableValue } from './field-key-usage';
@@ -161,7 +161,7 @@ async function rewriteBatch(ctx: ServerContext, actor: AuditActor, rotationId: s
   for (const row of rows) {
     for (const c of columnsOf(table)) {
       const stored = row[c.column];
-      if (stored === null || stored === undefined || keyIdOf(stored) === keyId) continue;
+      if (stored === null || stored === undefined || stored === erasedFieldValue || keyIdOf(stored) === keyId) continue;
       const read = ctx.cipher.tryDecrypt(stored, aadOf(c, row.id));
       if (!read.ok) {
         unreadable++; // left as it is; reported at the end of the pass

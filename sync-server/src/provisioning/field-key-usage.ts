@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { ServerContext } from '../context';
 import { aadOf, columnsOf, type EncryptedColumn, encryptedTables } from '../crypto/encrypted-columns';
-import { type FieldDecryptFailure, keyIdOf } from '../crypto/field-cipher';
+import { erasedFieldValue, type FieldDecryptFailure, keyIdOf } from '../crypto/field-cipher';
 import type { Db } from '../db/database';
 
 /**
@@ -54,7 +54,7 @@ export async function fieldKeyUsage(ctx: ServerContext, batchSize = 1000, maxUnr
       for (const row of rows) {
         for (const c of columnsOf(table)) {
           const stored = row[c.column];
-          if (stored === null || stored === undefined) continue;
+          if (stored === null || stored === undefined || stored === erasedFieldValue) continue;
           const keyId = keyIdOf(stored);
           if (keyId === usage.currentKeyId) {
             // Counted without decrypting: retiring an old key depends only on the values under it.

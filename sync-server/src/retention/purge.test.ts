@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../audit/verify';
+import { fieldKeyUsage } from '../provisioning/field-key-usage';
 import { testClock, type TestClock } from '../../test/factories';
 import { backends } from '../../test/harness';
 import { buildWorld, connectSocket, rest, type TestSocket, type World } from '../../test/world';
@@ -89,6 +90,8 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     expect(presented).toMatchObject({ pseudonymised: true, phone: null, email: null });
     expect(presented).not.toHaveProperty('customerName');
     expect(presented).not.toHaveProperty('withheld');
+    // An erased value is no ciphertext: the key usage count (and so rotation) does not take it for tampering.
+    expect((await fieldKeyUsage(w.ctx)).unreadable).toEqual([]);
     // The proof keeps its metadata but not where the customer lives.
     expect(await w.ctx.db.selectFrom('proofs').select(['gps_enc', 'wrapped_key']).where('id', '=', proofId).executeTakeFirst()).toEqual({ gps_enc: null, wrapped_key: 'wrapped' });
     expect(await counts(t0 + 92 * day)).toMatchObject({ contact: 0 });

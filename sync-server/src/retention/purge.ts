@@ -6,7 +6,7 @@ import type { LiveFeed, Touched } from '../sync/mutations/handler';
 import { activeHolds, type ActiveHolds, anyHold, isHeld } from './holds';
 import { effectiveRetention, retentionCutoff } from './policy';
 import { purgeGlobalClasses } from './purge-global';
-import { deleteStops, destroyProofKeys, type EvidenceMode, pseudonymiseStops, recordEvidence, removeProofFiles } from './stop-erasure';
+import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, recordEvidence, removeProofFiles } from './stop-erasure';
 
 /**
  * The retention purge (docs/operations.md, "Retention"): for every location and class, what is
@@ -77,8 +77,8 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
       .orderBy('window_end').orderBy('id').limit(limit).execute()).map((r) => ({ ...r, stopId: r.id, at: Number(r.at) })),
     apply: async (trx, ctx, locationId, ids, now) => {
       // Proofs still alive on these stops lose their keys first; their rows go with the stop.
-      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where('stop_id', 'in', ids).where('deleted_at', 'is', null).execute();
-      if (alive.length > 0) await destroyProofKeys(trx, alive.map((p) => p.id), systemActor, now);
+      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'stop_id', ids)).where('deleted_at', 'is', null).execute();
+      await destroyProofKeys(trx, ctx.dbKind, alive.map((p) => p.id), systemActor, now);
       const touched = await deleteStops(trx, ctx, locationId, ids, now);
       return { ids: touched.map((t) => t.id), touched, files: alive };
     },
@@ -103,10 +103,10 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
       .where('proofs.location_id', '=', locationId).where('proofs.created_at', '<', cutoff).where('proofs.deleted_at', 'is', null)
       .where(after(cursor, 'proofs.created_at', 'proofs.id'))
       .orderBy('proofs.created_at').orderBy('proofs.id').limit(limit).execute()).map((r) => ({ ...r, at: Number(r.at) })),
-    apply: async (trx, _ctx, locationId, ids, now) => {
-      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where('id', 'in', ids)
+    apply: async (trx, ctx, locationId, ids, now) => {
+      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'id', ids))
         .where('location_id', '=', locationId).where('deleted_at', 'is', null).execute();
-      await destroyProofKeys(trx, alive.map((p) => p.id), systemActor, now);
+      await destroyProofKeys(trx, ctx.dbKind, alive.map((p) => p.id), systemActor, now);
       return { ids: alive.map((p) => p.id), files: alive };
     },
   },

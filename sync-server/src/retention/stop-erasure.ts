@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { appendAuditEntries, type AuditActor, systemActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
-import type { Db } from '../db/database';
+import type { Db, DbKind } from '../db/database';
 import type { Database } from '../db/schema';
 import { checkpointAfterCommit } from '../proofs/deletion';
 import { proofFileStore } from '../proofs/storage';
@@ -23,11 +23,21 @@ import { erasedStopValue } from '../sync/stop-pii';
 
 type Trx = Transaction<Database> | Db;
 
-/** Rows per multi-row statement: 3 bound values a row stays well under every engine's limit. */
-const rowsPerStatement = 1000;
+/**
+ * A list of ids as a table `(id, ord)`, bound as ONE parameter (a JSON array on SQLite, a text[]
+ * on PostgreSQL), `ord` counting from 1 in the order given. Thousands of ids cost one bound value,
+ * not thousands, and the statements stay the same size whatever the batch.
+ */
+function idTable(kind: DbKind, ids: readonly string[]) {
+  return kind === 'postgres'
+    ? sql`(select id, ord from unnest(cast(${[...ids]} as text[])) with ordinality as u(id, ord))`
+    : sql`(select value as id, key + 1 as ord from json_each(${JSON.stringify(ids)}))`;
+}
 
-const chunksOf = <T>(xs: readonly T[], n = rowsPerStatement): T[][] =>
-  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+/** `column in (ids)`, the ids bound as one parameter. */
+export function inIdList(kind: DbKind, column: string, ids: readonly string[]) {
+  return sql<boolean>`${sql.ref(column)} in (select id from ${idTable(kind, ids)} as l)`;
+}
 
 /**
  * Takes the location's row lock before the set is read (PostgreSQL; SQLite has one writer), so two
@@ -38,20 +48,18 @@ async function lockLocation(trx: Trx, locationId: string): Promise<void> {
 }
 
 /**
- * Takes `count` consecutive versions of a location in one statement and writes one change-log
- * entry per stop; returns each stop's new version, in the order given.
+ * Takes `ids.length` consecutive versions of a location in one statement and writes one change-log
+ * entry per stop in another; stop `ids[i]` gets version `first + i`. Returns `first`.
  */
-async function recordStopChanges(trx: Trx, locationId: string, stopIds: readonly string[], now: number): Promise<number[]> {
+async function recordStopChanges(trx: Trx, kind: DbKind, locationId: string, ids: readonly string[], now: number): Promise<number> {
   const bumped = await sql<{ version: number }>`
-    update locations set version = version + ${stopIds.length} where id = ${locationId} returning version`.execute(trx);
+    update locations set version = version + ${ids.length} where id = ${locationId} returning version`.execute(trx);
   const top = bumped.rows[0]?.version;
   if (top === undefined) throw new Error(`location ${locationId} does not exist`);
-  const first = Number(top) - stopIds.length + 1;
-  const versions = stopIds.map((_, i) => first + i);
-  for (const part of chunksOf(stopIds.map((id, i) => ({ location_id: locationId, version: versions[i]!, entity: 'stop', entity_id: id, at: now })))) {
-    await trx.insertInto('changes').values(part).execute();
-  }
-  return versions;
+  const first = Number(top) - ids.length + 1;
+  await sql`insert into changes (location_id, version, entity, entity_id, at)
+    select ${locationId}, cast(${first - 1} as bigint) + e.ord, 'stop', e.id, cast(${now} as bigint) from ${idTable(kind, ids)} as e`.execute(trx);
+  return first;
 }
 
 /**
@@ -62,27 +70,19 @@ async function recordStopChanges(trx: Trx, locationId: string, stopIds: readonly
  * proof metadata stay. Stops already pseudonymised, or not of this location, are left alone.
  */
 export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
-  void ctx;
+  const kind = ctx.dbKind;
   await lockLocation(trx, locationId);
-  const ids: string[] = [];
-  for (const part of chunksOf([...new Set(stopIds)])) {
-    const rows = await trx.selectFrom('stops').select('id').where('id', 'in', part)
-      .where('location_id', '=', locationId).where('pseudonymised_at', 'is', null).execute();
-    ids.push(...rows.map((r) => r.id));
-  }
+  const found = await sql<{ id: string }>`select s.id from stops s join ${idTable(kind, [...new Set(stopIds)])} as e on s.id = e.id
+    where s.location_id = ${locationId} and s.pseudonymised_at is null order by e.ord`.execute(trx);
+  const ids = found.rows.map((r) => r.id);
   if (ids.length === 0) return [];
-  const versions = await recordStopChanges(trx, locationId, ids, now);
-  for (const [i, part] of chunksOf(ids).entries()) {
-    const values = sql.join(part.map((id, j) => sql`(${id}, cast(${versions[i * rowsPerStatement + j]!} as bigint))`));
-    await sql`
-      with v(id, version) as (values ${values})
-      update stops set customer_name_enc = ${erasedStopValue}, address_enc = ${erasedStopValue}, notes_enc = ${erasedStopValue},
-        phone_enc = null, email_enc = null, coordinates_enc = null, payment_ref_enc = null, failure_note_enc = null,
-        pin_enc = null, phone_bidx = null, email_bidx = null, pseudonymised_at = ${now},
-        version = v.version, updated_at = ${now}, updated_by = ${systemActor.label}
-      from v where stops.id = v.id`.execute(trx);
-    await trx.updateTable('proofs').set({ gps_enc: null }).where('stop_id', 'in', part).where('gps_enc', 'is not', null).execute();
-  }
+  const first = await recordStopChanges(trx, kind, locationId, ids, now);
+  await sql`update stops set customer_name_enc = ${erasedStopValue}, address_enc = ${erasedStopValue}, notes_enc = ${erasedStopValue},
+      phone_enc = null, email_enc = null, coordinates_enc = null, payment_ref_enc = null, failure_note_enc = null,
+      pin_enc = null, phone_bidx = null, email_bidx = null, pseudonymised_at = ${now},
+      version = cast(${first - 1} as bigint) + e.ord, updated_at = ${now}, updated_by = ${systemActor.label}
+    from ${idTable(kind, ids)} as e where stops.id = e.id`.execute(trx);
+  await trx.updateTable('proofs').set({ gps_enc: null }).where(inIdList(kind, 'stop_id', ids)).where('gps_enc', 'is not', null).execute();
   return ids.map((id) => ({ entity: 'stop', id, locationId }));
 }
 
@@ -93,27 +93,21 @@ export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId
  * change-log entry at a new version, which the pull and the live feed turn into `removed`.
  */
 export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
-  void ctx;
+  const kind = ctx.dbKind;
   await lockLocation(trx, locationId);
-  const rows: { id: string; route_id: string }[] = [];
-  for (const part of chunksOf([...new Set(stopIds)])) {
-    rows.push(...await trx.selectFrom('stops').select(['id', 'route_id']).where('id', 'in', part).where('location_id', '=', locationId).execute());
-  }
+  const found = await sql<{ id: string; route_id: string }>`select s.id, s.route_id from stops s join ${idTable(kind, [...new Set(stopIds)])} as e on s.id = e.id
+    where s.location_id = ${locationId} order by e.ord`.execute(trx);
+  const rows = found.rows;
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const versions = await recordStopChanges(trx, locationId, ids, now);
-  for (const part of chunksOf(ids)) {
-    await trx.deleteFrom('tracking_link_hits')
-      .where('link_id', 'in', (eb) => eb.selectFrom('tracking_links').select('id').where('stop_id', 'in', part)).execute();
-    await trx.deleteFrom('tracking_links').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('delivery_checks').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('proofs').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('integration_orders').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('idempotency_keys').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('webhook_deliveries').where('stop_id', 'in', part).execute();
-    await trx.deleteFrom('stops').where('id', 'in', part).execute();
+  const first = await recordStopChanges(trx, kind, locationId, ids, now);
+  const ofStops = inIdList(kind, 'stop_id', ids);
+  await trx.deleteFrom('tracking_link_hits').where('link_id', 'in', (eb) => eb.selectFrom('tracking_links').select('id').where(ofStops)).execute();
+  for (const table of ['tracking_links', 'delivery_checks', 'proofs', 'integration_orders', 'idempotency_keys', 'webhook_deliveries'] as const) {
+    await trx.deleteFrom(table).where(ofStops).execute();
   }
-  return rows.map((r, i) => ({ entity: 'stop', id: r.id, locationId, removed: { version: versions[i]!, routeId: r.route_id } }));
+  await trx.deleteFrom('stops').where(inIdList(kind, 'id', ids)).execute();
+  return rows.map((r, i) => ({ entity: 'stop', id: r.id, locationId, removed: { version: first + i, routeId: r.route_id } }));
 }
 
 /**
@@ -127,14 +121,12 @@ export async function destroyProofsOfStops(
   const now = ctx.now();
   const destroyed: { id: string; location_id: string; storage_key: string | null }[] = [];
   await ctx.db.transaction().execute(async (trx) => {
-    for (const part of chunksOf([...new Set(stopIds)])) {
-      destroyed.push(...await trx.selectFrom('proofs').select(['id', 'location_id', 'storage_key'])
-        .where('stop_id', 'in', part).where('deleted_at', 'is', null).execute());
-    }
+    destroyed.push(...await trx.selectFrom('proofs').select(['id', 'location_id', 'storage_key'])
+      .where(inIdList(ctx.dbKind, 'stop_id', [...new Set(stopIds)])).where('deleted_at', 'is', null).execute());
     const byLocation = new Map<string, string[]>();
     for (const p of destroyed) byLocation.set(p.location_id, [...(byLocation.get(p.location_id) ?? []), p.id]);
     for (const [locationId, ids] of byLocation) {
-      await destroyProofKeys(trx, ids, actor, now);
+      await destroyProofKeys(trx, ctx.dbKind, ids, actor, now);
       await recordEvidence(trx, ctx, { action: 'retention.erase', class: 'proof', locationId, cutoff: null, mode: 'destroyKeys', ids, actor, ...opts });
     }
   });
@@ -143,11 +135,10 @@ export async function destroyProofsOfStops(
 }
 
 /** Nulls the wrapped keys of live proofs (by id) in the caller's transaction. */
-export async function destroyProofKeys(trx: Trx, proofIds: readonly string[], actor: AuditActor, now: number): Promise<void> {
-  for (const part of chunksOf(proofIds)) {
-    await trx.updateTable('proofs').set({ wrapped_key: null, gps_enc: null, deleted_at: now, deleted_by: actor.label })
-      .where('id', 'in', part).where('deleted_at', 'is', null).execute();
-  }
+export async function destroyProofKeys(trx: Trx, kind: DbKind, proofIds: readonly string[], actor: AuditActor, now: number): Promise<void> {
+  if (proofIds.length === 0) return;
+  await trx.updateTable('proofs').set({ wrapped_key: null, gps_enc: null, deleted_at: now, deleted_by: actor.label })
+    .where(inIdList(kind, 'id', proofIds)).where('deleted_at', 'is', null).execute();
 }
 
 /** After the keys' destruction has committed: the sealed files go from the store (best effort: without their keys they are noise). */

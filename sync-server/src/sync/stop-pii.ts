@@ -1,7 +1,7 @@
 import type { Coordinates, EncryptedStopField } from '@depotline/shared';
 import type { Selectable } from 'kysely';
 import type { ServerContext } from '../context';
-import { fieldAad, type FieldDecryptFailure } from '../crypto/field-cipher';
+import { erasedFieldValue, fieldAad, type FieldDecryptFailure } from '../crypto/field-cipher';
 import type { Database } from '../db/schema';
 import { stopIndexColumns } from '../privacy/blind-index';
 
@@ -66,10 +66,10 @@ export const stopPiiColumnName: Readonly<Record<EncryptedStopField, string>> = O
 
 /**
  * What a required customer column holds once its value was erased (retention/stop-erasure.ts):
- * not a ciphertext (every ciphertext starts with `v1.`), so it reads as absent, never as a value
- * and never as tampered. Nullable columns are set to NULL instead.
+ * not a ciphertext, so it reads as absent, never as a value and never as tampered. Nullable
+ * columns are set to NULL instead.
  */
-export const erasedStopValue = '';
+export const erasedStopValue = erasedFieldValue;
 
 /** The blind-index columns kept beside the phone and email (privacy/blind-index.ts). */
 type StopIndexColumns = Pick<Selectable<Database['stops']>, 'phone_bidx' | 'email_bidx'>;

@@ -23,6 +23,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .where(sql.ref('pseudonymised_at'), 'is', null).execute();
   await db.schema.createIndex('proofs_purge').on('proofs').columns(['location_id', 'created_at'])
     .where(sql.ref('deleted_at'), 'is', null).execute();
+  // Deleting a stop deletes its webhook deliveries and idempotency records too: found by stop.
+  await db.schema.createIndex('webhook_deliveries_stop').on('webhook_deliveries').column('stop_id').execute();
+  await db.schema.createIndex('idempotency_keys_stop').on('idempotency_keys').column('stop_id').execute();
   await db.schema.createIndex('tracking_links_purge').on('tracking_links').columns(['location_id', 'expires_at']).execute();
   await db.schema.createIndex('stops_phone_bidx').on('stops').column('phone_bidx').execute();
   await db.schema.createIndex('stops_email_bidx').on('stops').column('email_bidx').execute();
