@@ -14,11 +14,10 @@ import type { BuiltUser } from '../../sync-server/test/factories';
 import { startTestServer, type TestServer } from '../../sync-server/test/harness';
 import { buildLocation, buildUser } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
-import { startTestHost, type TestHost } from './host/test-host';
-import { closeCheckedPages, launchChromium, openConsole, type ConsolePage } from './support/browser';
-import { databaseText, newInstallation, type Installation } from './support/console-fixture';
+import { closeCheckedPages, launchChromium, type ConsolePage } from './support/browser';
+import { databaseText } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
-import { signIn } from './support/ui';
+import { signedInConsole } from './support/signed-in-console';
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 50 });
 
@@ -47,21 +46,7 @@ describe('the Integrations screen in Chromium against a real sync-server', () =>
   afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
   /** A console of its own, signed in as `user`; what main logs is kept in `logged`. */
-  async function consoleOf(user: BuiltUser): Promise<ConsolePage & { host: TestHost; install: Installation; logged: string[] }> {
-    const install = newInstallation();
-    cleanup.push(() => install.dispose());
-    const logged: string[] = [];
-    const host = await startTestHost({
-      serverUrl: server.url, rendererDir: renderer.dir, profilesDir: install.profilesDir, vault: install.vault, verifiers: install.verifiers,
-      service: { log: { warn: (message, fields) => logged.push(`${message} ${JSON.stringify(fields ?? {})}`) } },
-    });
-    cleanup.push(() => host.close());
-    const page = await openConsole(browser, host);
-    pages.push(page);
-    await signIn(page.page, { username: user.username, password: user.password });
-    await page.page.getByTestId('location-switcher').locator('option').first().waitFor({ state: 'attached' });
-    return Object.assign(page, { host, install, logged });
-  }
+  const consoleOf = (user: BuiltUser) => signedInConsole({ browser, serverUrl: server.url, rendererDir: renderer.dir, user, cleanup, pages });
 
   it('an admin registers a partner, sees a new key once and never again, and turning on a contact field waits for a second admin, who approves it; a dispatcher has no such screen', async () => {
     const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot], displayName: 'Ada Marsh' });

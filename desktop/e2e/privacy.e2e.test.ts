@@ -20,11 +20,10 @@ import type { BuiltUser } from '../../sync-server/test/factories';
 import { backends, startTestServer, type TestServer } from '../../sync-server/test/harness';
 import { buildLocation, buildUser, Office } from '../src/core/sync/integration/sync-fixture';
 import { requireTestKeyring } from '../src/core/testing/keyring';
-import { startTestHost, type TestHost } from './host/test-host';
-import { closeCheckedPages, launchChromium, openConsole, type ConsolePage } from './support/browser';
-import { databaseText, newInstallation, type Installation } from './support/console-fixture';
+import { closeCheckedPages, launchChromium, type ConsolePage } from './support/browser';
+import { databaseText } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
-import { signIn } from './support/ui';
+import { signedInConsole } from './support/signed-in-console';
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
 
@@ -64,26 +63,12 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
   });
   afterEach(() => closeCheckedPages(pages, cleanup, (actual, expected, what) => expect(actual, what).toEqual(expected)));
 
-  /** A console of its own, signed in as `user`; what main logs is kept in `logged`. */
-  async function consoleOf(user: BuiltUser): Promise<ConsolePage & { host: TestHost; install: Installation; logged: string[] }> {
-    const install = newInstallation();
-    cleanup.push(() => install.dispose());
-    const logged: string[] = [];
-    const host = await startTestHost({
-      serverUrl: server.url, rendererDir: renderer.dir, profilesDir: install.profilesDir, vault: install.vault, verifiers: install.verifiers,
-      service: {
-        log: { warn: (message, fields) => logged.push(`${message} ${JSON.stringify(fields ?? {})}`) },
-        // The native save dialog, answered with a folder of this test's own.
-        chooseSavePath: ({ fileName }) => Promise.resolve(path.join(saveDir, `${backend}-${fileName}`)),
-      },
-    });
-    cleanup.push(() => host.close());
-    const page = await openConsole(browser, host);
-    pages.push(page);
-    await signIn(page.page, { username: user.username, password: user.password });
-    await page.page.getByTestId('location-switcher').locator('option').first().waitFor({ state: 'attached' });
-    return Object.assign(page, { host, install, logged });
-  }
+  /** A console of its own, signed in as `user`, saving files where the test looks for them. */
+  const consoleOf = (user: BuiltUser) => signedInConsole({
+    browser, serverUrl: server.url, rendererDir: renderer.dir, user, cleanup, pages,
+    // The native save dialog, answered with a folder of this test's own.
+    service: { chooseSavePath: ({ fileName }) => Promise.resolve(path.join(saveDir, `${backend}-${fileName}`)) },
+  });
 
   it('an admin handles the register, finds a customer, exports their data and erases them, a hold keeping one stop; periods and holds are shown and changed; a dispatcher has no such screen', async () => {
     const admin = await buildUser(server.ctx, { role: 'admin', locationIds: [depot], displayName: 'Ada Marsh' });

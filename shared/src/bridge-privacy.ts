@@ -4,7 +4,7 @@ import { OrderRef } from './orders';
 import { ApprovalReason } from './approvals';
 import { ApprovalView, DepotRef } from './bridge-governance';
 import { consentPurposes, consentSources, CustomerIdentity, CustomerRectify } from './privacy';
-import { PrivacyCloseReason, PrivacyLaw, PrivacyRequestKind, PrivacySubject } from './privacy-requests';
+import { PrivacyCloseReason, PrivacyLaw, PrivacyRequestCreate, PrivacyRequestKind } from './privacy-requests';
 import { LegalHoldScope, LocationRetentionClassName, locationRetentionClasses, RetentionClassName, RetentionDays, retentionClasses } from './retention';
 
 /*
@@ -71,13 +71,8 @@ export const ConsolePrivacyRequestView = z.object({
 });
 export type ConsolePrivacyRequestView = z.infer<typeof ConsolePrivacyRequestView>;
 
-export const NewConsolePrivacyRequest = z.object({
-  kind: PrivacyRequestKind,
-  law: PrivacyLaw,
-  receivedAt: Timestamp.optional(),
-  subject: PrivacySubject,
-  reference: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9 _.:#/-]+$/, 'a reference uses letters, digits and _ . : # / -').optional(),
-}).strict();
+/** A request as received: the server's body without its depots (the one chosen in the header). */
+export const NewConsolePrivacyRequest = PrivacyRequestCreate.omit({ locationIds: true });
 export type NewConsolePrivacyRequest = z.infer<typeof NewConsolePrivacyRequest>;
 
 /** What an erasure or a rectification did, and what a legal hold kept. */
