@@ -1,10 +1,22 @@
 import type { SessionEnded, SessionTokens } from '@depotline/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrant } from '../access/grants';
+import { loadConfig } from '../config';
 import { backends } from '../../test/harness';
 import { testClock, type TestClock } from '../../test/factories';
 import { buildWorld, connectSocket, emitAck, insertUser, rest, type World } from '../../test/world';
 import { createSession, refreshSession } from './sessions';
+
+describe('driver device settings', () => {
+  it('default to an hour’s grace and 15 minutes idle, and refuse values out of range naming the setting', () => {
+    expect(loadConfig({}).driverDevices).toEqual({ accessGraceMin: 60, sessionIdleS: 900 });
+    expect(loadConfig({ DEPOTLINE_DRIVER_ACCESS_GRACE_MIN: '0' }).driverDevices.accessGraceMin).toBe(0);
+    expect(() => loadConfig({ DEPOTLINE_DRIVER_ACCESS_GRACE_MIN: '1441' })).toThrow(/DEPOTLINE_DRIVER_ACCESS_GRACE_MIN/);
+    expect(() => loadConfig({ DEPOTLINE_DRIVER_ACCESS_GRACE_MIN: 'soon' })).toThrow(/DEPOTLINE_DRIVER_ACCESS_GRACE_MIN/);
+    expect(() => loadConfig({ DEPOTLINE_DRIVER_SESSION_IDLE_S: '0' })).toThrow(/DEPOTLINE_DRIVER_SESSION_IDLE_S/);
+    expect(() => loadConfig({ DEPOTLINE_DRIVER_SESSION_IDLE_S: '86400' })).toThrow(/DEPOTLINE_DRIVER_SESSION_IDLE_S/);
+  });
+});
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };
 
@@ -70,6 +82,14 @@ describe.each(backends)('driver session idle limit (%s)', (backend) => {
     await createGrant(w.ctx, operator, { userId: id, role: 'dispatcher', locationIds: [w.A] });
     const next = await refreshSession(w.ctx, { refreshToken: first.refreshToken, deviceId: 'dual-phone' }, null);
     expect(await idleOf(next.sessionId)).toBeNull();
+    // The driver limit is never longer than the server-wide one.
+    const saved = w.ctx.config;
+    w.ctx.config = { ...saved, sessionIdleTimeoutS: 90, driverDevices: { ...saved.driverDevices, sessionIdleS: 600 } };
+    try {
+      expect(await idleOf((await signIn(w.users.driver.id, 'second-phone')).sessionId)).toBe(90);
+    } finally {
+      w.ctx.config = saved;
+    }
     // A user with no grant at all is not a driver: the server-wide limit.
     const nobody = await signIn(await insertUser(w.ctx, 'no-grants'), 'spare-phone');
     expect(await idleOf(nobody.sessionId)).toBeNull();
