@@ -32,8 +32,13 @@ export async function refreshRouteCompletion(trx: Db, config: Pick<ServerConfig,
   for (const routeId of new Set(routeIds)) {
     const route = await trx.selectFrom('routes').select(['id', 'location_id', 'completed_at', 'driver_removal_at']).where('id', '=', routeId).executeTakeFirst();
     if (!route) continue;
-    const open = await trx.selectFrom('stops').select('id').where('route_id', '=', routeId).where('status', 'not in', closedStopStatuses).limit(1).executeTakeFirst();
-    const complete = !open && (await trx.selectFrom('stops').select('id').where('route_id', '=', routeId).limit(1).executeTakeFirst()) !== undefined;
+    const counts = await trx.selectFrom('stops')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('stops'),
+        eb.fn.sum<number>(eb.case().when('status', 'not in', closedStopStatuses).then(1).else(0).end()).as('open'),
+      ])
+      .where('route_id', '=', routeId).executeTakeFirstOrThrow();
+    const complete = Number(counts.stops) > 0 && Number(counts.open) === 0;
     if (complete && route.completed_at === null) {
       await trx.updateTable('routes').set({ completed_at: now, driver_access_until: now + config.driverDevices.accessGraceMin * 60_000 }).where('id', '=', routeId).execute();
     } else if (!complete && route.completed_at !== null) {
