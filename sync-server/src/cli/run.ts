@@ -26,6 +26,7 @@ import { podCommands } from './commands/pod';
 import { customerPrivacyCommands } from './commands/privacy';
 import { privacyRequestCommands } from './commands/privacy-requests';
 import { retentionCommands } from './commands/retention';
+import { retentionPurgeCommands } from './commands/retention-purge';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 import { webhookCommands } from './commands/webhooks';
@@ -41,6 +42,7 @@ export const commands: readonly CliCommand[] = [
   ...privacyRequestCommands,
   ...customerPrivacyCommands,
   ...retentionCommands,
+  ...retentionPurgeCommands,
 ];
 
 const globalOptions = {

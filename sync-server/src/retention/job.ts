@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import type { ServerContext } from '../context';
-import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { holdJobLease, type LeasedJob, startLeasedJob } from '../db/job-leases';
 import type { LiveFeed } from '../sync/mutations/handler';
 import { type PurgeOptions, type PurgeReport, runPurge } from './purge';
 
@@ -18,41 +17,16 @@ const firstRunAfterMs = 60_000;
 /** Runs one purge if this holder gets the lease; null when another process holds it. */
 export async function purgeUnderLease(ctx: ServerContext, feed: LiveFeed | null, holder: string, opts: PurgeOptions = {}): Promise<PurgeReport | null> {
   if (!(await holdJobLease(ctx.db, purgeJob, holder, ctx.now(), 2 * purgeEveryMs))) return null;
-  const report = await runPurge(ctx, feed, opts);
+  return logged(ctx, await runPurge(ctx, feed, opts));
+}
+
+function logged(ctx: ServerContext, report: PurgeReport): PurgeReport {
   if (report.batches > 0) ctx.log.info('retention purge', { counts: report.counts, batches: report.batches, held: report.held });
   return report;
 }
 
-export function startRetentionPurge(ctx: ServerContext, feed: LiveFeed): { stop(): Promise<void>; runOnce(opts?: PurgeOptions): Promise<PurgeReport | null> } {
-  const holder = `retention-purge:${crypto.randomUUID()}`;
-  let running: Promise<PurgeReport | null> | null = null;
-  let stopped = false;
-
-  function runOnce(opts: PurgeOptions = {}): Promise<PurgeReport | null> {
-    running ??= purgeUnderLease(ctx, feed, holder, opts)
-      .catch((err: unknown) => {
-        // Batches committed before the failure stay done, with their evidence; the rest waits for the next run.
-        ctx.log.error('retention purge failed; continued at the next run', { err: err instanceof Error ? err.message : String(err) });
-        return null;
-      })
-      .finally(() => { running = null; });
-    return running;
-  }
-
-  const timer = setInterval(() => void runOnce(), purgeEveryMs);
-  timer.unref();
-  const first = setTimeout(() => void runOnce(), firstRunAfterMs);
-  first.unref();
-
-  return {
-    runOnce,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      clearTimeout(first);
-      if (running) await running;
-      await releaseJobLease(ctx.db, purgeJob, holder).catch(() => undefined);
-    },
-  };
+export function startRetentionPurge(ctx: ServerContext, feed: LiveFeed): LeasedJob<PurgeReport> {
+  // Batches committed before a failure stay done, with their evidence; the rest waits for the next run.
+  return startLeasedJob(ctx, { name: purgeJob, everyMs: purgeEveryMs, leaseMs: 2 * purgeEveryMs, firstAfterMs: firstRunAfterMs, failure: 'retention purge failed; continued at the next run' },
+    async () => logged(ctx, await runPurge(ctx, feed)));
 }

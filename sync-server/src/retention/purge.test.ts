@@ -13,7 +13,9 @@ import { testClock, type TestClock } from '../../test/factories';
 import { backends } from '../../test/harness';
 import { buildWorld, connectSocket, rest, type TestSocket, type World } from '../../test/world';
 import { presentStop } from '../sync/presenters';
-import { purgeUnderLease } from './job';
+import { purgeJob, purgeUnderLease } from './job';
+import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { runAdminJson } from '../../test/admin-cli';
 import { purgeAction, runPurge } from './purge';
 import { idsDigest } from './stop-erasure';
 
@@ -209,6 +211,24 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     } finally {
       for (const s of sockets) s.disconnect();
     }
+  });
+
+  it('depotline-admin retention run purges now unless a server holds the lease; retention runs lists the evidence', async () => {
+    // The command line runs on the real clock: these stops ended 100 days ago by it too.
+    await endStops(Date.now() - 100 * day);
+    expect(await holdJobLease(w.ctx.db, purgeJob, 'a-server', Date.now(), 3_600_000)).toBe(true);
+    const refused = await runAdminJson<{ error: { message: string } }>(w.server.env, ['retention', 'run']);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error.message).toMatch(/A server process is purging/);
+    expect(await w.ctx.db.selectFrom('stops').select('id').where('pseudonymised_at', 'is not', null).execute()).toEqual([]);
+    await releaseJobLease(w.ctx.db, purgeJob, 'a-server');
+
+    const ran = await runAdminJson<{ ran: boolean; counts: Record<string, number> }>(w.server.env, ['retention', 'run', '--location', w.A]);
+    expect(ran.code).toBe(0);
+    expect(ran.json).toMatchObject({ ran: true, counts: { contact: 6 } });
+    const runs = await runAdminJson<{ runs: { class: string; count: number; locationId: string; idsSha256: string }[] }>(w.server.env, ['retention', 'runs', '--location', w.A]);
+    expect(runs.json.runs.map((r) => [r.class, r.count, r.locationId])).toEqual([['contact', 6, w.A]]);
+    expect(runs.json.runs[0]!.idsSha256).toBe(idsDigest([...w.stops.A1, ...w.stops.A2].map((s) => s.id)));
   });
 
   it('one process purges at a time: the job lease keeps a second one out', async () => {

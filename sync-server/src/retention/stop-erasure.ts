@@ -127,7 +127,7 @@ export async function destroyProofsOfStops(
     for (const p of destroyed) byLocation.set(p.location_id, [...(byLocation.get(p.location_id) ?? []), p.id]);
     for (const [locationId, ids] of byLocation) {
       await destroyProofKeys(trx, ctx.dbKind, ids, actor, now);
-      await recordEvidence(trx, ctx, { action: 'retention.erase', class: 'proof', locationId, cutoff: null, mode: 'destroyKeys', ids, actor, ...opts });
+      await recordEvidence(trx, ctx, { action: erasureAction, class: 'proof', locationId, cutoff: null, mode: 'destroyKeys', ids, actor, ...opts });
     }
   });
   await removeProofFiles(ctx, destroyed);
@@ -151,6 +151,9 @@ export async function removeProofFiles(ctx: ServerContext, proofs: readonly { st
   }
   checkpointAfterCommit(ctx);
 }
+
+/** The audit action of an erasure's evidence (a data subject request); the purge's is `retention.purge`. */
+export const erasureAction = 'retention.erase';
 
 export type EvidenceMode = 'pseudonymise' | 'delete' | 'destroyKeys';
 
