@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { systemActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { LiveFeed, Touched } from '../sync/mutations/handler';
-import { activeHolds, type ActiveHolds, anyHold, isHeld } from './holds';
+import { activeHolds, type ActiveHolds, isHeld } from './holds';
 import { effectiveRetention, retentionCutoff } from './policy';
 import { purgeGlobalClasses } from './purge-global';
 import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, recordEvidence, removeProofFiles } from './stop-erasure';
@@ -45,12 +45,10 @@ export interface PurgeReport {
   held: number;
 }
 
-/** A candidate record: its id, and what a hold is tested against. */
+/** A candidate record: its id, and the stop a hold on it would be on (null: no stop). */
 interface Candidate {
   id: string;
   stopId: string | null;
-  phone_bidx: string | null;
-  email_bidx: string | null;
 }
 
 type Cursor = { at: number; id: string } | null;
@@ -67,14 +65,17 @@ interface ClassPurge {
 /** Keyset paging over (age, id): rows after the last one of the previous batch (held ones stay behind it). */
 const after = (cursor: Cursor, at: string, id: string) => cursor === null ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.ref(at)}, ${sql.ref(id)}) > (${cursor.at}, ${cursor.id})`;
 
+/** A stop as a candidate: read from the purge indexes alone (location, window end, id), no table reads. */
+const stopCandidate = (r: { id: string; at: number }) => ({ id: r.id, stopId: r.id, at: Number(r.at) });
+
 const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   delivery: {
     mode: 'delete',
     next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
-      .select(['id', 'phone_bidx', 'email_bidx', 'window_end as at'])
+      .select(['id', 'window_end as at'])
       .where('location_id', '=', locationId).where('window_end', '<', cutoff)
       .where(after(cursor, 'window_end', 'id'))
-      .orderBy('window_end').orderBy('id').limit(limit).execute()).map((r) => ({ ...r, stopId: r.id, at: Number(r.at) })),
+      .orderBy('window_end').orderBy('id').limit(limit).execute()).map(stopCandidate),
     apply: async (trx, ctx, locationId, ids, now) => {
       // Proofs still alive on these stops lose their keys first; their rows go with the stop.
       const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'stop_id', ids)).where('deleted_at', 'is', null).execute();
@@ -86,10 +87,10 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   contact: {
     mode: 'pseudonymise',
     next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
-      .select(['id', 'phone_bidx', 'email_bidx', 'window_end as at'])
+      .select(['id', 'window_end as at'])
       .where('location_id', '=', locationId).where('window_end', '<', cutoff).where('pseudonymised_at', 'is', null)
       .where(after(cursor, 'window_end', 'id'))
-      .orderBy('window_end').orderBy('id').limit(limit).execute()).map((r) => ({ ...r, stopId: r.id, at: Number(r.at) })),
+      .orderBy('window_end').orderBy('id').limit(limit).execute()).map(stopCandidate),
     apply: async (trx, ctx, locationId, ids, now) => {
       const touched = await pseudonymiseStops(trx, ctx, locationId, ids, now);
       return { ids: touched.map((t) => t.id), touched };
@@ -98,8 +99,7 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   proof: {
     mode: 'destroyKeys',
     next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('proofs')
-      .leftJoin('stops', 'stops.id', 'proofs.stop_id')
-      .select(['proofs.id as id', 'proofs.stop_id as stopId', 'stops.phone_bidx as phone_bidx', 'stops.email_bidx as email_bidx', 'proofs.created_at as at'])
+      .select(['proofs.id as id', 'proofs.stop_id as stopId', 'proofs.created_at as at'])
       .where('proofs.location_id', '=', locationId).where('proofs.created_at', '<', cutoff).where('proofs.deleted_at', 'is', null)
       .where(after(cursor, 'proofs.created_at', 'proofs.id'))
       .orderBy('proofs.created_at').orderBy('proofs.id').limit(limit).execute()).map((r) => ({ ...r, at: Number(r.at) })),
@@ -113,8 +113,7 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   trackingLink: {
     mode: 'delete',
     next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('tracking_links')
-      .leftJoin('stops', 'stops.id', 'tracking_links.stop_id')
-      .select(['tracking_links.id as id', 'tracking_links.stop_id as stopId', 'stops.phone_bidx as phone_bidx', 'stops.email_bidx as email_bidx', 'tracking_links.expires_at as at'])
+      .select(['tracking_links.id as id', 'tracking_links.stop_id as stopId', 'tracking_links.expires_at as at'])
       .where('tracking_links.location_id', '=', locationId).where('tracking_links.expires_at', '<', cutoff)
       .where(after(cursor, 'tracking_links.expires_at', 'tracking_links.id'))
       .orderBy('tracking_links.expires_at').orderBy('tracking_links.id').limit(limit).execute()).map((r) => ({ ...r, at: Number(r.at) })),
@@ -130,7 +129,7 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
       .select(['id', 'recorded_at as at'])
       .where('location_id', '=', locationId).where('recorded_at', '<', cutoff)
       .where(after(cursor, 'recorded_at', 'id'))
-      .orderBy('recorded_at').orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, stopId: null, phone_bidx: null, email_bidx: null, at: Number(r.at) })),
+      .orderBy('recorded_at').orderBy('id').limit(limit).execute()).map((r) => ({ id: r.id, stopId: null, at: Number(r.at) })),
     apply: async (trx, _ctx, locationId, ids) => {
       const gone = await trx.deleteFrom('position_history').where('id', 'in', ids).where('location_id', '=', locationId).returning('id').execute();
       return { ids: gone.map((r) => r.id) };
@@ -141,10 +140,31 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
 /** Delivery first: a stop deleted needs no pseudonymising. */
 const classOrder: readonly LocationRetentionClass[] = ['delivery', 'contact', 'proof', 'trackingLink', 'positionHistory'];
 
-const heldBy = (holds: ActiveHolds, c: Candidate) => anyHold(holds) && (holds.location || (c.stopId !== null && isHeld(holds, { id: c.stopId, phone_bidx: c.phone_bidx, email_bidx: c.email_bidx })));
+/** What the holds of a location keep: all of it, or these stops (held themselves, or their customer's by either blind index). */
+interface Kept {
+  location: boolean;
+  stopIds: ReadonlySet<string>;
+}
+
+/**
+ * The stops the location's holds cover, found once per run: customer holds through the blind
+ * index columns (indexed), so no batch reads a stop's keys. The same test as `isHeld`.
+ */
+async function keptBy(ctx: ServerContext, locationId: string, holds: ActiveHolds): Promise<Kept> {
+  const stopIds = new Set(holds.stopIds);
+  if (!holds.location && holds.customerKeys.size > 0) {
+    const keys = [...holds.customerKeys];
+    const rows = await ctx.db.selectFrom('stops').select(['id', 'phone_bidx', 'email_bidx']).where('location_id', '=', locationId)
+      .where((eb) => eb.or([eb('phone_bidx', 'in', keys), eb('email_bidx', 'in', keys)])).execute();
+    for (const r of rows) if (isHeld(holds, r)) stopIds.add(r.id);
+  }
+  return { location: holds.location, stopIds };
+}
+
+const heldBy = (kept: Kept, c: Candidate) => kept.location || (c.stopId !== null && kept.stopIds.has(c.stopId));
 
 /** Purges one class at one location, batch by batch; adds to `report`. */
-async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: ActiveHolds, batchSize: number, report: PurgeReport): Promise<void> {
+async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: Kept, batchSize: number, report: PurgeReport): Promise<void> {
   const spec = classPurges[c];
   if (holds.location) return;
   let cursor: Cursor = null;
@@ -181,7 +201,7 @@ export async function runPurge(ctx: ServerContext, feed: LiveFeed | null, opts: 
   const locationIds = opts.locationIds ?? (await ctx.db.selectFrom('locations').select('id').orderBy('id').execute()).map((r) => r.id);
   for (const locationId of locationIds) {
     const retention = await effectiveRetention(ctx, locationId);
-    const holds = await activeHolds(ctx.db, locationId);
+    const holds = await keptBy(ctx, locationId, await activeHolds(ctx.db, locationId));
     for (const c of classOrder) {
       await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report);
     }

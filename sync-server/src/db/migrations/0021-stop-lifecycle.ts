@@ -18,8 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('stops').addColumn('pseudonymised_at', 'bigint').execute();
   await db.schema.alterTable('stops').addColumn('phone_bidx', 'text').execute();
   await db.schema.alterTable('stops').addColumn('email_bidx', 'text').execute();
-  await db.schema.createIndex('stops_purge').on('stops').columns(['location_id', 'window_end']).execute();
-  await db.schema.createIndex('stops_contact_purge').on('stops').columns(['location_id', 'window_end'])
+  await db.schema.createIndex('stops_purge').on('stops').columns(['location_id', 'window_end', 'id']).execute();
+  await db.schema.createIndex('stops_contact_purge').on('stops').columns(['location_id', 'window_end', 'id'])
     .where(sql.ref('pseudonymised_at'), 'is', null).execute();
   await db.schema.createIndex('proofs_purge').on('proofs').columns(['location_id', 'created_at'])
     .where(sql.ref('deleted_at'), 'is', null).execute();
