@@ -65,13 +65,16 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     }).execute();
     await w.ctx.db.insertInto('tracking_link_hits').values({ link_id: 'link-1', location_id: w.A, hour: t0 - day, views: 2, audited_at: null }).execute();
     await w.ctx.db.insertInto('position_history').values({ id: 'pos-1', driver_id: w.driverRecordId, location_id: w.A, lat: 52.5, lng: 13.4, heading_deg: null, speed_kmh: null, recorded_at: t0 }).execute();
+    await w.ctx.db.insertInto('positions').values({ driver_id: w.driverRecordId, location_id: w.A, lat: 52.5, lng: 13.4, heading_deg: null, speed_kmh: null, recorded_at: t0, version: 1 }).execute();
     const counts = async (at: number) => { clock.set(at); return (await runPurge(w.ctx, null)).counts; };
 
     // Tracking links, position history and sessions: 30 days.
     expect(await counts(t0 + 29 * day)).toMatchObject({ trackingLink: 0, positionHistory: 0, contact: 0, delivery: 0, proof: 0 });
     expect(await w.ctx.db.selectFrom('tracking_links').select('id').execute()).toHaveLength(1);
     const sessionsBefore = (await w.ctx.db.selectFrom('sessions').select('id').execute()).length;
-    expect(await counts(t0 + 31 * day)).toMatchObject({ trackingLink: 1, positionHistory: 1, session: sessionsBefore });
+    // The history and the driver's last position alike.
+    expect(await counts(t0 + 31 * day)).toMatchObject({ trackingLink: 1, positionHistory: 2, session: sessionsBefore });
+    expect(await w.ctx.db.selectFrom('positions').select('driver_id').execute()).toEqual([]);
     expect(await w.ctx.db.selectFrom('tracking_links').select('id').execute()).toEqual([]);
     expect(await w.ctx.db.selectFrom('tracking_link_hits').select('link_id').execute()).toEqual([]);
     expect(await w.ctx.db.selectFrom('position_history').select('id').execute()).toEqual([]);
@@ -112,7 +115,7 @@ describe.each(backends)('retention purge (%s)', (backend) => {
 
     // One evidence entry per class and location batch, and the chain verifies with them in it.
     const classes = (await evidenceOf(w)).map((e) => `${e.d.class}@${e.location_id ?? '-'}`).sort();
-    expect(classes).toEqual(['contact@depot-a', 'contact@depot-b', 'delivery@depot-a', 'delivery@depot-b', 'positionHistory@depot-a', 'proof@depot-a', 'session@-', 'trackingLink@depot-a']);
+    expect(classes).toEqual(['contact@depot-a', 'contact@depot-b', 'delivery@depot-a', 'delivery@depot-b', 'positionHistory@depot-a', 'positionHistory@depot-a', 'proof@depot-a', 'session@-', 'trackingLink@depot-a']);
     expect(await verifyAuditChain(w.ctx.db)).toMatchObject({ ok: true });
   });
 
@@ -229,6 +232,24 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     const runs = await runAdminJson<{ runs: { class: string; count: number; locationId: string; idsSha256: string }[] }>(w.server.env, ['retention', 'runs', '--location', w.A]);
     expect(runs.json.runs.map((r) => [r.class, r.count, r.locationId])).toEqual([['contact', 6, w.A]]);
     expect(runs.json.runs[0]!.idsSha256).toBe(idsDigest([...w.stops.A1, ...w.stops.A2].map((s) => s.id)));
+  });
+
+  it('an edit a console queued before the purge brings none of the erased data back', async () => {
+    await endStops(t0 - 100 * day);
+    await runPurge(w.ctx, null, { locationIds: [w.A] });
+    const seeded = w.stops.A1[1]!;
+    const late = await rest(w, 'POST', '/sync/push', w.users.dispatcher.token, { mutations: [
+      { id: crypto.randomUUID(), locationId: w.A, createdAt: t0 - day, type: 'stop.update', stopId: seeded.id, changes: { customerName: seeded.customerName, phone: seeded.phone } },
+      { id: crypto.randomUUID(), locationId: w.A, createdAt: t0 - day, type: 'stop.editNotes', stopId: seeded.id, notes: seeded.notes },
+    ] });
+    expect((late.body as { results: { status: string; code?: string; current?: { data: { pseudonymised?: boolean } } }[] }).results)
+      .toMatchObject([{ status: 'rejected', code: 'conflict', current: { data: { pseudonymised: true } } }, { status: 'rejected', code: 'conflict' }]);
+    expect(await stopRow(w, seeded.id)).toMatchObject({ customer_name_enc: '', phone_enc: null, phone_bidx: null, notes_enc: '' });
+    // A status change carries no customer data and is still applied.
+    const status = await rest(w, 'POST', '/sync/push', w.users.dispatcher.token, { mutations: [
+      { id: crypto.randomUUID(), locationId: w.A, createdAt: t0, type: 'stop.setStatus', stopId: w.stops.A1[2]!.id, to: 'en_route' },
+    ] });
+    expect((status.body as { results: { status: string }[] }).results[0]!.status).toBe('applied');
   });
 
   it('one process purges at a time: the job lease keeps a second one out', async () => {

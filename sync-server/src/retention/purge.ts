@@ -192,6 +192,22 @@ async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId:
 }
 
 /**
+ * A driver's last position (`positions`, one row per driver) is location history too: one older
+ * than the position-history period goes, with its evidence. Desktops drop theirs by the same
+ * period in their own sweep.
+ */
+async function purgeLastPositions(ctx: ServerContext, locationId: string, cutoff: number, report: PurgeReport): Promise<void> {
+  const gone = await ctx.db.transaction().execute(async (trx) => {
+    const rows = await trx.deleteFrom('positions').where('location_id', '=', locationId).where('recorded_at', '<', cutoff).returning('driver_id').execute();
+    const ids = rows.map((r) => r.driver_id);
+    if (ids.length > 0) await recordEvidence(trx, ctx, { action: purgeAction, class: 'positionHistory', locationId, cutoff, mode: 'delete', ids });
+    return ids.length;
+  });
+  if (gone > 0) report.batches += 1;
+  report.counts.positionHistory = (report.counts.positionHistory ?? 0) + gone;
+}
+
+/**
  * One purge of everything due as of now. Safe to call again after a crash: each batch committed
  * with its evidence, and what is left is found again.
  */
@@ -205,6 +221,7 @@ export async function runPurge(ctx: ServerContext, feed: LiveFeed | null, opts: 
     for (const c of classOrder) {
       await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report);
     }
+    if (!holds.location) await purgeLastPositions(ctx, locationId, retentionCutoff(retention, 'positionHistory', ctx.now()), report);
   }
   if (!opts.locationIds) await purgeGlobalClasses(ctx, batchSize, report);
   return report;

@@ -62,18 +62,23 @@ async function recordStopChanges(trx: Trx, kind: DbKind, locationId: string, ids
   return first;
 }
 
+/** A pseudonymised stop that holds a customer value again (written around the rules) is erased again. */
+const anythingLeft = sql`s.customer_name_enc <> ${erasedStopValue} or s.address_enc <> ${erasedStopValue} or s.notes_enc <> ${erasedStopValue}
+  or s.phone_enc is not null or s.email_enc is not null or s.coordinates_enc is not null or s.payment_ref_enc is not null
+  or s.failure_note_enc is not null or s.pin_enc is not null or s.phone_bidx is not null or s.email_bidx is not null`;
+
 /**
  * Removes the customer's identity from stops of one location, keeping the delivery record:
  * name, address and notes become the erased marker; phone, email, coordinates, payment reference,
  * failure note, the PIN's ciphertext and both blind indexes become NULL; the GPS of their proofs
  * too (it tells where the customer lives). Status, times, order reference, parcels, checks and
- * proof metadata stay. Stops already pseudonymised, or not of this location, are left alone.
+ * proof metadata stay. Stops already pseudonymised (and still erased), or not of this location, are left alone.
  */
 export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
   const kind = ctx.dbKind;
   await lockLocation(trx, locationId);
   const found = await sql<{ id: string }>`select s.id from stops s join ${idTable(kind, [...new Set(stopIds)])} as e on s.id = e.id
-    where s.location_id = ${locationId} and s.pseudonymised_at is null order by e.ord`.execute(trx);
+    where s.location_id = ${locationId} and (s.pseudonymised_at is null or ${anythingLeft}) order by e.ord`.execute(trx);
   const ids = found.rows.map((r) => r.id);
   if (ids.length === 0) return [];
   const first = await recordStopChanges(trx, kind, locationId, ids, now);

@@ -85,11 +85,26 @@ export async function createStopRecord(ctx: ServerContext, write: { trx: Db; by:
   return row;
 }
 
+/** Customer fields a `stop.update` may carry: none of them goes onto a pseudonymised stop. */
+const customerFields = ['customerName', 'address', 'phone', 'coordinates', 'email', 'paymentRef'] as const;
+
+/**
+ * A pseudonymised stop's customer data was erased for good (retention/stop-erasure.ts): no edit
+ * brings any of it back, however late an offline console sends it. Refused before any write, with
+ * the erased stop as `current`, so the console drops the edit rather than keeping it.
+ */
+function refuseOnErased(scope: MutationScope, stop: StopRow, carriesCustomerData: boolean): void {
+  if (stop.pseudonymised_at !== null && carriesCustomerData) {
+    throw new Rejection('conflict', 'This stop\u2019s customer details were erased; they cannot be set again.', stopChange(scope.ctx, stop));
+  }
+}
+
 export const stopMutations = {
   'stop.setStatus': {
     assignedToCaller: stopIsOnOwnRoute,
     async apply(scope, m) {
       const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      refuseOnErased(scope, stop, m.to === 'failed' && m.reason !== undefined);
       const refusal = stopTransitionRefusal(stop.status as StopStatus, m.to);
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
       const missing = failureReasonRefusal(m.to, m.failureReason);
@@ -112,6 +127,7 @@ export const stopMutations = {
     assignedToCaller: stopIsOnOwnRoute,
     async apply(scope, m) {
       const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      refuseOnErased(scope, stop, true);
       return touchStop(scope, stop, encryptStopPii(scope.ctx, stop.id, { notes: m.notes }));
     },
     auditDetails: (m) => ({ mutationId: m.id, fields: ['notes'] }),
@@ -121,6 +137,7 @@ export const stopMutations = {
     async apply(scope, m) {
       const stop = await loadStop(scope.trx, m.stopId, m.locationId);
       const c = m.changes;
+      refuseOnErased(scope, stop, customerFields.some((k) => c[k] !== undefined));
       const order = orderPart(c);
       await checkOrder(scope.ctx, scope.trx, { id: stop.id, locationId: stop.location_id }, order, stop);
       const lowering = requirementLoweringRefusal(stop, order);
