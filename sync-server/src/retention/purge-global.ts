@@ -2,9 +2,20 @@ import { pruneAuditLog } from '../audit/retention';
 import { purgeEndedSessions } from '../audit/retention';
 import type { ServerContext } from '../context';
 import { pruneIntegrationLogs } from '../integrations/log-retention';
-import type { PurgeReport } from './purge';
 import { dayMs, globalRetention } from './policy';
-import { recordEvidence } from './stop-erasure';
+import { purgeAction, recordEvidence } from './stop-erasure';
+
+/** What one run did: records per class, summed over locations. */
+export type PurgeCounts = Record<string, number>;
+
+export interface PurgeReport {
+  at: number;
+  counts: PurgeCounts;
+  /** Batches committed (= evidence entries written). */
+  batches: number;
+  /** Records left alone because a legal hold covers them. */
+  held: number;
+}
 
 /**
  * The server-wide classes of the retention purge: ended sessions with their refresh tokens,
@@ -21,7 +32,7 @@ export async function purgeGlobalClasses(ctx: ServerContext, batchSize: number, 
     const purged = await ctx.db.transaction().execute(async (trx) => {
       const r = await purgeEndedSessions(trx, sessionCutoff, batchSize);
       if (r.sessionIds.length > 0) {
-        await recordEvidence(trx, ctx, { action: 'retention.purge', class: 'session', locationId: null, cutoff: sessionCutoff, mode: 'delete', ids: r.sessionIds });
+        await recordEvidence(trx, ctx, { action: purgeAction, class: 'session', locationId: null, cutoff: sessionCutoff, mode: 'delete', ids: r.sessionIds });
       }
       return r.sessionIds.length;
     });
@@ -32,7 +43,7 @@ export async function purgeGlobalClasses(ctx: ServerContext, batchSize: number, 
 
   const logCutoff = ctx.now() - global.integrationLogDays * dayMs;
   const logs = await pruneIntegrationLogs(ctx.db, global.integrationLogDays, ctx.now(), async (trx, ids) => {
-    await recordEvidence(trx, ctx, { action: 'retention.purge', class: 'integrationLog', locationId: null, cutoff: logCutoff, mode: 'delete', ids });
+    await recordEvidence(trx, ctx, { action: purgeAction, class: 'integrationLog', locationId: null, cutoff: logCutoff, mode: 'delete', ids });
     report.batches += 1;
   });
   add('integrationLog', logs.calls + logs.webhookAttempts);

@@ -5,8 +5,10 @@ import type { ServerContext } from '../context';
 import type { LiveFeed, Touched } from '../sync/mutations/handler';
 import { activeHolds, type ActiveHolds, isHeld } from './holds';
 import { effectiveRetention, retentionCutoff } from './policy';
-import { purgeGlobalClasses } from './purge-global';
-import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, recordEvidence, removeProofFiles } from './stop-erasure';
+import { purgeGlobalClasses, type PurgeReport } from './purge-global';
+
+export type { PurgeCounts, PurgeReport } from './purge-global';
+import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, purgeAction, recordEvidence, removeProofFiles } from './stop-erasure';
 
 /**
  * The retention purge (docs/operations.md, "Retention"): for every location and class, what is
@@ -23,7 +25,7 @@ import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymis
  * - session, integrationLog, audit: server-wide (purge-global.ts).
  */
 
-export const purgeAction = 'retention.purge';
+export { purgeAction } from './stop-erasure';
 export const defaultPurgeBatch = 5000;
 
 export interface PurgeOptions {
@@ -33,17 +35,6 @@ export interface PurgeOptions {
   locationIds?: readonly string[];
 }
 
-/** What one run did: records per class, summed over locations. */
-export type PurgeCounts = Record<string, number>;
-
-export interface PurgeReport {
-  at: number;
-  counts: PurgeCounts;
-  /** Batches committed (= evidence entries written). */
-  batches: number;
-  /** Records left alone because a legal hold covers them. */
-  held: number;
-}
 
 /** A candidate record: its id, and the stop a hold on it would be on (null: no stop). */
 interface Candidate {

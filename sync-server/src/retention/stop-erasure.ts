@@ -157,8 +157,10 @@ export async function removeProofFiles(ctx: ServerContext, proofs: readonly { st
   checkpointAfterCommit(ctx);
 }
 
-/** The audit action of an erasure's evidence (a data subject request); the purge's is `retention.purge`. */
+/** The audit action of an erasure's evidence (a data subject request). */
 export const erasureAction = 'retention.erase';
+/** The audit action of the scheduled purge's evidence. */
+export const purgeAction = 'retention.purge';
 
 export type EvidenceMode = 'pseudonymise' | 'delete' | 'destroyKeys';
 
