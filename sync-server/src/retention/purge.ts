@@ -56,17 +56,22 @@ interface ClassPurge {
 /** Keyset paging over (age, id): rows after the last one of the previous batch (held ones stay behind it). */
 const after = (cursor: Cursor, at: string, id: string) => cursor === null ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.ref(at)}, ${sql.ref(id)}) > (${cursor.at}, ${cursor.id})`;
 
-/** A stop as a candidate: read from the purge indexes alone (location, window end, id), no table reads. */
-const stopCandidate = (r: { id: string; at: number }) => ({ id: r.id, stopId: r.id, at: Number(r.at) });
+/**
+ * Stops whose window ended before the cutoff (those still holding contact details, for the contact
+ * class), oldest first: read from the purge indexes alone (location, window end, id), no table reads.
+ */
+async function stopsDue(ctx: ServerContext, q: { locationId: string; cutoff: number; cursor: Cursor; limit: number; withContactOnly: boolean }) {
+  let query = ctx.db.selectFrom('stops').select(['id', 'window_end as at'])
+    .where('location_id', '=', q.locationId).where('window_end', '<', q.cutoff).where(after(q.cursor, 'window_end', 'id'));
+  if (q.withContactOnly) query = query.where('pseudonymised_at', 'is', null);
+  const rows = await query.orderBy('window_end').orderBy('id').limit(q.limit).execute();
+  return rows.map((r) => ({ id: r.id, stopId: r.id, at: Number(r.at) }));
+}
 
 const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   delivery: {
     mode: 'delete',
-    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
-      .select(['id', 'window_end as at'])
-      .where('location_id', '=', locationId).where('window_end', '<', cutoff)
-      .where(after(cursor, 'window_end', 'id'))
-      .orderBy('window_end').orderBy('id').limit(limit).execute()).map(stopCandidate),
+    next: (ctx, locationId, cutoff, cursor, limit) => stopsDue(ctx, { locationId, cutoff, cursor, limit, withContactOnly: false }),
     apply: async (trx, ctx, locationId, ids, now) => {
       // Proofs still alive on these stops lose their keys first; their rows go with the stop.
       const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'stop_id', ids)).where('deleted_at', 'is', null).execute();
@@ -77,11 +82,7 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   },
   contact: {
     mode: 'pseudonymise',
-    next: async (ctx, locationId, cutoff, cursor, limit) => (await ctx.db.selectFrom('stops')
-      .select(['id', 'window_end as at'])
-      .where('location_id', '=', locationId).where('window_end', '<', cutoff).where('pseudonymised_at', 'is', null)
-      .where(after(cursor, 'window_end', 'id'))
-      .orderBy('window_end').orderBy('id').limit(limit).execute()).map(stopCandidate),
+    next: (ctx, locationId, cutoff, cursor, limit) => stopsDue(ctx, { locationId, cutoff, cursor, limit, withContactOnly: true }),
     apply: async (trx, ctx, locationId, ids, now) => {
       const touched = await pseudonymiseStops(trx, ctx, locationId, ids, now);
       return { ids: touched.map((t) => t.id), touched };
