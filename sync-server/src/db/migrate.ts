@@ -25,6 +25,7 @@ import * as m0022 from './migrations/0022-driver-devices';
 import * as m0023 from './migrations/0023-customer-privacy';
 import * as m0024 from './migrations/0024-privacy-requests';
 import * as m0025 from './migrations/0025-audit-retention';
+import * as m0026 from './migrations/0026-erased-stays-erased';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -53,6 +54,7 @@ export const migrations: Record<string, Migration> = {
   '0023-customer-privacy': m0023,
   '0024-privacy-requests': m0024,
   '0025-audit-retention': m0025,
+  '0026-erased-stays-erased': m0026,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -10,24 +10,26 @@ import { type DoorWrite, enterPin, recordCheck, unlockStopPin } from '../../proo
 import { driverIdsOfUser } from '../../sync/driver-queries';
 import type { LiveFeed, Touched } from '../../sync/mutations/handler';
 import type { StopRow } from '../../sync/presenters';
+import { driverAccessOpen } from '../../sync/route-completion';
 import { type Endpoint, endpoint, type EndpointCall } from '../endpoint';
 
 const StopParams = z.object({ stopId: EntityId });
 
 /**
  * A stop for a caller who holds `permission` at its location: `pod.capture` counts for a driver
- * only on a stop of a route assigned to them. Unknown and not the caller's get the same answer,
+ * only on a stop of a route assigned to them, and a completed route is theirs only until its
+ * grace period is over (as at the proof endpoints). Unknown and not the caller's get the same answer,
  * `forbidden` (so stop ids cannot be probed, as at the capture endpoints); a refusal of a known
  * stop is audited.
  */
-async function stopFor(ctx: ServerContext, db: Db, caller: Caller, stopId: string, permission: Permission, action: string): Promise<StopRow> {
+async function stopFor(ctx: ServerContext, db: Db, caller: Caller, stopId: string, permission: Permission, action: string, now: number): Promise<StopRow> {
   const stop = await db.selectFrom('stops').selectAll().where('id', '=', stopId).executeTakeFirst();
   if (!stop) throw forbidden();
   let assignedToCaller = false;
   if (permission === 'pod.capture') {
-    const route = await db.selectFrom('routes').select('driver_id').where('id', '=', stop.route_id).executeTakeFirst();
+    const route = await db.selectFrom('routes').select(['driver_id', 'driver_access_until']).where('id', '=', stop.route_id).executeTakeFirst();
     const own = await driverIdsOfUser(db, caller.principal.userId, stop.location_id);
-    assignedToCaller = route?.driver_id != null && own.has(route.driver_id);
+    assignedToCaller = route?.driver_id != null && driverAccessOpen(route, now) && own.has(route.driver_id);
   }
   await authorize(ctx, caller.actor, caller.profile, { permission, locationId: stop.location_id, action, targetType: 'stop', targetId: stop.id, assignedToCaller });
   return stop;
@@ -43,7 +45,7 @@ async function atDoor<R extends { touched: Touched[] }>(
   work: (w: DoorWrite, stop: StopRow) => Promise<R>,
 ): Promise<R> {
   const { ctx, caller, now } = call;
-  await stopFor(ctx, ctx.db, caller, stopId, permission, action);
+  await stopFor(ctx, ctx.db, caller, stopId, permission, action, now);
   const result = await ctx.db.transaction().execute(async (trx) => {
     const stop = await trx.selectFrom('stops').selectAll().where('id', '=', stopId).executeTakeFirst();
     if (!stop) throw notFound('The stop');
