@@ -144,6 +144,12 @@ export const Stop = z.object({
    * are gone for good, not redacted; a copy holding them drops them. Absent: not pseudonymised.
    */
   pseudonymised: z.boolean().optional(),
+  /**
+   * A legal hold covers the stop (its own, its customer's or its location's): nothing of it is
+   * purged or erased while it lasts, and a console's local retention sweep leaves it alone too.
+   * Set by the server in the pull, the live feed and refusals; absent: not held.
+   */
+  held: z.boolean().optional(),
   window: TimeWindow,
   status: StopStatus,
   eta: Timestamp.nullable(),

@@ -10,7 +10,9 @@ import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import { badRequest, notFound } from '../errors';
 import { emailKey, phoneKey } from '../privacy/blind-index';
+import type { LiveFeed } from '../sync/mutations/handler';
 import { presentLegalHold } from './holds';
+import { restampCoveredStops } from './legal-holds';
 import { planRetentionChange, storeLocationRetention } from './periods';
 import { effectiveRetention, globalRetention, locationOverrides } from './policy';
 
@@ -81,7 +83,7 @@ function customerKeyOf(ctx: ServerContext, body: Extract<LegalHoldCreate, { scop
  * customer here (found by the blind index); otherwise `not_found`, and nothing is stored.
  * Audited `legalHold.place` with the scope and stop, never the reason, owner or customer.
  */
-export async function placeLegalHold(ctx: ServerContext, actor: AuditActor, locationId: string, body: LegalHoldCreate): Promise<LegalHold> {
+export async function placeLegalHold(ctx: ServerContext, actor: AuditActor, locationId: string, body: LegalHoldCreate, live: LiveFeed | null = null): Promise<LegalHold> {
   await requireLocation(ctx.db, locationId);
   let stopId: string | null = null;
   let customerKey: string | null = null;
@@ -102,12 +104,15 @@ export async function placeLegalHold(ctx: ServerContext, actor: AuditActor, loca
     reason: body.reason, owner: body.owner, placed_by: actor.label, placed_at: now,
     released_at: null, released_by: null, release_reason: null,
   };
-  await ctx.db.transaction().execute(async (trx) => {
+  const touched = await ctx.db.transaction().execute(async (trx) => {
     await trx.insertInto('legal_holds').values(row).execute();
     await appendAudit(trx, actor, {
       action: 'legalHold.place', outcome: 'ok', targetType: 'legal_hold', targetId: row.id, locationId,
       details: { scope: row.scope, ...(stopId ? { stopId } : {}) },
     }, now);
+    return restampCoveredStops(trx, row, now);
   });
+  // The covered stops, now `held`, reach connected consoles at once (the CLI has no live feed: at their next pull).
+  live?.publish(touched).catch((err: unknown) => ctx.log.error('live feed failed after a legal hold', { err: String(err) }));
   return presentLegalHold(row);
 }

@@ -1,4 +1,4 @@
-import type { LegalHold, LegalHoldScope } from '@depotline/shared';
+import type { Change, LegalHold, LegalHoldScope } from '@depotline/shared';
 import type { Db } from '../db/database';
 import type { LifecycleTables } from '../db/schema-lifecycle';
 
@@ -37,6 +37,18 @@ export async function activeHolds(db: Db, locationId: string): Promise<ActiveHol
 export function isHeld(h: ActiveHolds, s: { id: string; phone_bidx: string | null; email_bidx: string | null }): boolean {
   if (h.location || h.stopIds.has(s.id)) return true;
   return (s.phone_bidx !== null && h.customerKeys.has(s.phone_bidx)) || (s.email_bidx !== null && h.customerKeys.has(s.email_bidx));
+}
+
+/**
+ * A stop change as consoles get it: `held` set when a hold covers the stop. For the one stop of a
+ * refusal's current value; sets of stops (pull, live feed) read `activeHolds` once instead.
+ */
+export async function withHeldFlag(db: Db, change: Change): Promise<Change> {
+  if (change.entity !== 'stop') return change;
+  const row = await db.selectFrom('stops').select(['id', 'phone_bidx', 'email_bidx'])
+    .where('id', '=', change.data.id).where('location_id', '=', change.locationId).executeTakeFirst();
+  if (!row || !isHeld(await activeHolds(db, change.locationId), row)) return change;
+  return { ...change, data: { ...change.data, held: true } };
 }
 
 /** Whether any hold is active at the location (a quick test before a batch is looked at stop by stop). */

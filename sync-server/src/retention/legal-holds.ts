@@ -1,7 +1,9 @@
 import type { LegalHold, LegalHoldReleaseChange } from '@depotline/shared';
+import { sql } from 'kysely';
 import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { Db } from '../db/database';
 import type { LifecycleTables } from '../db/schema-lifecycle';
+import type { Touched } from '../sync/mutations/handler';
 import { presentLegalHold } from './holds';
 
 /**
@@ -32,6 +34,41 @@ export function holdInWords(h: LegalHoldRow): string {
   return `the legal hold ${h.id} on ${what} (owner: ${h.owner}; placed by ${h.placed_by} at ${new Date(Number(h.placed_at)).toISOString()})`;
 }
 
+/** The stops of a hold's location it covers, as a condition on `stops` (its location's test aside). */
+function coverOf(h: Pick<LegalHoldRow, 'scope' | 'stop_id' | 'customer_key'>) {
+  if (h.scope === 'location') return sql<boolean>`1 = 1`;
+  if (h.scope === 'stop') return sql<boolean>`id = ${h.stop_id ?? ''}`;
+  return sql<boolean>`(phone_bidx = ${h.customer_key ?? ''} or email_bidx = ${h.customer_key ?? ''})`;
+}
+
+/**
+ * Gives every stop a hold covers a new version and change-log entry, in the caller's transaction
+ * that places or releases it, so consoles learn at once (pull and live feed) that the stop is held
+ * or no longer held (`Stop.held`), and a console that swept the stop away locally gets it back.
+ * Set-wise: one version bump of the location for the whole set, one UPDATE of the stops and one
+ * INSERT of the change log, each stop its own version (`first + n`, in id order). Nothing else of
+ * the stops changes. Returns them for the live feed, to publish once the transaction committed.
+ */
+export async function restampCoveredStops(trx: Db, hold: Pick<LegalHoldRow, 'scope' | 'location_id' | 'stop_id' | 'customer_key'>, now: number): Promise<Touched[]> {
+  const loc = hold.location_id;
+  // The location's row lock first (PostgreSQL; SQLite has one writer): no stop joins the set meanwhile.
+  await sql`update locations set version = version where id = ${loc}`.execute(trx);
+  const covered = (await sql<{ id: string; route_id: string | null }>`
+    select id, route_id from stops where location_id = ${loc} and ${coverOf(hold)} order by id`.execute(trx)).rows;
+  if (covered.length === 0) return [];
+  const bumped = await sql<{ version: number }>`
+    update locations set version = version + ${covered.length} where id = ${loc} returning version`.execute(trx);
+  const first = Number(bumped.rows[0]!.version) - covered.length + 1;
+  await sql`update stops set version = n.version from (
+      select id, cast(${first - 1} as bigint) + row_number() over (order by id) as version
+      from stops where location_id = ${loc} and ${coverOf(hold)}) as n
+    where stops.id = n.id`.execute(trx);
+  await sql`insert into changes (location_id, version, entity, entity_id, at)
+    select location_id, version, 'stop', id, cast(${now} as bigint) from stops
+    where location_id = ${loc} and ${coverOf(hold)} and version >= ${first}`.execute(trx);
+  return covered.map((s) => ({ entity: 'stop', id: s.id, locationId: loc }));
+}
+
 /**
  * Ends a hold in the caller's transaction, audited (`legalHold.release`). The reason is kept on
  * the hold, not in the audit entry (it may name people); the entry names the hold and the approval
@@ -44,6 +81,8 @@ export async function releaseLegalHold(trx: Db, actor: AuditActor, change: Legal
   const released = Number(r.numUpdatedRows) === 1;
   if (released) {
     const hold = (await loadLegalHold(trx, change.holdId))!;
+    // Consoles learn at their next pull that the stops are no longer held (no live feed here).
+    await restampCoveredStops(trx, hold, now);
     await appendAudit(trx, actor, {
       action: 'legalHold.release', outcome: 'ok', targetType: 'legal_hold', targetId: hold.id, locationId: hold.location_id,
       details: { scope: hold.scope, ...(hold.stop_id ? { stopId: hold.stop_id } : {}), ...(approvalId ? { approvalId } : { by: 'operator' }) },

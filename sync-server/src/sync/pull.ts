@@ -1,5 +1,6 @@
 import { type Change, maxPullLimit, type PullRequest, type PullResponse } from '@depotline/shared';
 import type { ServerContext } from '../context';
+import { activeHolds, isHeld } from '../retention/holds';
 import { presentDriver, presentPosition, presentRoute, presentStop, presentVehicle } from './presenters';
 import { redactChangeForScope, type ViewerScope } from './visibility';
 import type { ChangeEntity } from './change-log';
@@ -23,9 +24,17 @@ export async function loadEntityChanges(
   const key = (e: string, id: string) => `${e}:${id}`;
   const chunks = <T,>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / 500) }, (_, i) => xs.slice(i * 500, i * 500 + 500));
 
-  for (const part of chunks(ids('stop'))) {
+  // The location's legal holds, read once for the whole set: a held stop says so (`held`), so a
+  // console's local retention sweep leaves it alone.
+  const stopIds = ids('stop');
+  const holds = stopIds.length > 0 ? await activeHolds(ctx.db, locationId) : null;
+  for (const part of chunks(stopIds)) {
     const rows = await ctx.db.selectFrom('stops').selectAll().where('id', 'in', part).execute();
-    for (const r of rows) if (r.location_id === locationId) out.set(key('stop', r.id), { entity: 'stop', locationId, version: r.version, data: presentStop(ctx, r) });
+    for (const r of rows) {
+      if (r.location_id !== locationId) continue;
+      const held = holds !== null && isHeld(holds, r);
+      out.set(key('stop', r.id), { entity: 'stop', locationId, version: r.version, data: { ...presentStop(ctx, r), ...(held ? { held } : {}) } });
+    }
   }
   for (const part of chunks(ids('route'))) {
     const rows = await ctx.db.selectFrom('routes').selectAll().where('id', 'in', part).execute();

@@ -5,6 +5,7 @@ import { appendAuditEntries, type AuditActor, type AuditEvent } from '../audit/a
 import type { ServerContext } from '../context';
 import { type DomainEvent, enqueueWebhookEvents } from '../webhooks/outbox';
 import { webhookEventsOf } from '../webhooks/events';
+import { withHeldFlag } from '../retention/holds';
 import { trackingAfterMutation } from '../tracking/dispatch';
 import { driverIdsOfUser } from './driver-queries';
 import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
@@ -116,7 +117,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     if (!(err instanceof Rejection)) throw err;
     await release();
     audit({ action: 'mutation.rejected', outcome: 'failed', details: { type: m.type, errorCode: err.code, mutationId: m.id } });
-    const current = err.current ? redactChangeForScope(err.current, await loadViewerScope(trx, profile, m.locationId, now)) : null;
+    const current = err.current ? redactChangeForScope(await withHeldFlag(trx, err.current), await loadViewerScope(trx, profile, m.locationId, now)) : null;
     return { result: { id: m.id, status: 'rejected', code: err.code, reason: err.reason, current }, touched: [] };
   }
 }

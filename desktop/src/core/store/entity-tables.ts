@@ -53,7 +53,7 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
       // Withheld fields (the server could not verify them) are hidden too, and named as `withheld:<field>`.
       hidden_fields: JSON.stringify([...redactable.filter((f) => s[f] === undefined), ...(s.withheld ?? []).map((f) => `withheld:${f}`)]),
       window_start: s.window.start, window_end: s.window.end, status: s.status, eta: s.eta,
-      version: s.version, updated_at: s.updatedAt, updated_by: s.updatedBy, pseudonymised: s.pseudonymised ? 1 : 0,
+      version: s.version, updated_at: s.updatedAt, updated_by: s.updatedBy, pseudonymised: s.pseudonymised ? 1 : 0, held: s.held ? 1 : 0,
     }),
     fromRow: (row) => {
       const hidden = new Set(parseHidden(text(row, 'hidden_fields')));
@@ -89,6 +89,7 @@ export const tables: { readonly [K in EntityKind]: TableSpec<K> } = {
       const handover = parseHandover(textOrNull(row, 'handover'));
       if (handover) stop.handover = handover;
       if (row['pseudonymised'] === 1) stop.pseudonymised = true;
+      if (row['held'] === 1) stop.held = true;
       return stop;
     },
   },

@@ -87,4 +87,45 @@ describe('local retention sweep', () => {
     // A minute later the next stop's contact period is over too.
     expect(await store.sweepExpired(now + 2 * 60_000)).toMatchObject({ pseudonymised: 1 });
   });
+
+  it('leaves stops under a legal hold alone, and applies the periods once the server says the hold ended', async () => {
+    const route = buildRoute(L);
+    const heldOld = buildStop(L, route.id, { window: endingAgo(800), sequence: 0, version: 5, held: true });
+    const heldStale = buildStop(L, route.id, { window: endingAgo(100), sequence: 1, version: 6, held: true });
+    await store.applyChanges([routeChange(route), stopChange(heldOld), stopChange(heldStale)]);
+    const proof = { key: 'file:held-copy-4h2', locationId: L, stopId: heldOld.id, contentType: 'image/jpeg', body: Buffer.from('photo held-copy-4h2'), cachedAt: now - 200 * day };
+    await store.putProofCache(proof);
+
+    expect(await store.sweepExpired(now)).toEqual({ pseudonymised: 0, deleted: 0, positions: 0, proofCopies: 0, discardedEdits: 0 });
+    expect(await store.stop(heldOld.id)).toEqual(heldOld);
+    expect(await store.stop(heldStale.id)).toEqual(heldStale);
+    expect(await store.proofCache('file:held-copy-4h2')).not.toBeNull();
+    // Still held after a reopen: the flag is stored, not remembered.
+    await store.close();
+    store = await reopenTestStore(file, key);
+    expect(await store.sweepExpired(now)).toMatchObject({ pseudonymised: 0, deleted: 0 });
+
+    // The hold is released: the server sends both stops again, at new versions, without the flag.
+    const { held: _h1, ...releasedOld } = { ...heldOld, version: 7 };
+    const { held: _h2, ...releasedStale } = { ...heldStale, version: 8 };
+    await store.applyChanges([stopChange(releasedOld), stopChange(releasedStale)]);
+    expect(await store.sweepExpired(now)).toMatchObject({ pseudonymised: 1, deleted: 1 });
+    expect(await store.stop(heldOld.id)).toBeNull();
+    expect(await store.proofCache('file:held-copy-4h2')).toBeNull();
+    expect(await store.stop(heldStale.id)).toMatchObject({ pseudonymised: true, phone: null });
+    expect(findNeedles(pages(), [...piiOf([heldOld, heldStale]), 'photo held-copy-4h2'])).toEqual([]);
+  });
+
+  it('a stop swept away comes back when the server sends the same version again (it kept the stop), but no older copy does', async () => {
+    const route = buildRoute(L);
+    const old = buildStop(L, route.id, { window: endingAgo(800), version: 5 });
+    await store.applyChanges([routeChange(route), stopChange(old)]);
+    expect(await store.sweepExpired(now)).toMatchObject({ deleted: 1 });
+    await store.applyChanges([stopChange(old, 4)]);
+    expect(await store.stop(old.id)).toBeNull();
+    const kept = { ...old, held: true };
+    await store.applyChanges([stopChange(kept)]);
+    expect(await store.stop(old.id)).toEqual(kept);
+    expect(await store.sweepExpired(now)).toMatchObject({ deleted: 0 });
+  });
 });

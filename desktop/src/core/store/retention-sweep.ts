@@ -11,10 +11,12 @@ import type { SqlConnection } from './sql-binding';
  *   address, notes, phone, email, coordinates, payment reference and failure note cleared), as
  *   the server does;
  * - delivery: a stop whose window ended more than `deliveryDays` ago is deleted, with a
- *   tombstone at its version so an older copy cannot bring it back;
+ *   tombstone just below its version so an older copy cannot bring it back;
  * - positionHistory: a driver's last position older than `positionHistoryDays` is deleted;
  * - proof: the offline proof copy of a stop whose window ended more than `proofDays` ago, or
  *   that was cached more than `proofDays` ago, is deleted.
+ * A stop under a legal hold (`held`, migration 0009) is neither pseudonymised nor deleted, and
+ * its proof copy stays; once the server says the hold ended the next sweep applies the periods.
  * Either way the stop's pending and refused edits and its proof copy go with the identity
  * (local-erasure.ts). A location the server gave no periods for is left alone. Runs inside the
  * caller's transaction; the caller truncates the WAL when anything went.
@@ -55,25 +57,29 @@ export async function sweepExpired(conn: SqlConnection, now: number): Promise<Sw
 }
 
 async function sweepLocation(conn: SqlConnection, locationId: string, r: LocationRetention, now: number, out: SweepOutcome): Promise<void> {
-  // Delivery first: a stop past both periods is deleted, not first pseudonymised.
+  // Delivery first: a stop past both periods is deleted, not first pseudonymised. A stop under a
+  // legal hold (`held`, as the server last said) is left alone, as the server's purge leaves it.
   const expired = await conn.all(
-    'SELECT id, version FROM stops WHERE location_id = ? AND window_end < ?', [locationId, now - r.deliveryDays * day],
+    'SELECT id, version FROM stops WHERE location_id = ? AND window_end < ? AND held = 0', [locationId, now - r.deliveryDays * day],
   );
   if (expired.length > 0) {
     const ids = expired.map((s) => text(s, 'id'));
     out.discardedEdits += await forgetStopLeftovers(conn, ids);
     for (const s of expired) {
+      // The tombstone stops older copies only: the server sending this very version again (a
+      // full pull of a stop it still keeps, say under a hold this console did not know of yet)
+      // brings it back, so a stop the server kept is never kept off this console for good.
       await conn.run(
         `INSERT INTO tombstones (kind, id, location_id, version) VALUES ('stop', ?, ?, ?)
          ON CONFLICT(kind, id) DO UPDATE SET version = max(version, excluded.version)`,
-        [text(s, 'id'), locationId, int(s, 'version')],
+        [text(s, 'id'), locationId, int(s, 'version') - 1],
       );
       out.deleted += (await conn.run('DELETE FROM stops WHERE id = ?', [text(s, 'id')])).changes;
     }
   }
 
   const stale = await conn.all(
-    'SELECT id, hidden_fields FROM stops WHERE location_id = ? AND window_end < ? AND pseudonymised = 0',
+    'SELECT id, hidden_fields FROM stops WHERE location_id = ? AND window_end < ? AND pseudonymised = 0 AND held = 0',
     [locationId, now - r.contactDays * day],
   );
   if (stale.length > 0) {
@@ -96,7 +102,8 @@ async function sweepLocation(conn: SqlConnection, locationId: string, r: Locatio
   out.proofCopies += (await conn.run(
     `DELETE FROM proof_cache WHERE location_id = ? AND (cached_at < ?
        OR stop_id IN (SELECT id FROM stops WHERE location_id = ? AND (window_end < ? OR pseudonymised = 1))
-       OR stop_id NOT IN (SELECT id FROM stops WHERE location_id = ?))`,
-    [locationId, proofCutoff, locationId, proofCutoff, locationId],
+       OR stop_id NOT IN (SELECT id FROM stops WHERE location_id = ?))
+       AND stop_id NOT IN (SELECT id FROM stops WHERE location_id = ? AND held = 1)`,
+    [locationId, proofCutoff, locationId, proofCutoff, locationId, locationId],
   )).changes;
 }

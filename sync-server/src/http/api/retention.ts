@@ -3,12 +3,13 @@ import {
   locationRetentionClasses, retentionClasses, retentionClassSpecs, retentionDaysField,
 } from '@depotline/shared';
 import { z } from 'zod';
-import { checkPermission, deniedEvent } from '../../access/authorize';
+import { authorize, checkPermission, deniedEvent } from '../../access/authorize';
 import { requestApproval } from '../../approvals/requests';
 import { notFound } from '../../errors';
 import { locationRetentionView, placeLegalHold, type RetentionUpdateOutcome, updateLocationRetention } from '../../retention/admin';
 import { listLegalHolds, loadLegalHold } from '../../retention/legal-holds';
 import { globalRetention } from '../../retention/policy';
+import type { LiveFeed } from '../../sync/mutations/handler';
 import type { ServerContext } from '../../context';
 import { type Endpoint, endpoint } from '../endpoint';
 import { approvalRequired, requesterOf } from './approvals';
@@ -44,7 +45,7 @@ function retentionSettingsView(ctx: ServerContext): RetentionSettingsView {
  * `retention.manage`, a widening answered 202 with the approval request; holds `legalHold.manage`,
  * a release always 202. Refusals are audited by the pipeline.
  */
-export function retentionEndpoints(): Endpoint[] {
+export function retentionEndpoints(live: LiveFeed | null = null): Endpoint[] {
   return [
     endpoint({
       method: 'get',
@@ -83,7 +84,14 @@ export function retentionEndpoints(): Endpoint[] {
       body: LegalHoldCreate,
       status: 201,
       authorize: ({ params }) => ({ permission: 'legalHold.manage', locationId: params.locationId, action: 'legalHold.place' }),
-      handle: ({ ctx, caller, input: { params, body } }) => placeLegalHold(ctx, caller.actor, params.locationId, body),
+      handle: async ({ ctx, caller, input: { params, body } }) => {
+        // A customer hold looks the customer up (404 when they have no stop here): that answer
+        // is a privacy search, so it needs privacy.manage as well, checked before the lookup.
+        if (body.scope === 'customer') {
+          await authorize(ctx, caller.actor, caller.profile, { permission: 'privacy.manage', locationId: params.locationId, action: 'legalHold.place' });
+        }
+        return placeLegalHold(ctx, caller.actor, params.locationId, body, live);
+      },
       present: (hold) => ({ hold }),
     }),
     /**

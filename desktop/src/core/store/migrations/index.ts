@@ -6,9 +6,10 @@ import { migration0005 } from './0005-fleet-retired';
 import { migration0006 } from './0006-delivery-checks';
 import { migration0007 } from './0007-proof-cache';
 import { migration0008 } from './0008-retention';
+import { migration0009 } from './0009-held-stops';
 import type { Migration } from './migration';
 
 /** Every schema step, oldest first. Append only: a shipped migration never changes. */
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]?.version ?? 0;
