@@ -1,14 +1,12 @@
-import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendAudit, systemActor } from '../src/audit/audit-log';
 import { signCheckpoint } from '../src/audit/checkpoints';
 import { pruneAuditLog } from '../src/audit/retention';
 import { verifyAuditLog } from '../src/audit/verify-checkpoints';
-import type { ServerContext } from '../src/context';
 import { auditAppendOnlyStatus } from '../src/db/roles';
-import { createTestContext, type TestEnv } from './harness';
-import { asSuperuser, roleSeparatedEnv } from './pg-roles';
+import { ageCheckpointRegister } from './audit-register';
+import { ownerUrl, roleSeparatedContexts } from './pg-roles';
 
 /*
  * PostgreSQL with role separation (docs/operations.md, "Database roles"): the server's runtime
@@ -17,24 +15,11 @@ import { asSuperuser, roleSeparatedEnv } from './pg-roles';
  */
 
 describe('audit prune under PostgreSQL role separation', () => {
-  const tag = crypto.randomBytes(4).toString('hex');
-  const ownerRole = `depotline_owner_${tag}`;
-  const runtimeRole = `depotline_app_${tag}`;
-  let env: TestEnv | null = null;
-  let ctx: ServerContext | null = null;
-  afterEach(async () => {
-    await ctx?.db.destroy();
-    await env?.dispose();
-    ctx = null;
-    env = null;
-    await asSuperuser([`drop role if exists ${runtimeRole}`, `drop role if exists ${ownerRole}`]);
-  });
+  const roles = roleSeparatedContexts();
 
   it('the runtime role cannot delete audit entries, but prunes an anchored prefix through the owner function', async () => {
-    env = await roleSeparatedEnv(ownerRole, runtimeRole);
-    ctx = await createTestContext(env);
-    const c = ctx;
-    expect(await auditAppendOnlyStatus(c.db, 'postgres')).toMatchObject({ byRole: true, role: runtimeRole });
+    const { env, ctx: c } = await roles.open();
+    expect(await auditAppendOnlyStatus(c.db, 'postgres')).toMatchObject({ byRole: true, role: roles.runtimeRole });
 
     const t0 = Date.UTC(2024, 0, 1);
     c.now = () => t0 + 800 * 86_400_000;
@@ -43,6 +28,8 @@ describe('audit prune under PostgreSQL role separation', () => {
     }
     expect((await signCheckpoint(c)).status).toBe('signed');
     await expect(sql`delete from audit_log where seq <= 10`.execute(c.db)).rejects.toThrow(/permission denied/);
+    // An anchor needs a checkpoint registered a day ago by the database's clock (the owner ages it here).
+    await ageCheckpointRegister(c.db, undefined, ownerUrl(env));
 
     expect(await pruneAuditLog(c, t0 + 400 * 86_400_000)).toEqual({ deleted: 10, anchorSeq: 11 });
     // Still no direct way: the gate is the anchor, the privilege the owner's.

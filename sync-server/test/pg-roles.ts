@@ -2,9 +2,12 @@
  * PostgreSQL role separation for tests (docs/operations.md, "Database roles"): an owner role
  * that migrates and a runtime role the server runs as, on a fresh test database.
  */
+import crypto from 'node:crypto';
 import pg from 'pg';
+import { afterEach } from 'vitest';
 import type { ServerConfig } from '../src/config';
-import { createTestEnv, type TestEnv } from './harness';
+import type { ServerContext } from '../src/context';
+import { createTestContext, createTestEnv, type TestEnv } from './harness';
 
 /** The same connection string, signing in as `role` (test roles have no password). */
 export function asRole(url: string, role: string): string {
@@ -38,4 +41,35 @@ export async function roleSeparatedEnv(ownerRole: string, runtimeRole: string): 
     kind: 'postgres', url: asRole(base.databaseUrl!, runtimeRole), migrationUrl: asRole(base.databaseUrl!, ownerRole),
   };
   return { ...base, config: { ...base.config, database } };
+}
+
+/** The owner role's connection string of an environment made by `roleSeparatedEnv`. */
+export function ownerUrl(env: TestEnv): string {
+  if (env.config.database.kind !== 'postgres' || !env.config.database.migrationUrl) throw new Error('not a role-separated PostgreSQL environment');
+  return env.config.database.migrationUrl;
+}
+
+/**
+ * For a describe block: `open()` gives a role-separated environment and the server's context
+ * on it (running as the runtime role); after each test both are closed and the roles dropped.
+ */
+export function roleSeparatedContexts(): { runtimeRole: string; open(): Promise<{ env: TestEnv; ctx: ServerContext }> } {
+  const tag = crypto.randomBytes(4).toString('hex');
+  const ownerRole = `depotline_owner_${tag}`;
+  const runtimeRole = `depotline_app_${tag}`;
+  let opened: { env: TestEnv; ctx: ServerContext } | null = null;
+  afterEach(async () => {
+    await opened?.ctx.db.destroy();
+    await opened?.env.dispose();
+    opened = null;
+    await asSuperuser([`drop role if exists ${runtimeRole}`, `drop role if exists ${ownerRole}`]);
+  });
+  return {
+    runtimeRole,
+    async open() {
+      const env = await roleSeparatedEnv(ownerRole, runtimeRole);
+      opened = { env, ctx: await createTestContext(env) };
+      return opened;
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../test/admin-cli';
 import { removeAppendOnlyGuards } from '../../test/audit-chain';
+import { ageCheckpointRegister } from '../../test/audit-register';
 import { buildUser } from '../../test/factories';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
@@ -57,6 +58,8 @@ describe.each(backends)('audit-log retention (%s)', (backend) => {
     await append(2, t0 + 2 * day);
     await append(3, cutoff + day);
     await sign();
+    // Registered two days ago by the database's clock: an anchor needs a checkpoint a day old.
+    await ageCheckpointRegister(ctx.db);
   });
   afterEach(async () => {
     await ctx.db.destroy();
@@ -139,6 +142,53 @@ describe.each(backends)('audit-log retention (%s)', (backend) => {
     await expect(sql`delete from audit_anchors`.execute(ctx.db)).rejects.toThrow(/append-only/);
     expect(hash12).toHaveLength(64);
     expect(await verify()).toMatchObject({ ok: true });
+  });
+
+  it('the database keeps the audit floor by its own clock: no anchor over, and no deletion of, an entry younger than 365 days', async () => {
+    // Entries 26 and 27 written now (real time); 28 appended with a made-up old time, then signed.
+    await append(2, Date.now());
+    await append(1, t0);
+    await sign();
+    await ageCheckpointRegister(ctx.db);
+    const hashOf = async (seq: number) => (await ctx.db.selectFrom('audit_log').select('hash').where('seq', '=', seq).executeTakeFirstOrThrow()).hash;
+    const anchor = { prune_seq: 28, pruned_at: now, checkpoint_file: 'x', note_file: 'y' };
+    // At a signed checkpoint of the log as it is, yet the prefix holds entries 26 and 27.
+    await expect(ctx.db.insertInto('audit_anchors').values({ ...anchor, first_seq: 29, prev_hash: await hashOf(28) }).execute()).rejects.toThrow(/older than 365 days/);
+    // The server's prune, asked for a cutoff past them (its clock moved on), stops at the old prefix.
+    ctx.now = () => Date.now() + 400 * day;
+    expect(await pruneAuditLog(ctx, Date.now() + 10 * day)).toEqual({ deleted: 25, anchorSeq: 26 });
+    // Without the anchor check (the owner may drop it), a young entry below an anchor still cannot be deleted.
+    if (backend === 'postgres') await sql`drop trigger audit_anchors_check on audit_anchors`.execute(ctx.db);
+    else await sql`drop trigger audit_anchors_check`.execute(ctx.db);
+    await ctx.db.insertInto('audit_anchors').values({ ...anchor, first_seq: 29, prev_hash: await hashOf(28) }).execute();
+    await expect(sql`delete from audit_log where seq = 27`.execute(ctx.db)).rejects.toThrow(/older than 365 days/);
+    expect(await seqs()).toEqual([26, 27, 28, 29]);
+  });
+
+  it('an anchor needs a checkpoint the database registered at least a day ago, and only the database dates the register', async () => {
+    // Entries 26 and 27 are old, and signed just now.
+    await append(2, t0 + 3 * day);
+    await sign();
+    const hash27 = (await ctx.db.selectFrom('audit_log').select('hash').where('seq', '=', 27).executeTakeFirstOrThrow()).hash;
+    ctx.now = () => Date.now();
+    // The prune passes over the fresh checkpoint and ends at the one of size 25.
+    expect(await pruneAuditLog(ctx, Date.now() - 400 * day)).toEqual({ deleted: 25, anchorSeq: 26 });
+    await expect(ctx.db.insertInto('audit_anchors').values({ first_seq: 28, prev_hash: hash27, prune_seq: 28, pruned_at: now, checkpoint_file: 'x', note_file: 'y' }).execute())
+      .rejects.toThrow(/registered at least 24 hours ago/);
+    await expect(sql`update audit_checkpoints set recorded_at = 0 where size = 27`.execute(ctx.db)).rejects.toThrow(/append-only/);
+    // A day later the checkpoint of size 27 may be used.
+    await ageCheckpointRegister(ctx.db);
+    expect(await pruneAuditLog(ctx, Date.now() - 400 * day)).toEqual({ deleted: 2, anchorSeq: 28 });
+
+    // A register row cannot be backdated by whoever inserts it: the database stamps or refuses it.
+    const row = { size: 29, key_id: 'other', key_name: 'other', root_hash: 'f'.repeat(64), file: 'other.checkpoint', signed_at: t0, recorded_at: 0 };
+    if (backend === 'postgres') {
+      await ctx.db.insertInto('audit_checkpoints').values(row).execute();
+      const stamped = await ctx.db.selectFrom('audit_checkpoints').select('recorded_at').where('key_id', '=', 'other').executeTakeFirstOrThrow();
+      expect(Number(stamped.recorded_at)).toBeGreaterThan(Date.now() - day);
+    } else {
+      await expect(ctx.db.insertInto('audit_checkpoints').values(row).execute()).rejects.toThrow(/records when it was registered/);
+    }
   });
 
   it('catches an insider: a middle row deleted, a prefix deleted without an anchor, the anchor deleted', async () => {

@@ -14,7 +14,9 @@ import { verifyAuditChain } from './verify';
  * audit period are deleted only as a prefix that
  *
  * - holds nothing written at or after the cutoff,
- * - ends exactly at a checkpoint signed with a trusted key (the largest one that fits), and
+ * - holds nothing younger than 365 days by the database's clock (the database refuses it too),
+ * - ends exactly at a checkpoint signed with a trusted key (the largest one that fits) and
+ *   registered at least a day ago by the database's clock (ditto), and
  * - was verified just before: the chain from the current anchor to the head, and the checkpoints
  *   the signer would have to extend (checkpoint-guard.ts).
  *
@@ -37,9 +39,20 @@ export interface AuditPruneResult {
 
 export type AuditPruneContext = Pick<ServerContext, 'db' | 'dbKind' | 'config' | 'checkpointKeys' | 'now' | 'log'>;
 
-/** Audit entries are never pruned younger than this, whatever the caller asks. */
+/** Audit entries are never pruned younger than this, whatever the caller asks (the database keeps the same floor, migration 0025). */
 export const minAuditRetentionDays = 365;
-const day = 86_400_000;
+/** A prune ends only at a checkpoint registered at least this long ago by the database's clock (migration 0025). */
+export const checkpointMinAgeHours = 24;
+const hour = 3_600_000;
+const day = 24 * hour;
+
+/** The database's clock in epoch ms: the one its audit floor is kept by. */
+async function databaseTime(ctx: AuditPruneContext): Promise<number> {
+  const query = ctx.dbKind === 'postgres'
+    ? sql<{ t: string | number }>`select (extract(epoch from now()) * 1000)::bigint as t`
+    : sql<{ t: string | number }>`select cast((julianday('now') - 2440587.5) * 86400000 as integer) as t`;
+  return Number((await query.execute(ctx.db)).rows[0]!.t);
+}
 
 /**
  * Deletes the audit entries written before `cutoff` (epoch ms) that form a verified prefix ending
@@ -53,11 +66,17 @@ export async function pruneAuditLog(ctx: AuditPruneContext, cutoff: number): Pro
   }
   const anchor = await readAuditAnchor(db);
   const start = anchor?.firstSeq ?? 1;
-  const recent = await db.selectFrom('audit_log').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', cutoff).executeTakeFirst();
+  // The database refuses to prune entries younger than the floor by its own clock (migration
+  // 0025), so a server clock running ahead never gets an anchor refused halfway through.
+  const dbNow = await databaseTime(ctx);
+  const before = Math.min(cutoff, dbNow - minAuditRetentionDays * day);
+  const recent = await db.selectFrom('audit_log').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', before).executeTakeFirst();
   const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirstOrThrow();
   const lastOld = recent?.seq === null || recent?.seq === undefined ? Number(head.seq) : Number(recent.seq) - 1;
   const checkpoint = await db.selectFrom('audit_checkpoints').select(['size', 'root_hash', 'file'])
-    .where('size', '>=', start).where('size', '<=', lastOld).orderBy('size', 'desc').limit(1).executeTakeFirst();
+    .where('size', '>=', start).where('size', '<=', lastOld)
+    .where((eb) => eb.or([eb('recorded_at', 'is', null), eb('recorded_at', '<=', dbNow - checkpointMinAgeHours * hour)]))
+    .orderBy('size', 'desc').limit(1).executeTakeFirst();
   if (!checkpoint) return { deleted: 0, anchorSeq: null };
   const size = Number(checkpoint.size);
 

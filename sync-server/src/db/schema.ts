@@ -272,8 +272,11 @@ export interface Database extends OutwardTables, LifecycleTables {
   };
   /** One row: the newest audit entry, so appends serialize and truncation is detectable. */
   audit_head: { id: number; seq: number; hash: string };
-  /** Every audit checkpoint the server signed; the signed note itself is a file outside the database. */
-  audit_checkpoints: { size: number; key_id: string; key_name: string; root_hash: string; file: string; signed_at: number };
+  /**
+   * Every audit checkpoint the server signed; the signed note itself is a file outside the database.
+   * 0025: `recorded_at` is set by the database when the row is registered (null: before 0025).
+   */
+  audit_checkpoints: { size: number; key_id: string; key_name: string; root_hash: string; file: string; signed_at: number; recorded_at: Generated<number | null> };
   /** 0007: one `keys rotate-field-key` run; its cursor moves with each batch (provisioning/field-key-rotation.ts). */
   field_key_rotations: {
     id: string;
