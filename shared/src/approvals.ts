@@ -5,6 +5,7 @@ import { GroupCreate, GroupId, type GroupShape, GroupUpdate, groupChangeWidens }
 import { IntegrationProfileChange } from './integrations';
 import { allPermissions, type Permission } from './permissions';
 import { ProofDeleteChange } from './proof-governance';
+import { PrivacyEraseChange } from './privacy-requests';
 import { LegalHoldReleaseChange, RetentionWidenChange } from './retention';
 
 /* ----------------------------------------------------------------------------------------
@@ -130,6 +131,7 @@ export const sensitiveActions = {
   'pod.delete': { change: ProofDeleteChange, title: 'Delete a proof of delivery for good (its key is destroyed)' },
   'retention.widen': { change: RetentionWidenChange, title: 'Keep a location\u2019s customer or delivery data longer than it does now' },
   'legalHold.release': { change: LegalHoldReleaseChange, title: 'Release a legal hold, so purge and erasure reach what it kept' },
+  'privacy.erase': { change: PrivacyEraseChange, title: 'Erase a customer under a privacy request, deleting delivery records or destroying proofs of delivery' },
 } as const satisfies Record<string, SensitiveActionSpec>;
 
 export type SensitiveActionKind = keyof typeof sensitiveActions;

@@ -84,6 +84,8 @@ export const ConsolePrivacyOutcome = z.object({
   holds: z.array(ConsoleHoldNotice).max(50),
   /** The server's words: what happened, or that nothing was found. */
   summary: z.string().max(2000),
+  /** Set when nothing happened yet: the erasure deletes stops or destroys proofs and waits for a second admin. */
+  approval: ApprovalView.optional(),
 });
 export type ConsolePrivacyOutcome = z.infer<typeof ConsolePrivacyOutcome>;
 

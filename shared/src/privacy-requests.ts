@@ -145,8 +145,24 @@ export type PrivacyRequestList = z.infer<typeof PrivacyRequestList>;
  */
 export const PrivacyEraseBody = z.object({
   mode: z.enum(['pseudonymise', 'delete']).default('pseudonymise'),
+  /**
+   * Why, for the second admin, when the erasure needs one (it deletes stops, or destroys proofs of
+   * delivery): the answer is then 202 with the `privacy.erase` approval request. Default: the request's
+   * kind, law and reference.
+   */
+  reason: z.string().trim().min(3).max(1000).optional(),
 }).strict();
 export type PrivacyEraseBody = z.infer<typeof PrivacyEraseBody>;
+
+/**
+ * The `privacy.erase` approval: the erasure of a request's customer that deletes stops or destroys
+ * proofs of delivery. At approval the customer is found again and holds read again, then erased.
+ */
+export const PrivacyEraseChange = z.object({
+  requestId: EntityId,
+  mode: z.enum(['pseudonymise', 'delete']),
+}).strict();
+export type PrivacyEraseChange = z.infer<typeof PrivacyEraseChange>;
 
 export const PrivacyEraseResult = z.object({
   request: PrivacyRequest,
@@ -160,6 +176,11 @@ export const PrivacyEraseResult = z.object({
   sharingFlagsRemoved: z.number().int().nonnegative(),
   /** Stops a legal hold kept, and the holds' reasons and owners. Empty: nothing was kept. */
   held: z.object({ stops: z.number().int().nonnegative(), holds: z.array(PrivacyHoldNotice) }),
+  /**
+   * The identifiers the stops were looked up by (their blind index): a stop whose stored phone could
+   * not be read as a number, or whose email differs from the one given, is not found.
+   */
+  foundBy: z.array(z.enum(['phone', 'email'])),
   /** Plain words for the admin: what happened, or that nothing was found. */
   summary: z.string(),
 });

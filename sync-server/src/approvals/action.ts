@@ -3,6 +3,7 @@ import type { AccessProfile } from '../access/access-profile';
 import type { AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
+import type { LiveFeed } from '../sync/mutations/handler';
 
 /** The request a handler sees: who asked (their access as it is now) and when. */
 export interface ApprovalRequester {
@@ -23,6 +24,13 @@ export interface ApplyCall {
   /** The request's id, named in the audit entries of the change. */
   approvalId: string;
   now: number;
+  /**
+   * Work that must wait until the decision has committed (files to remove, desktops to tell);
+   * run in order after the commit, best effort (a failure is logged, the change stays applied).
+   */
+  afterCommit: (work: () => Promise<void> | void) => void;
+  /** The server's live feed when the decision came over REST; null at the command line (desktops learn at their next pull). */
+  live: LiveFeed | null;
 }
 
 /**

@@ -2,6 +2,7 @@ import { type ApprovalRequest, type Permission, parseSensitiveChange, type Sensi
 import { type AccessProfile, loadAccessProfile } from '../access/access-profile';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
+import type { LiveFeed } from '../sync/mutations/handler';
 import { AppError, asAppError, forbidden, notFound } from '../errors';
 import type { SensitiveActionHandler } from './action';
 import { type ApprovalRow, type Decider, handlerOf, isSensitiveActionKind, missingAuthority, parseJsonList, presentApproval } from './authority';
@@ -40,7 +41,7 @@ const union = <T>(a: readonly T[], b: readonly T[]): T[] => [...new Set([...a, .
  * A change that went stale marks the request `stale` (audited) and applies nothing; a change
  * whose apply fails leaves no decision behind.
  */
-export async function decideApproval(ctx: ServerContext, decider: Decider, id: string, input: DecisionInput): Promise<ApprovalRequest> {
+export async function decideApproval(ctx: ServerContext, decider: Decider, id: string, input: DecisionInput, live: LiveFeed | null = null): Promise<ApprovalRequest> {
   const action = input.approve ? 'approval.approve' : 'approval.deny';
   await expireDueApprovals(ctx);
   const row = await loadApproval(ctx.db, id);
@@ -51,6 +52,7 @@ export async function decideApproval(ctx: ServerContext, decider: Decider, id: s
   if (decider.kind === 'user' && decider.userId === row.requested_by) await refuse(ctx, actor, row, action, approvalOwnRequest());
   if (!isSensitiveActionKind(row.kind)) await refuse(ctx, actor, row, action, approvalStale(`the server no longer knows changes of kind ${row.kind}`));
 
+  const afterCommit: (() => Promise<void> | void)[] = [];
   try {
     const outcome = await ctx.db.transaction().execute(async (trx) => {
       const now = ctx.now();
@@ -98,7 +100,7 @@ export async function decideApproval(ctx: ServerContext, decider: Decider, id: s
         return { kind: 'stale' as const, reason: stale };
       }
       const applied = handler.apply
-        ? await handler.apply({ ctx, trx, requester: requesterActor, requesterProfile, approvalId: id, now }, change!)
+        ? await handler.apply({ ctx, trx, requester: requesterActor, requesterProfile, approvalId: id, now, afterCommit: (w) => void afterCommit.push(w), live }, change!)
         : { usableOnceUntil: row.expires_at };
       await auditApproval(trx, actor, row, { action, outcome: 'ok', details: { note: input.note ?? null, requestedBy: row.requested_by_label, applied } }, now);
       return { kind: 'decided' as const };
@@ -111,6 +113,13 @@ export async function decideApproval(ctx: ServerContext, decider: Decider, id: s
     const error = asAppError(err);
     await ctx.db.transaction().execute((trx) => auditApproval(trx, actor, row, { action, outcome: 'failed', details: { error: error.code } }, ctx.now()));
     throw err;
+  }
+  for (const work of afterCommit) {
+    try {
+      await work();
+    } catch (err) {
+      ctx.log.error('work after an approved change failed; the change stays applied', { approvalId: id, error: err instanceof Error ? err.message : String(err) });
+    }
   }
   const after = (await loadApproval(ctx.db, id))!;
   return presentApproval(after, decider, ctx.now());

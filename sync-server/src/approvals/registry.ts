@@ -4,6 +4,7 @@ import { factorsReset } from './actions/factors-reset';
 import { integrationProfile } from './actions/integration-profile';
 import { mfaDisable } from './actions/mfa-disable';
 import { privilegedGrant } from './actions/privileged-grant';
+import { privacyErase } from './actions/privacy-erase';
 import { legalHoldRelease } from './actions/legal-hold-release';
 import { proofDelete } from './actions/proof-delete';
 import { retentionWiden } from './actions/retention-widen';
@@ -23,4 +24,5 @@ export const approvalHandlers: SensitiveActionRegistry = {
   'pod.delete': proofDelete,
   'retention.widen': retentionWiden,
   'legalHold.release': legalHoldRelease,
+  'privacy.erase': privacyErase,
 };

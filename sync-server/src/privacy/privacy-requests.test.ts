@@ -1,16 +1,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type PrivacyEraseResult, type PrivacyRectifyResult, type PrivacyRequest, privacyDueAt } from '@depotline/shared';
+import { type ApprovalRequired, type PrivacyEraseResult, type PrivacyRectifyResult, type PrivacyRequest, privacyDueAt } from '@depotline/shared';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminJson } from '../../test/admin-cli';
 import { parseCsv } from '../../test/export-files';
 import { backends } from '../../test/harness';
+import { seedPhotoProof } from '../../test/proof-seed';
 import { buildWorld, connectSocket, insertRoute, insertUser, openSession, rest, type TestSocket, type World } from '../../test/world';
 import { createGrant } from '../access/grants';
-import { sealProof } from '../proofs/envelope';
-import { insertProof, newProofId } from '../proofs/records';
 import { proofFileStore, proofStorageKey } from '../proofs/storage';
 import { recordChange } from '../sync/change-log';
 import { encryptNewStopPii } from '../sync/stop-pii';
@@ -19,7 +18,8 @@ import { phoneKey } from './blind-index';
 /**
  * The register of data subject requests on a real server (both engines): deadlines, who may see a
  * request, the right-of-access ZIP, erasure through the stop-erasure mechanism (holds respected,
- * proofs, links, queued webhooks, consents gone, the request forgetting the customer, sockets told),
+ * proofs, links, queued webhooks, consents gone, the request forgetting the customer, sockets told;
+ * destroying proofs or deleting stops only once a second admin approved),
  * rectification, and bad input.
  */
 
@@ -31,6 +31,7 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
   let w: World;
   let adminB: string;
   let adminAB: string;
+  let approverAB: string;
   const tag = crypto.randomBytes(3).toString('hex');
   const ann: Customer = { customerName: `Ann Erasable ${tag}`, phone: '+44 7700 900123', email: `ann.${tag}@example.com`, address: `1 Secret Lane ${tag}` };
   const bob: Customer = { customerName: `=HYPERLINK("http://evil.example/"&A1) ${tag}`, phone: '+44 7700 900456', email: `bob.${tag}@example.com`, address: `2 Other Road ${tag}` };
@@ -48,21 +49,18 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     });
   }
 
-  async function seedPhoto(stopId: string, locationId: string): Promise<string> {
-    const { ctx } = w;
-    const id = newProofId();
-    const sealed = sealProof(ctx, photo, id);
-    await proofFileStore(ctx).put(proofStorageKey(id), sealed.ciphertext);
-    await insertProof(ctx, ctx.db, {
-      id, stopId, locationId, kind: 'photo', capturedBy: { userId: w.users.driver.id, label: w.users.driver.username },
-      deviceTime: ctx.now(), serverTime: ctx.now(), gps: { lat: 51.5, lng: -0.12, accuracyM: 5 }, distanceM: 3, suspicious: false,
-      file: { contentType: 'image/jpeg', size: photo.byteLength, sha256: crypto.createHash('sha256').update(photo).digest('hex'), wrappedKey: sealed.wrappedKey, storageKey: proofStorageKey(id) },
-      detail: {},
-    });
-    return id;
-  }
+  const seedPhoto = (stopId: string, locationId: string) => seedPhotoProof(w, stopId, locationId, photo);
 
   const create = (token: string, body: Record<string, unknown>) => rest(w, 'POST', '/privacy/requests', token, body);
+  /** An erasure that destroys proofs or deletes stops: asked (202), approved by a second admin; the request as it is then. */
+  async function eraseApproved(id: string, token: string, body: Record<string, unknown>): Promise<PrivacyRequest> {
+    const asked = await rest(w, 'POST', `/privacy/requests/${id}/erase`, token, body);
+    expect(asked.status).toBe(202);
+    const approval = (asked.body as unknown as ApprovalRequired).approval;
+    expect(approval.kind).toBe('privacy.erase');
+    expect((await rest(w, 'POST', `/approvals/${approval.id}/approve`, approverAB, {})).status).toBe(200);
+    return (await rest(w, 'GET', `/privacy/requests/${id}`, token)).body as unknown as PrivacyRequest;
+  }
   const admin = () => w.users.admin.token;
 
   beforeAll(async () => {
@@ -73,6 +71,9 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     const ab = await insertUser(w.ctx, 'admin-ab');
     await createGrant(w.ctx, operator, { userId: ab, role: 'admin', locationIds: [w.A, w.B] });
     adminAB = (await openSession(w.ctx, ab)).token;
+    const ab2 = await insertUser(w.ctx, 'admin-ab-2');
+    await createGrant(w.ctx, operator, { userId: ab2, role: 'admin', locationIds: [w.A, w.B] });
+    approverAB = (await openSession(w.ctx, ab2)).token;
     await insertRoute(w.ctx, w.A, 'route-a3', null);
     // Ann: two stops at A (phone written two ways), one at B; Bob: one at A.
     await insertCustomerStop(w.A, w.routes.A1, 'ann-a1', ann);
@@ -175,7 +176,7 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     expect(stored.actions.map((a) => a.action)).toEqual(['received', 'accessExport']);
   });
 
-  it('erasure: every stop not under a hold loses the customer, with proofs, links, queued webhooks and consents; the hold is named; sockets are told', async () => {
+  it('erasure: every stop not under a hold loses the customer, with proofs, links, queued webhooks and consents; the hold is named; sockets are told; a second admin approved it first (proofs go)', async () => {
     const { ctx } = w;
     const proofId = await seedPhoto('ann-a2', w.A);
     const now = ctx.now();
@@ -211,14 +212,13 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     const socket: TestSocket = await connectSocket(w.server.url, w.users.dispatcher.token);
     try {
       const r = (await create(adminAB, { kind: 'erasure', law: 'gdpr', locationIds: [w.A, w.B], subject: { customerName: ann.customerName, phone: ann.phone, email: ann.email } })).body as unknown as PrivacyRequest;
-      const res = await rest(w, 'POST', `/privacy/requests/${r.id}/erase`, adminAB, {});
-      expect(res.status).toBe(200);
-      const out = res.body as unknown as PrivacyEraseResult;
-      expect(out).toMatchObject({ stopsFound: 3, stopsErased: 2, trackingLinksDeleted: 1, webhookDeliveriesDropped: 1, consentsRemoved: 1, sharingFlagsRemoved: 1 });
-      expect(out.proofsDestroyed).toBeGreaterThanOrEqual(2);
-      expect(out.held.stops).toBe(1);
-      expect(out.held.holds).toEqual([{ holdId: 'hold-ann-b1', scope: 'stop', locationId: w.B, reason: 'Insurance claim 42 about a damaged parcel', owner: 'legal@depot.example' }]);
-      expect(out.request.status).toBe('open');
+      // Proofs would be destroyed: a second admin approves first, and the erasure runs then.
+      const done = await eraseApproved(r.id, adminAB, {});
+      const step = done.actions.at(-1)!;
+      expect(step.counts).toMatchObject({ stopsFound: 3, stopsErased: 2, stopsHeld: 1, trackingLinksDeleted: 1, webhookDeliveriesDropped: 1, consentsRemoved: 1, sharingFlagsRemoved: 1 });
+      expect(step.counts!.proofsDestroyed).toBeGreaterThanOrEqual(2);
+      expect(step.holds).toEqual([{ holdId: 'hold-ann-b1', scope: 'stop', locationId: w.B, reason: 'Insurance claim 42 about a damaged parcel', owner: 'legal@depot.example' }]);
+      expect(done.status).toBe('open');
 
       const stops = await ctx.db.selectFrom('stops').selectAll().where('id', 'in', ['ann-a1', 'ann-a2', 'ann-b1', 'bob-a1']).orderBy('id').execute();
       const byId = Object.fromEntries(stops.map((s) => [s.id, s]));
@@ -260,7 +260,7 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     }
   });
 
-  it('erasure in delete mode removes the stops (sockets get removed); a hold on the customer keeps their stops and consents', async () => {
+  it('erasure in delete mode, once approved, removes the stops (sockets get removed); a hold on the customer keeps their stops and consents', async () => {
     const { ctx } = w;
     const cat: Customer = { customerName: `Cat Deleted ${tag}`, phone: '+44 7700 900789', email: `cat.${tag}@example.com`, address: `4 Gone Way ${tag}` };
     const dan: Customer = { customerName: `Dan Held ${tag}`, phone: '+44 7700 900321', email: `dan.${tag}@example.com`, address: `5 Kept Close ${tag}` };
@@ -276,8 +276,9 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     const socket: TestSocket = await connectSocket(w.server.url, w.users.dispatcher.token);
     try {
       const rc = (await create(admin(), { kind: 'erasure', law: 'ccpa', locationIds: [w.A], subject: { email: cat.email } })).body as unknown as PrivacyRequest;
-      const outC = (await rest(w, 'POST', `/privacy/requests/${rc.id}/erase`, admin(), { mode: 'delete' })).body as unknown as PrivacyEraseResult;
-      expect(outC).toMatchObject({ stopsFound: 1, stopsErased: 1, request: { status: 'closed', subject: null } });
+      const doneC = await eraseApproved(rc.id, admin(), { mode: 'delete' });
+      expect(doneC).toMatchObject({ status: 'closed', subject: null });
+      expect(doneC.actions.at(-1)!.counts).toMatchObject({ stopsFound: 1, stopsErased: 1 });
       expect(await ctx.db.selectFrom('stops').select('id').where('id', '=', 'cat-a1').execute()).toEqual([]);
       await expect.poll(() => socket.received.some((c) => JSON.stringify(c).includes('"removed"') && JSON.stringify(c).includes('cat-a1')), { timeout: 15_000 }).toBe(true);
 

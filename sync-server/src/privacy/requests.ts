@@ -11,12 +11,14 @@ import { fieldAad } from '../crypto/field-cipher';
 import type { Db } from '../db/database';
 import type { Database } from '../db/schema';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
+import { normaliseEmail, normalisePhone } from './blind-index';
 
 /**
  * The register of data subject requests (docs/security-model.md "Data subject requests"): who
  * asked for what, under which law, by when it must be answered, and what was done. The customer a
- * request is about is kept field-encrypted (`subject_enc`) only while the request needs it: an
- * erasure sets it to null, so the register keeps no erased data. Steps (`actions`) hold counts,
+ * request is about is kept field-encrypted (`subject_enc`) only while the request needs it: a
+ * completed erasure sets it to null, in its own request and the customer's other requests at the
+ * same locations, so the register keeps no erased data. Steps (`actions`) hold counts,
  * never values. Everything here needs `privacy.manage` at every location the request covers; a
  * request that names a location the caller does not manage is answered as not found.
  */
@@ -184,6 +186,34 @@ export async function auditRequestStep(call: PrivacyCall, row: PrivacyRequestRow
   })), call.now);
 }
 
+/**
+ * A completed erasure forgets the customer in their other requests too: every request whose subject
+ * has the same phone or email (normalised, as the blind index is computed) and whose locations the
+ * erasure covered. Kind, law, dates, steps and counts stay; the subject is set to null. A request
+ * that also covers other locations keeps it (the customer's data there was not erased). Audited per
+ * request and location, without identifiers. Returns how many requests forgot the customer.
+ */
+export async function forgetCustomerInRequests(call: PrivacyCall, erasure: PrivacyRequestRow, subject: StoredSubject): Promise<number> {
+  const { ctx } = call;
+  const region = ctx.config.privacy.phoneRegion;
+  const phone = subject.phone !== null ? normalisePhone(subject.phone, region) : null;
+  const email = subject.email !== null ? normaliseEmail(subject.email) : null;
+  if (phone === null && email === null) return 0;
+  const covered = new Set(locationIdsOf(erasure));
+  const rows = await call.db.selectFrom('privacy_requests').selectAll().where('subject_enc', 'is not', null).where('id', '!=', erasure.id).execute();
+  const same = rows.filter((r) => {
+    if (!locationIdsOf(r).every((l) => covered.has(l))) return false;
+    const s = readSubject(ctx, r);
+    return s !== null && ((phone !== null && s.phone !== null && normalisePhone(s.phone, region) === phone)
+      || (email !== null && s.email !== null && normaliseEmail(s.email) === email));
+  });
+  for (const r of same) {
+    await call.db.updateTable('privacy_requests').set({ subject_enc: null, subject_erased_at: call.now, updated_at: call.now }).where('id', '=', r.id).execute();
+    await auditRequestStep(call, r, 'privacy.request.forget', { byRequest: erasure.id });
+  }
+  return same.length;
+}
+
 export async function getPrivacyRequest(call: PrivacyCall, id: string): Promise<PrivacyRequest> {
   const row = await loadPrivacyRequest(call, id, 'privacy.request.view');
   return presentPrivacyRequest(call.ctx, row, call.now);
@@ -214,7 +244,9 @@ export async function closePrivacyRequest(call: PrivacyCall, id: string, reason:
   if (row.status !== 'open') throw conflict(`The privacy request is closed already (${row.close_reason ?? 'closed'}).`);
   // An erasure answered as completed (nothing found, say) keeps no identifier of the customer either.
   const forget = row.kind === 'erasure' && reason === 'completed';
+  const subject = forget ? readSubject(call.ctx, row) : null;
   const next = await updatePrivacyRequest(call, row, { action: { action: 'close', at: call.now, by: call.actor.label }, close: reason, ...(forget ? { eraseSubject: true } : {}) });
+  if (subject) await forgetCustomerInRequests(call, row, subject);
   await auditRequestStep(call, row, 'privacy.request.close', { reason, overdue: call.now > Number(row.due_at) });
   return presentPrivacyRequest(call.ctx, next, call.now);
 }

@@ -13,6 +13,7 @@ import { RestTransport, segment, type RestMethod } from './rest';
 const HoldBody = z.object({ hold: LegalHold });
 const RetentionBody = z.object({ retention: LocationRetentionView });
 const RetentionOrApproval = z.union([ApprovalRequired, RetentionBody]);
+const EraseOrApproval = z.union([ApprovalRequired, PrivacyEraseResult]);
 
 /** The largest access export the console takes (a customer's stops and proof photos). */
 export const maxAccessExportBytes = 512 * 1024 * 1024;
@@ -58,8 +59,10 @@ export class PrivacyClient {
     return this.#json('POST', `/privacy/requests/${segment(id)}/close`, PrivacyRequest, body);
   }
 
-  erase(id: string, body: Partial<PrivacyEraseBody>): Promise<PrivacyEraseResult> {
-    return this.#json('POST', `/privacy/requests/${segment(id)}/erase`, PrivacyEraseResult, body);
+  /** Erased, or (202) waiting for a second admin because it deletes stops or destroys proofs. */
+  async erase(id: string, body: Partial<PrivacyEraseBody>): Promise<Held<PrivacyEraseResult>> {
+    const answer = await this.#json('POST', `/privacy/requests/${segment(id)}/erase`, EraseOrApproval, body);
+    return 'approvalRequired' in answer ? { approval: answer.approval } : { applied: answer };
   }
 
   rectify(id: string, body: PrivacyRectifyBody): Promise<PrivacyRectifyResult> {

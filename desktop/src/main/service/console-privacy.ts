@@ -3,6 +3,7 @@ import {
   type BridgeArgs, type ConsoleCustomerView, type ConsolePrivacyOutcome, type ConsolePrivacyRequestView, type CustomerIdentity,
   type PrivacyRequest, type SavedFileResult,
 } from '@depotline/shared';
+import { toApprovalView } from './governance-views';
 import { ConsoleError } from './console-error';
 import type { ActiveSession } from './console-session';
 import { writeExport, type ChooseSavePath } from './export-save';
@@ -84,7 +85,15 @@ export class ConsolePrivacy {
   async erasePrivacyRequest(args: BridgeArgs<'erasePrivacyRequest'>): Promise<ConsolePrivacyOutcome> {
     const { access, request } = await this.#request(args);
     if (request.kind !== 'erasure') throw new ConsoleError('bad_request', 'Only a request for erasure erases the customer\u2019s data. Register one for this customer first.');
-    const done = await translate(access.client.erase(request.id, args.mode ? { mode: args.mode } : {}));
+    const held = await translate(access.client.erase(request.id, args.mode ? { mode: args.mode } : {}));
+    if ('approval' in held) {
+      return this.#done({
+        request: toRequestView(request, access.names, access.managed), stopsFound: 0, stopsChanged: 0, heldStops: 0, holds: [],
+        summary: 'Nothing is erased yet: this erasure deletes delivery records or destroys proofs of delivery, so a second admin must approve it. It runs when they do.',
+        approval: toApprovalView(held.approval, access.names),
+      });
+    }
+    const done = held.applied;
     return this.#done({
       request: toRequestView(done.request, access.names, access.managed), stopsFound: done.stopsFound, stopsChanged: done.stopsErased,
       heldStops: done.held.stops, holds: done.held.holds.slice(0, 50).map((h) => toHoldNotice(h, access.names)), summary: done.summary.slice(0, 2000),

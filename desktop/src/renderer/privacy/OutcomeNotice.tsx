@@ -13,9 +13,13 @@ export function OutcomeNotice({ outcome, onDismiss }: { outcome: ConsolePrivacyO
         <strong>{erasure ? 'Erasure' : 'Correction'}: {outcome.summary}</strong>
         <button type="button" className="link-button" onClick={onDismiss}>Dismiss</button>
       </div>
-      <p className="muted" data-testid="outcome-counts">
-        {outcome.stopsFound} {outcome.stopsFound === 1 ? 'stop' : 'stops'} found, {outcome.stopsChanged} {erasure ? 'erased' : 'corrected'}
-      </p>
+      {outcome.approval
+        ? <p className="muted" data-testid="outcome-pending">Waiting for approval by a second admin (request {outcome.approval.id}).</p>
+        : (
+          <p className="muted" data-testid="outcome-counts">
+            {outcome.stopsFound} {outcome.stopsFound === 1 ? 'stop' : 'stops'} found, {outcome.stopsChanged} {erasure ? 'erased' : 'corrected'}
+          </p>
+        )}
       {outcome.holds.length > 0 && <HoldsKept holds={outcome.holds} stops={outcome.heldStops} />}
       {outcome.request.status === 'closed' && <p className="muted">The request is closed{outcome.request.subject === null ? ' and keeps none of the customer\u2019s data' : ''}.</p>}
     </div>

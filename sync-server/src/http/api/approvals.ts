@@ -7,6 +7,7 @@ import type { ApprovalRequester } from '../../approvals/action';
 import type { Decider } from '../../approvals/authority';
 import { decideApproval } from '../../approvals/decide';
 import { getApproval, listApprovals, requestApproval, withdrawApproval } from '../../approvals/requests';
+import type { LiveFeed } from '../../sync/mutations/handler';
 import { type Endpoint, endpoint } from '../endpoint';
 
 const ApprovalParams = z.object({ id: z.string().min(1).max(64) });
@@ -23,7 +24,7 @@ export const approvalRequired = (approval: ApprovalRequest): ApprovalRequired =>
  * decided per request inside approvals/ (the locations it touches, what it hands out), so no
  * single permission check stands on these endpoints.
  */
-export function approvalEndpoints(): Endpoint[] {
+export function approvalEndpoints(live: LiveFeed | null = null): Endpoint[] {
   return [
     endpoint({
       method: 'get',
@@ -52,7 +53,7 @@ export function approvalEndpoints(): Endpoint[] {
       path: '/approvals/:id/approve',
       params: ApprovalParams,
       body: ApprovalDecision,
-      handle: ({ ctx, caller, input }) => decideApproval(ctx, deciderOf(caller), input.params.id, { approve: true, note: input.body.note }),
+      handle: ({ ctx, caller, input }) => decideApproval(ctx, deciderOf(caller), input.params.id, { approve: true, note: input.body.note }, live),
       present: (approval) => ({ approval }),
     }),
     endpoint({

@@ -39,13 +39,13 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
   const loginThrottle = new LoginThrottle();
   const endpoints: Endpoint[] = [
     ...integrationOrderEndpoints(deps.live),
-    ...syncEndpoints(deps.live), ...deliveryCheckEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
+    ...syncEndpoints(deps.live), ...deliveryCheckEndpoints(deps.live), ...grantEndpoints(), ...approvalEndpoints(deps.live), ...groupEndpoints(), ...auditEndpoints(), ...authEndpoints(loginThrottle), ...sessionEndpoints(),
     ...webhookEndpoints(), ...trackingLinkEndpoints(),
     ...securityKeyEndpoints({ loginThrottle }), ...accountEndpoints(), ...deviceEndpoints(), ...exportEndpoints(), ...integrationEndpoints(),
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
     ...proofGovernanceEndpoints(),
-    ...retentionEndpoints(),
+    ...retentionEndpoints(deps.live),
     ...proofEndpoints(deps.live),
     ...privacyRequestEndpoints(deps.live),
     ...customerPrivacyEndpoints(deps.live),

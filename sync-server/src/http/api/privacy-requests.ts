@@ -9,13 +9,14 @@ import type { AuditEvent } from '../../audit/audit-log';
 import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
 import { type AccessExport, buildAccessExport } from '../../privacy/access-export';
-import { erasePrivacyRequest } from '../../privacy/request-erasure';
+import { type EraseOrApproval, eraseOrAskApproval } from '../../privacy/erasure-approval';
 import { rectifyPrivacyRequest } from '../../privacy/request-rectification';
 import {
   closePrivacyRequest, createPrivacyRequest, getPrivacyRequest, listPrivacyRequests, managesFor, type PrivacyCall,
 } from '../../privacy/requests';
 import type { LiveFeed } from '../../sync/mutations/handler';
 import { type Endpoint, endpoint } from '../endpoint';
+import { approvalRequired, requesterOf } from './approvals';
 
 /**
  * The register of data subject requests (docs/api.md "Privacy requests"). `privacy.manage` is
@@ -76,12 +77,14 @@ export function privacyRequestEndpoints(live: LiveFeed): Endpoint[] {
       path: '/privacy/requests/:requestId/erase',
       params: RequestParams,
       body: PrivacyEraseBody,
-      // Its own transactions: proof keys are destroyed first, then the stops and the request in one.
+      // Its own transactions. One that deletes stops or destroys proofs answers 202 with the `privacy.erase` approval request.
+      status: (r: EraseOrApproval) => (r.kind === 'approval' ? 202 : 200),
       handle: async (c) => {
-        const { result, touched } = await erasePrivacyRequest(callOf(c), c.input.params.requestId, c.input.body);
-        live.publish(touched).catch((err: unknown) => c.ctx.log.error('live feed failed after an erasure', { err: String(err) }));
-        return result;
+        const done = await eraseOrAskApproval(callOf(c), requesterOf(c.caller), c.input.params.requestId, c.input.body);
+        if (done.kind === 'erased') live.publish(done.touched).catch((err: unknown) => c.ctx.log.error('live feed failed after an erasure', { err: String(err) }));
+        return done;
       },
+      present: (r: EraseOrApproval) => (r.kind === 'approval' ? approvalRequired(r.approval) : r.result),
     }),
     endpoint({
       method: 'post',

@@ -135,9 +135,15 @@ describe.each(backends)('erasure reaches every console (%s server)', (backend) =
     const requestId = (created.body as { id: string }).id;
     const requestRow = await ctx.db.selectFrom('privacy_requests').selectAll().where('id', '=', requestId).executeTakeFirstOrThrow();
     secrets.push(...storedSecrets(requestRow));
-    const erased = await restCall(server.url, 'POST', `/privacy/requests/${requestId}/erase`, { token: adminToken, body: { mode: 'pseudonymise' } });
-    expect(erased.status).toBe(200);
-    expect(erased.body).toMatchObject({ stopsFound: 2, stopsErased: 2, proofsDestroyed: 1 });
+    // A proof would be destroyed: the erasure waits for a second admin, and runs when they approve.
+    const asked = await restCall(server.url, 'POST', `/privacy/requests/${requestId}/erase`, { token: adminToken, body: { mode: 'pseudonymise' } });
+    expect(asked.status).toBe(202);
+    const approver = await buildUser(ctx, { role: 'admin', locationIds: [A] });
+    const approverToken = (await restSignIn(server.url, ctx, approver)).tokens.accessToken;
+    const approvalId = (asked.body as { approval: { id: string } }).approval.id;
+    expect((await restCall(server.url, 'POST', `/approvals/${approvalId}/approve`, { token: approverToken, body: {} })).status).toBe(200);
+    const erased = await restCall(server.url, 'GET', `/privacy/requests/${requestId}`, { token: adminToken });
+    expect((erased.body as { actions: { counts?: Record<string, number> }[] }).actions.at(-1)!.counts).toMatchObject({ stopsFound: 2, stopsErased: 2, proofsDestroyed: 1 });
 
     // The online console hears it live; the offline one when it is back.
     const pseudonymised = async (c: Core) => (await Promise.all(customer.map(async (s) => (await c.store.stop(s.stopId))?.pseudonymised === true))).every(Boolean);
