@@ -19,7 +19,8 @@ export const widenNeedsApproval = 'Keeping data longer needs a second admin\u201
  * The depot's retention periods and legal holds on the Privacy screen. Reading needs any of
  * `privacy.manage`, `retention.manage` or `legalHold.manage` at the depot; a period is set with
  * `retention.manage` (lower at once, higher only through a second admin's approval, asked with a
- * reason), a hold placed or its release asked with `legalHold.manage`. Main checks these as last
+ * reason), a hold placed or its release asked with `legalHold.manage` (on a customer, with
+ * `privacy.manage` as well). Main checks these as last
  * synced before it asks the server, which decides again.
  */
 export class PrivacyRetention {
@@ -64,6 +65,10 @@ export class PrivacyRetention {
   async placeLegalHold(args: BridgeArgs<'placeLegalHold'>): Promise<ConsoleLegalHold> {
     const access = await this.#access(args.locationId, ['legalHold.manage']);
     const t = args.target;
+    // Finding a customer by phone or email is a privacy search: the server asks for privacy.manage too.
+    if (t.scope === 'customer' && !access.held.has('privacy.manage')) {
+      throw new ConsoleError('forbidden', 'Your access at this depot does not include finding customers, which a hold on a customer needs.');
+    }
     const body: LegalHoldCreate = t.scope === 'location' ? { scope: 'location', reason: args.reason, owner: args.owner }
       : t.scope === 'stop' ? { scope: 'stop', stopId: t.stopId, reason: args.reason, owner: args.owner }
         : { scope: 'customer', ...(t.customer.phone ? { phone: t.customer.phone } : { email: t.customer.email }), reason: args.reason, owner: args.owner };
