@@ -252,6 +252,80 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     expect((status.body as { results: { status: string }[] }).results[0]!.status).toBe('applied');
   });
 
+  it('a hold placed while the purge runs is honoured from the next batch on', async () => {
+    const ids = [...w.stops.A1, ...w.stops.A2].map((s) => s.id);
+    for (const [i, id] of ids.entries()) await w.ctx.db.updateTable('stops').set({ window_end: t0 - 100 * day + i * 1000 }).where('id', '=', id).execute();
+    // Batches of 2 stops; after the first one commits, a hold is placed on a stop of the second
+    // and one on the customer of the third. The feed here is a stand-in: it is the hook that runs
+    // between two batches (the real feed's sockets are tested above).
+    await w.ctx.db.updateTable('stops').set({ phone_bidx: 'late-customer' }).where('id', '=', ids[5]!).execute();
+    let placed = false;
+    const feed = { publish: async () => {
+      if (placed) return;
+      placed = true;
+      for (const [id, scope, stop, key] of [['late-stop', 'stop', ids[3]!, null], ['late-customer', 'customer', null, 'late-customer']] as const) {
+        await w.ctx.db.insertInto('legal_holds').values({
+          id, scope, location_id: w.A, stop_id: stop, customer_key: key, reason: 'Claim 7', owner: 'legal@example.test',
+          placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
+        }).execute();
+      }
+    } };
+    const report = await runPurge(w.ctx, feed, { batchSize: 2, locationIds: [w.A] });
+    expect(report.counts.contact).toBe(4);
+    expect(report.held).toBe(2);
+    const pseudonymised = async (id: string) => (await stopRow(w, id))!.pseudonymised_at !== null;
+    expect(await Promise.all(ids.map(pseudonymised))).toEqual([true, true, true, false, true, false]);
+    expect((await evidenceOf(w, 'contact')).map((e) => e.d.idsSha256)).toEqual([idsDigest(ids.slice(0, 2)), idsDigest([ids[2]!]), idsDigest([ids[4]!])]);
+
+    // A location hold placed mid-run stops the rest of that location's purge.
+    await endStops(t0 - 800 * day);
+    placed = false;
+    const feed2 = { publish: async () => {
+      if (placed) return;
+      placed = true;
+      await w.ctx.db.insertInto('legal_holds').values({
+        id: 'late-location', scope: 'location', location_id: w.A, stop_id: null, customer_key: null, reason: 'Audit', owner: 'legal@example.test',
+        placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
+      }).execute();
+    } };
+    const second = await runPurge(w.ctx, feed2, { batchSize: 2, locationIds: [w.A] });
+    expect(second.counts.delivery).toBe(2);
+    expect(await w.ctx.db.selectFrom('stops').select('id').where('location_id', '=', w.A).execute()).toHaveLength(4);
+  });
+
+  it('a delivery purge evidences the proofs whose keys go with the stops, and deletes the routes it empties', async () => {
+    await endStops(t0);
+    const proofId = await addProof(w, w.stops.A1[0]!.id, t0);
+    await w.ctx.db.updateTable('routes').set({ date: '2999-01-01' }).where('id', '=', w.routes.B1).execute();
+    await w.ctx.db.insertInto('legal_holds').values({
+      id: 'keep-a2', scope: 'stop', location_id: w.A, stop_id: w.stops.A2[0]!.id, customer_key: null, reason: 'Claim 9', owner: 'legal@example.test',
+      placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
+    }).execute();
+    const cursor = Number((await w.ctx.db.selectFrom('locations').select('version').where('id', '=', w.A).executeTakeFirstOrThrow()).version);
+    const dispatcher = await connectSocket(w.server.url, w.users.dispatcher.token);
+    try {
+      clock.set(t0 + 731 * day);
+      const report = await w.server.retentionPurge.runOnce();
+      expect(report?.counts).toMatchObject({ delivery: allStops().length - 1, proof: 1 });
+
+      const [proof, ...more] = await evidenceOf(w, 'proof');
+      expect(more).toEqual([]);
+      expect(proof!.d).toEqual({ class: 'proof', cutoff: t0 + day, mode: 'destroyKeys', count: 1, idsSha256: idsDigest([proofId]) });
+      expect(proof!.location_id).toBe(w.A);
+      expect(await w.ctx.db.selectFrom('proofs').select('id').execute()).toEqual([]);
+      expect(await verifyAuditChain(w.ctx.db)).toMatchObject({ ok: true });
+
+      // A1 is empty and dated before the cutoff: gone. A2 keeps a held stop; B1 is dated later.
+      expect((await w.ctx.db.selectFrom('routes').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual([w.routes.A2, w.routes.B1].sort());
+      const logged = await w.ctx.db.selectFrom('changes').select(['entity', 'entity_id']).where('location_id', '=', w.A).where('version', '>', cursor).where('entity', '=', 'route').execute();
+      expect(logged).toEqual([{ entity: 'route', entity_id: w.routes.A1 }]);
+      type Sent = { entity: string; data: { id: string; kind?: string } };
+      await expect.poll(() => (dispatcher.received as Sent[]).filter((c) => c.entity === 'removed' && c.data.kind === 'route').map((c) => c.data.id), { timeout: 10_000 }).toEqual([w.routes.A1]);
+    } finally {
+      dispatcher.disconnect();
+    }
+  });
+
   it('one process purges at a time: the job lease keeps a second one out', async () => {
     await endStops(t0 - 100 * day);
     expect(await purgeUnderLease(w.ctx, null, 'first')).toMatchObject({ counts: { contact: 9 } });

@@ -3,29 +3,33 @@ import { sql } from 'kysely';
 import { systemActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { LiveFeed, Touched } from '../sync/mutations/handler';
-import { activeHolds, type ActiveHolds, isHeld } from './holds';
 import { effectiveRetention, retentionCutoff } from './policy';
 import { purgeGlobalClasses, type PurgeReport } from './purge-global';
 
-export type { PurgeCounts, PurgeReport } from './purge-global';
-import { deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, purgeAction, recordEvidence, removeProofFiles } from './stop-erasure';
+import { deleteEmptiedRoutes, deleteStops, destroyProofKeys, type EvidenceMode, inIdList, pseudonymiseStops, purgeAction, recordEvidence, removeProofFiles } from './stop-erasure';
 
 /**
  * The retention purge (docs/operations.md, "Retention"): for every location and class, what is
  * past its period goes, in batches. Each batch is ONE transaction holding its writes and its
  * evidence entry (class, location, cutoff, count, hash over the ids), so a crash between batches
  * leaves whole batches done and evidenced and the next run carries on with what is left: nothing
- * is evidenced twice or without its deletion. What a legal hold covers is skipped.
+ * is evidenced twice or without its deletion. What a legal hold covers is skipped: the holds are
+ * read once per location, and each batch's transaction reads them again, so a hold placed while
+ * a purge runs is honoured from the next batch on.
  *
  * - contact: stops whose `window_end` is past the contact period are pseudonymised;
- * - delivery: stops past the delivery period are deleted (desktops get `removed`);
+ * - delivery: stops past the delivery period are deleted (desktops get `removed`), with evidence of
+ *   class `proof` for the proofs whose keys go with them, and the routes left with no stop whose
+ *   date is before the cutoff's;
  * - proof: proofs past the proof period (from `created_at`) are destroyed by key destruction;
  * - trackingLink: links past the period (from `expires_at`) and their view counts are deleted;
  * - positionHistory: positions past the period (from `recorded_at`) are deleted;
  * - session, integrationLog, audit: server-wide (purge-global.ts).
  */
 
+export type { PurgeCounts, PurgeReport } from './purge-global';
 export { purgeAction } from './stop-erasure';
+type Trx = Parameters<typeof pseudonymiseStops>[0];
 export const defaultPurgeBatch = 5000;
 
 export interface PurgeOptions {
@@ -50,7 +54,15 @@ interface ClassPurge {
   /** The next candidates after `cursor`, oldest first, older than `cutoff`. */
   next(ctx: ServerContext, locationId: string, cutoff: number, cursor: Cursor, limit: number): Promise<(Candidate & { at: number })[]>;
   /** Removes them in the batch's transaction; returns the ids actually removed, and what to broadcast or clean after commit. */
-  apply(trx: Parameters<typeof pseudonymiseStops>[0], ctx: ServerContext, locationId: string, ids: string[], now: number): Promise<{ ids: string[]; touched?: Touched[]; files?: { storage_key: string | null }[] }>;
+  apply(trx: Parameters<typeof pseudonymiseStops>[0], ctx: ServerContext, locationId: string, ids: string[], now: number, cutoff: number): Promise<Applied>;
+}
+
+interface Applied {
+  ids: string[];
+  touched?: Touched[];
+  files?: { storage_key: string | null }[];
+  /** Proofs whose keys went with their stops (evidenced as class `proof`). */
+  proofs?: number;
 }
 
 /** Keyset paging over (age, id): rows after the last one of the previous batch (held ones stay behind it). */
@@ -72,12 +84,18 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
   delivery: {
     mode: 'delete',
     next: (ctx, locationId, cutoff, cursor, limit) => stopsDue(ctx, { locationId, cutoff, cursor, limit, withContactOnly: false }),
-    apply: async (trx, ctx, locationId, ids, now) => {
-      // Proofs still alive on these stops lose their keys first; their rows go with the stop.
+    apply: async (trx, ctx, locationId, ids, now, cutoff) => {
+      // Proofs still alive on these stops lose their keys first, evidenced as proofs; their rows go with the stop.
       const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'stop_id', ids)).where('deleted_at', 'is', null).execute();
-      await destroyProofKeys(trx, ctx.dbKind, alive.map((p) => p.id), systemActor, now);
+      if (alive.length > 0) {
+        const proofIds = alive.map((p) => p.id);
+        await destroyProofKeys(trx, ctx.dbKind, proofIds, systemActor, now);
+        await recordEvidence(trx, ctx, { action: purgeAction, class: 'proof', locationId, cutoff, mode: 'destroyKeys', ids: proofIds });
+      }
       const touched = await deleteStops(trx, ctx, locationId, ids, now);
-      return { ids: touched.map((t) => t.id), touched, files: alive };
+      const routeIds = [...new Set(touched.map((t) => t.removed?.routeId).filter((r): r is string => typeof r === 'string'))];
+      const routes = await deleteEmptiedRoutes(trx, ctx, locationId, routeIds, new Date(cutoff).toISOString().slice(0, 10), now);
+      return { ids: touched.map((t) => t.id), touched: [...touched, ...routes], files: alive, proofs: alive.length };
     },
   },
   contact: {
@@ -135,22 +153,45 @@ const classOrder: readonly LocationRetentionClass[] = ['delivery', 'contact', 'p
 /** What the holds of a location keep: all of it, or these stops (held themselves, or their customer's by either blind index). */
 interface Kept {
   location: boolean;
-  stopIds: ReadonlySet<string>;
+  stopIds: Set<string>;
+  /** The holds these come from: a hold not among them was placed since and is read again. */
+  holdIds: Set<string>;
+}
+
+type HoldRow = { id: string; scope: string; stop_id: string | null; customer_key: string | null };
+
+const activeHoldRows = (db: Trx, locationId: string): Promise<HoldRow[]> => db.selectFrom('legal_holds')
+  .select(['id', 'scope', 'stop_id', 'customer_key']).where('location_id', '=', locationId).where('released_at', 'is', null).execute();
+
+/** Adds holds to what is kept: a location hold keeps everything; customer holds through the blind-index columns (indexed). */
+async function keep(db: Trx, locationId: string, kept: Kept, rows: readonly HoldRow[]): Promise<void> {
+  const keys: string[] = [];
+  for (const r of rows) {
+    kept.holdIds.add(r.id);
+    if (r.scope === 'location') kept.location = true;
+    else if (r.scope === 'stop' && r.stop_id !== null) kept.stopIds.add(r.stop_id);
+    else if (r.scope === 'customer' && r.customer_key !== null) keys.push(r.customer_key);
+  }
+  if (kept.location || keys.length === 0) return;
+  const stops = await db.selectFrom('stops').select('id').where('location_id', '=', locationId)
+    .where((eb) => eb.or([eb('phone_bidx', 'in', keys), eb('email_bidx', 'in', keys)])).execute();
+  for (const r of stops) kept.stopIds.add(r.id);
 }
 
 /**
- * The stops the location's holds cover, found once per run: customer holds through the blind
- * index columns (indexed), so no batch reads a stop's keys. The same test as `isHeld`.
+ * Inside a batch's transaction: holds placed since the run read them (ids it has not seen) are
+ * added to what is kept. One indexed read of the location's few active holds per batch.
  */
-async function keptBy(ctx: ServerContext, locationId: string, holds: ActiveHolds): Promise<Kept> {
-  const stopIds = new Set(holds.stopIds);
-  if (!holds.location && holds.customerKeys.size > 0) {
-    const keys = [...holds.customerKeys];
-    const rows = await ctx.db.selectFrom('stops').select(['id', 'phone_bidx', 'email_bidx']).where('location_id', '=', locationId)
-      .where((eb) => eb.or([eb('phone_bidx', 'in', keys), eb('email_bidx', 'in', keys)])).execute();
-    for (const r of rows) if (isHeld(holds, r)) stopIds.add(r.id);
-  }
-  return { location: holds.location, stopIds };
+async function keepNewHolds(trx: Trx, locationId: string, kept: Kept): Promise<void> {
+  const fresh = (await activeHoldRows(trx, locationId)).filter((r) => !kept.holdIds.has(r.id));
+  if (fresh.length > 0) await keep(trx, locationId, kept, fresh);
+}
+
+/** The stops the location's holds cover, found once per run; the same test as `isHeld`. */
+async function keptBy(ctx: ServerContext, locationId: string): Promise<Kept> {
+  const kept: Kept = { location: false, stopIds: new Set(), holdIds: new Set() };
+  await keep(ctx.db, locationId, kept, await activeHoldRows(ctx.db, locationId));
+  return kept;
 }
 
 const heldBy = (kept: Kept, c: Candidate) => kept.location || (c.stopId !== null && kept.stopIds.has(c.stopId));
@@ -158,27 +199,30 @@ const heldBy = (kept: Kept, c: Candidate) => kept.location || (c.stopId !== null
 /** Purges one class at one location, batch by batch; adds to `report`. */
 async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: Kept, batchSize: number, report: PurgeReport): Promise<void> {
   const spec = classPurges[c];
-  if (holds.location) return;
   let cursor: Cursor = null;
   for (;;) {
+    if (holds.location) return;
     const candidates = await spec.next(ctx, locationId, cutoff, cursor, batchSize);
     if (candidates.length === 0) return;
     const last = candidates[candidates.length - 1]!;
     cursor = { at: last.at, id: last.id };
-    const due = candidates.filter((cand) => !heldBy(holds, cand)).map((cand) => cand.id);
-    report.held += candidates.length - due.length;
+    const due = candidates.filter((cand) => !heldBy(holds, cand));
     if (due.length > 0) {
       const now = ctx.now();
       const done = await ctx.db.transaction().execute(async (trx) => {
-        const applied = await spec.apply(trx, ctx, locationId, due, now);
+        await keepNewHolds(trx, locationId, holds);
+        const ids = due.filter((cand) => !heldBy(holds, cand)).map((cand) => cand.id);
+        const applied: Applied = ids.length > 0 ? await spec.apply(trx, ctx, locationId, ids, now, cutoff) : { ids: [] };
         if (applied.ids.length > 0) await recordEvidence(trx, ctx, { action: purgeAction, class: c, locationId, cutoff, mode: spec.mode, ids: applied.ids });
         return applied;
       });
       if (done.ids.length > 0) report.batches += 1;
+      if (done.proofs) { report.batches += 1; report.counts.proof = (report.counts.proof ?? 0) + done.proofs; }
       report.counts[c] = (report.counts[c] ?? 0) + done.ids.length;
       if (done.files) await removeProofFiles(ctx, done.files);
       if (feed && done.touched && done.touched.length > 0) await feed.publish(done.touched).catch((err: unknown) => ctx.log.error('live feed after a purge batch failed; desktops catch up by pull', { error: err instanceof Error ? err.message : String(err) }));
     }
+    report.held += candidates.filter((cand) => heldBy(holds, cand)).length;
     if (candidates.length < batchSize) return;
   }
 }
@@ -188,8 +232,10 @@ async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId:
  * than the position-history period goes, with its evidence. Desktops drop theirs by the same
  * period in their own sweep.
  */
-async function purgeLastPositions(ctx: ServerContext, locationId: string, cutoff: number, report: PurgeReport): Promise<void> {
+async function purgeLastPositions(ctx: ServerContext, locationId: string, cutoff: number, kept: Kept, report: PurgeReport): Promise<void> {
   const gone = await ctx.db.transaction().execute(async (trx) => {
+    await keepNewHolds(trx, locationId, kept);
+    if (kept.location) return 0;
     const rows = await trx.deleteFrom('positions').where('location_id', '=', locationId).where('recorded_at', '<', cutoff).returning('driver_id').execute();
     const ids = rows.map((r) => r.driver_id);
     if (ids.length > 0) await recordEvidence(trx, ctx, { action: purgeAction, class: 'positionHistory', locationId, cutoff, mode: 'delete', ids });
@@ -209,11 +255,11 @@ export async function runPurge(ctx: ServerContext, feed: LiveFeed | null, opts: 
   const locationIds = opts.locationIds ?? (await ctx.db.selectFrom('locations').select('id').orderBy('id').execute()).map((r) => r.id);
   for (const locationId of locationIds) {
     const retention = await effectiveRetention(ctx, locationId);
-    const holds = await keptBy(ctx, locationId, await activeHolds(ctx.db, locationId));
+    const holds = await keptBy(ctx, locationId);
     for (const c of classOrder) {
       await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report);
     }
-    if (!holds.location) await purgeLastPositions(ctx, locationId, retentionCutoff(retention, 'positionHistory', ctx.now()), report);
+    if (!holds.location) await purgeLastPositions(ctx, locationId, retentionCutoff(retention, 'positionHistory', ctx.now()), holds, report);
   }
   if (!opts.locationIds) await purgeGlobalClasses(ctx, batchSize, report);
   return report;

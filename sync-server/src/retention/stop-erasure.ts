@@ -49,16 +49,16 @@ async function lockLocation(trx: Trx, locationId: string): Promise<void> {
 
 /**
  * Takes `ids.length` consecutive versions of a location in one statement and writes one change-log
- * entry per stop in another; stop `ids[i]` gets version `first + i`. Returns `first`.
+ * entry per record (stops, or routes) in another; `ids[i]` gets version `first + i`. Returns `first`.
  */
-async function recordStopChanges(trx: Trx, kind: DbKind, locationId: string, ids: readonly string[], now: number): Promise<number> {
+export async function recordChanges(trx: Trx, kind: DbKind, locationId: string, ids: readonly string[], now: number, entity: 'stop' | 'route' = 'stop'): Promise<number> {
   const bumped = await sql<{ version: number }>`
     update locations set version = version + ${ids.length} where id = ${locationId} returning version`.execute(trx);
   const top = bumped.rows[0]?.version;
   if (top === undefined) throw new Error(`location ${locationId} does not exist`);
   const first = Number(top) - ids.length + 1;
   await sql`insert into changes (location_id, version, entity, entity_id, at)
-    select ${locationId}, cast(${first - 1} as bigint) + e.ord, 'stop', e.id, cast(${now} as bigint) from ${idTable(kind, ids)} as e`.execute(trx);
+    select ${locationId}, cast(${first - 1} as bigint) + e.ord, cast(${entity} as text), e.id, cast(${now} as bigint) from ${idTable(kind, ids)} as e`.execute(trx);
   return first;
 }
 
@@ -81,7 +81,7 @@ export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId
     where s.location_id = ${locationId} and (s.pseudonymised_at is null or ${anythingLeft}) order by e.ord`.execute(trx);
   const ids = found.rows.map((r) => r.id);
   if (ids.length === 0) return [];
-  const first = await recordStopChanges(trx, kind, locationId, ids, now);
+  const first = await recordChanges(trx, kind, locationId, ids, now);
   await sql`update stops set customer_name_enc = ${erasedStopValue}, address_enc = ${erasedStopValue}, notes_enc = ${erasedStopValue},
       phone_enc = null, email_enc = null, coordinates_enc = null, payment_ref_enc = null, failure_note_enc = null,
       pin_enc = null, phone_bidx = null, email_bidx = null, pseudonymised_at = ${now},
@@ -105,7 +105,7 @@ export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: stri
   const rows = found.rows;
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const first = await recordStopChanges(trx, kind, locationId, ids, now);
+  const first = await recordChanges(trx, kind, locationId, ids, now);
   const ofStops = inIdList(kind, 'stop_id', ids);
   await trx.deleteFrom('tracking_link_hits').where('link_id', 'in', (eb) => eb.selectFrom('tracking_links').select('id').where(ofStops)).execute();
   for (const table of ['tracking_links', 'delivery_checks', 'proofs', 'integration_orders', 'idempotency_keys', 'webhook_deliveries'] as const) {
@@ -113,6 +113,23 @@ export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: stri
   }
   await trx.deleteFrom('stops').where(inIdList(kind, 'id', ids)).execute();
   return rows.map((r, i) => ({ entity: 'stop', id: r.id, locationId, removed: { version: first + i, routeId: r.route_id } }));
+}
+
+/**
+ * Deletes the routes of one location that no stop is on any more and whose date is before
+ * `beforeDate` (YYYY-MM-DD), each with a change-log entry at a new version, so desktops get
+ * `removed` for the route. Routes hold no customer data; an emptied route of a later date stays.
+ */
+export async function deleteEmptiedRoutes(trx: Trx, ctx: ServerContext, locationId: string, routeIds: readonly string[], beforeDate: string, now: number): Promise<Touched[]> {
+  if (routeIds.length === 0) return [];
+  const kind = ctx.dbKind;
+  const found = await sql<{ id: string }>`select r.id from routes r join ${idTable(kind, [...new Set(routeIds)])} as e on r.id = e.id
+    where r.location_id = ${locationId} and r.date < ${beforeDate} and not exists (select 1 from stops s where s.route_id = r.id) order by e.ord`.execute(trx);
+  const ids = found.rows.map((r) => r.id);
+  if (ids.length === 0) return [];
+  const first = await recordChanges(trx, kind, locationId, ids, now, 'route');
+  await trx.deleteFrom('routes').where(inIdList(kind, 'id', ids)).execute();
+  return ids.map((id, i) => ({ entity: 'route', id, locationId, removed: { version: first + i, routeId: id } }));
 }
 
 /**
