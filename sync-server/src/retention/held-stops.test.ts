@@ -9,7 +9,7 @@ import { phoneKey } from '../privacy/blind-index';
  * Desktops learn which stops a legal hold covers (`Stop.held`), so their local retention sweep
  * leaves them alone: placing a hold sends the covered stops, held, to connected consoles at once
  * (a real socket.io-client console); releasing it (a second admin's approval) gives them a new
- * version without the flag, which the console pulls. Both engines.
+ * version without the flag, sent live once the decision committed and in the pull. Both engines.
  */
 
 const operator = { kind: 'operator' as const, actor: { userId: null, label: 'test', deviceId: null, ip: null } };
@@ -34,7 +34,7 @@ describe.each(backends)('legal holds reach desktops (%s)', (backend) => {
   }, 120_000);
   afterAll(async () => world?.dispose());
 
-  it('a stop hold sends that stop held to a connected console at a new version; its release sends it again not held', async () => {
+  it('a stop hold sends that stop held to a connected console at a new version; its approved release sends it again, live, not held', async () => {
     const stop = world.stops.A1[0]!;
     const console = await connectSocket(world.server.url, world.users.dispatcher.token, { origin: 'app://depotline' });
     try {
@@ -57,6 +57,8 @@ describe.each(backends)('legal holds reach desktops (%s)', (backend) => {
       // Nothing changes for desktops while the release waits for the second admin.
       expect(await pull(console, before + 1)).toEqual([]);
       expect((await rest(world, 'POST', `/approvals/${approvalId}/approve`, admin2Token, {})).status).toBe(200);
+      // Live, once the decision committed, and in the pull.
+      await expect.poll(() => liveStops(console).map((c) => [c.data.id, c.data.held ?? false]), { timeout: 10_000 }).toEqual([[stop.id, true], [stop.id, false]]);
       const afterRelease = await pull(console, before + 1);
       expect(afterRelease.map((c) => [c.data.id, c.data.held ?? false])).toEqual([[stop.id, false]]);
       expect(afterRelease[0]!.version).toBeGreaterThan(sent.version);
@@ -101,6 +103,7 @@ describe.each(backends)('legal holds reach desktops (%s)', (backend) => {
       const holdId = (placed.body as { hold: { id: string } }).hold.id;
       const asked = await rest(world, 'POST', `/legal-holds/${holdId}/release`, world.users.admin.token, { reason: 'inquiry closed' });
       expect((await rest(world, 'POST', `/approvals/${(asked.body as { approval: { id: string } }).approval.id}/approve`, admin2Token, {})).status).toBe(200);
+      await expect.poll(() => liveStops(console).filter((c) => !c.data.held).map((c) => c.data.id).sort(), { timeout: 10_000 }).toEqual(aStops);
       const released = await pull(console, before + aStops.length);
       expect(released.map((c) => c.data.id).sort()).toEqual(aStops);
       expect(released.every((c) => c.data.held === undefined)).toBe(true);

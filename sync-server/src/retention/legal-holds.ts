@@ -74,15 +74,19 @@ export async function restampCoveredStops(trx: Db, hold: Pick<LegalHoldRow, 'sco
  * the hold, not in the audit entry (it may name people); the entry names the hold and the approval
  * (none when the operator at the command line released it).
  */
-export async function releaseLegalHold(trx: Db, actor: AuditActor, change: LegalHoldReleaseChange, now: number, approvalId: string | null): Promise<boolean> {
+export async function releaseLegalHold(
+  trx: Db, actor: AuditActor, change: LegalHoldReleaseChange, now: number, approvalId: string | null, onRestamped?: (touched: Touched[]) => void,
+): Promise<boolean> {
   const r = await trx.updateTable('legal_holds')
     .set({ released_at: now, released_by: actor.label, release_reason: change.reason })
     .where('id', '=', change.holdId).where('released_at', 'is', null).executeTakeFirst();
   const released = Number(r.numUpdatedRows) === 1;
   if (released) {
     const hold = (await loadLegalHold(trx, change.holdId))!;
-    // Consoles learn at their next pull that the stops are no longer held (no live feed here).
-    await restampCoveredStops(trx, hold, now);
+    // The stops it covered get a new version (no longer held unless another hold covers them);
+    // the caller publishes them after commit where it has the live feed, else consoles pull them.
+    const touched = await restampCoveredStops(trx, hold, now);
+    onRestamped?.(touched);
     await appendAudit(trx, actor, {
       action: 'legalHold.release', outcome: 'ok', targetType: 'legal_hold', targetId: hold.id, locationId: hold.location_id,
       details: { scope: hold.scope, ...(hold.stop_id ? { stopId: hold.stop_id } : {}), ...(approvalId ? { approvalId } : { by: 'operator' }) },

@@ -30,8 +30,11 @@ export const legalHoldRelease: SensitiveActionHandler<'legalHold.release'> = {
     if (!hold) return 'Release a legal hold that no longer exists.';
     return `Release ${holdInWords(hold)}. Its reason was: "${hold.reason}". Once released, purge and erasure reach what it kept.`;
   },
-  async apply({ trx, requester, approvalId, now }, change) {
-    const released = await releaseLegalHold(trx, requester, change, now, approvalId);
+  async apply({ ctx, trx, requester, approvalId, now, afterCommit, live }, change) {
+    // The stops it covered reach connected consoles, no longer held, once the decision committed.
+    const released = await releaseLegalHold(trx, requester, change, now, approvalId, (touched) => {
+      if (live && touched.length > 0) afterCommit(() => live.publish(touched).catch((err: unknown) => ctx.log.error('live feed failed after a legal hold release', { err: String(err) })));
+    });
     return { holdId: change.holdId, released };
   },
 };
