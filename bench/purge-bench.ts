@@ -1,7 +1,9 @@
 /**
  * Issue 14: retention purge speed, records pseudonymised or deleted per second WITH evidence, on
  * SQLite and PostgreSQL. `npm run purge -w bench -- --stops 1000000 [--engine sqlite|postgres|both]
- * [--batch 5000]` prints one JSON object (progress on stderr).
+ * [--batch 5000]` prints one JSON object (progress on stderr). The size may come from
+ * `DEPOTLINE_BENCH_PURGE_STOPS` instead (the flag wins); the default is 1,000,000. PostgreSQL is the
+ * cluster named by `DEPOTLINE_BENCH_PG_URL`, else a throwaway one (bench/lib/postgres.ts).
  *
  * The server's migrated database is seeded in SQL (a series of rows; the purge never decrypts, so
  * the encrypted columns hold ciphertext-shaped text) with `--stops` stops over 10 locations, 500
@@ -137,7 +139,7 @@ async function runEngine(database: BenchDatabase, n: number, batchSize: number):
 }
 
 async function main(): Promise<void> {
-  const n = Number(arg('stops', '1000000'));
+  const n = Number(arg('stops', process.env.DEPOTLINE_BENCH_PURGE_STOPS ?? '1000000'));
   const batchSize = Number(arg('batch', '5000'));
   const engine = arg('engine', 'both');
   if (!Number.isInteger(n) || n < 10_000) throw new Error('--stops: a whole number of at least 10000');

@@ -100,19 +100,34 @@ export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId
 export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
   const kind = ctx.dbKind;
   await lockLocation(trx, locationId);
-  const found = await sql<{ id: string; route_id: string }>`select s.id, s.route_id from stops s join ${idTable(kind, [...new Set(stopIds)])} as e on s.id = e.id
-    where s.location_id = ${locationId} order by e.ord`.execute(trx);
+  const found = await sql<{ id: string; route_id: string }>`select s.id, s.route_id from stops s
+    where s.id in (select id from ${idTable(kind, [...new Set(stopIds)])} as e) and s.location_id = ${locationId}`.execute(trx);
   const rows = found.rows;
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   const first = await recordChanges(trx, kind, locationId, ids, now);
-  const ofStops = inIdList(kind, 'stop_id', ids);
+  const list = await batchList(trx, kind, ids);
+  const ofStops = sql<boolean>`stop_id in (${list})`;
   await trx.deleteFrom('tracking_link_hits').where('link_id', 'in', (eb) => eb.selectFrom('tracking_links').select('id').where(ofStops)).execute();
   for (const table of ['tracking_links', 'delivery_checks', 'proofs', 'integration_orders', 'idempotency_keys', 'webhook_deliveries'] as const) {
     await trx.deleteFrom(table).where(ofStops).execute();
   }
-  await trx.deleteFrom('stops').where(inIdList(kind, 'id', ids)).execute();
+  await trx.deleteFrom('stops').where(sql<boolean>`id in (${list})`).execute();
+  if (kind === 'sqlite') await sql`delete from temp.depotline_batch_ids`.execute(trx);
   return rows.map((r, i) => ({ entity: 'stop', id: r.id, locationId, removed: { version: first + i, routeId: r.route_id } }));
+}
+
+/**
+ * The ids of one batch for the several statements that use them. SQLite: written once into a
+ * temporary indexed table (per connection, emptied after the batch), instead of each statement
+ * building its own index over the bound list. PostgreSQL: the bound text[] as it is.
+ */
+async function batchList(trx: Trx, kind: DbKind, ids: readonly string[]) {
+  if (kind === 'postgres') return sql`select id from unnest(cast(${[...ids]} as text[])) as u(id)`;
+  await sql`create temp table if not exists depotline_batch_ids (id text primary key) without rowid`.execute(trx);
+  await sql`delete from temp.depotline_batch_ids`.execute(trx);
+  await sql`insert into temp.depotline_batch_ids (id) select value from json_each(${JSON.stringify(ids)})`.execute(trx);
+  return sql`select id from temp.depotline_batch_ids`;
 }
 
 /**
