@@ -27,6 +27,12 @@ async function evidenceOf(w: World, cls?: string) {
     .filter((r) => cls === undefined || r.d.class === cls);
 }
 
+/** A legal hold, active from `at`, straight in the table (placing one through the API is tested with the holds). */
+const insertHold = (w: World, at: number, h: { id: string; scope: string; location: string; stopId?: string | null; customerKey?: string | null; reason?: string }) => w.ctx.db.insertInto('legal_holds').values({
+  id: h.id, scope: h.scope, location_id: h.location, stop_id: h.stopId ?? null, customer_key: h.customerKey ?? null, reason: h.reason ?? 'Dispute 42', owner: 'legal@example.test',
+  placed_by: 'admin-a', placed_at: at, released_at: null, released_by: null, release_reason: null,
+}).execute();
+
 const stopRow = (w: World, id: string) => w.ctx.db.selectFrom('stops').selectAll().where('id', '=', id).executeTakeFirst();
 
 async function addProof(w: World, stopId: string, at: number): Promise<string> {
@@ -123,13 +129,9 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     await endStops(t0 - 100 * day);
     const [held, customer, free] = w.stops.A1;
     await w.ctx.db.updateTable('stops').set({ phone_bidx: 'held-customer-key' }).where('id', '=', customer!.id).execute();
-    const hold = (id: string, scope: string, location: string, extra: { stop_id?: string; customer_key?: string }) => w.ctx.db.insertInto('legal_holds').values({
-      id, scope, location_id: location, stop_id: extra.stop_id ?? null, customer_key: extra.customer_key ?? null, reason: 'Dispute 42', owner: 'legal@example.test',
-      placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
-    }).execute();
-    await hold('hold-stop', 'stop', w.A, { stop_id: held!.id });
-    await hold('hold-customer', 'customer', w.A, { customer_key: 'held-customer-key' });
-    await hold('hold-b', 'location', w.B, {});
+    await insertHold(w, t0, { id: 'hold-stop', scope: 'stop', location: w.A, stopId: held!.id });
+    await insertHold(w, t0, { id: 'hold-customer', scope: 'customer', location: w.A, customerKey: 'held-customer-key' });
+    await insertHold(w, t0, { id: 'hold-b', scope: 'location', location: w.B });
 
     const report = await runPurge(w.ctx, null);
     expect(report.counts.contact).toBe(4);
@@ -263,12 +265,8 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     const feed = { publish: async () => {
       if (placed) return;
       placed = true;
-      for (const [id, scope, stop, key] of [['late-stop', 'stop', ids[3]!, null], ['late-customer', 'customer', null, 'late-customer']] as const) {
-        await w.ctx.db.insertInto('legal_holds').values({
-          id, scope, location_id: w.A, stop_id: stop, customer_key: key, reason: 'Claim 7', owner: 'legal@example.test',
-          placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
-        }).execute();
-      }
+      await insertHold(w, t0, { id: 'late-stop', scope: 'stop', location: w.A, stopId: ids[3]! });
+      await insertHold(w, t0, { id: 'late-customer', scope: 'customer', location: w.A, customerKey: 'late-customer' });
     } };
     const report = await runPurge(w.ctx, feed, { batchSize: 2, locationIds: [w.A] });
     expect(report.counts.contact).toBe(4);
@@ -283,10 +281,7 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     const feed2 = { publish: async () => {
       if (placed) return;
       placed = true;
-      await w.ctx.db.insertInto('legal_holds').values({
-        id: 'late-location', scope: 'location', location_id: w.A, stop_id: null, customer_key: null, reason: 'Audit', owner: 'legal@example.test',
-        placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
-      }).execute();
+      await insertHold(w, t0, { id: 'late-location', scope: 'location', location: w.A });
     } };
     const second = await runPurge(w.ctx, feed2, { batchSize: 2, locationIds: [w.A] });
     expect(second.counts.delivery).toBe(2);
@@ -297,10 +292,7 @@ describe.each(backends)('retention purge (%s)', (backend) => {
     await endStops(t0);
     const proofId = await addProof(w, w.stops.A1[0]!.id, t0);
     await w.ctx.db.updateTable('routes').set({ date: '2999-01-01' }).where('id', '=', w.routes.B1).execute();
-    await w.ctx.db.insertInto('legal_holds').values({
-      id: 'keep-a2', scope: 'stop', location_id: w.A, stop_id: w.stops.A2[0]!.id, customer_key: null, reason: 'Claim 9', owner: 'legal@example.test',
-      placed_by: 'admin-a', placed_at: t0, released_at: null, released_by: null, release_reason: null,
-    }).execute();
+    await insertHold(w, t0, { id: 'keep-a2', scope: 'stop', location: w.A, stopId: w.stops.A2[0]!.id });
     const cursor = Number((await w.ctx.db.selectFrom('locations').select('version').where('id', '=', w.A).executeTakeFirstOrThrow()).version);
     const dispatcher = await connectSocket(w.server.url, w.users.dispatcher.token);
     try {
