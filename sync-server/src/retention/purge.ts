@@ -86,13 +86,14 @@ const classPurges: Record<LocationRetentionClass, ClassPurge> = {
     next: (ctx, locationId, cutoff, cursor, limit) => stopsDue(ctx, { locationId, cutoff, cursor, limit, withContactOnly: false }),
     apply: async (trx, ctx, locationId, ids, now, cutoff) => {
       // Proofs still alive on these stops lose their keys first, evidenced as proofs; their rows go with the stop.
-      const alive = await trx.selectFrom('proofs').select(['id', 'storage_key']).where(inIdList(ctx.dbKind, 'stop_id', ids)).where('deleted_at', 'is', null).execute();
-      if (alive.length > 0) {
-        const proofIds = alive.map((p) => p.id);
+      const alive: { id: string; storage_key: string | null }[] = [];
+      const touched = await deleteStops(trx, ctx, locationId, ids, now, async (proofs) => {
+        if (proofs.length === 0) return;
+        alive.push(...proofs);
+        const proofIds = proofs.map((p) => p.id);
         await destroyProofKeys(trx, ctx.dbKind, proofIds, systemActor, now);
         await recordEvidence(trx, ctx, { action: purgeAction, class: 'proof', locationId, cutoff, mode: 'destroyKeys', ids: proofIds });
-      }
-      const touched = await deleteStops(trx, ctx, locationId, ids, now);
+      });
       const routeIds = [...new Set(touched.map((t) => t.removed?.routeId).filter((r): r is string => typeof r === 'string'))];
       const routes = await deleteEmptiedRoutes(trx, ctx, locationId, routeIds, new Date(cutoff).toISOString().slice(0, 10), now);
       return { ids: touched.map((t) => t.id), touched: [...touched, ...routes], files: alive, proofs: alive.length };

@@ -96,8 +96,13 @@ export async function pseudonymiseStops(trx: Trx, ctx: ServerContext, locationId
  * counts, delivery checks, proof rows (destroy their keys first: `destroyProofsOfStops`),
  * integration order links, idempotency records and webhook deliveries. Each stop gets a
  * change-log entry at a new version, which the pull and the live feed turn into `removed`.
+ * `liveProofs`, when given, is called with the proofs of these stops whose keys are not destroyed
+ * yet, before any row goes (the purge destroys their keys and evidences them there).
  */
-export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number): Promise<Touched[]> {
+export async function deleteStops(
+  trx: Trx, ctx: ServerContext, locationId: string, stopIds: readonly string[], now: number,
+  liveProofs?: (proofs: { id: string; storage_key: string | null }[]) => Promise<void>,
+): Promise<Touched[]> {
   const kind = ctx.dbKind;
   await lockLocation(trx, locationId);
   const found = await sql<{ id: string; route_id: string }>`select s.id, s.route_id from stops s
@@ -108,6 +113,7 @@ export async function deleteStops(trx: Trx, ctx: ServerContext, locationId: stri
   const first = await recordChanges(trx, kind, locationId, ids, now);
   const list = await batchList(trx, kind, ids);
   const ofStops = sql<boolean>`stop_id in (${list})`;
+  if (liveProofs) await liveProofs(await trx.selectFrom('proofs').select(['id', 'storage_key']).where(ofStops).where('deleted_at', 'is', null).execute());
   await trx.deleteFrom('tracking_link_hits').where('link_id', 'in', (eb) => eb.selectFrom('tracking_links').select('id').where(ofStops)).execute();
   for (const table of ['tracking_links', 'delivery_checks', 'proofs', 'integration_orders', 'idempotency_keys', 'webhook_deliveries'] as const) {
     await trx.deleteFrom(table).where(ofStops).execute();
