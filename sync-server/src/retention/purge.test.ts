@@ -11,7 +11,7 @@ import { verifyAuditChain } from '../audit/verify';
 import { fieldKeyUsage } from '../provisioning/field-key-usage';
 import { testClock, type TestClock } from '../../test/factories';
 import { backends } from '../../test/harness';
-import { buildWorld, connectSocket, rest, type TestSocket, type World } from '../../test/world';
+import { buildWorld, connectSocket, openSession, rest, type TestSocket, type World } from '../../test/world';
 import { presentStop } from '../sync/presenters';
 import { purgeJob, purgeUnderLease } from './job';
 import { holdJobLease, releaseJobLease } from '../db/job-leases';
@@ -313,6 +313,13 @@ describe.each(backends)('retention purge (%s)', (backend) => {
       expect(logged).toEqual([{ entity: 'route', entity_id: w.routes.A1 }]);
       type Sent = { entity: string; data: { id: string; kind?: string } };
       await expect.poll(() => (dispatcher.received as Sent[]).filter((c) => c.entity === 'removed' && c.data.kind === 'route').map((c) => c.data.id), { timeout: 10_000 }).toEqual([w.routes.A1]);
+      // A console that was offline catches up by pull: the emptied route is named removed too.
+      // Two years on, the dispatcher's morning session is long over: a new one, as the console signs in again.
+      const { token } = await openSession(w.ctx, w.users.dispatcher.id);
+      const pulled = await rest(w, 'GET', `/locations/${w.A}/changes?after=${cursor}&limit=1000`, token);
+      expect(pulled.status).toBe(200);
+      const removedRoutes = (pulled.body as { changes: Sent[] }).changes.filter((c) => c.entity === 'removed' && c.data.kind === 'route');
+      expect(removedRoutes.map((c) => c.data.id)).toEqual([w.routes.A1]);
     } finally {
       dispatcher.disconnect();
     }

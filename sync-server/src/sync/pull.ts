@@ -89,17 +89,24 @@ export async function pullChanges(ctx: ServerContext, scope: ViewerScope, req: P
   const page = hasMore ? rows.slice(0, limit) : rows;
   const current = await loadEntityChanges(ctx, req.locationId, page.map((r) => ({ entity: r.entity as ChangeEntity, id: r.entity_id })));
 
-  // A stop whose row is gone was deleted (retention/stop-erasure.ts): a client that may hold it
-  // is told to remove it, once per page, at its newest entry there. A first pull holds nothing.
+  // A stop or route whose row is gone was deleted (retention/stop-erasure.ts, the purge's emptied
+  // routes): a client that may hold it is told to remove it, once per page, at its newest entry
+  // there. A first pull holds nothing.
   const lastEntryOfGone = new Map<string, number>();
-  if (req.after > 0) for (const row of page) if (row.entity === 'stop' && !current.has(`stop:${row.entity_id}`)) lastEntryOfGone.set(row.entity_id, row.version);
+  const removable = (entity: string): entity is 'stop' | 'route' => entity === 'stop' || entity === 'route';
+  if (req.after > 0) {
+    for (const row of page) {
+      const key = `${row.entity}:${row.entity_id}`;
+      if (removable(row.entity) && !current.has(key)) lastEntryOfGone.set(key, row.version);
+    }
+  }
 
   const changes: Change[] = [];
   for (const row of page) {
     const full = current.get(`${row.entity}:${row.entity_id}`);
     if (!full) {
-      if (lastEntryOfGone.get(row.entity_id) === row.version) {
-        changes.push({ entity: 'removed', locationId: req.locationId, version: Number(row.version), data: { kind: 'stop', id: row.entity_id } });
+      if (removable(row.entity) && lastEntryOfGone.get(`${row.entity}:${row.entity_id}`) === row.version) {
+        changes.push({ entity: 'removed', locationId: req.locationId, version: Number(row.version), data: { kind: row.entity, id: row.entity_id } });
       }
       continue;
     }
