@@ -6,7 +6,8 @@
  * access request received long ago (marked overdue) and an erasure request, finds the customer by
  * their phone written another way, records consent and the "do not sell" flag, saves the access
  * export through main's save dialog, and erases: the held stop is kept and the hold's reason and
- * owner are named. The request's email, which no stop holds, is afterwards in none of the
+ * owner are named, and the board and stop detail show the one stop erased and the other held.
+ * The request's email, which no stop holds, is afterwards in none of the
  * console's stores (database, files, log). A dispatcher has no such screen and main refuses the
  * calls behind it. Screenshots go to desktop/e2e/screenshots/.
  */
@@ -24,6 +25,7 @@ import { closeCheckedPages, launchChromium, type ConsolePage } from './support/b
 import { databaseText } from './support/console-fixture';
 import { buildRenderer } from './support/renderer-build';
 import { signedInConsole } from './support/signed-in-console';
+import { stopRow } from './support/ui';
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
 
@@ -195,6 +197,14 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     expect(await kept.getByTestId('hold-kept').textContent()).toContain('Legal: claims desk');
     await c.screenshot('82-privacy-erased-hold-kept-one');
 
+    // The stop detail says what happened: the erased stop is flagged so (its customer gone), the held one is flagged held.
+    const detailOf = (stopId: string) => c.page.evaluate(async (id) => {
+      const answer = await (window as unknown as BridgeWindow).depotline.stopDetail!({ stopId: id }) as { value?: { pseudonymised: boolean; held: boolean; stop: { customerName?: string } } };
+      return answer.value && { pseudonymised: answer.value.pseudonymised, held: answer.value.held, customerName: answer.value.stop.customerName ?? null };
+    }, stopId);
+    await eventually(() => detailOf(stopIds[1]!)).toEqual({ pseudonymised: true, held: false, customerName: null });
+    await eventually(() => detailOf(stopIds[0]!)).toEqual({ pseudonymised: false, held: true, customerName: kim.name });
+
     // Releasing the hold needs a second admin: it waits, the hold stays in force.
     await holdRow.getByTestId('release-hold').click();
     await holdRow.getByTestId('release-reason').fill('Claim 2026-114 settled');
@@ -213,6 +223,22 @@ describe.each(backends)('the Privacy screen in Chromium against a real sync-serv
     }
     expect(c.logged.join('\n')).not.toContain(kim.email);
     expect(c.logged.join('\n')).not.toContain('7700');
+
+    // On the board: the erased stop's row and detail say so, with no phone to reveal; the held one shows its badge.
+    await c.page.getByRole('button', { name: 'Routes', exact: true }).click();
+    await eventually(() => stopRow(c.page, stopIds[1]!).getAttribute('data-erased')).toBe('true');
+    await stopRow(c.page, stopIds[1]!).click();
+    const stopDetail = c.page.getByTestId('stop-detail');
+    await eventually(() => stopDetail.getAttribute('data-stop-id')).toBe(stopIds[1]!);
+    expect(await stopDetail.getByTestId('detail-customer').textContent()).toBe('Customer details erased');
+    expect(await stopDetail.getByTestId('detail-erased').textContent()).toContain('the delivery record stays');
+    expect(await stopDetail.getByTestId('phone-reveal').count()).toBe(0);
+    expect(await stopDetail.getByTestId('detail-held').count()).toBe(0);
+    await stopRow(c.page, stopIds[0]!).click();
+    await eventually(() => stopDetail.getAttribute('data-stop-id')).toBe(stopIds[0]!);
+    expect(await stopDetail.getByTestId('detail-held').textContent()).toBe('Legal hold');
+    expect(await stopDetail.getByTestId('detail-customer').textContent()).toBe(kim.name);
+    expect(await stopDetail.textContent()).not.toContain('Damage claim');
 
     // A dispatcher: no tab, and main refuses the calls behind it before asking the server.
     const dispatcher = await buildUser(server.ctx, { role: 'dispatcher', locationIds: [depot], displayName: 'Dev Patel' });

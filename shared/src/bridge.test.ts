@@ -198,6 +198,7 @@ describe('bridge contract', () => {
       stop: { id: 's1', locationId: 'a', routeId: 'r', sequence: 0, window: { start: 1, end: 2 }, status: 'planned', eta: null, updatedAt: 1, updatedBy: null, secret: 'k', phone: '+49 30 1234567',
         orderRef: null, parcelCount: 1, barcodes: [], minimumAge: null, idCheck: false, failureReason: null, email: 'a@example.com' },
       routeName: null, driverName: null, allowedTransitions: [], notesVisible: false, canEditNotes: false, pendingEdits: 0,
+      pseudonymised: false, held: false,
     });
     expect('secret' in detail.stop).toBe(false);
     expect('phone' in detail.stop).toBe(false); // a phone number crosses only through revealStopPhone

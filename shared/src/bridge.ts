@@ -189,6 +189,8 @@ export const StopRowView = z.object({
   etaSource: EtaSource.nullable().optional(),
   /** Late or at risk (attention.ts); null: neither. */
   attention: StopAttention.nullable().optional(),
+  /** The stop's customer details were erased (retention period or privacy request); absent: not erased. */
+  pseudonymised: z.literal(true).optional(),
 });
 export type StopRowView = z.infer<typeof StopRowView>;
 
@@ -245,6 +247,14 @@ export const StopDetailView = z.object({
   notesVisible: z.boolean(),
   canEditNotes: z.boolean(),
   pendingEdits: z.number().int().nonnegative(),
+  /**
+   * The stop's customer details were erased, for every viewer and for good: its contact period
+   * ended (the retention purge, or the console's own sweep) or the customer's data was erased on
+   * a privacy request. The delivery record (status, times, order, parcels) stays.
+   */
+  pseudonymised: z.boolean(),
+  /** A legal hold covers the stop, so nothing of it is purged or erased; the hold itself (reason, owner) stays with the depot's admins. */
+  held: z.boolean(),
 });
 export type StopDetailView = z.infer<typeof StopDetailView>;
 

@@ -60,6 +60,7 @@ export function toStopRow(stop: Stop, permissions: ReadonlySet<Permission>, pend
     ...(visible.coordinates !== undefined ? { coordinates: visible.coordinates } : {}),
     failureReason: visible.failureReason,
     pending,
+    ...(visible.pseudonymised === true ? { pseudonymised: true as const } : {}),
   };
 }
 
@@ -78,6 +79,8 @@ export function toStopDetail(input: {
   const { permissions } = input;
   const visible = redactStopForViewer(input.stop, permissions);
   const notesVisible = permissions.has('stop.readNotes');
+  // Erased for good, not redacted: every viewer is told, so no one takes it for a permission gap.
+  const pseudonymised = visible.pseudonymised === true;
   return {
     stop: {
       id: visible.id,
@@ -119,8 +122,11 @@ export function toStopDetail(input: {
     // The number itself stays in main until the user reveals it (an audited read).
     ...(visible.phone !== undefined ? { phone: visible.phone ? 'masked' as const : 'none' as const } : {}),
     notesVisible,
-    canEditNotes: notesVisible && permissions.has('stop.editNotes'),
+    // The server refuses notes on an erased stop (they could name the customer again).
+    canEditNotes: notesVisible && permissions.has('stop.editNotes') && !pseudonymised,
     pendingEdits: input.pendingEdits,
+    pseudonymised,
+    held: visible.held === true,
   };
 }
 

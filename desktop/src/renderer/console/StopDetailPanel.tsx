@@ -45,7 +45,11 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
       <div className="detail-head">
         <div>
           <div className="muted">{detail.routeName ?? 'Route'} · stop {stop.sequence + 1}</div>
-          <h2>{stop.customerName ?? (stop.withheld?.includes('customerName') ? 'Customer withheld' : 'Customer hidden')}</h2>
+          <h2 data-testid="detail-customer">{stop.customerName ?? (detail.pseudonymised ? 'Customer details erased' : stop.withheld?.includes('customerName') ? 'Customer withheld' : 'Customer hidden')}</h2>
+          {detail.pseudonymised && (
+            <p className="muted erased-note" data-testid="detail-erased">Removed under the depot&rsquo;s retention period or a privacy request; the delivery record stays.</p>
+          )}
+          {detail.held && <span className="hold-badge" data-testid="detail-held" title="Nothing of this stop is purged or erased while the hold lasts">Legal hold</span>}
         </div>
         <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>×</button>
       </div>
@@ -54,7 +58,7 @@ export function StopDetailPanel({ stopId, timeZone, dataVersion, onClose }: { st
           <><dt>Withheld</dt><dd className="withheld" data-testid="withheld">{stop.withheld.map((f) => withheldLabel[f]).join(', ')}: could not be verified</dd></>
         )}
         {stop.address !== undefined && (<><dt>Address</dt><dd>{stop.address}</dd></>)}
-        {detail.phone !== undefined && <PhoneFact key={stop.id} stopId={stop.id} state={detail.phone} />}
+        {detail.phone !== undefined && !detail.pseudonymised && <PhoneFact key={stop.id} stopId={stop.id} state={detail.phone} />}
         <dt>Window</dt><dd>{windowText(stop.window, timeZone)}</dd>
         <dt>ETA</dt><dd>{stop.eta ? timeAt(stop.eta, timeZone) : '—'}</dd>
         <dt>Driver</dt><dd>{detail.driverName ?? '—'}</dd>

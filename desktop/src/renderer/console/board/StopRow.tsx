@@ -14,12 +14,12 @@ export function StopRow({ stop, timeZone, selected, onSelect, routeName }: {
   return (
     <button
       type="button" className={`stop-row ${selected ? 'selected' : ''} ${flag ? `flag-${flag}` : ''}`} onClick={onSelect}
-      data-testid="stop-row" data-stop-id={stop.id} data-status={stop.status} data-attention={flag ?? ''}
+      data-testid="stop-row" data-stop-id={stop.id} data-status={stop.status} data-attention={flag ?? ''} data-erased={stop.pseudonymised === true}
     >
       <span className="c-seq">{stop.sequence + 1}</span>
       {routeName !== null && <span className="c-route" title={routeName}>{routeName}</span>}
-      <span className="c-customer">{stop.customerName ?? <span className="muted">hidden</span>}</span>
-      <span className="c-address" title={stop.address}>{stop.address ?? <span className="muted">hidden</span>}</span>
+      <span className="c-customer">{stop.customerName ?? <Absent erased={stop.pseudonymised === true} />}</span>
+      <span className="c-address" title={stop.address}>{stop.address ?? <Absent erased={stop.pseudonymised === true} />}</span>
       <span className="c-window">{windowText(stop.window, timeZone)}</span>
       <Eta stop={stop} timeZone={timeZone} />
       <span className="c-status">
@@ -30,6 +30,13 @@ export function StopRow({ stop, timeZone, selected, onSelect, routeName }: {
       </span>
     </button>
   );
+}
+
+/** A customer field the row does not show: erased for good (retention or a privacy request), or not for this viewer. */
+function Absent({ erased }: { erased: boolean }) {
+  return erased
+    ? <span className="muted" title="Customer details erased under the depot's retention period or a privacy request">erased</span>
+    : <span className="muted">hidden</span>;
 }
 
 function Eta({ stop, timeZone }: { stop: StopRowView; timeZone: string }) {
