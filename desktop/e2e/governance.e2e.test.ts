@@ -38,7 +38,7 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
     server = await startTestServer('sqlite', { mfaRequiredRoles: new Set(), adminWithoutMfa: true, exports: { maxRangeDays: 31, bulkRows } });
     depot = (await buildLocation(server.ctx, { name: 'Harbour Depot' })).id;
     const office = await Office.at(server, [depot], 'manager');
-    await office.createStops(depot, await office.createRoute(depot, 'Harbour 1'), 3);
+    await office.createStops(depot, await office.createRoute(depot, 'Harbour 1', '2026-11-25'), 3);
     downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'depotline-ui-exports-'));
   }, 120_000);
   afterAll(async () => {
@@ -163,7 +163,7 @@ describe('groups, approvals and exports in Chromium against a real sync-server',
 
   it('a bulk export waits for a second person: the approver is told, must give a reason to deny, and the requester sees the outcome', async () => {
     const office = await Office.at(server, [depot], 'manager');
-    await office.createStops(depot, await office.createRoute(depot, 'Harbour 2'), bulkRows);
+    await office.createStops(depot, await office.createRoute(depot, 'Harbour 2', '2026-11-25'), bulkRows);
     const rita = await buildUser(server.ctx, { role: 'manager', locationIds: [depot], displayName: 'Rita Requester' });
     const abe = await buildUser(server.ctx, { role: 'manager', locationIds: [depot], displayName: 'Abe Approver' });
     const saved = path.join(downloads, 'harbour-bulk.csv');

@@ -37,7 +37,8 @@ describe('groups, approvals and exports in the console, against a real sync-serv
     A = (await buildLocation(server.ctx, { name: 'Depot Alpha' })).id;
     B = (await buildLocation(server.ctx, { name: 'Depot Beta' })).id;
     const office = await Office.at(server, [A], 'manager');
-    await office.createStops(A, await office.createRoute(A, 'Alpha 1'), 3);
+    // A fixed day inside the export ranges below, whatever today is.
+    await office.createStops(A, await office.createRoute(A, 'Alpha 1', '2026-11-25'), 3);
     downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'depotline-exports-'));
   });
   afterAll(async () => {
