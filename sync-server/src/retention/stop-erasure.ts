@@ -10,7 +10,7 @@ import type { Touched } from '../sync/mutations/handler';
 import { erasedStopValue } from '../sync/stop-pii';
 
 /**
- * The one way a stop loses its customer's data (docs/security-model.md, "Retention and erasure"):
+ * The one way a stop loses its customer's data (docs/security-model.md, "The purge and its evidence"):
  * the scheduled purge and a data subject's erasure both go through these functions, so what
  * "pseudonymised" and "deleted" mean is decided here once.
  *

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * A stop's life after delivery (docs/security-model.md, "Retention and erasure").
+ * A stop's life after delivery (docs/security-model.md, "Retention and legal holds").
  *
  * `stops.pseudonymised_at`: when the stop lost its customer's identity (contact details past their
  * period, or an erasure) while its delivery record was kept; null while it still has them.

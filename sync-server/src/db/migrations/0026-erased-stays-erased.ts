@@ -1,7 +1,7 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 /**
- * Erased stays erased (docs/security-model.md, "Retention and erasure"): once a stop is
+ * Erased stays erased (docs/security-model.md, "The purge and its evidence"): once a stop is
  * pseudonymised, the database refuses an update that puts customer data back on it, whatever
  * code path sends it. The stop mutations refuse such edits first with a clear answer
  * (sync/mutations/stop.ts); this guard is the floor beneath them.
