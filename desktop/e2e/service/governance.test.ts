@@ -187,7 +187,7 @@ describe('groups, approvals and exports in the console, against a real sync-serv
 
   it('a bulk export becomes a request: the approver sees exactly what, the requester cannot decide it, and it is downloaded once after approval', async () => {
     const office = await Office.at(server, [A], 'manager');
-    await office.createStops(A, await office.createRoute(A, 'Alpha 2'), bulkRows);
+    await office.createStops(A, await office.createRoute(A, 'Alpha 2', '2026-11-25'), bulkRows);
     const rita = await buildUser(server.ctx, { role: 'manager', locationIds: [A] });
     const abe = await buildUser(server.ctx, { role: 'manager', locationIds: [A] });
     const target = path.join(downloads, 'bulk.xlsx');
