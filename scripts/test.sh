@@ -3,6 +3,8 @@
 #   - a throwaway PostgreSQL cluster on a free 127.0.0.1 port  -> DEPOTLINE_TEST_PG_URL
 #   - a throwaway Redis on a free 127.0.0.1 port (no persistence) -> DEPOTLINE_TEST_REDIS_URL
 #   - a private D-Bus session with an unlocked gnome-keyring   -> DEPOTLINE_TEST_KEYRING=1 (keytar works headless)
+#   - the nginx binary (not started here: each multi-process test runs its own nginx on a free
+#     loopback port, in its own temp directory, from deploy/nginx/depotline.conf) -> DEPOTLINE_TEST_NGINX
 # Extra args go to vitest:  npm test -- sync-server
 # Debugging aid: DEPOTLINE_TEST_CMD='<shell code>' replaces lint/typecheck/vitest with that code, run in
 # the same environment, e.g.
@@ -23,6 +25,11 @@ done
 for tool in redis-server redis-cli dbus-run-session gnome-keyring-daemon secret-tool node; do
   command -v "$tool" >/dev/null || die "'$tool' not found; $SETUP_HINT"
 done
+# Debian installs nginx in /usr/sbin, which is not on every user's PATH.
+NGINX_BIN=$(command -v nginx || true)
+[[ -n $NGINX_BIN ]] || { [[ -x /usr/sbin/nginx ]] && NGINX_BIN=/usr/sbin/nginx; }
+[[ -n $NGINX_BIN ]] || die "'nginx' not found (neither on PATH nor /usr/sbin/nginx); $SETUP_HINT"
+export DEPOTLINE_TEST_NGINX=$NGINX_BIN
 
 # --- scratch space, always removed ------------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/depotline-test.XXXXXX")

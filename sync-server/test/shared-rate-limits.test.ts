@@ -3,49 +3,15 @@
  * Redis: requests alternated between them meet one budget, and an unknown username that fails
  * at both is locked at both. Redis is the one `npm test` starts (DEPOTLINE_TEST_REDIS_URL).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminEnv } from './admin-cli';
+import { type ServerProcess, startServerProcess, stopServerProcess, waitForServer } from './cluster';
 import { backends, createTestEnv, type TestEnv } from './harness';
 
-const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const redisUrl = process.env.DEPOTLINE_TEST_REDIS_URL;
 const skipped = redisUrl ? '' : ' (SKIPPED: DEPOTLINE_TEST_REDIS_URL is not set; run through `npm test`, which starts a throwaway Redis)';
-
-interface ServerProcess {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startMain(env: TestEnv, extraEnv: NodeJS.ProcessEnv): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: serverDir,
-    env: { ...adminEnv(env), PORT: '0', LOG_LEVEL: 'info', ...extraEnv },
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-/** Waits until the process listens and its Redis connection is up (it logs both). */
-async function waitForServer(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const url = /listening.*?(http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())?.[1];
-    if (url && server.output().includes('rate limits: Redis connected')) return url;
-    if (server.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the server did not start:\n${server.output()}`);
-}
 
 interface Answer {
   status: number;
@@ -83,10 +49,7 @@ describe.skipIf(!redisUrl).each(backends)(`two server processes share rate limit
   let env: TestEnv | null = null;
   const running: ServerProcess[] = [];
   afterEach(async () => {
-    for (const s of running.splice(0)) {
-      if (s.child.exitCode === null) s.child.kill('SIGTERM');
-      await s.exited;
-    }
+    for (const s of running.splice(0)) await stopServerProcess(s);
     await env?.dispose();
     env = null;
   });
@@ -98,10 +61,10 @@ describe.skipIf(!redisUrl).each(backends)(`two server processes share rate limit
       REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_PER_ADDRESS_PER_MIN: '20', RATE_LIMIT_PER_USER_TOKEN_PER_MIN: '6',
     };
     // One after the other: the first migrates the database and writes the keys the second loads.
-    const first = startMain(env, settings);
+    const first = startServerProcess(env, settings);
     running.push(first);
     const a = await waitForServer(first);
-    const second = startMain(env, settings);
+    const second = startServerProcess(env, settings);
     running.push(second);
     const b = await waitForServer(second);
     expect(a).not.toBe(b);

@@ -5,9 +5,6 @@
  * with: the set of ids the receiver saw equals the set in the outbox, and each verifies with
  * the standardwebhooks package.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IntegrationCreate } from '@depotline/shared';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,44 +12,18 @@ import { createGrant } from '../src/access/grants';
 import type { ServerContext } from '../src/context';
 import { applyIntegrationCreate } from '../src/integrations/registry';
 import { createSubscription } from '../src/webhooks/subscriptions';
-import { adminEnv } from './admin-cli';
+import { type ServerProcess, startServerProcess, stopServerProcess, waitForServer } from './cluster';
 import { testOperator } from './factories';
 import { backends, createTestContext, createTestEnv, type TestEnv } from './harness';
 import { startReceiver, type Receiver } from './webhook-receiver';
 import { eventually, insertLocation, insertRoute, insertStops, insertUser, mutationId, openSession, type SeededStop } from './world';
 
-const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-interface ServerProcess {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
+/** The server as a real process, with fast webhook polling and a short job lease. */
 function startMain(env: TestEnv): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: serverDir,
-    env: {
-      ...adminEnv(env), PORT: '0', DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK: '1', DEPOTLINE_WEBHOOK_POLL_MS: '50', DEPOTLINE_JOB_LEASE_S: '2',
-      DEPOTLINE_WEBHOOK_TIMEOUT_S: '3', DEPOTLINE_CHECKPOINT_INTERVAL_S: '0',
-    },
+  return startServerProcess(env, {
+    LOG_LEVEL: 'error', DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK: '1', DEPOTLINE_WEBHOOK_POLL_MS: '50', DEPOTLINE_JOB_LEASE_S: '2',
+    DEPOTLINE_WEBHOOK_TIMEOUT_S: '3', DEPOTLINE_CHECKPOINT_INTERVAL_S: '0',
   });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
-async function urlOf(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
-    if (match) return match[1]!;
-    if (server.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server did not start:\n${server.output()}`);
 }
 
 async function pushStatus(url: string, token: string, locationId: string, stops: readonly SeededStop[], to: string): Promise<void> {
@@ -72,10 +43,7 @@ describe.each(backends)('webhook delivery across a crash (%s)', (backend) => {
   let receiver: Receiver | null = null;
   const running: ServerProcess[] = [];
   afterEach(async () => {
-    for (const s of running.splice(0)) {
-      if (s.child.exitCode === null) s.child.kill('SIGKILL');
-      await s.exited;
-    }
+    for (const s of running.splice(0)) await stopServerProcess(s, 'SIGKILL');
     await receiver?.close();
     await ctx?.db.destroy();
     await env?.dispose();
@@ -103,7 +71,7 @@ describe.each(backends)('webhook delivery across a crash (%s)', (backend) => {
 
     const first = startMain(env);
     running.push(first);
-    const firstUrl = await urlOf(first);
+    const firstUrl = await waitForServer(first);
     await pushStatus(firstUrl, token, A, stops, 'en_route');
     await pushStatus(firstUrl, token, A, stops.slice(0, 6), 'arrived');
     expect(await eventually(() => receiver!.received.length >= 3, 30_000)).toBe(true);
@@ -114,7 +82,7 @@ describe.each(backends)('webhook delivery across a crash (%s)', (backend) => {
     receiver.answer({ status: 204 });
     const second = startMain(env);
     running.push(second);
-    const secondUrl = await urlOf(second);
+    const secondUrl = await waitForServer(second);
     await pushStatus(secondUrl, token, A, stops.slice(0, 6), 'delivered');
 
     const queued = await ctx.db.selectFrom('webhook_deliveries').select(['id', 'event_type']).where('subscription_id', '=', subscription.id).execute();
