@@ -31,7 +31,7 @@ export type FanoutFigures = { n100: FanoutFigure; n500: FanoutFigure; n1000: Fan
 const locations = 20;
 
 /** Console k of a location: k = 0 pushes (dispatcher); the rest are mostly dispatchers, every fourth finance (a second redaction class). */
-const roleOf = (k: number): RoleName => (k > 0 && k % 4 === 3 ? 'finance' : 'dispatcher');
+export const roleOf = (k: number): RoleName => (k > 0 && k % 4 === 3 ? 'finance' : 'dispatcher');
 
 function planFor(quick: boolean) {
   // One round (every location pushes once, 250 ms) at a time, alternating baseline and ours

@@ -120,13 +120,27 @@ async function pushStatus(c: Console, stopId: string, to: string, version: numbe
 async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
   const perLocation = new Map<string, number>();
   for (const c of consoles) perLocation.set(c.locationId, (perLocation.get(c.locationId) ?? 0) + 1);
-  const pusherIndex = new Set(plan.pushers.map((p) => p.index));
+  const pusherIndex = new Set(plan.pushers.flatMap((p) => (p.index === null ? [] : [p.index])));
   const sentAt = new Map<string, number>();
   const measured = new Set<string>();
   const latencies: number[] = [];
+  const remoteReceipts: [string, number][] = [];
   const pushErrors: string[] = [];
   let expected = 0;
+  // Pushes made by other swarms: known up front; their measured rounds count towards what this swarm waits for.
+  const remoteMeasured = new Set<string>();
+  for (const p of plan.pushers) {
+    if (p.index !== null) continue;
+    for (const stopId of p.stopIds.slice(plan.warmupRounds, plan.warmupRounds + plan.rounds)) {
+      remoteMeasured.add(stopId);
+      expected += perLocation.get(p.locationId) ?? 0;
+    }
+  }
   onChange = (index, stopId) => {
+    if (remoteMeasured.has(stopId)) {
+      remoteReceipts.push([stopId, monoMs()]);
+      return;
+    }
     if (pusherIndex.has(index)) return; // the pusher's own copy is not a fan-out receipt
     const at = sentAt.get(stopId);
     if (at !== undefined && measured.has(stopId)) latencies.push(monoMs() - at);
@@ -136,17 +150,19 @@ async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
   const totalRounds = plan.warmupRounds + plan.rounds;
   const events: { at: number; pusher: number; round: number }[] = [];
   for (let r = 0; r < totalRounds; r++) {
-    for (let p = 0; p < L; p++) events.push({ at: r * plan.periodMs + (p * plan.periodMs) / L, pusher: p, round: r });
+    for (let p = 0; p < L; p++) {
+      if (plan.pushers[p]!.index !== null) events.push({ at: r * plan.periodMs + (p * plan.periodMs) / L, pusher: p, round: r });
+    }
   }
   events.sort((a, b) => a.at - b.at);
   const inflight: Promise<void>[] = [];
-  const t0 = monoMs() + 50;
+  const t0 = plan.startAt ?? monoMs() + 50;
   for (const ev of events) {
     const wait = t0 + ev.at - monoMs();
     if (wait > 1) await sleep(wait);
     const pusher = plan.pushers[ev.pusher]!;
     const stopId = pusher.stopIds[ev.round]!;
-    const c = consoles[pusher.index]!;
+    const c = consoles[pusher.index!]!;
     if (ev.round >= plan.warmupRounds) {
       measured.add(stopId);
       expected += (perLocation.get(c.locationId) ?? 1) - 1;
@@ -156,11 +172,15 @@ async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
       if (err && pushErrors.length < 5) pushErrors.push(err);
     }));
   }
+  // A swarm that only receives still waits out the schedule before its drain starts.
+  const scheduleEnd = t0 + totalRounds * plan.periodMs - monoMs();
+  if (scheduleEnd > 1) await sleep(scheduleEnd);
   await Promise.all(inflight);
   const deadline = monoMs() + plan.drainMs;
-  while (latencies.length < expected && monoMs() < deadline) await sleep(20);
+  while (latencies.length + remoteReceipts.length < expected && monoMs() < deadline) await sleep(20);
   onChange = null;
-  return { latenciesMs: latencies, expected, received: latencies.length, pushErrors };
+  const sent = [...measured].map((id): [string, number] => [id, sentAt.get(id)!]);
+  return { latenciesMs: latencies, expected, received: latencies.length + remoteReceipts.length, pushErrors, sent, remoteReceipts };
 }
 
 /** Cycle of legal transitions (shared/src/stop-status.ts), so a stop can be pushed forever. */

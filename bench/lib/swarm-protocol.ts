@@ -9,21 +9,33 @@ export interface SwarmConsole {
 }
 
 export interface FanoutPlan {
-  /** Console index of each location's pusher. */
-  pushers: { index: number; locationId: string; stopIds: string[] }[];
+  /**
+   * Each location's pusher, in schedule order (pusher i pushes at i/L of each period). `index` is
+   * the pushing console in this swarm, or null when a console of another swarm pushes (several
+   * swarms share one schedule: this one only receives those changes).
+   */
+  pushers: { index: number | null; locationId: string; stopIds: string[] }[];
   warmupRounds: number;
   rounds: number;
   /** Each pusher pushes once per period; pushers are spread evenly over the period. */
   periodMs: number;
   /** How long to wait for stragglers after the last push. */
   drainMs: number;
+  /** monoMs() at which round 0 starts, the same for every swarm of a run; default: 50 ms after the plan arrives. */
+  startAt?: number;
 }
 
 export interface FanoutOutcome {
+  /** Emit-to-arrival times of this swarm's own measured pushes at this swarm's other consoles. */
   latenciesMs: number[];
+  /** Arrivals this swarm waited for: its consoles at each measured push's location, less the pusher. */
   expected: number;
   received: number;
   pushErrors: string[];
+  /** [stop id, monoMs at emit] of this swarm's measured pushes, for joining with other swarms' receipts. */
+  sent: [string, number][];
+  /** [stop id, monoMs at arrival] at this swarm's consoles of measured pushes made by other swarms. */
+  remoteReceipts: [string, number][];
 }
 
 export interface ThroughputPlan {

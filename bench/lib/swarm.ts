@@ -71,3 +71,26 @@ export class ConsoleSwarm {
     stopChild(this.child);
   }
 }
+
+/**
+ * One fan-out round over several swarms: each swarm's latencies for its own pushes, plus every
+ * swarm's arrivals of other swarms' pushes joined with their emit times (one clock: monoMs is
+ * CLOCK_MONOTONIC, shared by every process on the machine).
+ */
+export function joinFanoutOutcomes(outcomes: readonly FanoutOutcome[]): { latenciesMs: number[]; expected: number; received: number; pushErrors: string[] } {
+  const sentAt = new Map<string, number>();
+  for (const o of outcomes) for (const [id, at] of o.sent) sentAt.set(id, at);
+  const latenciesMs: number[] = [];
+  let unmatched = 0;
+  for (const o of outcomes) {
+    latenciesMs.push(...o.latenciesMs);
+    for (const [id, at] of o.remoteReceipts) {
+      const sent = sentAt.get(id);
+      if (sent === undefined) unmatched++;
+      else latenciesMs.push(at - sent);
+    }
+  }
+  const pushErrors = outcomes.flatMap((o) => o.pushErrors).slice(0, 5);
+  if (unmatched > 0) pushErrors.push(`${unmatched} arrivals of pushes no swarm reported as sent`);
+  return { latenciesMs, expected: outcomes.reduce((n, o) => n + o.expected, 0), received: latenciesMs.length, pushErrors };
+}
