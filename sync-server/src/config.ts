@@ -182,6 +182,8 @@ export interface ServerConfig {
   exports: { maxRangeDays: number; bulkRows: number };
   /** Webhook delivery (webhooks/): loopback receivers allowed, POST timeout, concurrency, idle poll, job lease. */
   webhooks: { allowLoopback: boolean; allowCidrs: string[]; timeoutMs: number; concurrency: number; pollMs: number; leaseMs: number };
+  /** How long a scheduled job's lease lasts unless renewed (db/job-leases.ts); the webhook worker's too. */
+  jobLeaseMs: number;
   /** Rate limits per class of REST caller, and the Redis that shares them between processes (if any). */
   rateLimits: RateLimitSettings;
   /** Days integration API calls and webhook attempts are kept (DEPOTLINE_INTEGRATION_LOG_DAYS). */
@@ -259,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       allowLoopback: e.DEPOTLINE_WEBHOOK_ALLOW_LOOPBACK === '1', allowCidrs: webhookAllowCidrs(e.DEPOTLINE_WEBHOOK_ALLOW_CIDRS), timeoutMs: e.DEPOTLINE_WEBHOOK_TIMEOUT_S * 1000,
       concurrency: e.DEPOTLINE_WEBHOOK_CONCURRENCY, pollMs: e.DEPOTLINE_WEBHOOK_POLL_MS, leaseMs: e.DEPOTLINE_JOB_LEASE_S * 1000,
     },
+    jobLeaseMs: e.DEPOTLINE_JOB_LEASE_S * 1000,
     rateLimits: rateLimitSettings(e, (message) => {
       throw new ConfigError(message);
     }),

@@ -161,7 +161,7 @@ describe.each(backends)('signed audit checkpoints (%s)', (backend) => {
       expect(await schedule.tick()).toMatchObject({ status: 'signed', checkpoint: { size: n } });
       expect(await schedule.tick()).toMatchObject({ status: 'unchanged' });
     } finally {
-      schedule.stop();
+      await schedule.stop();
     }
     await appendSampleEntries(ctx.db, 2);
     const signed = await runAdminJson<{ status: string; checkpoint: { size: number } }>(env, ['audit', 'checkpoint']);
@@ -214,7 +214,7 @@ describe.each(backends)('signed audit checkpoints (%s)', (backend) => {
         // Still refused on the next tick (the recorded refusal moved the head), recorded only once.
         expect(await schedule.tick()).toMatchObject({ status: 'refused' });
       } finally {
-        schedule.stop();
+        await schedule.stop();
       }
       expect(await refusals()).toEqual([{ action: 'audit.checkpoint', outcome: 'failed', actor: 'system', details: expect.stringContaining('the log was rewritten') as unknown }]);
       expect(fs.readdirSync(dir)).toEqual([checkpointFileName(n, keyId())]);

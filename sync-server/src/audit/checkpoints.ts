@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context';
 import { type NoteSigner, signNote } from '../crypto/signed-note';
+import { startLeasedJob } from '../db/job-leases';
 import type { Database } from '../db/schema';
 import { hashAtSize, readAuditAnchor } from './anchor';
 import { appendAudit, type AuditActor, type ChainedFields, genesisHash, hashEntry, systemActor } from './audit-log';
@@ -112,43 +113,43 @@ async function extendsFrom(db: Kysely<Database>, from: { size: number; hash: str
   return prev === to.rootHash ? null : `The head hash does not match entry ${to.size}.`;
 }
 
+export const checkpointJob = 'audit-checkpoint';
+
 /**
- * Signs a checkpoint every `intervalS` seconds when the head moved. Failures are logged, never
- * thrown: the audit log keeps working, and a refusal (a rewritten log, or checkpoints deleted or
- * altered) is logged as an error and recorded in the audit log.
+ * Signs a checkpoint every `intervalS` seconds when the head moved, by the schedule all server
+ * processes share, in the process holding the `audit-checkpoint` lease while it signs
+ * (db/job-leases.ts). Every process must see the same checkpoint directory: the next signer
+ * refuses when the register lists a checkpoint whose file it cannot find. `tick` signs now (under
+ * the lease when scheduled). Failures are logged, never thrown: the audit log keeps working, and
+ * a refusal (a rewritten log, or checkpoints deleted or altered) is logged as an error and
+ * recorded in the audit log, once per reason in each process.
  */
-export function startCheckpointSchedule(ctx: ServerContext): { stop(): void; tick(): Promise<CheckpointResult | null> } {
-  let running: Promise<CheckpointResult | null> | null = null;
+export function startCheckpointSchedule(ctx: ServerContext): { stop(): Promise<void>; tick(): Promise<CheckpointResult | null> } {
   let lastRefusal: string | null = null;
-  const tick = () => {
-    running ??= signCheckpoint(ctx).then(
-      async (result) => {
-        if (result.status === 'refused') {
-          ctx.log.error('audit checkpoint refused: the audit log or its checkpoints were tampered with', { size: result.checkpoint.size, detail: result.detail });
-          // Recorded once per reason, not on every tick while the reason stands.
-          if (result.detail !== lastRefusal) lastRefusal = (await recordRefusal(ctx, systemActor, result)) ? result.detail : null;
-        } else {
-          lastRefusal = null;
-          if (result.status === 'signed') ctx.log.debug('audit checkpoint signed', { size: result.checkpoint.size, file: result.file });
-        }
-        return result;
-      },
-      (err: unknown) => {
-        ctx.log.error('audit checkpoint failed', { err: err instanceof Error ? err.message : String(err) });
-        return null;
-      },
-    ).finally(() => {
-      running = null;
-    });
-    return running;
+  const signAndReport = async (): Promise<CheckpointResult | null> => {
+    try {
+      const result = await signCheckpoint(ctx);
+      if (result.status === 'refused') {
+        ctx.log.error('audit checkpoint refused: the audit log or its checkpoints were tampered with', { size: result.checkpoint.size, detail: result.detail });
+        // Recorded once per reason, not on every tick while the reason stands.
+        if (result.detail !== lastRefusal) lastRefusal = (await recordRefusal(ctx, systemActor, result)) ? result.detail : null;
+      } else {
+        lastRefusal = null;
+        if (result.status === 'signed') ctx.log.debug('audit checkpoint signed', { size: result.checkpoint.size, file: result.file });
+      }
+      return result;
+    } catch (err) {
+      ctx.log.error('audit checkpoint failed', { err: err instanceof Error ? err.message : String(err) });
+      return null;
+    }
   };
   const intervalS = ctx.config.checkpoints.intervalS;
-  const timer = intervalS > 0 ? setInterval(() => void tick(), intervalS * 1000) : null;
-  timer?.unref();
-  return {
-    stop: () => {
-      if (timer) clearInterval(timer);
-    },
-    tick,
-  };
+  if (intervalS <= 0) {
+    // On demand only: nothing scheduled, no lease.
+    let running: Promise<CheckpointResult | null> | null = null;
+    const tick = () => (running ??= signAndReport().finally(() => { running = null; }));
+    return { tick, stop: async () => { await running; } };
+  }
+  const job = startLeasedJob(ctx, { name: checkpointJob, everyMs: intervalS * 1000, failure: 'audit checkpoint failed' }, signAndReport);
+  return { tick: () => job.runOnce(), stop: () => job.stop() };
 }

@@ -26,6 +26,7 @@ import * as m0023 from './migrations/0023-customer-privacy';
 import * as m0024 from './migrations/0024-privacy-requests';
 import * as m0025 from './migrations/0025-audit-retention';
 import * as m0026 from './migrations/0026-erased-stays-erased';
+import * as m0028 from './migrations/0028-job-runs';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -55,6 +56,7 @@ export const migrations: Record<string, Migration> = {
   '0024-privacy-requests': m0024,
   '0025-audit-retention': m0025,
   '0026-erased-stays-erased': m0026,
+  '0028-job-runs': m0028,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

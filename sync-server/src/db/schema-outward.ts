@@ -160,6 +160,8 @@ export interface OutwardTables {
   };
   /** 0013: a scheduled job's lease, so one process at a time runs it (webhooks/lease.ts). */
   job_leases: { name: string; holder: string; acquired_at: number; expires_at: number };
+  /** 0028: each scheduled job's latest run, the schedule all processes share (db/job-leases.ts). */
+  job_runs: { name: string; holder: string; started_at: number; finished_at: number | null };
   /** 0018: a customer tracking link of a stop (tracking/links.ts); the token only as its SHA-256. */
   tracking_links: {
     id: string;

@@ -1,8 +1,7 @@
-import crypto from 'node:crypto';
 import type { ServerContext } from '../context';
 import { type AuditActor, appendAudit, systemActor } from '../audit/audit-log';
 import { fieldAad } from '../crypto/field-cipher';
-import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { jobLeaseHolderName, withJobLease } from '../db/job-leases';
 import { emailKey, phoneKey } from './blind-index';
 
 /**
@@ -20,12 +19,15 @@ export interface ReindexOptions {
   /** Every stop (after a key or region change), not only those with a value and no index. */
   all: boolean;
   actor?: AuditActor;
+  /** Aborted when the backfill's lease is lost or the server stops: stops before the next batch. */
+  signal?: AbortSignal;
 }
 
 export async function reindexStops(ctx: ServerContext, options: ReindexOptions): Promise<{ stops: number }> {
   let after = '';
   let changed = 0;
   for (;;) {
+    options.signal?.throwIfAborted();
     let query = ctx.db.selectFrom('stops').select(['id', 'location_id', 'phone_enc', 'email_enc', 'phone_bidx', 'email_bidx'])
       .where('id', '>', after).orderBy('id').limit(batchRows);
     if (!options.all) {
@@ -64,20 +66,18 @@ function decrypted(ctx: ServerContext, stored: string, column: 'phone' | 'email'
 }
 
 /**
- * At start, one process (the `blind-index-backfill` lease) indexes the stops that have none;
- * after an upgrade that is every stop with a phone or email, later normally nothing.
+ * At start, one process (the `blind-index-backfill` lease, renewed while it works: db/job-leases.ts)
+ * indexes the stops that have none; after an upgrade that is every stop with a phone or email,
+ * later normally nothing. A process that finds the lease held leaves it to the holder; a holder
+ * that dies leaves the rest to the next start (or `depotline-admin privacy reindex`), whole
+ * batches done.
  */
 export function startBlindIndexBackfill(ctx: ServerContext): { settled: Promise<void> } {
-  const holder = `${blindIndexBackfillJob}:${crypto.randomUUID()}`;
-  const settled = (async () => {
-    if (!(await holdJobLease(ctx.db, blindIndexBackfillJob, holder, ctx.now(), 3_600_000))) return;
-    try {
-      const { stops } = await reindexStops(ctx, { all: false });
-      if (stops > 0) ctx.log.info('blind index filled for stops written before it', { stops });
-    } finally {
-      await releaseJobLease(ctx.db, blindIndexBackfillJob, holder);
-    }
-  })().catch((err: unknown) => {
+  const holder = jobLeaseHolderName(blindIndexBackfillJob);
+  const settled = withJobLease(ctx, blindIndexBackfillJob, holder, async (lease) => {
+    const { stops } = await reindexStops(ctx, { all: false, signal: lease.signal });
+    if (stops > 0) ctx.log.info('blind index filled for stops written before it', { stops });
+  }).then(() => undefined, (err: unknown) => {
     ctx.log.error('blind index backfill failed; tried again at the next start (or run depotline-admin privacy reindex)', { err: err instanceof Error ? err.message : String(err) });
   });
   return { settled };

@@ -1,23 +1,27 @@
 import type { ServerContext } from '../context';
-import { holdJobLease, type LeasedJob, startLeasedJob } from '../db/job-leases';
+import { type LeasedJob, startLeasedJob, withJobLease } from '../db/job-leases';
 import type { LiveFeed } from '../sync/mutations/handler';
 import { type PurgeOptions, type PurgeReport, runPurge } from './purge';
 
 /**
- * The scheduled retention purge: once a minute after start, then hourly, in the one server
- * process holding the `retention-purge` job lease (taken for twice the interval and renewed at
- * each run, so a process that stops purging hands over within two hours). What a run removes is
- * broadcast to desktops with the live feed after each batch commits.
+ * The scheduled retention purge: hourly by the schedule all server processes share, in the one
+ * process holding the `retention-purge` job lease while it runs (db/job-leases.ts); a process
+ * first looks a minute after it starts. The lease is renewed by a heartbeat however long the
+ * purge takes, and a purge whose holder died or lost the lease stops at its next batch and is
+ * carried on at once by the next holder. What a run removes is broadcast to desktops with the
+ * live feed after each batch commits.
  */
 
 export const purgeJob = 'retention-purge';
 export const purgeEveryMs = 3_600_000;
 const firstRunAfterMs = 60_000;
 
-/** Runs one purge if this holder gets the lease; null when another process holds it. */
+/**
+ * One purge now if `holder` gets the lease (the command line's `retention run`); null when another
+ * process holds it. The lease is kept after the run until it expires or the caller releases it.
+ */
 export async function purgeUnderLease(ctx: ServerContext, feed: LiveFeed | null, holder: string, opts: PurgeOptions = {}): Promise<PurgeReport | null> {
-  if (!(await holdJobLease(ctx.db, purgeJob, holder, ctx.now(), 2 * purgeEveryMs))) return null;
-  return logged(ctx, await runPurge(ctx, feed, opts));
+  return withJobLease(ctx, purgeJob, holder, async (lease) => logged(ctx, await runPurge(ctx, feed, { ...opts, signal: lease.signal })), { keep: true });
 }
 
 function logged(ctx: ServerContext, report: PurgeReport): PurgeReport {
@@ -27,6 +31,6 @@ function logged(ctx: ServerContext, report: PurgeReport): PurgeReport {
 
 export function startRetentionPurge(ctx: ServerContext, feed: LiveFeed): LeasedJob<PurgeReport> {
   // Batches committed before a failure stay done, with their evidence; the rest waits for the next run.
-  return startLeasedJob(ctx, { name: purgeJob, everyMs: purgeEveryMs, leaseMs: 2 * purgeEveryMs, firstAfterMs: firstRunAfterMs, failure: 'retention purge failed; continued at the next run' },
-    async () => logged(ctx, await runPurge(ctx, feed)));
+  return startLeasedJob(ctx, { name: purgeJob, everyMs: purgeEveryMs, firstAfterMs: firstRunAfterMs, failure: 'retention purge failed; continued at the next run' },
+    async (_now, lease) => logged(ctx, await runPurge(ctx, feed, { signal: lease.signal })));
 }

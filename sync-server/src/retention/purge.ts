@@ -37,6 +37,8 @@ export interface PurgeOptions {
   batchSize?: number;
   /** Only these locations (all when absent). */
   locationIds?: readonly string[];
+  /** Aborted when the job's lease is lost or the server stops: the purge stops before its next batch. */
+  signal?: AbortSignal;
 }
 
 
@@ -198,10 +200,11 @@ async function keptBy(ctx: ServerContext, locationId: string): Promise<Kept> {
 const heldBy = (kept: Kept, c: Candidate) => kept.location || (c.stopId !== null && kept.stopIds.has(c.stopId));
 
 /** Purges one class at one location, batch by batch; adds to `report`. */
-async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: Kept, batchSize: number, report: PurgeReport): Promise<void> {
+async function purgeClass(ctx: ServerContext, feed: LiveFeed | null, locationId: string, c: LocationRetentionClass, cutoff: number, holds: Kept, batchSize: number, report: PurgeReport, signal: AbortSignal | undefined): Promise<void> {
   const spec = classPurges[c];
   let cursor: Cursor = null;
   for (;;) {
+    signal?.throwIfAborted();
     if (holds.location) return;
     const candidates = await spec.next(ctx, locationId, cutoff, cursor, batchSize);
     if (candidates.length === 0) return;
@@ -258,10 +261,11 @@ export async function runPurge(ctx: ServerContext, feed: LiveFeed | null, opts: 
     const retention = await effectiveRetention(ctx, locationId);
     const holds = await keptBy(ctx, locationId);
     for (const c of classOrder) {
-      await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report);
+      await purgeClass(ctx, feed, locationId, c, retentionCutoff(retention, c, ctx.now()), holds, batchSize, report, opts.signal);
     }
     if (!holds.location) await purgeLastPositions(ctx, locationId, retentionCutoff(retention, 'positionHistory', ctx.now()), holds, report);
   }
+  opts.signal?.throwIfAborted();
   if (!opts.locationIds) await purgeGlobalClasses(ctx, batchSize, report);
   return report;
 }

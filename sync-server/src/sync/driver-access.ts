@@ -20,10 +20,15 @@ export const driverAccessJob = 'driver-access';
 export const sweepEveryMs = 60_000;
 const batchRoutes = 500;
 
-/** Writes the removal change of every route whose driver access has ended by `now`; returns how many routes were marked. */
-export async function sendDriverRemovals(ctx: ServerContext, live: LiveFeed, now: number): Promise<number> {
+/**
+ * Writes the removal change of every route whose driver access has ended by `now`; returns how
+ * many routes were marked. `signal` (the job's lease lost, or the server stopping) stops it before
+ * the next batch.
+ */
+export async function sendDriverRemovals(ctx: ServerContext, live: LiveFeed, now: number, signal?: AbortSignal): Promise<number> {
   let marked = 0;
   for (;;) {
+    signal?.throwIfAborted();
     const due = await ctx.db.selectFrom('routes')
       .leftJoin('drivers', 'drivers.id', 'routes.driver_id')
       .select(['routes.id', 'routes.location_id', 'routes.driver_id', 'drivers.user_id'])
@@ -60,14 +65,14 @@ export async function sendDriverRemovals(ctx: ServerContext, live: LiveFeed, now
 }
 
 /**
- * Runs the sweep every minute in the process holding the `driver-access` lease (taken for three
- * intervals and renewed at each run), so a device is told within about a minute of the end.
+ * Runs the sweep every minute by the shared schedule, in the process holding the `driver-access`
+ * lease while it runs (db/job-leases.ts), so a device is told within about a minute of the end.
  */
 export function startDriverAccessSweep(ctx: ServerContext, live: LiveFeed): LeasedJob<number> {
   return startLeasedJob(ctx, {
-    name: driverAccessJob, everyMs: sweepEveryMs, leaseMs: 3 * sweepEveryMs, failure: 'driver access sweep failed; tried again at the next run',
-  }, async (now) => {
-    const marked = await sendDriverRemovals(ctx, live, now);
+    name: driverAccessJob, everyMs: sweepEveryMs, failure: 'driver access sweep failed; tried again at the next run',
+  }, async (now, lease) => {
+    const marked = await sendDriverRemovals(ctx, live, now, lease.signal);
     if (marked > 0) ctx.log.info('driver access ended on completed routes', { routes: marked });
     return marked;
   });

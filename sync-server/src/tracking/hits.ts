@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { appendAuditEntries, systemActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
+import { startLeasedJob } from '../db/job-leases';
 import type { TrackingLinkRow } from './links';
 
 /**
@@ -8,8 +9,8 @@ import type { TrackingLinkRow } from './links';
  * per link per hour (no address, no user agent), and once the hour is over one audit entry
  * `tracking_link.viewed` per link and hour with its count. Several server processes may count
  * into the same row; whichever sums up an hour first claims it (`audited_at`), so it is audited
- * once. A timer in each server process sums up finished hours every minute and at shutdown
- * (`startTrackingHitAudits`); a view also nudges it.
+ * once. A leased job sums up finished hours every minute in one process, and each process once
+ * more at shutdown (`startTrackingHitAudits`); a view also nudges it.
  */
 
 const hourMs = 3_600_000;
@@ -43,23 +44,21 @@ export async function auditTrackingHits(ctx: ServerContext, now: number): Promis
   });
 }
 
+export const trackingHitsJob = 'tracking-hits';
+
 /**
- * The periodic flush: `auditTrackingHits` every minute and once more at shutdown, so a link
- * nobody opens again still has its last hour audited. Failures are logged, never thrown.
+ * The periodic flush: `auditTrackingHits` every minute by the shared schedule, in the process
+ * holding the `tracking-hits` lease while it runs (db/job-leases.ts), and once more when a
+ * process stops (unless another holds the lease then), so a link nobody opens again still has its
+ * last hour audited. Failures are logged, never thrown.
  */
 export function startTrackingHitAudits(ctx: ServerContext, everyMs = 60_000): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const run = () => {
-    running = auditTrackingHits(ctx, ctx.now()).catch((err: unknown) => ctx.log.error('tracking link views could not be audited', { error: String(err) }));
-    return running;
-  };
-  const timer = setInterval(() => void run(), everyMs);
-  timer.unref();
+  const job = startLeasedJob(ctx, { name: trackingHitsJob, everyMs, failure: 'tracking link views could not be audited' },
+    (now) => auditTrackingHits(ctx, now));
   return {
     async stop() {
-      clearInterval(timer);
-      await running;
-      await run();
+      await job.runOnce();
+      await job.stop();
     },
   };
 }
