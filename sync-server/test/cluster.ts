@@ -23,7 +23,7 @@ export interface ServerProcess {
   output(): string;
   /** Resolves with the exit code (null after a signal) once the process is gone. */
   exited: Promise<number | null>;
-  /** Whether it was given REDIS_URL (then `waitForServer` also waits for the connection). */
+  /** Whether `waitForServer` also waits for its Redis connection (REDIS_URL set, LOG_LEVEL info or debug). */
   redis: boolean;
 }
 
@@ -38,12 +38,14 @@ export function startServerProcess(env: TestEnv, extraEnv: NodeJS.ProcessEnv = {
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => output, exited, redis: Boolean(processEnv.REDIS_URL) };
+  const logsInfo = processEnv.LOG_LEVEL === 'info' || processEnv.LOG_LEVEL === 'debug';
+  return { child, output: () => output, exited, redis: Boolean(processEnv.REDIS_URL) && logsInfo };
 }
 
 /**
  * Waits until the process listens (it prints its URL once its signal handlers are in place)
- * and, when it was given REDIS_URL, its Redis connection is up (it logs that); returns the URL.
+ * and, when it was given REDIS_URL, its Redis connection is up (it logs that at level info, so
+ * a quieter LOG_LEVEL skips this wait); returns the URL.
  */
 export async function waitForServer(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
   const end = Date.now() + timeoutMs;
