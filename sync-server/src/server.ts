@@ -15,6 +15,7 @@ import { auditAppendOnlyStatus, prepareSchema } from './db/roles';
 import { createRateLimitStore } from './ratelimit/store';
 import { apiEndpoints } from './http/api';
 import { createHttpApp } from './http/app';
+import { createSocketFanOut } from './socket/adapter';
 import { createLiveFeed } from './socket/broadcast';
 import { syncEvents } from './socket/events';
 import { startSecurityWatcher } from './socket/security-watcher';
@@ -74,6 +75,9 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
   return { config, db, dbKind: kind, cipher, tokenKey, proofKey, blindIndexKey, checkpointKeys, rateLimits, now: () => Date.now(), log };
 }
 
+/** How long a starting process waits for Redis before it serves with fan-out within itself. */
+const fanOutStartWaitMs = 3000;
+
 export interface StartOptions {
   /**
    * Wraps the live feed that every committed push goes through. Crash-safety tests use it to
@@ -97,7 +101,9 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
 
-  const io = createSocketServer(server, ctx);
+  // With REDIS_URL, broadcasts reach the sockets of every process through a Redis stream (socket/adapter.ts).
+  const fanOut = createSocketFanOut(config.rateLimits, ctx.log);
+  const io = createSocketServer(server, ctx, fanOut);
   const realFeed = createLiveFeed(ctx, io);
   const live = options.wrapLiveFeed ? options.wrapLiveFeed(realFeed) : realFeed;
   serveSocketEvents(io, ctx, syncEvents(live));
@@ -116,6 +122,9 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
   // Stops written before the blind index existed get theirs, in one process (privacy/reindex.ts).
   const blindIndexBackfill = startBlindIndexBackfill(ctx);
 
+  // Listening only once the stream reader is reading (or Redis has had its chance): a console
+  // that connects and pulls must not miss a change another process publishes right after.
+  await fanOut.ready(fanOutStartWaitMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -141,10 +150,11 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
     async close() {
       ready = false;
       watcher.stop();
-      checkpoints.stop();
+      await checkpoints.stop();
       // In-flight webhook attempts are aborted and due again at once; the lease is handed back.
       await webhooks.stop();
       await new Promise<void>((resolve) => void io.close(() => resolve()));
+      await fanOut.close();
       server.closeAllConnections();
       // Reports of values that did not decrypt, still being written, land before the database closes.
       await withheldReportsSettled(ctx);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type ServerConfig } from '../src/config';
-import type { ServerContext } from '../src/context';
+import type { Logger, ServerContext } from '../src/context';
 import { createContext, startServer, type RunningServer } from '../src/server';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -118,4 +118,13 @@ export async function startTestServer(backend: Backend, overrides: Partial<Serve
       await env.dispose();
     },
   };
+}
+
+/**
+ * Another server on an existing test environment's database, as a second process would be
+ * (its own pool, Redis connections and Socket.IO server). Closing it leaves the database.
+ * `log` replaces parts of the (silent) logger, for tests of what the server logs.
+ */
+export async function startServerOn(env: TestEnv, log?: Partial<Logger>): Promise<RunningServer> {
+  return startServer(log ? await createContext(env.config, { ...silent, ...log }) : await createTestContext(env));
 }

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../context';
@@ -7,6 +6,7 @@ import {
   type Limiter, LimiterRegistry, type LimitSpec, type RateLimitStore, type StrikeRecord, type StrikeRecords, type StrikeSpec, type WhenStoreDown,
 } from './limits';
 import { consumeOn, memoryLimiter } from './memory-store';
+import { redisTlsOptions } from './redis-connection';
 import type { RateLimitSettings } from './settings';
 
 /**
@@ -32,7 +32,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       maxRetriesPerRequest: 1,
       commandTimeout: 1000,
       connectTimeout: 5000,
-      ...(settings.tlsCaFile ? { tls: { ca: fs.readFileSync(settings.tlsCaFile) } } : {}),
+      ...redisTlsOptions(settings),
     };
     this.client = new Redis(settings.url, options);
     // ioredis reports every failed reconnect; log the transitions only, never the URL (it may hold a password).

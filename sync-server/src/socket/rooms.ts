@@ -32,8 +32,11 @@ export const userRoom = (userId: string) => `user:${userId}`;
 /**
  * Whether anyone may be listening in a room, so the live feed can skip work nobody receives.
  * Only the in-memory default adapter holds every socket (they are all in this process). A
- * cross-process adapter (Redis, cluster: subclasses of the default) does not list the other
- * processes' sockets here, so it must answer "someone may be listening": it is never skipped.
+ * cross-process adapter (the Redis streams adapter of adapter.ts, a subclass of the default)
+ * lists only this process's sockets here, and the room may be full on another process, so it
+ * answers "someone may be listening": nothing is skipped. (Asking the other processes, or
+ * keeping a shared list of rooms, would race with a console joining there: a change committed
+ * before the news arrived would be skipped, and that console would never receive it.)
  */
 export function roomMayHaveListeners(io: SyncServer, room: string): boolean {
   const adapter = io.of('/').adapter;

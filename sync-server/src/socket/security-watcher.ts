@@ -94,11 +94,13 @@ export function startSecurityWatcher(ctx: ServerContext, io: SyncServer): { stop
   }
 
   async function refreshUser(userId: string, now: number): Promise<void> {
-    const sockets = await io.local.in(userRoom(userId)).fetchSockets();
-    if (sockets.length === 0) return;
+    // This process's own sockets, read from its adapter's rooms: `fetchSockets()` would also ask
+    // Redis how many processes there are, although `local` needs none of their answers.
+    const ids = [...(io.of('/').adapter.rooms.get(userRoom(userId)) ?? [])];
+    if (ids.length === 0) return;
     const profile = await loadAccessProfile(ctx.db, userId, now);
-    for (const remote of sockets) {
-      const socket = io.sockets.sockets.get(remote.id);
+    for (const id of ids) {
+      const socket = io.sockets.sockets.get(id);
       if (!socket) continue;
       socket.data.profile = profile;
       const { dropped } = joinLocationRooms(socket, now);

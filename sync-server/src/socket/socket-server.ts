@@ -1,6 +1,5 @@
 import type http from 'node:http';
 import type https from 'node:https';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { Server } from 'socket.io';
 import { loadAccessProfile } from '../access/access-profile';
 import { authorize } from '../access/authorize';
@@ -10,6 +9,8 @@ import { authenticateAccessToken } from '../auth/access-tokens';
 import { touchSession } from '../auth/session-activity';
 import type { ServerContext } from '../context';
 import { asAppError, parseInput, rateLimited, unauthenticated, unknownEvent } from '../errors';
+import { ipRateKey } from '../ratelimit/keys';
+import type { SocketFanOut } from './adapter';
 import type { ClientEvent, EventHandler, EventTable } from './events';
 import { joinLocationRooms, sessionRoom, userRoom } from './rooms';
 import type { SyncServer, SyncSocket } from './socket-types';
@@ -18,15 +19,33 @@ import type { SyncServer, SyncSocket } from './socket-types';
 const sessionRecheckMs = 1000;
 
 /**
+ * Client events per second from one user, all their sockets on every process together (shared
+ * in Redis when REDIS_URL is set; per process while Redis is unreachable, as the REST limits).
+ */
+export const socketEventLimit = { name: 'socket-event', points: 60, durationS: 1 } as const;
+/**
+ * At most one `socket.connect` failed audit entry per client address (IPv6: per /64) per 10 s,
+ * across every process, so a flood of bad handshakes cannot flood the audit log.
+ */
+export const handshakeAuditLimit = { name: 'socket-connect-audit', points: 1, durationS: 10 } as const;
+
+/**
  * The Socket.IO server (docs/sync-protocol.md). From the Socket.IO 4 documentation and our
  * own tests:
  * - `allowRequest` checks Origin; the `cors` option alone would not stop a cross-site page.
  * - `io.use` runs once per connection, so every event re-checks token expiry and the session.
  * - Connection-state recovery stays off: its default skips this middleware on resume.
+ * - WebSocket only: a socket is one upgraded connection to one process, so a load balancer in
+ *   front of several processes needs no sticky sessions (polling would: each of its requests
+ *   must reach the process holding the session). After a process dies its consoles reconnect
+ *   to another.
+ * - `fanOut` carries broadcasts to the other processes when Redis is configured (adapter.ts).
  */
-export function createSocketServer(server: http.Server | https.Server, ctx: ServerContext): SyncServer {
+export function createSocketServer(server: http.Server | https.Server, ctx: ServerContext, fanOut: SocketFanOut): SyncServer {
   const io: SyncServer = new Server(server, {
     serveClient: false,
+    transports: ['websocket'],
+    ...(fanOut.adapter ? { adapter: fanOut.adapter } : {}),
     maxHttpBufferSize: ctx.config.maxSocketMessageBytes,
     allowRequest: (req, cb) => {
       // Browsers always send Origin; a non-browser client (the desktop core under Node) may
@@ -35,7 +54,7 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
       cb(null, origin === undefined || ctx.config.allowedOrigins.has(origin));
     },
   });
-  const authFailureAudit = new Map<string, number>();
+  const authFailureAudit = ctx.rateLimits.limiter(handshakeAuditLimit, 'per-process');
 
   io.use((socket, next) => {
     void (async () => {
@@ -51,10 +70,8 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
       } catch (err) {
         const appError = asAppError(err);
         // One audit entry per address per 10 s, so a flood of bad handshakes cannot flood the log.
-        const key = ip ?? 'unknown';
         const now = ctx.now();
-        if ((authFailureAudit.get(key) ?? 0) + 10_000 < now) {
-          authFailureAudit.set(key, now);
+        if ((await authFailureAudit.consume(ipRateKey(ip))).allowed) {
           await ctx.db.transaction().execute((trx) =>
             appendAudit(trx, actorOf(null, ip), { action: 'socket.connect', outcome: 'failed', details: { errorCode: appError.code } }, now),
           ).catch(() => {});
@@ -75,7 +92,7 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
  * by crashing the socket.
  */
 export function serveSocketEvents(io: SyncServer, ctx: ServerContext, table: EventTable): void {
-  const eventLimiter = new RateLimiterMemory({ points: 60, duration: 1 });
+  const eventLimiter = ctx.rateLimits.limiter(socketEventLimit, 'per-process');
 
   io.on('connection', (socket: SyncSocket) => {
     void socket.join([sessionRoom(socket.data.principal.sessionId), userRoom(socket.data.principal.userId)]);
@@ -102,12 +119,8 @@ export function serveSocketEvents(io: SyncServer, ctx: ServerContext, table: Eve
     if (!Object.hasOwn(table, event)) throw unknownEvent(event);
     // Widened once: the entry under `event` is the handler written for that event.
     const handler = table[event as ClientEvent] as EventHandler<ClientEvent>;
-    try {
-      await eventLimiter.consume(socket.data.principal.userId);
-    } catch (res) {
-      if (res instanceof RateLimiterRes) throw rateLimited(Math.ceil(res.msBeforeNext / 1000));
-      throw res;
-    }
+    const rate = await eventLimiter.consume(socket.data.principal.userId);
+    if (!rate.allowed) throw rateLimited(Math.max(1, Math.ceil(rate.resetMs / 1000)));
     await recheckSession(socket);
     const input = parseInput(handler.schema, payload ?? {}) as never;
     const { principal, profile, actor } = socket.data;
