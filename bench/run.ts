@@ -13,6 +13,7 @@ import type { AuditVerifyFigures } from './audit-verify';
 import type { BoardQueryFigures } from './board-query';
 import type { CatchupFigures } from './catchup';
 import type { FanoutFigure, FanoutFigures } from './fanout';
+import type { FanoutClusterFigures } from './fanout-cluster';
 import type { ImportFigures } from './import';
 import type { MemoryFigures } from './memory';
 import { type BenchOptions, parseOptions, progress } from './lib/options';
@@ -23,6 +24,8 @@ import type { WebhookFigures } from './webhooks';
 
 export interface BenchResult {
   fanout: FanoutFigures;
+  /** Issue 15: 5,000 consoles across 4 server processes on PostgreSQL and Redis behind nginx, against 4 bare relays on the same adapter and nginx. */
+  fanout_cluster: FanoutClusterFigures;
   throughput: ThroughputFigures;
   catchup: CatchupFigures;
   board_query: BoardQueryFigures;
@@ -34,6 +37,8 @@ export interface BenchResult {
   webhooks: WebhookFigures;
   audit_verify_per_s: number | null;
   memory_kb_per_console: number | null;
+  /** Issue 15: the same with REDIS_URL set (the Redis streams adapter), as each process of a cluster runs. */
+  memory_kb_per_console_redis: number | null;
   machine: { cpu_model: string; cores: number; node: string };
   /** Present only when a figure could not be measured as specified: figure -> why. */
   missing?: Record<string, string>;
@@ -41,7 +46,10 @@ export interface BenchResult {
 
 const minOpenFiles = 8192;
 
-/** 1,000 sockets need ~1,000 descriptors in each of two processes: raise the soft limit, then re-run. */
+/**
+ * 1,000 sockets need ~1,000 descriptors in each of two processes (issue 15's cluster section:
+ * 1,250 per client process, ~10,000 in nginx): raise the soft limit, then re-run.
+ */
 function ensureOpenFileLimit(): void {
   if (process.env.DEPOTLINE_BENCH_NOFILE_RAISED) return;
   const soft = Number(spawnSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).stdout.trim());
@@ -62,7 +70,8 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const result: BenchResult = {
     fanout: { n100: nullFanout, n500: nullFanout, n1000: nullFanout },
-    throughput: { sqlite_per_s: null, postgres_per_s: null },
+    fanout_cluster: { consoles: 5000, processes: 4, p50_ms: null, p99_ms: null, max_ms: null, baseline_p50_ms: null, baseline_p99_ms: null, ratio_p99: null },
+    throughput: { sqlite_per_s: null, postgres_per_s: null, postgres_sync_commit_per_s: null },
     catchup: { changes: options.quick ? 20_000 : 50_000, ours_s: null, pouchdb_s: null, ratio: null },
     board_query: { sqlcipher_p50_ms: null, sqlite_p50_ms: null, overhead: null },
     order_import: { rows: 10_000, parse_ms: null, preview_ms: null, apply_ms: null, preview_ratio: null, apply_ratio: null },
@@ -75,6 +84,7 @@ async function main(): Promise<void> {
     },
     audit_verify_per_s: null,
     memory_kb_per_console: null,
+    memory_kb_per_console_redis: null,
     machine: { cpu_model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
   };
   const missing: Record<string, string> = {};
@@ -88,8 +98,16 @@ async function main(): Promise<void> {
 
   // Order: the latency and memory figures first, on a quiet machine.
   const sections: { name: string; file: string; timeoutS: number; apply(r: SectionResult<unknown>): void }[] = [
-    { name: 'memory', file: 'memory.ts', timeoutS: 180, apply: (r) => { result.memory_kb_per_console = (r.figures as MemoryFigures).memory_kb_per_console; } },
+    {
+      name: 'memory', file: 'memory.ts', timeoutS: 300, apply: (r) => {
+        const m = r.figures as MemoryFigures;
+        result.memory_kb_per_console = m.memory_kb_per_console;
+        result.memory_kb_per_console_redis = m.memory_kb_per_console_redis;
+      },
+    },
     { name: 'fanout', file: 'fanout.ts', timeoutS: 600, apply: (r) => { result.fanout = r.figures as FanoutFigures; } },
+    // Its own PostgreSQL and Redis (or DEPOTLINE_BENCH_PG_URL / _REDIS_URL), nginx from DEPOTLINE_TEST_NGINX or /usr/sbin.
+    { name: 'fanout_cluster', file: 'fanout-cluster.ts', timeoutS: 900, apply: (r) => { result.fanout_cluster = r.figures as FanoutClusterFigures; } },
     { name: 'throughput', file: 'throughput.ts', timeoutS: 400, apply: (r) => { result.throughput = r.figures as ThroughputFigures; } },
     { name: 'catchup', file: 'catchup.ts', timeoutS: 600, apply: (r) => { result.catchup = r.figures as CatchupFigures; } },
     { name: 'board_query', file: 'board-query.ts', timeoutS: 300, apply: (r) => { result.board_query = r.figures as BoardQueryFigures; } },

@@ -126,6 +126,7 @@ async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
   const latencies: number[] = [];
   const remoteReceipts: [string, number][] = [];
   const pushErrors: string[] = [];
+  const ackMs: number[] = [];
   let expected = 0;
   // Pushes made by other swarms: known up front; their measured rounds count towards what this swarm waits for.
   const remoteMeasured = new Set<string>();
@@ -167,8 +168,11 @@ async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
       measured.add(stopId);
       expected += (perLocation.get(c.locationId) ?? 1) - 1;
     }
-    sentAt.set(stopId, monoMs());
+    const at = monoMs();
+    sentAt.set(stopId, at);
+    const isMeasured = ev.round >= plan.warmupRounds;
     inflight.push(pushStatus(c, stopId, 'en_route', ev.round + 1).then((err) => {
+      if (isMeasured && mode !== 'bare') ackMs.push(monoMs() - at);
       if (err && pushErrors.length < 5) pushErrors.push(err);
     }));
   }
@@ -180,7 +184,7 @@ async function fanout(plan: FanoutPlan): Promise<FanoutOutcome> {
   while (latencies.length + remoteReceipts.length < expected && monoMs() < deadline) await sleep(20);
   onChange = null;
   const sent = [...measured].map((id): [string, number] => [id, sentAt.get(id)!]);
-  return { latenciesMs: latencies, expected, received: latencies.length + remoteReceipts.length, pushErrors, sent, remoteReceipts };
+  return { latenciesMs: latencies, expected, received: latencies.length + remoteReceipts.length, pushErrors, sent, remoteReceipts, ackMs };
 }
 
 /** Cycle of legal transitions (shared/src/stop-status.ts), so a stop can be pushed forever. */

@@ -36,6 +36,8 @@ export interface FanoutOutcome {
   sent: [string, number][];
   /** [stop id, monoMs at arrival] at this swarm's consoles of measured pushes made by other swarms. */
   remoteReceipts: [string, number][];
+  /** Emit-to-acknowledgement times of this swarm's measured pushes (ours: the commit; the relay acknowledges nothing). */
+  ackMs: number[];
 }
 
 export interface ThroughputPlan {

@@ -77,7 +77,7 @@ export class ConsoleSwarm {
  * swarm's arrivals of other swarms' pushes joined with their emit times (one clock: monoMs is
  * CLOCK_MONOTONIC, shared by every process on the machine).
  */
-export function joinFanoutOutcomes(outcomes: readonly FanoutOutcome[]): { latenciesMs: number[]; expected: number; received: number; pushErrors: string[] } {
+export function joinFanoutOutcomes(outcomes: readonly FanoutOutcome[]): { latenciesMs: number[]; ackMs: number[]; expected: number; received: number; pushErrors: string[] } {
   const sentAt = new Map<string, number>();
   for (const o of outcomes) for (const [id, at] of o.sent) sentAt.set(id, at);
   const latenciesMs: number[] = [];
@@ -92,5 +92,5 @@ export function joinFanoutOutcomes(outcomes: readonly FanoutOutcome[]): { latenc
   }
   const pushErrors = outcomes.flatMap((o) => o.pushErrors).slice(0, 5);
   if (unmatched > 0) pushErrors.push(`${unmatched} arrivals of pushes no swarm reported as sent`);
-  return { latenciesMs, expected: outcomes.reduce((n, o) => n + o.expected, 0), received: latenciesMs.length, pushErrors };
+  return { latenciesMs, ackMs: outcomes.flatMap((o) => o.ackMs), expected: outcomes.reduce((n, o) => n + o.expected, 0), received: latenciesMs.length, pushErrors };
 }
