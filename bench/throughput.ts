@@ -4,8 +4,11 @@
  * push of `batch` mutations, waits for the answers, sends the next. Every mutation is parsed,
  * authorized, checked against the stop state machine, written with its change-log row and its
  * hash-chained audit entry in one transaction, and broadcast live. Counted: mutations answered
- * `applied` inside the measuring window, per second. Once on SQLite, once on PostgreSQL.
+ * `applied` inside the measuring window, per second. Once on SQLite, then twice on PostgreSQL:
+ * with `synchronous_commit=off` (the cluster's setting, bench/lib/postgres.ts) and with it on
+ * (each commit waits for its WAL flush; fsync is on in both).
  */
+import pg from 'pg';
 import { createConsoles, insertLocations, insertRoute, seedStops } from './lib/depot';
 import { type BenchOptions, progress } from './lib/options';
 import { startPostgres } from './lib/postgres';
@@ -19,6 +22,8 @@ import type { ThroughputOutcome, ThroughputPlan } from './lib/swarm-protocol';
 export interface ThroughputFigures {
   sqlite_per_s: number | null;
   postgres_per_s: number | null;
+  /** The same on PostgreSQL with synchronous_commit=on. */
+  postgres_sync_commit_per_s: number | null;
 }
 
 const clients = 50;
@@ -27,7 +32,34 @@ const locations = 20;
 const batch = 20;
 const stopsPerClient = 400;
 
-export async function measure(database: BenchDatabase, quick: boolean): Promise<ThroughputOutcome & { serverCpuPct: number | null; serverCpuMsPerMutation: number | null }> {
+export interface ThroughputRun extends ThroughputOutcome {
+  serverCpuPct: number | null;
+  serverCpuMsPerMutation: number | null;
+  /** Statements the server sent to PostgreSQL per applied mutation (begin and commit included). */
+  statementsPerMutation?: number | null;
+}
+
+/**
+ * Counts the statements every pg client of this process sends while `phase` runs: the server's
+ * round trips to PostgreSQL, the cost that dominates its intake on a machine where each socket
+ * write wakes another process.
+ */
+async function countingStatements<T>(phase: () => Promise<T>): Promise<{ value: T; statements: number }> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  let statements = 0;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    statements++;
+    return original.apply(this, args);
+  };
+  try {
+    return { value: await phase(), statements };
+  } finally {
+    proto.query = original;
+  }
+}
+
+export async function measure(database: BenchDatabase, quick: boolean): Promise<ThroughputRun> {
   const env = await createBenchServer(database);
   const swarm = ConsoleSwarm.start();
   try {
@@ -45,17 +77,23 @@ export async function measure(database: BenchDatabase, quick: boolean): Promise<
     const conn = await swarm.connect(running.url, 'ours', creds.map((c) => ({ locationId: c.locationId, token: c.token })));
     if (conn.failed) throw new Error(`${conn.failed} pushers failed to connect: ${conn.errors.join('; ')}`);
     await sleep(1500);
+    const appliedSoFar = async () => Number((await ctx.db.selectFrom('applied_mutations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const applied0 = await appliedSoFar();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const outcome = await profiled(`throughput-${database.kind}`, () =>
-      swarm.throughput({ pushers, batch, warmupMs: quick ? 1000 : 2000, durationMs: quick ? 3000 : 10_000 }));
+    const { value: outcome, statements } = await countingStatements(() => profiled(`throughput-${database.kind}`, () =>
+      swarm.throughput({ pushers, batch, warmupMs: quick ? 1000 : 2000, durationMs: quick ? 3000 : 10_000 })));
     const cpu = process.cpuUsage(cpu0);
     // Share of one core the server process used while the pushers ran (100 = one core saturated).
     const cpuMs = (cpu.user + cpu.system) / 1000;
     const serverCpuPct = round((cpuMs / (performance.now() - t0)) * 100, 0);
-    // Server CPU per mutation over warm-up + window: steadier than the rate on a shared machine.
-    const applied = outcome.applied / outcome.windowMs * (performance.now() - t0);
-    return { ...outcome, serverCpuPct, serverCpuMsPerMutation: round(cpuMs / Math.max(1, applied), 3) };
+    // Server CPU per mutation over warm-up + window (every mutation applied meanwhile, counted in
+    // the database): steadier than the rate on a shared machine.
+    const applied = (await appliedSoFar()) - applied0;
+    return {
+      ...outcome, serverCpuPct, serverCpuMsPerMutation: round(cpuMs / Math.max(1, applied), 3),
+      ...(database.kind === 'postgres' ? { statementsPerMutation: round(statements / Math.max(1, applied), 2) } : {}),
+    };
   } catch (err) {
     progress('throughput', `failed: ${String((err as Error)?.stack ?? err)}`);
     throw err;
@@ -77,6 +115,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<Throughp
   progress('throughput', `SQLite: ${perSecond(sqliteRun)}/s`);
 
   let postgres_per_s: number | null = null;
+  let postgres_sync_commit_per_s: number | null = null;
   const cluster = await startPostgres().catch((err: unknown) => {
     meta.postgres = { missing: `no PostgreSQL: ${String((err as Error).message)}` };
     return null;
@@ -88,11 +127,19 @@ export async function run(options: BenchOptions): Promise<SectionResult<Throughp
       meta.postgres = pgRun;
       postgres_per_s = perSecond(pgRun);
       progress('throughput', `PostgreSQL: ${postgres_per_s}/s`);
+      // The server's connections ask for synchronous_commit=on at start-up (libpq's `options`).
+      const syncUrl = new URL(cluster.url);
+      syncUrl.searchParams.set('options', '-c synchronous_commit=on');
+      progress('throughput', 'PostgreSQL, synchronous_commit=on');
+      const syncRun = await measure({ kind: 'postgres', clusterUrl: syncUrl.toString() }, options.quick);
+      meta.postgres_sync_commit = syncRun;
+      postgres_sync_commit_per_s = perSecond(syncRun);
+      progress('throughput', `PostgreSQL, synchronous_commit=on: ${postgres_sync_commit_per_s}/s`);
     } finally {
       cluster.stop();
     }
   }
-  return { figures: { sqlite_per_s: perSecond(sqliteRun), postgres_per_s }, meta };
+  return { figures: { sqlite_per_s: perSecond(sqliteRun), postgres_per_s, postgres_sync_commit_per_s }, meta };
 }
 
 sectionEntry(import.meta.url, run);

@@ -6,6 +6,7 @@ import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { defaultExportBulkRows, defaultExportMaxRangeDays, exportRangeDaysCeiling, roleNames, roleTemplates } from '@depotline/shared';
 import { rateLimitEnv, type RateLimitSettings, rateLimitSettings } from './ratelimit/settings';
 import { type RetentionSettings, retentionSettings } from './config-retention';
+import { defaultPoolSize } from './db/database';
 
 /**
  * Server configuration, from environment variables only (12-factor). Documented in the
@@ -23,6 +24,11 @@ const Env = z.object({
    * DATABASE_URL role is granted what the server needs (no UPDATE/DELETE on the audit log).
    */
   DATABASE_MIGRATION_URL: z.string().optional(),
+  /**
+   * Connections each server process keeps to PostgreSQL (db/database.ts, defaultPoolSize). A push
+   * holds one for its transaction; PostgreSQL's max_connections must cover every process's pool.
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).optional(),
   /** Where the SQLite file and generated keys live when not configured otherwise. */
   DEPOTLINE_DATA_DIR: z.string().default('.data'),
   DEPOTLINE_SQLITE_FILE: z.string().optional(),
@@ -145,7 +151,7 @@ const Env = z.object({
 export interface ServerConfig {
   port: number;
   host: string;
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; migrationUrl?: string };
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; migrationUrl?: string; poolSize?: number };
   dataDir: string;
   /** The current field key, and the files of earlier ones that still decrypt during a rotation. */
   fieldKey: { file?: string; value?: string; previousFiles: string[] };
@@ -222,12 +228,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (e.DATABASE_MIGRATION_URL !== undefined && e.DATABASE_URL === undefined) {
     throw new ConfigError('DATABASE_MIGRATION_URL needs DATABASE_URL: the role the server runs as (the migration role owns the schema).');
   }
+  if (e.DATABASE_POOL_SIZE !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError('DATABASE_POOL_SIZE needs DATABASE_URL: it sizes the PostgreSQL connection pool (SQLite has one connection).');
+  }
   const dataDir = path.resolve(e.DEPOTLINE_DATA_DIR);
   const config: ServerConfig = {
     port: e.PORT,
     host: e.HOST,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_MIGRATION_URL ? { migrationUrl: e.DATABASE_MIGRATION_URL } : {}) }
+      ? {
+        kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE ?? defaultPoolSize,
+        ...(e.DATABASE_MIGRATION_URL ? { migrationUrl: e.DATABASE_MIGRATION_URL } : {}),
+      }
       : { kind: 'sqlite', file: path.resolve(e.DEPOTLINE_SQLITE_FILE ?? path.join(dataDir, 'depotline.sqlite')) },
     dataDir,
     fieldKey: {

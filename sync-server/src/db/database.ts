@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema';
 
@@ -21,6 +21,15 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
 /**
+ * PostgreSQL connections per server process when DATABASE_POOL_SIZE is unset. A push holds one
+ * connection for its whole transaction, and pushes at one location queue on that location's row
+ * anyway, so more connections than concurrent pushes at different locations buy nothing; pg's own
+ * default of 10 left pushes waiting for a connection with 50 consoles pushing over 20 locations
+ * (docs/performance.md, "PostgreSQL throughput").
+ */
+export const defaultPoolSize = 20;
+
+/**
  * The driver handle behind a `Db` from `openDatabase`, for the few bulk reads where Kysely's
  * per-row objects dominate (audit verification reads millions of rows as arrays) and for
  * worker threads that open their own connection to the same database.
@@ -28,6 +37,11 @@ export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgre
 export type RawDatabase =
   | { kind: 'sqlite'; sqlite: SqliteDatabase.Database; file: string }
   | { kind: 'postgres'; pool: pg.Pool; url: string };
+
+/** The engine behind a handle or one of its transactions, for the few statements written per engine. */
+export function dbKindOf(db: Db | Transaction<Database>): DbKind {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
 
 const rawHandles = new WeakMap<Db, RawDatabase>();
 
@@ -43,7 +57,7 @@ export function rawDatabaseOf(db: Db): RawDatabase | undefined {
  */
 export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Error) => void = () => {}): OpenDatabase {
   if (target.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? defaultPoolSize });
     pool.on('error', onIdleClientError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     rawHandles.set(db, { kind: 'postgres', pool, url: target.url });

@@ -11,6 +11,7 @@ import { driverIdsOfUser } from './driver-queries';
 import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } from './mutations/handler';
 import { handlerFor } from './mutations/registry';
 import { refreshCompletionAfter } from './route-completion';
+import { type ClaimedIds, claimMutationIds, settleMutationIds } from './mutation-ids';
 import { loadViewerScope, redactChangeForScope } from './visibility';
 
 interface MutationOutcome {
@@ -28,6 +29,13 @@ interface PushState {
   audits: { actor: AuditActor; event: AuditEvent }[];
   /** What integrations hear of the push, queued for their webhooks before it commits. */
   events: DomainEvent[];
+  /** The push's mutation ids: claimed before the first is applied, settled before the commit. */
+  ids: ClaimedIds & {
+    /** Applied in this push, with the version each produced. */
+    applied: Map<string, number>;
+    /** Claimed by this push and refused: released before the commit. */
+    released: Set<string>;
+  };
 }
 
 /**
@@ -41,15 +49,18 @@ export async function pushMutations(
   caller: Caller,
   mutations: readonly Mutation[],
 ): Promise<{ results: MutationResult[] }> {
-  const state: PushState = { caller, now: ctx.now(), ownDrivers: new Map(), audits: [], events: [] };
+  const now = ctx.now();
   const results: MutationResult[] = [];
   const touched: Touched[] = [];
   await ctx.db.transaction().execute(async (trx) => {
+    const ids = await claimMutationIds(trx, caller.principal.userId, mutations, now);
+    const state: PushState = { caller, now, ownDrivers: new Map(), audits: [], events: [], ids: { ...ids, applied: new Map(), released: new Set() } };
     for (const m of mutations) {
       const outcome = await applyOne(ctx, trx, state, m);
       results.push(outcome.result);
       touched.push(...outcome.touched);
     }
+    await settleMutationIds(trx, state.ids.applied, state.ids.released);
     await enqueueWebhookEvents(trx, ctx, state.events);
     await appendAuditEntries(trx, state.audits, state.now);
   });
@@ -60,25 +71,25 @@ export async function pushMutations(
 /**
  * Applies one pushed mutation inside the push's transaction.
  *
- * The id is claimed first (`insert ... on conflict do nothing`): a replay, or a concurrent push
- * of the same id (PostgreSQL waits for the other transaction, then reports the conflict), is
- * answered `duplicate` and nothing runs. Then authorization and the type's business rules;
+ * Its id was claimed with the push's (sync/mutation-ids.ts): an id claimed before (a replay, or a
+ * concurrent push of the same id, which PostgreSQL waited for), or applied earlier in this push,
+ * is answered `duplicate` and nothing runs. Then authorization and the type's business rules;
  * every refusal is decided before anything is written, so undoing it is only releasing the
  * claim. Then the write and its change-log entry, through the type's handler. The audit entry
  * is queued on the push and written in the same transaction.
  */
 async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutation): Promise<MutationOutcome> {
-  const { caller: { principal, actor, profile }, now } = state;
-  const claimed = await trx.insertInto('applied_mutations')
-    .values({ id: m.id, user_id: principal.userId, location_id: m.locationId, version: 0, applied_at: now })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (!claimed) {
-    const seen = await trx.selectFrom('applied_mutations').select(['user_id', 'version']).where('id', '=', m.id).executeTakeFirstOrThrow();
+  const { caller: { principal, actor, profile }, now, ids } = state;
+  const appliedAt = ids.applied.get(m.id);
+  if (appliedAt !== undefined) return duplicateOrClash(principal.userId, m, { user_id: principal.userId, version: appliedAt });
+  if (!ids.claimed.has(m.id)) {
+    const seen = ids.seen.get(m.id);
+    if (!seen) throw new Error(`mutation id ${m.id} was neither claimed nor found`);
     return duplicateOrClash(principal.userId, m, seen);
   }
-  const release = () => trx.deleteFrom('applied_mutations').where('id', '=', m.id).execute();
+  // Refused in this push before (an id sent twice): its claim is ours again.
+  ids.released.delete(m.id);
+  const release = () => ids.released.add(m.id);
 
   const handler = handlerFor(m);
   const target = mutationTarget(m);
@@ -92,7 +103,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
   const permissions = mutationPermissions(m);
   const missing = permissions.find((p) => !checkPermission(profile, { permission: p, locationId: m.locationId, assignedToCaller }, now));
   if (!owns || missing !== undefined) {
-    await release();
+    release();
     audit({ action: m.type, outcome: 'denied', details: { permission: missing ?? permissions[0] } });
     return { result: { id: m.id, status: 'rejected', code: 'forbidden', reason: 'You do not have access to this.', current: null }, touched: [] };
   }
@@ -100,7 +111,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
   try {
     const applied = await handler.apply(scope, m);
     const { touched, version, before } = applied;
-    await trx.updateTable('applied_mutations').set({ version }).where('id', '=', m.id).execute();
+    ids.applied.set(m.id, version);
     audit({ action: m.type, outcome: 'ok', details: handler.auditDetails(m, before) });
     state.events.push(...webhookEventsOf(m, applied, now));
     // A route dispatched gets tracking links; a stop finished brings its links' end forward (tracking/dispatch.ts).
@@ -115,7 +126,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     // Anything else (a database fault) fails the whole push: its transaction rolls back and
     // the device retries it later; replays are harmless.
     if (!(err instanceof Rejection)) throw err;
-    await release();
+    release();
     audit({ action: 'mutation.rejected', outcome: 'failed', details: { type: m.type, errorCode: err.code, mutationId: m.id } });
     const current = err.current ? redactChangeForScope(await withHeldFlag(trx, err.current), await loadViewerScope(trx, profile, m.locationId, now)) : null;
     return { result: { id: m.id, status: 'rejected', code: err.code, reason: err.reason, current }, touched: [] };

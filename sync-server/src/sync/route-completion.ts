@@ -30,15 +30,19 @@ export function driverAccessOpen(route: { driver_access_until: number | null }, 
 export async function refreshRouteCompletion(trx: Db, config: Pick<ServerConfig, 'driverDevices'>, routeIds: Iterable<string>, now: number): Promise<Touched[]> {
   const touched: Touched[] = [];
   for (const routeId of new Set(routeIds)) {
-    const route = await trx.selectFrom('routes').select(['id', 'location_id', 'completed_at', 'driver_removal_at']).where('id', '=', routeId).executeTakeFirst();
-    if (!route) continue;
-    const counts = await trx.selectFrom('stops')
+    // One statement per route: the route and whether it has stops and an open one. `exists`
+    // stops at the first row it finds, where counting read every stop of the route.
+    const route = await trx.selectFrom('routes')
       .select((eb) => [
-        eb.fn.countAll<number>().as('stops'),
-        eb.fn.sum<number>(eb.case().when('status', 'not in', closedStopStatuses).then(1).else(0).end()).as('open'),
+        'id', 'location_id', 'completed_at', 'driver_removal_at',
+        eb.exists(eb.selectFrom('stops').select(eb.lit(1).as('one')).whereRef('stops.route_id', '=', 'routes.id')).as('has_stops'),
+        eb.exists(eb.selectFrom('stops').select(eb.lit(1).as('one')).whereRef('stops.route_id', '=', 'routes.id')
+          .where('stops.status', 'not in', closedStopStatuses)).as('has_open'),
       ])
-      .where('route_id', '=', routeId).executeTakeFirstOrThrow();
-    const complete = Number(counts.stops) > 0 && Number(counts.open) === 0;
+      .where('id', '=', routeId).executeTakeFirst();
+    if (!route) continue;
+    // SQLite answers `exists` as 0/1, PostgreSQL as a boolean.
+    const complete = Boolean(route.has_stops) && !route.has_open;
     if (complete && route.completed_at === null) {
       await trx.updateTable('routes').set({ completed_at: now, driver_access_until: now + config.driverDevices.accessGraceMin * 60_000 }).where('id', '=', routeId).execute();
     } else if (!complete && route.completed_at !== null) {
@@ -65,9 +69,12 @@ async function resendRoute(trx: Db, locationId: string, routeId: string, now: nu
 
 /**
  * The routes a mutation may have completed or reopened: the routes it touched, the routes of the
- * stops it touched, and the route a moved stop left.
+ * stops it touched, and the route a moved stop left. None when the handler says the mutation
+ * cannot have changed any route's completion (a status change between two open statuses, an edit
+ * of notes or order fields).
  */
 export async function refreshCompletionAfter(trx: Db, config: Pick<ServerConfig, 'driverDevices'>, applied: Applied, now: number): Promise<Touched[]> {
+  if (applied.completionUnchanged === true) return [];
   const routeIds = new Set<string>(applied.touched.filter((t) => t.entity === 'route').map((t) => t.id));
   const stopIds = applied.touched.filter((t) => t.entity === 'stop' && !t.removed).map((t) => t.id);
   for (let i = 0; i < stopIds.length; i += 500) {

@@ -51,6 +51,13 @@ export interface Applied<T extends MutationType = MutationType> {
   touched: Touched[];
   /** The target before the change; omitted for a new record. */
   before?: BeforeOf<T>;
+  /**
+   * True when the mutation cannot have completed or reopened a route: no stop was created,
+   * removed or moved to another route, and none went between open and closed. The push then
+   * skips the route-completion check (sync/route-completion.ts), which reads the route's stops.
+   * Omitted: the check runs.
+   */
+  completionUnchanged?: boolean;
 }
 
 /**

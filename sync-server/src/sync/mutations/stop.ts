@@ -1,9 +1,9 @@
 import { failureReasonRefusal, type StopOrderFields, type StopStatus, stopTransitionRefusal, type TimeWindow } from '@depotline/shared';
 import type { ServerContext } from '../../context';
 import type { Db } from '../../db/database';
-import { recordChange } from '../change-log';
+import { recordChange, writeStopChange } from '../change-log';
 import type { StopRow } from '../presenters';
-import { driverAccessOpen } from '../route-completion';
+import { closedStopStatuses, driverAccessOpen } from '../route-completion';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
 import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
@@ -25,9 +25,11 @@ async function stopIsOnOwnRoute(scope: MutationScope, m: { stopId: string; locat
 
 /** Writes the change; the row as it was goes back as `before`, for the audit entry's from/to. */
 async function touchStop(scope: MutationScope, stop: StopRow, columns: Partial<StopRow>): Promise<Required<Applied<'stop.update'>>> {
-  const version = await recordChange(scope.trx, stop.location_id, 'stop', stop.id, scope.now);
-  await scope.trx.updateTable('stops').set({ ...columns, version, updated_at: scope.now, updated_by: scope.by }).where('id', '=', stop.id).execute();
-  return { version, touched: [{ entity: 'stop', id: stop.id, locationId: stop.location_id }], before: stop };
+  const version = await writeStopChange(scope.trx, stop, { ...columns, updated_at: scope.now, updated_by: scope.by }, scope.now);
+  // The stop stays on its route; only a status going between open and closed can complete or reopen it.
+  const closes = (status: string) => closedStopStatuses.includes(status as StopStatus);
+  const completionUnchanged = columns.status === undefined || closes(columns.status) === closes(stop.status);
+  return { version, touched: [{ entity: 'stop', id: stop.id, locationId: stop.location_id }], before: stop, completionUnchanged };
 }
 
 const windowOf = (row: StopRow): TimeWindow => ({ start: row.window_start, end: row.window_end });
