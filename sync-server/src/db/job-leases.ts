@@ -192,7 +192,7 @@ export function startLeasedJob<R>(
       await ctx.db.insertInto('job_runs').values({ name: job.name, holder, started_at: startedAt, finished_at: null })
         .onConflict((oc) => oc.column('name').doUpdateSet({ holder, started_at: startedAt, finished_at: null }))
         .execute();
-      ctx.log.debug('scheduled job run', { job: job.name, holder });
+      ctx.log.debug('scheduled job run', { job: job.name, holder, startedAt });
       let result: R | null = null;
       try {
         result = await work(startedAt, lease);
