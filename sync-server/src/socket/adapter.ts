@@ -4,6 +4,7 @@ import type { ServerOptions } from 'socket.io';
 import type { Logger } from '../context';
 import { redisTlsOptions } from '../ratelimit/redis-connection';
 import type { RateLimitSettings } from '../ratelimit/settings';
+import type { SyncServer } from './socket-types';
 
 /**
  * How a live change reaches consoles connected to other server processes (docs/architecture.md
@@ -13,6 +14,11 @@ import type { RateLimitSettings } from '../ratelimit/settings';
  * the last entry it read, so a Redis restart or a network blip on the reading side loses nothing
  * published meanwhile (pub/sub drops it, and a console whose socket stayed up would never learn).
  * Without REDIS_URL: Socket.IO's in-memory adapter (one process).
+ *
+ * While Redis is unreachable a process's broadcasts reach only its own sockets (an append that
+ * fails is not retried). When its connection is back, a process that lost appends tells the
+ * others (`fanout:resync`), and they close their consoles' connections: a console reconnects
+ * (to any process) and pulls what it missed, as after any reconnect.
  */
 export interface SocketFanOut {
   /** 'redis' when broadcasts cross processes. */
@@ -24,6 +30,8 @@ export interface SocketFanOut {
    * that starts while Redis is down starts anyway: its broadcasts stay within it until Redis is back.
    */
   ready(waitMs: number): Promise<boolean>;
+  /** Wires the resync above into the Socket.IO server built with `adapter`. */
+  attach(io: SyncServer): void;
   /** Closes the connections; call after the Socket.IO server is closed (which stops the stream reader). */
   close(): Promise<void>;
 }
@@ -32,9 +40,16 @@ export interface SocketFanOut {
 export const fanOutStreamMaxLen = 10_000;
 /** How long one blocking XREAD waits for entries before it is issued again. */
 const readBlockMs = 5_000;
+/**
+ * When a process that lost appends announces it: at once, and again later for the processes
+ * whose own Redis connections come back after ours (pub/sub keeps nothing for a late subscriber).
+ */
+const resyncAnnouncementsMs = [0, 5_000];
+/** A process closes its consoles' connections at most once per this period, however many processes announce. */
+const resyncQuietMs = 15_000;
 
 export function createSocketFanOut(settings: RateLimitSettings, log: Logger): SocketFanOut {
-  if (!settings.redis) return { kind: 'memory', adapter: undefined, ready: () => Promise.resolve(true), close: () => Promise.resolve() };
+  if (!settings.redis) return { kind: 'memory', adapter: undefined, ready: () => Promise.resolve(true), attach: () => {}, close: () => Promise.resolve() };
   const name = `${settings.keyPrefix}socket.io`;
   const health = new FanOutHealth(log, name);
   const tls = redisTlsOptions(settings.redis);
@@ -51,6 +66,36 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
   });
   health.watch('publish', publisher);
 
+  // An append refused while Redis is unreachable is a change the other processes' consoles
+  // will not receive live; remembered until the connection is back (then announced below).
+  let appendsLost = false;
+  const append = publisher.xadd.bind(publisher) as unknown as (...args: unknown[]) => Promise<unknown>;
+  // The adapter sends its pub/sub messages (serverSideEmit) without handling a failure: an
+  // unhandled rejection would end the process, so a failed one resolves (as "nobody received it").
+  const publish = publisher.publish.bind(publisher) as unknown as (...args: unknown[]) => Promise<number>;
+  Object.assign(publisher, {
+    xadd: (...args: unknown[]) => append(...args).catch((err: unknown) => {
+      appendsLost = true;
+      throw err;
+    }),
+    publish: (...args: unknown[]) => publish(...args).catch(() => 0),
+  });
+  const timers = new Set<NodeJS.Timeout>();
+  let io: SyncServer | null = null;
+  health.onUp = () => {
+    if (!appendsLost || !io || publisher.status !== 'ready') return;
+    appendsLost = false;
+    const server = io;
+    for (const ms of resyncAnnouncementsMs) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        server.serverSideEmit('fanout:resync');
+      }, ms);
+      t.unref();
+      timers.add(t);
+    }
+  };
+
   // The adapter opens its stream reader and its pub/sub subscriber with `duplicate()`, which
   // would copy the options above. A reader that fails at once loops on XREAD without ever
   // yielding (the adapter re-issues it immediately), and a 1 s timeout would cut every 5 s
@@ -66,8 +111,11 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
   };
   const url = settings.redis.url;
   publisher.duplicate = (override?: Partial<RedisOptions>) => {
-    const client = new Redis(url, { ...readerOptions, ...override });
-    health.watch(duplicates.length === 0 ? 'read' : 'subscribe', client);
+    // The first is the stream reader, the second the subscriber, whose SUBSCRIBE (sent without
+    // handling a failure) must wait for the connection rather than time out.
+    const reader = duplicates.length === 0;
+    const client = new Redis(url, { ...readerOptions, ...(reader ? {} : { commandTimeout: undefined }), ...override });
+    health.watch(reader ? 'read' : 'subscribe', client);
     duplicates.push(client);
     return client;
   };
@@ -92,8 +140,23 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
       }
       return all().every((c) => c.status === 'ready');
     },
+    attach(server) {
+      io = server;
+      let lastResync = -Infinity;
+      server.on('fanout:resync', () => {
+        const now = Date.now();
+        if (now - lastResync < resyncQuietMs) return;
+        lastResync = now;
+        const sockets = [...server.of('/').sockets.values()];
+        log.info('socket fan-out: another process lost broadcasts while Redis was unreachable; its consoles here reconnect and pull', { sockets: sockets.length });
+        // Closing the connection (not `disconnect()`, which tells the client to stay away): the
+        // console reconnects by itself, with its randomized backoff, and pulls from its cursor.
+        for (const socket of sockets) socket.conn.close();
+      });
+    },
     async close() {
       health.closing = true;
+      for (const t of timers) clearTimeout(t);
       for (const c of duplicates) c.disconnect();
       try {
         await publisher.quit();
@@ -110,6 +173,8 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
  */
 class FanOutHealth {
   closing = false;
+  /** Called whenever a connection becomes ready and all of them are up. */
+  onUp: () => void = () => {};
   private readonly down = new Set<string>();
   private state: 'starting' | 'up' | 'down' = 'starting';
   private readonly ready = new Set<string>();
@@ -138,5 +203,7 @@ class FanOutHealth {
       this.state = 'up';
       this.log.info(was === 'down' ? 'socket fan-out: Redis reachable again; live changes reach consoles on every process' : 'socket fan-out through Redis', { stream: this.stream });
     }
+    // Also after a reconnect too quick to report an error: appends may have failed meanwhile.
+    if (up && this.down.size === 0 && this.ready.size === 3) this.onUp();
   }
 }

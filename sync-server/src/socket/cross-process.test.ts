@@ -5,9 +5,11 @@
  * have. Consoles are real socket.io-client sockets (WebSocket only). The same scenarios through
  * nginx and real processes are in test/scale-out.test.ts.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Change, RoleName, Stop } from '@depotline/shared';
+import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, startServerOn, type TestEnv } from '../../test/harness';
 import { connectSocket, emitAck, eventually, insertLocation, insertRoute, insertStops, insertUser, mutationId, openSession, type SeededStop, sleep, type TestSocket } from '../../test/world';
@@ -28,6 +30,13 @@ function redisSettings(url: string): Partial<ServerConfig> {
   const base = loadConfig({}).rateLimits;
   return { rateLimits: { ...base, redis: { url, tlsCaFile: null }, keyPrefix: `test-${crypto.randomBytes(6).toString('hex')}:` } };
 }
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as net.AddressInfo;
+    s.close(() => resolve(port));
+  });
+});
 
 const stopsIn = (changes: readonly unknown[]) => (changes as Change[]).filter((c): c is Extract<Change, { entity: 'stop' }> => c.entity === 'stop').map((c) => c.data);
 
@@ -200,12 +209,7 @@ describe.skipIf(!redisUrl)(`sockets across two server processes on PostgreSQL an
 
 describe('socket fan-out with Redis unreachable', () => {
   it('the server starts, changes reach its own consoles, and the outage is logged once without the URL', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as net.AddressInfo;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const env = await createTestEnv('sqlite', redisSettings(`redis://:sekrit-password@127.0.0.1:${port}`));
     const errors: { msg: string; fields?: Record<string, unknown> }[] = [];
     const server = await startServerOn(env, { error: (msg, fields) => void errors.push({ msg, fields }) });
@@ -234,6 +238,73 @@ describe('socket fan-out with Redis unreachable', () => {
       expect(JSON.stringify(errors)).not.toContain('sekrit');
     } finally {
       await server.close();
+      await env.dispose();
+    }
+  });
+});
+
+describe.skipIf(!redisUrl)(`socket fan-out across a Redis restart${skipped}`, () => {
+  it("a change committed while Redis was down reaches the other process's consoles once it is back: they reconnect and pull", async () => {
+    // A Redis of this test's own (the shared test Redis cannot be stopped), without persistence
+    // like the one `npm test` starts: the restart loses the stream.
+    const port = await freePort();
+    const startRedis = async (): Promise<ChildProcess> => {
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const up = await eventually(() => new Promise<boolean>((resolve) => {
+        const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); }).on('error', () => resolve(false));
+      }), 5000, 50);
+      if (!up) throw new Error('redis-server did not start');
+      return child;
+    };
+    let redis = await startRedis();
+    const env = await createTestEnv('postgres', redisSettings(`redis://127.0.0.1:${port}`));
+    const logged: string[] = [];
+    const a = await startServerOn(env, { error: (msg) => void logged.push(msg), info: (msg) => void logged.push(msg) });
+    const b = await startServerOn(env);
+    const consoleOnB = { connects: 0, disconnects: [] as string[] };
+    let socket: ReturnType<typeof connect> | null = null;
+    try {
+      const ctx = a.ctx;
+      await insertLocation(ctx, 'depot-r');
+      const id = await insertUser(ctx, 'dispatcher-r');
+      await createGrant(ctx, operator, { userId: id, role: 'dispatcher', locationIds: ['depot-r'] });
+      await insertRoute(ctx, 'depot-r', 'route-r', null);
+      const [stop] = await insertStops(ctx, 'depot-r', 'route-r', 1);
+      const token = (await openSession(ctx, id)).token;
+      // A console as the desktop app holds it: WebSocket only, reconnecting by itself.
+      socket = connect(b.url, { auth: { token }, transports: ['websocket'], reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500, forceNew: true });
+      const received: Change[] = [];
+      socket.on('sync:change', (c: Change) => received.push(c));
+      socket.on('connect', () => void consoleOnB.connects++);
+      socket.on('disconnect', (reason) => void consoleOnB.disconnects.push(reason));
+      expect(await eventually(() => consoleOnB.connects === 1, 5000)).toBe(true);
+
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      expect(await eventually(() => logged.some((m) => /fan-out: Redis unreachable/.test(m)), 10_000)).toBe(true);
+
+      const notes = `left with the neighbour ${crypto.randomBytes(3).toString('hex')}`;
+      const res = await fetch(`${a.url}/api/v1/sync/push`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ mutations: [{ id: mutationId(), locationId: 'depot-r', createdAt: Date.now(), type: 'stop.editNotes', stopId: stop!.id, notes }] }),
+      });
+      expect(((await res.json()) as { results: { status: string }[] }).results[0]!.status).toBe('applied');
+      // Not live: A could not append it to the stream.
+      await sleep(300);
+      expect(JSON.stringify(received)).not.toContain(notes);
+
+      redis = await startRedis();
+      // A announces its lost appends; B closes its consoles' connections; the console comes back by itself.
+      expect(await eventually(() => consoleOnB.connects === 2, 20_000, 50)).toBe(true);
+      expect(consoleOnB.disconnects).toEqual(['transport close']);
+      const pulled = await socket.timeout(5000).emitWithAck('sync:pull', { locationId: 'depot-r', after: 0 }) as { ok: boolean; data: { changes: Change[] } };
+      expect(stopsIn(pulled.data.changes).find((s) => s.id === stop!.id)?.notes).toBe(notes);
+      expect(logged.some((m) => /fan-out: Redis reachable again/.test(m))).toBe(true);
+    } finally {
+      socket?.close();
+      await b.close();
+      await a.close();
+      redis.kill('SIGKILL');
       await env.dispose();
     }
   });

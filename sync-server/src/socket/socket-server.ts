@@ -54,6 +54,7 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
       cb(null, origin === undefined || ctx.config.allowedOrigins.has(origin));
     },
   });
+  fanOut.attach(io);
   const authFailureAudit = ctx.rateLimits.limiter(handshakeAuditLimit, 'per-process');
 
   io.use((socket, next) => {

@@ -15,5 +15,13 @@ export interface SocketData {
   expiryTimer?: NodeJS.Timeout;
 }
 
-export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type SyncSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/**
+ * Messages between server processes (Socket.IO `serverSideEmit`, over Redis): `fanout:resync`
+ * says the sender's broadcasts were lost while Redis was unreachable (socket/adapter.ts).
+ */
+export interface InterServerEvents {
+  'fanout:resync': () => void;
+}
+
+export type SyncServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type SyncSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
