@@ -5,17 +5,13 @@
  * difference over 1,000 is the figure. The bare Socket.IO server's per-socket cost is measured
  * the same way for context (meta only).
  *
- * Issue 15: the same again with REDIS_URL set, so the server runs the Redis streams adapter (its
- * stream reader and the shared limits) as every process of a cluster does:
- * `memory_kb_per_console_redis`. Redis is the one DEPOTLINE_BENCH_REDIS_URL names, else a
- * throwaway one (lib/redis.ts).
+ * Issue 15: memory-redis.ts measures the same with the Redis streams adapter, in its own process.
  */
 import { createConsoles, insertLocations } from './lib/depot';
 import { startBareSocketServer } from './lib/bare-socket-server';
 import { loadConfig } from '../sync-server/src/config';
 import { type BenchOptions, progress } from './lib/options';
 import { type SectionResult, sectionEntry } from './lib/process';
-import { startRedis } from './lib/redis';
 import { createBenchServer } from './lib/server';
 import { round, sleep } from './lib/stats';
 import { ConsoleSwarm } from './lib/swarm';
@@ -23,8 +19,6 @@ import type { SwarmConsole } from './lib/swarm-protocol';
 
 export interface MemoryFigures {
   memory_kb_per_console: number | null;
-  /** With the Redis streams adapter (REDIS_URL set), as each process of a cluster runs. */
-  memory_kb_per_console_redis: number | null;
 }
 
 const consoles = 1000;
@@ -71,41 +65,19 @@ export async function run(options: BenchOptions): Promise<SectionResult<MemoryFi
   const kb = ours.rssPer / 1024;
   progress('memory', `ours ${round(kb, 1)} KB/console (heap ${round(ours.heapPer / 1024, 1)} KB); bare ${round(baseline.rssPer / 1024, 1)} KB/socket`);
 
-  progress('memory', `depotline sync-server with the Redis streams adapter: ${consoles} idle consoles`);
-  let redisFigure: Awaited<ReturnType<typeof measureOurs>> | null = null;
-  let redisMissing: string | null = null;
-  try {
-    const redis = await startRedis();
-    try {
-      redisFigure = await measureOurs(redis.url, idleMs);
-      progress('memory', `ours with the adapter ${round(redisFigure.rssPer / 1024, 1)} KB/console (heap ${round(redisFigure.heapPer / 1024, 1)} KB)`);
-    } finally {
-      redis.stop();
-    }
-  } catch (err) {
-    redisMissing = `memory_kb_per_console_redis: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
-    progress('memory', redisMissing);
-  }
   return {
-    figures: { memory_kb_per_console: round(kb, 1), memory_kb_per_console_redis: redisFigure ? round(redisFigure.rssPer / 1024, 1) : null },
+    figures: { memory_kb_per_console: round(kb, 1) },
     meta: {
       consoles: ours.connected, idle_ms: idleMs,
       heap_kb_per_console: round(ours.heapPer / 1024, 1),
       rss_before_mb: round(ours.rssBefore / 2 ** 20, 1), rss_after_mb: round(ours.rssAfter / 2 ** 20, 1),
       baseline_kb_per_socket: round(baseline.rssPer / 1024, 1), baseline_heap_kb_per_socket: round(baseline.heapPer / 1024, 1),
-      ...(redisFigure ? {
-        redis: {
-          adapter: redisFigure.adapter, heap_kb_per_console: round(redisFigure.heapPer / 1024, 1),
-          rss_before_mb: round(redisFigure.rssBefore / 2 ** 20, 1), rss_after_mb: round(redisFigure.rssAfter / 2 ** 20, 1),
-        },
-      } : {}),
-      ...(redisMissing ? { missing: redisMissing } : {}),
     },
   };
 }
 
 /** A fresh server in this process (Redis streams adapter when `redisUrl` is given), 1,000 users, their consoles connected. */
-async function measureOurs(redisUrl: string | null, idleMs: number) {
+export async function measureOurs(redisUrl: string | null, idleMs: number) {
   const base = loadConfig({});
   const env = await createBenchServer({ kind: 'sqlite' }, redisUrl
     ? { rateLimits: { ...base.rateLimits, redis: { url: redisUrl, tlsCaFile: null }, keyPrefix: `bench-memory-${process.pid}:` } }

@@ -16,6 +16,7 @@ import type { FanoutFigure, FanoutFigures } from './fanout';
 import type { FanoutClusterFigures } from './fanout-cluster';
 import type { ImportFigures } from './import';
 import type { MemoryFigures } from './memory';
+import type { MemoryRedisFigures } from './memory-redis';
 import { type BenchOptions, parseOptions, progress } from './lib/options';
 import { startPostgres, type PostgresCluster } from './lib/postgres';
 import { benchDir, runSectionProcess, type SectionResult } from './lib/process';
@@ -98,13 +99,8 @@ async function main(): Promise<void> {
 
   // Order: the latency and memory figures first, on a quiet machine.
   const sections: { name: string; file: string; timeoutS: number; apply(r: SectionResult<unknown>): void }[] = [
-    {
-      name: 'memory', file: 'memory.ts', timeoutS: 300, apply: (r) => {
-        const m = r.figures as MemoryFigures;
-        result.memory_kb_per_console = m.memory_kb_per_console;
-        result.memory_kb_per_console_redis = m.memory_kb_per_console_redis;
-      },
-    },
+    { name: 'memory', file: 'memory.ts', timeoutS: 180, apply: (r) => { result.memory_kb_per_console = (r.figures as MemoryFigures).memory_kb_per_console; } },
+    { name: 'memory_redis', file: 'memory-redis.ts', timeoutS: 180, apply: (r) => { result.memory_kb_per_console_redis = (r.figures as MemoryRedisFigures).memory_kb_per_console_redis; } },
     { name: 'fanout', file: 'fanout.ts', timeoutS: 600, apply: (r) => { result.fanout = r.figures as FanoutFigures; } },
     // Its own PostgreSQL and Redis (or DEPOTLINE_BENCH_PG_URL / _REDIS_URL), nginx from DEPOTLINE_TEST_NGINX or /usr/sbin.
     { name: 'fanout_cluster', file: 'fanout-cluster.ts', timeoutS: 900, apply: (r) => { result.fanout_cluster = r.figures as FanoutClusterFigures; } },
