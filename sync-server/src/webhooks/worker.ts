@@ -1,7 +1,5 @@
-import crypto from 'node:crypto';
-import os from 'node:os';
 import type { ServerContext } from '../context';
-import { holdJobLease, releaseJobLease } from '../db/job-leases';
+import { holdJobLease, jobLeaseHolderName, releaseJobLease } from '../db/job-leases';
 import { parseDataProfile } from '../integrations/records';
 import { createWebhookAgents, postWebhook, type WebhookAgents } from './delivery';
 import { heldUntil, holdSuspendedDeliveries, releaseHeldDeliveries } from './holds';
@@ -40,7 +38,7 @@ type Claimed = {
 };
 
 export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
-  const holder = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  const holder = jobLeaseHolderName(webhookLease);
   const inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const finished: Finished[] = [];
   let agents: { policy: string; agents: WebhookAgents } | null = null;
@@ -102,7 +100,10 @@ export function startWebhookWorker(ctx: ServerContext): WebhookWorker {
   async function oneRound(): Promise<void> {
     const now = ctx.now();
     if (!holding || now >= renewAt) {
-      holding = await holdJobLease(ctx.db, webhookLease, holder, now, settings().leaseMs);
+      // Renewed every third of the lease; a process paused past that renews (or learns it lost) before it claims again.
+      const held = await holdJobLease(ctx.db, webhookLease, holder, now, settings().leaseMs);
+      if (held !== holding) ctx.log.info(held ? 'webhook worker holds the lease: this process sends' : 'webhook worker lost the lease: another process sends', { holder });
+      holding = held;
       renewAt = now + settings().leaseMs / 3;
     }
     if (!holding) {
