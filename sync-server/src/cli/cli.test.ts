@@ -120,7 +120,7 @@ describe.each(backends)('depotline-admin end to end (%s)', (backend) => {
     const list = await runAdminJson<{ grants: { id: string; status: string; role: string }[] }>(env, ['grant', 'list', '--user', 'jdoe']);
     expect(list.json.grants).toEqual([expect.objectContaining({ role: 'dispatcher', status: 'active' })]);
     const id = list.json.grants[0]!.id;
-    expect(await runAdminJson(env, ['grant', 'revoke', '--id', id])).toMatchObject({ code: 0, json: { changed: true, grant: { id, revokedAt: expect.any(Number) as unknown } } });
+    expect(await runAdminJson(env, ['grant', 'revoke', '--id', id])).toMatchObject({ code: 0, json: { changed: true, grant: { id, revokedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/) as unknown } } });
     expect(await runAdminJson(env, ['grant', 'revoke', '--id', id])).toMatchObject({ code: 0, json: { changed: false } });
     const after = await runAdminJson<{ grants: { status: string }[] }>(env, ['grant', 'list', '--user', 'jdoe']);
     expect(after.json.grants.map((g) => g.status)).toEqual(['revoked']);
@@ -240,7 +240,7 @@ describe('depotline-admin before any database exists', () => {
     }
   }, cliTimeout);
 
-  it('writes nothing at all for a wrong command line or bad input, and creates the database for a good one', async () => {
+  it('writes nothing at all for a wrong command line, bad input or a missing installation; db migrate sets one up', async () => {
     const env = await createTestEnv('sqlite');
     try {
       expect((await runAdmin(env, ['location', 'create', '--id', 'depot-z'])).code).toBe(2);
@@ -248,6 +248,13 @@ describe('depotline-admin before any database exists', () => {
       expect((await runAdmin(env, ['grant', 'add', '--user', 'x', '--role', 'finance', '--locations', 'a', '--expires', '31/12/2026'])).code).toBe(1);
       expect(fs.existsSync(env.sqliteFile!)).toBe(false);
       expect(fs.existsSync(path.join(env.dir, 'keys'))).toBe(false);
+      // A good command line, but no installation here yet: refused, not started afresh (cli/installation.ts).
+      const early = await runAdmin(env, ['location', 'create', '--id', 'depot-z', '--name', 'Z', '--timezone', 'UTC']);
+      expect(early.code).toBe(1);
+      expect(early.stderr).toContain('No database at DEPOTLINE_SQLITE_FILE');
+      expect(fs.existsSync(env.sqliteFile!)).toBe(false);
+      expect(fs.existsSync(path.join(env.dir, 'keys'))).toBe(false);
+      expect((await runAdmin(env, ['db', 'migrate'])).code).toBe(0);
       const ok = await runAdmin(env, ['location', 'create', '--id', 'depot-z', '--name', 'Z', '--timezone', 'UTC'], { spawn: true });
       expect(ok).toMatchObject({ code: 0, stdout: 'Created location depot-z (Z, UTC).\n' });
       expect(fs.existsSync(env.sqliteFile!)).toBe(true);
@@ -263,7 +270,7 @@ describe('depotline-admin before any database exists', () => {
       expect(port.code).toBe(1);
       expect(port.stderr).toMatch(/PORT/);
       expect(fs.existsSync(env.sqliteFile!)).toBe(false);
-      const key = await runAdminJson(env, ['location', 'list'], { extraEnv: { DEPOTLINE_FIELD_KEY: 'too-short' } });
+      const key = await runAdminJson(env, ['db', 'migrate'], { extraEnv: { DEPOTLINE_FIELD_KEY: 'too-short' } });
       expect(key).toMatchObject({ code: 1, json: { error: { code: 'config', message: expect.stringMatching(/32 bytes/) as unknown } } });
     } finally {
       await env.dispose();

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { z } from 'zod';
 import type { ServerContext } from '../context';
 import { badRequest } from '../errors';
+import { readExpiry } from '../provisioning/expiry';
 
 /** Exit codes: scripts branch on them, so they never change meaning. */
 export const exitCodes = {
@@ -24,6 +25,17 @@ export interface CliIo {
 /** The command line is malformed: exit 2 with the command's usage. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * Rows of an input file that are wrong (`user import`): each with its row and column, all of
+ * them at once, so the file is fixed in one go. Exit 1; `--json` lists them under `error.rows`.
+ */
+export class RowProblems extends Error {
+  override name = 'RowProblems';
+  constructor(message: string, readonly problems: readonly { row: number; column: string | null; message: string }[]) {
+    super(message);
+  }
 }
 
 export interface OptionSpec {
@@ -65,6 +77,16 @@ export interface CliCommand {
   /** Extra lines for `--help`: examples, exit codes. */
   notes?: readonly string[];
   /**
+   * The command may create the database and the data directory (`db migrate`). Every other
+   * command refuses to run where there is no installation yet (cli/installation.ts).
+   */
+  initializesDatabase?: boolean;
+  /**
+   * Service field names (`expiresAt`) and the flag that sets each (`expires`), for problems the
+   * service reports after the command line was checked; run.ts also knows the common ones.
+   */
+  fieldFlags?: Readonly<Record<string, string>>;
+  /**
    * Checks and converts the arguments *before* the database is opened, so a wrong command
    * line never creates files or writes rows. May read stdin (`--password-stdin`).
    */
@@ -96,28 +118,13 @@ export function commaList(value: string): string[] {
 }
 
 /**
- * `--expires`: a full ISO 8601 time with a zone (`2026-12-31T18:00:00Z`, `...+01:00`) is taken
- * as given; a date alone (`2026-12-31`) means the end of that day in UTC, so access lasts
- * through the day named. A time without a zone is ambiguous and refused.
+ * A date or time option (`--expires` by default): see `readExpiry`. A bad value is bad input
+ * naming the flag the user typed.
  */
-export function parseExpiry(value: string): number {
-  const text = value.trim();
-  const dateOnly = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (dateOnly) {
-    const [y, m, d] = [Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3])];
-    const start = Date.UTC(y, m - 1, d);
-    const check = new Date(start);
-    if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
-      throw badRequest([`--expires: ${text} is not a calendar date`]);
-    }
-    return start + 86_400_000 - 1;
-  }
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
-    throw badRequest([`--expires: use an ISO 8601 date (2026-12-31) or a time with a zone (2026-12-31T18:00:00Z), got "${value}"`]);
-  }
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw badRequest([`--expires: ${text} is not a valid time`]);
-  return at;
+export function parseExpiry(value: string, flag = 'expires'): number {
+  const read = readExpiry(value);
+  if (!read.ok) throw badRequest([`--${flag}: ${read.message}`]);
+  return read.at;
 }
 
 /** Reads all of stdin as UTF-8, without the one trailing newline `echo` or a file adds. */

@@ -43,9 +43,9 @@ describe.each(backends)('depotline-admin fleet commands (%s)', (backend) => {
     expect((await ctx.db.selectFrom('drivers').select('retired_at').where('id', '=', 'drv-rosa').executeTakeFirstOrThrow()).retired_at).toBeNull();
 
     await ctx.db.updateTable('stops').set({ status: 'delivered' }).where('id', '=', 's-east').execute();
-    const retired = await runAdminJson<{ driver: { retiredAt: number } }>(env, ['driver', 'retire', '--id', 'drv-rosa']);
+    const retired = await runAdminJson<{ driver: { retiredAt: string } }>(env, ['driver', 'retire', '--id', 'drv-rosa']);
     expect(retired.code).toBe(0);
-    expect(retired.json.driver.retiredAt).toEqual(expect.any(Number));
+    expect(retired.json.driver.retiredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect((await audit('driver.retire'))[0]).toMatchObject({ actor_user_id: null, target_id: 'drv-rosa', details: { retired: { from: false, to: true } } });
     expect(await runAdminJson(env, ['driver', 'retire', '--id', 'drv-rosa'])).toMatchObject({ code: 1, json: { error: { code: 'conflict' } } });
 
@@ -63,8 +63,8 @@ describe.each(backends)('depotline-admin fleet commands (%s)', (backend) => {
     expect(await runAdminJson(env, ['vehicle', 'update', '--id', 'veh-e1'])).toMatchObject({ code: 1, json: { error: { code: 'bad_request' } } });
     expect(await runAdminJson(env, ['vehicle', 'update', '--id', 'veh-none', '--label', 'X'])).toMatchObject({ code: 1, json: { error: { code: 'not_found' } } });
     expect((await runAdminJson(env, ['vehicle', 'retire', '--id', 'veh-e1'])).code).toBe(0);
-    const list = await runAdminJson<{ vehicles: { id: string; retiredAt: number | null }[] }>(env, ['vehicle', 'list', '--location', 'depot-east']);
-    expect(list.json.vehicles).toEqual([expect.objectContaining({ id: 'veh-e1', retiredAt: expect.any(Number) as number })]);
+    const list = await runAdminJson<{ vehicles: { id: string; retiredAt: string | null }[] }>(env, ['vehicle', 'list', '--location', 'depot-east']);
+    expect(list.json.vehicles).toEqual([expect.objectContaining({ id: 'veh-e1', retiredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) as string })]);
     expect(await runAdminJson(env, ['vehicle', 'list', '--location', 'depot-nowhere'])).toMatchObject({ code: 1, json: { error: { code: 'not_found' } } });
   }, cliTimeout);
 });

@@ -6,7 +6,7 @@ import { MigrationError } from '../db/migrate';
 import { AppError } from '../errors';
 import { withheldReportsSettled } from '../sync/withheld-stops';
 import {
-  type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, UsageError,
+  type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, RowProblems, UsageError,
 } from './command';
 import { approvalCommands } from './commands/approvals';
 import { auditCommands } from './commands/audit';
@@ -30,6 +30,7 @@ import { retentionPurgeCommands } from './commands/retention-purge';
 import { securityCommands } from './commands/security';
 import { userCommands } from './commands/users';
 import { webhookCommands } from './commands/webhooks';
+import { InstallationMissing, requireInstallation } from './installation';
 
 export const programName = 'depotline-admin';
 
@@ -96,7 +97,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   let ctx: ServerContext | null = null;
   try {
-    ctx = await openContext(io);
+    ctx = await openContext(io, command);
     const result = await prepared(ctx);
     print(io, json, result);
     return result.exitCode ?? exitCodes.ok;
@@ -127,8 +128,10 @@ function parseCommandLine(command: CliCommand, args: string[]): CliValues {
 }
 
 /** The same database and keys as the server: the same environment variables, read the same way. */
-async function openContext(io: CliIo): Promise<ServerContext> {
+async function openContext(io: CliIo, command: CliCommand): Promise<ServerContext> {
   const config = loadConfig(io.env);
+  // A mistyped data directory is refused, not turned into a new installation (installation.ts).
+  if (!command.initializesDatabase) await requireInstallation(config, io.env);
   // Loaded only now: the server module pulls in Express and Socket.IO, which help and
   // command-line errors never need.
   const { createContext } = await import('../server');
@@ -139,22 +142,27 @@ async function openContext(io: CliIo): Promise<ServerContext> {
 function print(io: CliIo, json: boolean, result: CommandResult): void {
   const stream = result.output === 'stderr' ? io.stderr : io.stdout;
   if (json) {
-    if (result.json !== undefined) stream.write(JSON.stringify(result.json, null, 2) + '\n');
+    if (result.json !== undefined) stream.write(JSON.stringify(result.json, isoTimes, 2) + '\n');
   } else {
     stream.write(result.text + '\n');
   }
 }
 
 function reportError(io: CliIo, json: boolean, err: unknown, command: CliCommand): number {
+  if (err instanceof RowProblems) {
+    const rows = err.problems.map((p) => ({ row: p.row, column: p.column, message: p.message }));
+    const lines = rows.map((p) => `row ${p.row}${p.column === null ? '' : `, ${p.column}`}: ${p.message}`);
+    return fail(io, json, exitCodes.failed, 'invalid_rows', err.message, lines, { rows });
+  }
   if (err instanceof UsageError) {
     return fail(io, json, exitCodes.usage, 'usage', `${err.message}\nRun ${programName} ${command.group} ${command.name} --help for its options.`);
   }
   if (err instanceof AppError) {
     // The REST wording ("the request does not match its schema") means nothing on a command line.
     const message = err.code === 'bad_request' ? 'Invalid input:' : err.message;
-    return fail(io, json, exitCodes.failed, err.code, message, err.extra.issues);
+    return fail(io, json, exitCodes.failed, err.code, message, err.extra.issues?.map((issue) => flagNamed(issue, command)));
   }
-  if (err instanceof ConfigError || err instanceof KeyError || err instanceof MigrationError) {
+  if (err instanceof ConfigError || err instanceof KeyError || err instanceof MigrationError || err instanceof InstallationMissing) {
     return fail(io, json, exitCodes.failed, 'config', err.message);
   }
   const e = err as NodeJS.ErrnoException;
@@ -165,14 +173,46 @@ function reportError(io: CliIo, json: boolean, err: unknown, command: CliCommand
   return fail(io, json, exitCodes.failed, 'internal', `Unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 }
 
-function fail(io: CliIo, json: boolean, exitCode: number, code: string, message: string, issues?: readonly string[]): number {
+function fail(io: CliIo, json: boolean, exitCode: number, code: string, message: string, issues?: readonly string[], extra: Record<string, unknown> = {}): number {
   if (json) {
-    io.stderr.write(JSON.stringify({ error: { code, message, ...(issues && issues.length > 0 ? { issues } : {}) } }) + '\n');
+    io.stderr.write(JSON.stringify({ error: { code, message, ...(issues && issues.length > 0 ? { issues } : {}), ...extra } }) + '\n');
   } else {
     const details = issues && issues.length > 0 ? `\n${issues.map((i) => `  ${i}`).join('\n')}` : '';
     io.stderr.write(`${programName}: ${message}${details}\n`);
   }
   return exitCode;
+}
+
+/**
+ * The service's field names and the flags that set them, where the two differ. A problem the
+ * service finds after the command line was checked (`expiresAt: contractor grants must expire`)
+ * is shown with the flag the user typed (`--expires: ...`).
+ */
+const commonFieldFlags: Readonly<Record<string, string>> = {
+  expiresAt: 'expires', locationIds: 'locations', locationId: 'location', displayName: 'name', userId: 'user', groupId: 'group',
+  oldEndsAt: 'old-ends', previousSecretEndsAt: 'old-ends', receivedAt: 'received', stopId: 'stop', holdId: 'id',
+};
+
+/** `expiresAt: must be in the future` -> `--expires: must be in the future`, when the command has that flag. */
+export function flagNamed(issue: string, command: CliCommand): string {
+  const m = /^([A-Za-z][A-Za-z0-9]*)((?:\.[^:\s]+)*): /.exec(issue);
+  if (!m) return issue;
+  const field = m[1]!;
+  const flag = command.fieldFlags?.[field] ?? commonFieldFlags[field] ?? field;
+  if (!(flag in command.options)) return issue;
+  return `--${flag}${m[2]}: ${issue.slice(m[0].length)}`;
+}
+
+/**
+ * Times in `--json` output as ISO 8601 (`2026-12-31T23:59:59.999Z`), like the text output: the
+ * services keep milliseconds since the epoch, and every such field is named `...At` (or one of
+ * a few names). Numbers only: a field already a string stays as it is.
+ */
+const timeFields = new Set(['at', 'eta', 'since', 'until', 'deviceTime', 'serverTime', 'failingSince']);
+export function isoTimes(key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(key.endsWith('At') || timeFields.has(key))) return value;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
 function messageOf(err: unknown): string {
@@ -197,6 +237,8 @@ function mainHelp(): string {
     'Provisioning for the Depotline sync server. It uses the same database and keys as the',
     'server, from the same environment variables (DATABASE_URL, DEPOTLINE_DATA_DIR, DEPOTLINE_SQLITE_FILE,',
     'DEPOTLINE_FIELD_KEY_FILE, ...). Every change is written to the audit log as cli:<your OS user>.',
+    'It works on an existing installation only: a data directory or database that is not there is refused,',
+    'not created (db migrate sets up a new one). Times are ISO 8601, in text and in --json.',
     '',
     'Commands:',
     ...commands.map((c) => `  ${`${c.group} ${c.name}`.padEnd(width)}  ${c.summary}`),

@@ -44,7 +44,7 @@ describe.each(backends)('depotline-admin integration webhook (%s)', (backend) =>
     const rotated = await runAdminJson<WebhookSecretShown>(env, on('rotate-secret', id, '--old-ends', new Date(Date.now() + 86_400_000).toISOString()));
     expect(rotated.code).toBe(0);
     expect(rotated.json.secret).not.toBe(created.json.secret);
-    expect(rotated.json.subscription.previousSecretEndsAt).toBeGreaterThan(Date.now());
+    expect(Date.parse(String(rotated.json.subscription.previousSecretEndsAt))).toBeGreaterThan(Date.now());
     expect((await runAdmin(env, on('rotate-secret', id, '--old-ends', new Date(Date.now() + 40 * 86_400_000).toISOString()))).code).toBe(1);
 
     expect((await runAdminJson<{ subscription: WebhookSubscriptionView }>(env, on('pause', id))).json.subscription).toMatchObject({ status: 'paused', pauseReason: 'admin' });

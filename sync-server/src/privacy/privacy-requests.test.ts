@@ -322,7 +322,7 @@ describe.each(backends)('privacy requests (%s)', (backend) => {
     const env = w.server.env;
     const added = await runAdminJson<PrivacyRequest>(env, ['privacy', 'request-add', '--kind', 'access', '--law', 'ccpa', '--locations', w.A], { stdin: JSON.stringify({ email: bob.email }) });
     expect(added.code).toBe(0);
-    expect(added.json.dueAt - added.json.receivedAt).toBe(45 * 86_400_000);
+    expect(Date.parse(String(added.json.dueAt)) - Date.parse(String(added.json.receivedAt))).toBe(45 * 86_400_000);
     const audit = await w.ctx.db.selectFrom('audit_log').select('actor').where('action', '=', 'privacy.request.create').where('target_id', '=', added.json.id).executeTakeFirstOrThrow();
     expect(audit.actor).toMatch(/^cli:/);
     const listed = await runAdminJson<{ requests: PrivacyRequest[] }>(env, ['privacy', 'requests', '--status', 'open']);

@@ -68,3 +68,38 @@ export async function requireLocation(trx: Db, locationId: string): Promise<{ id
   if (!row) throw notFound(`The location ${locationId}`);
   return row;
 }
+
+export const LocationEditInput = z.object({
+  id: EntityId,
+  name: z.string().trim().min(1).max(200).optional(),
+  timezone: TimeZoneName.optional(),
+});
+export type LocationEditInput = z.input<typeof LocationEditInput>;
+
+/**
+ * Changes a location's display name or time zone; its id never changes (grants, stops and the
+ * audit log refer to it). Audited with the old and new values. A new time zone applies to what
+ * is dated from now on (new routes, time windows shown); routes already dated keep their date.
+ */
+export async function editLocation(
+  ctx: ServerContext, actor: AuditActor, input: LocationEditInput,
+): Promise<{ location: CreatedLocation; changed: ('name' | 'timezone')[] }> {
+  const edit = parseInput(LocationEditInput, input);
+  return ctx.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('locations').select(['id', 'name', 'timezone', 'created_at']).where('id', '=', edit.id).executeTakeFirst();
+    if (!before) throw notFound(`The location ${edit.id}`);
+    const changed: ('name' | 'timezone')[] = [];
+    if (edit.name !== undefined && edit.name !== before.name) changed.push('name');
+    if (edit.timezone !== undefined && edit.timezone !== before.timezone) changed.push('timezone');
+    const after = { name: changed.includes('name') ? edit.name! : before.name, timezone: changed.includes('timezone') ? edit.timezone! : before.timezone };
+    if (changed.length > 0) {
+      const now = ctx.now();
+      await trx.updateTable('locations').set(after).where('id', '=', edit.id).execute();
+      await appendAudit(trx, actor, {
+        action: 'location.edit', outcome: 'ok', targetType: 'location', targetId: edit.id, locationId: edit.id,
+        details: Object.fromEntries(changed.map((field) => [field, { from: before[field], to: after[field] }])),
+      }, now);
+    }
+    return { location: { id: before.id, ...after, createdAt: before.created_at }, changed };
+  });
+}

@@ -50,6 +50,33 @@ const isUniqueViolation = (err: unknown) => {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 };
 
+/** A display name as stored: trimmed, 1 to 200 characters; null when it is not one. */
+export function cleanDisplayName(displayName: string): string | null {
+  const trimmed = displayName.trim();
+  return trimmed.length === 0 || trimmed.length > 200 ? null : trimmed;
+}
+
+/**
+ * Writes a new user row and its audit entry inside the caller's transaction. The username and
+ * display name are already checked and the password already hashed (hashing takes a quarter
+ * second: a bulk import does it before the transaction, not inside it).
+ */
+export async function insertUserIn(
+  trx: Db, actor: AuditActor, input: { id: string; username: string; displayName: string; passwordHash: string; mustChangePassword?: boolean }, now: number,
+  details: Record<string, unknown> = {},
+): Promise<UserSummary> {
+  const { id, username, displayName } = input;
+  const taken = await trx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  if (taken) throw conflict(`The username ${username} is taken.`);
+  await trx.insertInto('users').values({
+    id, username, display_name: displayName, password_hash: input.passwordHash, totp_secret_enc: null, totp_enrolled_at: null,
+    totp_last_step: null, failed_logins: 0, locked_until: null, disabled_at: null, created_at: now,
+    ...(input.mustChangePassword ? { must_change_password: 1 } : {}),
+  }).execute();
+  await appendAudit(trx, actor, { action: 'user.create', outcome: 'ok', targetType: 'user', targetId: id, details: { username, displayName, ...details } }, now);
+  return { id, username, displayName, mfaEnrolled: false };
+}
+
 export async function createUser(
   ctx: ServerContext,
   actor: AuditActor,
@@ -58,28 +85,87 @@ export async function createUser(
   const parsed = Username.safeParse(input.username.trim().toLowerCase());
   if (!parsed.success) throw badRequest(zodIssues(parsed.error).map((l) => `username${l.slice(l.indexOf(':'))}`));
   const username = parsed.data;
-  const displayName = input.displayName.trim();
-  if (displayName.length === 0 || displayName.length > 200) throw badRequest(['displayName: 1 to 200 characters']);
+  const displayName = cleanDisplayName(input.displayName);
+  if (displayName === null) throw badRequest(['displayName: 1 to 200 characters']);
   checkNewPassword(input.password, { username, displayName });
   const passwordHash = await hashPassword(input.password);
   const id = crypto.randomUUID();
   try {
-    await ctx.db.transaction().execute(async (trx) => {
-      const now = ctx.now();
-      const taken = await trx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-      if (taken) throw conflict('That username is taken.');
-      await trx.insertInto('users').values({
-        id, username, display_name: displayName, password_hash: passwordHash, totp_secret_enc: null, totp_enrolled_at: null,
-        totp_last_step: null, failed_logins: 0, locked_until: null, disabled_at: null, created_at: now,
-      }).execute();
-      await appendAudit(trx, actor, { action: 'user.create', outcome: 'ok', targetType: 'user', targetId: id, details: { username, displayName } }, now);
-    });
+    return await ctx.db.transaction().execute((trx) => insertUserIn(trx, actor, { id, username, displayName, passwordHash }, ctx.now()));
   } catch (err) {
     // Two concurrent creates of one name: the unique index decides, the loser gets a conflict.
-    if (!(err instanceof AppError) && isUniqueViolation(err)) throw conflict('That username is taken.');
+    if (!(err instanceof AppError) && isUniqueViolation(err)) throw conflict(`The username ${username} is taken.`);
     throw err;
   }
-  return { id, username, displayName, mfaEnrolled: false };
+}
+
+/**
+ * Why a user's username may not change, or null when it may: only an account that has never
+ * signed in. Each desktop keeps its offline profile (the encrypted database with edits not yet
+ * synced) under the server and the username, and security keys and authenticator apps show
+ * the name they were registered with; after a rename the desk would open a new, empty profile
+ * and leave the old one, and its unsynced edits, behind. Sessions, grants and the audit log
+ * refer to the user's id, so for a fresh account (a typo in an import) nothing else holds the name.
+ */
+export async function usernameChangeRefusal(db: Db, userId: string): Promise<string | null> {
+  const [devices, sessions, keys] = await Promise.all([
+    db.selectFrom('user_devices').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
+    db.selectFrom('sessions').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
+    db.selectFrom('webauthn_credentials').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
+  ]);
+  const used = Number(devices.n) + Number(sessions.n) + Number(keys.n);
+  if (used === 0) return null;
+  return 'the account has signed in before: each desktop keeps its offline profile (with any edits not yet synced) under the username, '
+    + 'so a new username would leave that profile behind. Change the display name only, or create a new account and disable this one';
+}
+
+/**
+ * Renames a user: the display name always may change; the username only while
+ * `usernameChangeRefusal` allows it. Audited with the old and new values. Returns what changed.
+ */
+export async function renameUser(
+  ctx: ServerContext, actor: AuditActor, userId: string, change: { displayName?: string; username?: string },
+): Promise<{ user: UserRow; changed: ('username' | 'displayName')[] }> {
+  let username: string | undefined;
+  if (change.username !== undefined) {
+    const parsed = Username.safeParse(change.username.trim().toLowerCase());
+    if (!parsed.success) throw badRequest(zodIssues(parsed.error).map((l) => `username${l.slice(l.indexOf(':'))}`));
+    username = parsed.data;
+  }
+  let displayName: string | undefined;
+  if (change.displayName !== undefined) {
+    const cleaned = cleanDisplayName(change.displayName);
+    if (cleaned === null) throw badRequest(['displayName: 1 to 200 characters']);
+    displayName = cleaned;
+  }
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const now = ctx.now();
+      const before = await requireUser(trx, userId);
+      const changed: ('username' | 'displayName')[] = [];
+      if (username !== undefined && username !== before.username) {
+        const refusal = await usernameChangeRefusal(trx, userId);
+        if (refusal !== null) throw conflict(`The username of ${before.username} cannot change: ${refusal}.`);
+        const taken = await trx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+        if (taken) throw conflict(`The username ${username} is taken.`);
+        changed.push('username');
+      }
+      if (displayName !== undefined && displayName !== before.display_name) changed.push('displayName');
+      if (changed.length === 0) return { user: before, changed };
+      const next = { username: changed.includes('username') ? username! : before.username, display_name: changed.includes('displayName') ? displayName! : before.display_name };
+      await trx.updateTable('users').set(next).where('id', '=', userId).execute();
+      await appendAudit(trx, actor, {
+        action: 'user.rename', outcome: 'ok', targetType: 'user', targetId: userId,
+        details: Object.fromEntries(changed.map((field) => field === 'username'
+          ? ['username', { from: before.username, to: next.username }]
+          : ['displayName', { from: before.display_name, to: next.display_name }])),
+      }, now);
+      return { user: { ...before, ...next }, changed };
+    });
+  } catch (err) {
+    if (!(err instanceof AppError) && isUniqueViolation(err)) throw conflict(`The username ${username} is taken.`);
+    throw err;
+  }
 }
 
 /**

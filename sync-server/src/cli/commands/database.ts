@@ -10,7 +10,11 @@ const dbMigrate: CliCommand = {
   name: 'migrate',
   summary: 'Bring the schema up to date (as DATABASE_MIGRATION_URL\'s owner role when set) and grant the server\'s role',
   options: {},
+  // The explicit way to start an installation from the CLI: it may create the data directory, the database and the keys.
+  initializesDatabase: true,
   notes: [
+    'Also sets up a new installation: the data directory, the database and the generated keys (every other',
+    'command refuses to run where there is none, so a mistyped DEPOTLINE_DATA_DIR cannot start an empty one).',
     'With DATABASE_MIGRATION_URL set, migrations run as that role, which then grants the DATABASE_URL role',
     'read and write on every table but only SELECT and INSERT on the audit log. Run it after every upgrade',
     'when the server itself is not given DATABASE_MIGRATION_URL.',

@@ -2,10 +2,12 @@ import { EntityId, type Grant, type RoleName, roleNames } from '@depotline/share
 import { z } from 'zod';
 import { groupRequiresMfa } from '../../access/authority';
 import { findGroup } from '../../access/group-records';
-import { createGrant, getGrant, listGrantsOfUser, revokeGrant } from '../../access/grants';
+import { getGrant, listGrantsOfUser, revokeGrant } from '../../access/grants';
 import { badRequest, notFound } from '../../errors';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, commaList, isoTime, optionalString, parseCliInput, parseExpiry, requiredString } from '../command';
+import { grantAsOperator, listGrantsAtLocation } from '../../provisioning/operator-grants';
+import { requireLocation } from '../../provisioning/locations';
+import { type CliCommand, commaList, isoTime, optionalString, parseCliInput, parseExpiry, requiredString, UsageError } from '../command';
 import { requireUserByUsername } from './users';
 
 const isRole = (r: string): r is RoleName => (roleNames as readonly string[]).includes(r);
@@ -53,7 +55,7 @@ const grantAdd: CliCommand = {
       const user = await requireUserByUsername(ctx, username);
       const group = groupName === undefined ? null : await findGroup(ctx.db, { name: groupName });
       if (groupName !== undefined && !group) throw notFound(`The group ${groupName}`);
-      const grant = await createGrant(ctx, { kind: 'operator', actor: operatorActor() }, {
+      const grant = await grantAsOperator(ctx, operatorActor(), user.username, {
         userId: user.id, ...(group ? { groupId: group.id } : { role }), locationIds, expiresAt,
       });
       const needsMfa = group
@@ -92,13 +94,26 @@ const grantRevoke: CliCommand = {
 const grantList: CliCommand = {
   group: 'grant',
   name: 'list',
-  summary: 'List a user\u2019s grants, active and past',
-  options: { user: { type: 'string', value: '<username>', description: 'Whose grants', required: true } },
+  summary: 'List the grants of a user (--user) or at a location (--location), active and past',
+  options: {
+    user: { type: 'string', value: '<username>', description: 'Whose grants' },
+    location: { type: 'string', value: '<id>', description: 'Every grant naming this location' },
+  },
+  notes: ['Example: depotline-admin grant list --location depot-north'],
   prepare(values) {
-    const username = requiredString(values, 'user');
+    const username = optionalString(values, 'user');
+    const location = optionalString(values, 'location');
+    if ((username === undefined) === (location === undefined)) throw new UsageError('Give exactly one of --user or --location.');
+    const locationId = location === undefined ? undefined : parseCliInput(z.object({ location: EntityId }), { location: location.trim() }).location;
     return async (ctx) => {
-      const user = await requireUserByUsername(ctx, username);
       const now = ctx.now();
+      if (locationId !== undefined) {
+        await requireLocation(ctx.db, locationId);
+        const grants = (await listGrantsAtLocation(ctx.db, locationId)).map((g) => ({ ...g, status: grantStatus(g, now) }));
+        const text = grants.length === 0 ? `No grants name ${locationId}.` : grants.map((g) => `${describeGrant(g, g.username)}\t${g.status}`).join('\n');
+        return { json: { locationId, grants }, text };
+      }
+      const user = await requireUserByUsername(ctx, username!);
       const grants = (await listGrantsOfUser(ctx.db, user.id)).map((g) => ({ ...g, status: grantStatus(g, now) }));
       const text = grants.length === 0 ? `${user.username} has no grants.` : grants.map((g) => `${describeGrant(g, user.username)}\t${g.status}`).join('\n');
       return { json: { user: { id: user.id, username: user.username }, grants }, text };

@@ -48,6 +48,7 @@ const groupCreate: CliCommand = {
   group: 'group',
   name: 'create',
   summary: 'Define a permission group: permissions it allows, denials, and where it may be granted',
+  fieldFlags: flagOf,
   options: {
     name: { type: 'string', value: '<name>', description: 'Lower-case name, e.g. no-phones', required: true },
     allow: { type: 'string', value: '<perm,perm,...>', description: 'Permissions from the catalogue the group allows (may be empty: "")', required: true },
@@ -76,6 +77,7 @@ const groupUpdate: CliCommand = {
   group: 'group',
   name: 'update',
   summary: 'Change a group; its holders\u2019 open sessions follow at once',
+  fieldFlags: flagOf,
   options: {
     group: { type: 'string', value: '<name>', description: 'The group to change', required: true },
     rename: { type: 'string', value: '<name>', description: 'A new name' },

@@ -34,7 +34,7 @@ const oldEndsOption = {
 const flags = { expiresAt: 'expires', oldEndsAt: 'old-ends' };
 const oldEndsOf = (values: CliValues) => {
   const text = requiredString(values, 'old-ends').trim();
-  return text === 'now' ? 'now' : parseExpiry(text);
+  return text === 'now' ? 'now' : parseExpiry(text, 'old-ends');
 };
 const nowOr = (at: number | 'now', now: number) => (at === 'now' ? now : at);
 const storeNow = 'Store it now in the partner\u2019s secret store: it is not shown again, and the server keeps only its hash.';

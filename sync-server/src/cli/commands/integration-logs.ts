@@ -44,7 +44,7 @@ const integrationLogs: CliCommand = {
     const sinceText = optionalString(values, 'since');
     // A date alone means from the start of that day (UTC), not its end as an expiry would.
     const since = sinceText === undefined ? undefined
-      : /^\d{4}-\d{2}-\d{2}$/.test(sinceText.trim()) ? parseExpiry(sinceText) + 1 - 86_400_000 : parseExpiry(sinceText);
+      : /^\d{4}-\d{2}-\d{2}$/.test(sinceText.trim()) ? parseExpiry(sinceText, 'since') + 1 - 86_400_000 : parseExpiry(sinceText, 'since');
     const query = parseCliInput(IntegrationLogQuery, { since, status: optionalString(values, 'status'), limit: optionalInteger(values, 'limit') });
     const kind = values.alerts === true ? 'alerts' : values.webhooks === true ? 'webhooks' : 'calls';
     return async (ctx) => {

@@ -82,6 +82,7 @@ const integrationCreate: CliCommand = {
   group: 'integration',
   name: 'create',
   summary: 'Register an outside system (shop, courier partner...) at locations, with its scopes, data profile and allowlist',
+  fieldFlags: flagOf,
   options: {
     name: { type: 'string', value: '<name>', description: 'Lower-case name, e.g. acme-shop (the audit log calls it integration:<name>)', required: true },
     kind: { type: 'string', value: '<kind>', description: 'shop, courier, warehouse, notifications, accounting or other', required: true },
@@ -136,6 +137,7 @@ const integrationUpdate: CliCommand = {
   group: 'integration',
   name: 'update',
   summary: 'Change an integration: kind, contact, scopes, data profile, allowlist, orders it reads, auto-suspension (each option given replaces)',
+  fieldFlags: flagOf,
   options: {
     integration: integrationOption,
     kind: { type: 'string', value: '<kind>', description: 'shop, courier, warehouse, notifications, accounting or other' },

@@ -1,6 +1,7 @@
-import { createLocation, listLocations, LocationCreateInput } from '../../provisioning/locations';
+import { badRequest } from '../../errors';
+import { createLocation, editLocation, listLocations, LocationCreateInput, LocationEditInput } from '../../provisioning/locations';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, isoTime, parseCliInput, requiredString } from '../command';
+import { type CliCommand, isoTime, optionalString, parseCliInput, requiredString } from '../command';
 
 const locationCreate: CliCommand = {
   group: 'location',
@@ -22,6 +23,32 @@ const locationCreate: CliCommand = {
   },
 };
 
+const locationEdit: CliCommand = {
+  group: 'location',
+  name: 'edit',
+  summary: 'Change a location\u2019s name or time zone (its id never changes)',
+  options: {
+    id: { type: 'string', value: '<id>', description: 'The location', required: true },
+    name: { type: 'string', value: '<name>', description: 'New display name' },
+    timezone: { type: 'string', value: '<zone>', description: 'New IANA time zone; applies to what is dated from now on' },
+  },
+  notes: ['Example: depotline-admin location edit --id depot-north --name "North Depot (Hall 2)"'],
+  prepare(values) {
+    const name = optionalString(values, 'name');
+    const timezone = optionalString(values, 'timezone');
+    if (name === undefined && timezone === undefined) throw badRequest(['name at least one of --name and --timezone']);
+    const input = parseCliInput(LocationEditInput, { id: requiredString(values, 'id'), name, timezone });
+    return async (ctx) => {
+      const { location, changed } = await editLocation(ctx, operatorActor(), input);
+      return {
+        json: { location, changed },
+        text: changed.length === 0 ? `Location ${location.id} already reads like that; nothing changed.`
+          : `Location ${location.id} is now ${location.name} (${location.timezone}); changed ${changed.join(' and ')}.`,
+      };
+    };
+  },
+};
+
 const locationList: CliCommand = {
   group: 'location',
   name: 'list',
@@ -38,4 +65,4 @@ const locationList: CliCommand = {
   },
 };
 
-export const locationCommands = [locationCreate, locationList];
+export const locationCommands = [locationCreate, locationEdit, locationList];

@@ -46,6 +46,7 @@ const retentionSet: CliCommand = {
   group: 'retention',
   name: 'set',
   summary: 'Set retention periods of a location (days; at most the server\u2019s maximum)',
+  fieldFlags: dayFlags,
   options: {
     location: locationOption,
     ...Object.fromEntries(locationRetentionClasses.map((c) => [dayFlags[retentionDaysField[c]]!, { type: 'string', value: '<days>', description: `Days ${c} data is kept` }])),

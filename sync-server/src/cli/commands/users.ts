@@ -6,7 +6,8 @@ import type { ServerContext } from '../../context';
 import { badRequest, notFound, zodIssues } from '../../errors';
 import { generatePassword } from '../../provisioning/generated-password';
 import { operatorActor } from '../../provisioning/operator';
-import { createUser, disableUser, enableUser, findUserByUsername, resetMfa, type UserRow } from '../../users/users';
+import { createUser, disableUser, enableUser, findUserByUsername, renameUser, resetMfa, type UserRow } from '../../users/users';
+import { userImportCommands } from './user-import';
 import { type CliCommand, isoTime, optionalString, readStdin, requiredString, UsageError } from '../command';
 
 const userOption = { type: 'string', value: '<username>', description: 'The user\u2019s username', required: true } as const;
@@ -68,6 +69,48 @@ const userDisable: CliCommand = {
       }
       await disableUser(ctx, operatorActor(), user.id, reason);
       return { json: { user: { id: user.id, username: user.username }, changed: true }, text: `Disabled user ${user.username}; their sessions were revoked.` };
+    };
+  },
+};
+
+const userRename: CliCommand = {
+  group: 'user',
+  name: 'rename',
+  summary: 'Change a user\u2019s display name, or the username of an account that has never signed in',
+  options: {
+    user: userOption,
+    name: { type: 'string', value: '<display name>', description: 'The new display name' },
+    username: { type: 'string', value: '<username>', description: 'The new username (only for an account that has never signed in)' },
+  },
+  notes: [
+    'Example: depotline-admin user rename --user jdoe --name "Jane Smith"',
+    'The display name can always change. The username only until the account first signs in: every desktop keeps',
+    'its offline profile, with edits not yet synced, under the username, and a new name would leave that profile behind.',
+  ],
+  fieldFlags: { displayName: 'name' },
+  prepare(values) {
+    const username = requiredString(values, 'user');
+    const name = optionalString(values, 'name');
+    const newUsername = optionalString(values, 'username');
+    if (name === undefined && newUsername === undefined) throw new UsageError('Give --name, --username or both.');
+    if (name !== undefined && (name.trim().length === 0 || name.trim().length > 200)) throw badRequest(['--name: 1 to 200 characters']);
+    if (newUsername !== undefined) {
+      const parsed = Username.safeParse(newUsername.trim().toLowerCase());
+      if (!parsed.success) throw badRequest(zodIssues(parsed.error).map((l) => `--username${l.slice(l.indexOf(':'))}`));
+    }
+    return async (ctx) => {
+      const before = await requireUserByUsername(ctx, username);
+      const { user, changed } = await renameUser(ctx, operatorActor(), before.id, {
+        ...(name === undefined ? {} : { displayName: name }), ...(newUsername === undefined ? {} : { username: newUsername }),
+      });
+      const parts = [
+        ...(changed.includes('username') ? [`username ${before.username} -> ${user.username}`] : []),
+        ...(changed.includes('displayName') ? [`display name "${before.display_name}" -> "${user.display_name}"`] : []),
+      ];
+      return {
+        json: { user: { id: user.id, username: user.username, displayName: user.display_name }, changed },
+        text: parts.length === 0 ? `${user.username} already has that name; nothing changed.` : `Renamed ${before.username}: ${parts.join(', ')}.`,
+      };
     };
   },
 };
@@ -206,4 +249,4 @@ const sessionList: CliCommand = {
   },
 };
 
-export const userCommands = [userCreate, userDisable, userEnable, userResetPassword, userList, mfaReset, sessionRevoke, sessionList];
+export const userCommands = [userCreate, ...userImportCommands, userRename, userDisable, userEnable, userResetPassword, userList, mfaReset, sessionRevoke, sessionList];

@@ -104,7 +104,7 @@ const rotate: CliCommand = {
   notes: ['Example: depotline-admin integration webhook rotate-secret --integration acme-courier --subscription whsub_... --old-ends 2026-12-14'],
   prepare(values) {
     const oldEnds = requiredString(values, 'old-ends').trim();
-    const endsAt = oldEnds === 'now' ? null : parseExpiry(oldEnds);
+    const endsAt = oldEnds === 'now' ? null : parseExpiry(oldEnds, 'old-ends');
     return onSubscription(values, 'webhook.rotate_secret', async (ctx, trx, integration, row) => {
       const made = await rotateSubscriptionSecret(ctx, trx, operatorActor(), integration, row, endsAt ?? ctx.now(), ctx.now());
       return { json: made, text: `${line(made.subscription)}\n\nNew signing secret: ${made.secret}\n${storeNow}` };
