@@ -102,8 +102,13 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
   // blocking read short; so the duplicates wait for the connection instead, with a timeout
   // above the blocking time (a read that times out is issued again from the same offset).
   const duplicates: Redis[] = [];
+  // `disconnectTimeout` (an ioredis option its types leave out, 2 s by default): the adapter's
+  // reader disconnects once more after ours at close, and each call arms a timer that would
+  // keep the process alive that long.
+  const quickDisconnect = { disconnectTimeout: 100 } as Partial<RedisOptions>;
   const readerOptions: RedisOptions = {
     ...tls,
+    ...quickDisconnect,
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     commandTimeout: readBlockMs + 5_000,
