@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { runAdmin, runAdminJson } from '../../test/admin-cli';
 import { buildUser, newDeviceId, restCall } from '../../test/factories';
 import { backends, startTestServer, type TestServer } from '../../test/harness';
 import type { ServerContext } from '../context';
-import type { CliCommand } from './command';
+import type { AppError } from '../errors';
+import { type CliCommand, fromStdin, parseCliInput } from './command';
 import { commands, flagNamed, isoTimes } from './run';
 
 const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -32,6 +34,23 @@ describe('the CLI speaks in flags and ISO 8601', () => {
     for (const c of commands) {
       for (const flag of Object.values(c.fieldFlags ?? {})) expect(flagsOfGroup(c), `${c.group} ${c.name}`).toContain(flag);
     }
+  });
+
+  it('parses a command\u2019s input naming flags, or stdin for what was read from it', () => {
+    const schema = z.object({ customer: z.object({ phone: z.string() }), locationId: z.string().regex(/^[a-z-]+$/, 'not an id'), expiresAt: z.number().positive('in the future') });
+    let issues: string[] = [];
+    try {
+      parseCliInput(schema, { customer: {}, locationId: 'Bad Id', expiresAt: -1 }, { customer: fromStdin });
+    } catch (err) {
+      issues = (err as AppError).extra.issues ?? [];
+    }
+    expect(issues).toEqual([expect.stringMatching(/^stdin\.phone: /), '--location: not an id', '--expires: in the future']);
+    try {
+      parseCliInput(z.object({ phone: z.string() }), {}, { '*': fromStdin });
+    } catch (err) {
+      issues = (err as AppError).extra.issues ?? [];
+    }
+    expect(issues).toEqual([expect.stringMatching(/^stdin\.phone: /)]);
   });
 
   it('prints times as ISO 8601 in --json, and leaves counts and ids alone', () => {

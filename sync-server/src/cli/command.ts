@@ -143,15 +143,32 @@ export async function readStdin(stdin: Readable, maxBytes = 64 * 1024): Promise<
 export const isoTime = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
 
 /**
+ * Service field names and the flags that set them where the two differ: a problem about
+ * `expiresAt` is shown as one about `--expires`. Commands add their own (`CliCommand.fieldFlags`).
+ */
+export const commonFieldFlags: Readonly<Record<string, string>> = {
+  expiresAt: 'expires', locationIds: 'locations', locationId: 'location', displayName: 'name', userId: 'user', groupId: 'group',
+  oldEndsAt: 'old-ends', previousSecretEndsAt: 'old-ends', receivedAt: 'received', stopId: 'stop', holdId: 'id',
+};
+
+/** In a `flagOf` map: the field came from stdin (JSON), not from a flag. */
+export const fromStdin = 'stdin';
+
+/**
  * Parses a command's input with the service's schema, naming the command-line option in
- * each problem (`--location: ...`) rather than the schema field (`locationId: ...`).
+ * each problem (`--location: ...`) rather than the schema field (`locationId: ...`), or `stdin`
+ * for what was read from stdin. `flagOf` maps a field to its flag (or to `fromStdin`); the
+ * common names are mapped anyway. `{ '*': fromStdin }` says the whole input came from stdin.
  */
 export function parseCliInput<S extends z.ZodType>(schema: S, input: Record<string, unknown>, flagOf: Readonly<Record<string, string>> = {}): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw badRequest(parsed.error.issues.slice(0, 20).map((issue) => {
-    const [field, ...rest] = issue.path.map(String);
-    const flag = field === undefined ? '(input)' : `--${flagOf[field] ?? field}`;
-    return `${[flag, ...rest].join('.')}: ${issue.message}`;
+    const path = issue.path.map(String);
+    if (flagOf['*'] === fromStdin) return `${[fromStdin, ...path].join('.')}: ${issue.message}`;
+    const [field, ...rest] = path;
+    if (field === undefined) return `(input): ${issue.message}`;
+    const flag = flagOf[field] ?? commonFieldFlags[field] ?? field;
+    return `${[flag === fromStdin ? fromStdin : `--${flag}`, ...rest].join('.')}: ${issue.message}`;
   }));
 }

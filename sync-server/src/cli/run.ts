@@ -6,7 +6,7 @@ import { MigrationError } from '../db/migrate';
 import { AppError } from '../errors';
 import { withheldReportsSettled } from '../sync/withheld-stops';
 import {
-  type CliCommand, type CliIo, type CliValues, type CommandResult, exitCodes, type PreparedCommand, RowProblems, UsageError,
+  type CliCommand, type CliIo, type CliValues, type CommandResult, commonFieldFlags, exitCodes, type PreparedCommand, RowProblems, UsageError,
 } from './command';
 import { approvalCommands } from './commands/approvals';
 import { auditCommands } from './commands/audit';
@@ -182,16 +182,6 @@ function fail(io: CliIo, json: boolean, exitCode: number, code: string, message:
   }
   return exitCode;
 }
-
-/**
- * The service's field names and the flags that set them, where the two differ. A problem the
- * service finds after the command line was checked (`expiresAt: contractor grants must expire`)
- * is shown with the flag the user typed (`--expires: ...`).
- */
-const commonFieldFlags: Readonly<Record<string, string>> = {
-  expiresAt: 'expires', locationIds: 'locations', locationId: 'location', displayName: 'name', userId: 'user', groupId: 'group',
-  oldEndsAt: 'old-ends', previousSecretEndsAt: 'old-ends', receivedAt: 'received', stopId: 'stop', holdId: 'id',
-};
 
 /** `expiresAt: must be in the future` -> `--expires: must be in the future`, when the command has that flag. */
 export function flagNamed(issue: string, command: CliCommand): string {

@@ -11,7 +11,7 @@ import { erasePrivacyRequest } from '../../privacy/request-erasure';
 import { rectifyPrivacyRequest } from '../../privacy/request-rectification';
 import { closePrivacyRequest, createPrivacyRequest, getPrivacyRequest, listPrivacyRequests, type PrivacyCall } from '../../privacy/requests';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, type CliIo, commaList, isoTime, optionalString, parseCliInput, readStdin, requiredString } from '../command';
+import { type CliCommand, type CliIo, commaList, fromStdin, isoTime, optionalString, parseCliInput, readStdin, requiredString } from '../command';
 
 /**
  * `privacy requests|request-add|request-show|export|erase|rectify|close` (docs/operations.md "Data
@@ -92,7 +92,7 @@ const add: CliCommand = {
     const received = optionalString(values, 'received');
     const receivedAt = received === undefined ? undefined : Date.parse(received);
     if (receivedAt !== undefined && Number.isNaN(receivedAt)) throw badRequest(['--received: not a time (use 2026-11-30T09:00:00Z)']);
-    const subject = parseCliInput(PrivacySubject, (await stdinJson(io, 'the customer')) as Record<string, unknown>);
+    const subject = parseCliInput(PrivacySubject, (await stdinJson(io, 'the customer')) as Record<string, unknown>, { '*': fromStdin });
     const input = parseCliInput(PrivacyRequestCreate, {
       kind: requiredString(values, 'kind'), law: requiredString(values, 'law'), locationIds: commaList(requiredString(values, 'locations')),
       subject, ...(receivedAt !== undefined ? { receivedAt } : {}), ...(optionalString(values, 'reference') ? { reference: optionalString(values, 'reference') } : {}),
@@ -180,7 +180,7 @@ const rectify: CliCommand = {
   notes: ['Example: echo \'{"address":"1 New Street, Leeds"}\' | depotline-admin privacy rectify --id dsr_...'],
   async prepare(values, io) {
     const id = requestId(values);
-    const body = parseCliInput(PrivacyRectifyBody, (await stdinJson(io, 'the corrected values')) as Record<string, unknown>);
+    const body = parseCliInput(PrivacyRectifyBody, (await stdinJson(io, 'the corrected values')) as Record<string, unknown>, { '*': fromStdin });
     return async (ctx) => {
       const { result } = await asOperator(ctx, (call) => rectifyPrivacyRequest(call, id, body), false);
       return { json: result, text: result.summary };

@@ -3,7 +3,7 @@ import { recordConsent, setDoNotSell } from '../../privacy/consents';
 import { reindexStops } from '../../privacy/reindex';
 import { searchCustomer } from '../../privacy/search';
 import { operatorActor } from '../../provisioning/operator';
-import { type CliCommand, commaList, isoTime, optionalString, parseCliInput, requiredString } from '../command';
+import { type CliCommand, commaList, fromStdin, isoTime, optionalString, parseCliInput, requiredString } from '../command';
 import { asOperator, stdinJson } from './privacy-requests';
 
 /**
@@ -30,7 +30,7 @@ const search: CliCommand = {
   notes: [identityNote, 'Prints stop ids, locations and statuses; --json adds the decrypted name, address, phone and email.'],
   async prepare(values, io) {
     const locations = optionalString(values, 'locations');
-    const body = parseCliInput(CustomerSearch, { customer: await stdinJson(io, 'the customer'), ...(locations ? { locationIds: commaList(locations) } : {}) });
+    const body = parseCliInput(CustomerSearch, { customer: await stdinJson(io, 'the customer'), ...(locations ? { locationIds: commaList(locations) } : {}) }, { customer: fromStdin });
     return async (ctx) => {
       const result = await asOperator(ctx, (call) => searchCustomer(call, body), false);
       return { json: result, text: searchText(result) };
@@ -54,7 +54,7 @@ const consent: CliCommand = {
     const body = parseCliInput(ConsentRecordInput, {
       customer: await stdinJson(io, 'the customer'), locationId: requiredString(values, 'location'), purpose: requiredString(values, 'purpose'),
       granted: values.withdrawn !== true, source: requiredString(values, 'source'),
-    });
+    }, { customer: fromStdin });
     return async (ctx) => {
       const { consents } = await asOperator(ctx, async (call) => {
         const r = await recordConsent(ctx, call.db, body, call.actor.label, call.now);
@@ -79,7 +79,7 @@ const sharing: CliCommand = {
   async prepare(values, io) {
     const body = parseCliInput(SharingInput, {
       customer: await stdinJson(io, 'the customer'), locationId: requiredString(values, 'location'), doNotSell: values.allow !== true,
-    });
+    }, { customer: fromStdin });
     return async (ctx) => {
       const r = await asOperator(ctx, async (call) => {
         const out = await setDoNotSell(ctx, call.db, body, call.actor.label, call.now);
