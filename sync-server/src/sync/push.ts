@@ -12,6 +12,8 @@ import { type LiveFeed, type MutationScope, Rejection, type Touched, type Trx } 
 import { handlerFor } from './mutations/registry';
 import { refreshCompletionAfter } from './route-completion';
 import { type ClaimedIds, claimMutationIds, settleMutationIds } from './mutation-ids';
+import type { StopRow } from './presenters';
+import { readPushStops } from './push-stops';
 import { loadViewerScope, redactChangeForScope } from './visibility';
 
 interface MutationOutcome {
@@ -36,6 +38,8 @@ interface PushState {
     /** Claimed by this push and refused: released before the commit. */
     released: Set<string>;
   };
+  /** The stops the push's stop mutations start from, read once (sync/push-stops.ts); a stop a mutation touched is dropped. */
+  stops: Map<string, StopRow>;
 }
 
 /**
@@ -54,7 +58,8 @@ export async function pushMutations(
   const touched: Touched[] = [];
   await ctx.db.transaction().execute(async (trx) => {
     const ids = await claimMutationIds(trx, caller.principal.userId, mutations, now);
-    const state: PushState = { caller, now, ownDrivers: new Map(), audits: [], events: [], ids: { ...ids, applied: new Map(), released: new Set() } };
+    const stops = await readPushStops(trx, caller.profile, mutations.filter((m) => ids.claimed.has(m.id)));
+    const state: PushState = { caller, now, ownDrivers: new Map(), audits: [], events: [], ids: { ...ids, applied: new Map(), released: new Set() }, stops };
     for (const m of mutations) {
       const outcome = await applyOne(ctx, trx, state, m);
       results.push(outcome.result);
@@ -95,7 +100,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
   const target = mutationTarget(m);
   const audit = (event: Omit<AuditEvent, 'targetType' | 'targetId' | 'locationId'>) =>
     state.audits.push({ actor, event: { ...event, targetType: target.kind, targetId: target.id, locationId: m.locationId } });
-  const scope: MutationScope = { ctx, trx, by: principal.username, now, ownDrivers: await ownDriversAt(state, trx, m.locationId) };
+  const scope: MutationScope = { ctx, trx, by: principal.username, now, ownDrivers: await ownDriversAt(state, trx, m.locationId), stops: state.stops };
 
   // The type's permission, and any its content adds (billing data needs stop.readBilling).
   const assignedToCaller = (await handler.assignedToCaller?.(scope, m)) ?? false;
@@ -121,6 +126,7 @@ async function applyOne(ctx: ServerContext, trx: Trx, state: PushState, m: Mutat
     // A route whose last stop closed is complete; its driver's access ends after the grace period (sync/route-completion.ts).
     const reopened = await refreshCompletionAfter(trx, ctx.config, applied, now);
     const more = reopened.filter((r) => !touched.some((t) => t.entity === r.entity && t.id === r.id));
+    for (const t of [...touched, ...more]) if (t.entity === 'stop') state.stops.delete(t.id);
     return { result: { id: m.id, status: 'applied', version }, touched: [...touched, ...more] };
   } catch (err) {
     // Anything else (a database fault) fails the whole push: its transaction rolls back and

@@ -35,6 +35,11 @@ export interface MutationScope {
   now: number;
   /** The caller's driver records at the mutation's location (empty for non-drivers). */
   ownDrivers: ReadonlySet<string>;
+  /**
+   * Stops the push read once, under its locations' locks, as they are now (sync/push-stops.ts):
+   * `loadStopIn` answers from here. Omitted: every read goes to the database.
+   */
+  stops?: ReadonlyMap<string, StopRow>;
 }
 
 /**
@@ -105,6 +110,12 @@ export async function loadStop(trx: Db, stopId: string, locationId: string): Pro
   const row = await trx.selectFrom('stops').selectAll().where('id', '=', stopId).where('location_id', '=', locationId).executeTakeFirst();
   if (!row) throw new Rejection('not_found', 'That stop does not exist at this location.', null);
   return row;
+}
+
+/** `loadStop` through the push's read of its stops (`MutationScope.stops`), when it holds the stop. */
+export async function loadStopIn(scope: MutationScope, stopId: string, locationId: string): Promise<StopRow> {
+  const row = scope.stops?.get(stopId);
+  return row !== undefined && row.location_id === locationId ? row : loadStop(scope.trx, stopId, locationId);
 }
 
 export async function loadRoute(trx: Db, routeId: string, locationId: string): Promise<RouteRow> {

@@ -5,7 +5,7 @@ import { recordChange, writeStopChange } from '../change-log';
 import type { StopRow } from '../presenters';
 import { closedStopStatuses, driverAccessOpen } from '../route-completion';
 import { encryptNewStopPii, encryptStopPii, type StopPii } from '../stop-pii';
-import { type Applied, fromTo, loadRoute, loadStop, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
+import { type Applied, fromTo, loadRoute, loadStopIn, type MutationHandlers, type MutationScope, Rejection, stopChange } from './handler';
 import { checkOrder, newOrderColumns, orderColumns } from './stop-order';
 import { newPinColumns, pinColumnsFor } from '../../proofs/delivery-pin';
 import { checkColumnsFor, handoverRefusal, requirementLoweringRefusal } from '../../proofs/handover';
@@ -105,7 +105,7 @@ export const stopMutations = {
   'stop.setStatus': {
     assignedToCaller: stopIsOnOwnRoute,
     async apply(scope, m) {
-      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const stop = await loadStopIn(scope, m.stopId, m.locationId);
       refuseOnErased(scope, stop, m.to === 'failed' && m.reason !== undefined);
       const refusal = stopTransitionRefusal(stop.status as StopStatus, m.to);
       if (refusal) throw new Rejection('invalid_transition', refusal, stopChange(scope.ctx, stop));
@@ -128,7 +128,7 @@ export const stopMutations = {
   'stop.editNotes': {
     assignedToCaller: stopIsOnOwnRoute,
     async apply(scope, m) {
-      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const stop = await loadStopIn(scope, m.stopId, m.locationId);
       refuseOnErased(scope, stop, true);
       return touchStop(scope, stop, encryptStopPii(scope.ctx, stop.id, { notes: m.notes }));
     },
@@ -137,7 +137,7 @@ export const stopMutations = {
   'stop.update': {
     assignedToCaller: stopIsOnOwnRoute,
     async apply(scope, m) {
-      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const stop = await loadStopIn(scope, m.stopId, m.locationId);
       const c = m.changes;
       refuseOnErased(scope, stop, customerFields.some((k) => c[k] !== undefined));
       const order = orderPart(c);
@@ -181,7 +181,7 @@ export const stopMutations = {
     async apply(scope, m) {
       // A sensitive read: nothing is written and no version is taken, so nothing is broadcast;
       // the push's claim on the mutation id keeps a replay from being audited twice.
-      const stop = await loadStop(scope.trx, m.stopId, m.locationId);
+      const stop = await loadStopIn(scope, m.stopId, m.locationId);
       return { version: stop.version, touched: [] };
     },
     // The entry's own time is when the server received it; `revealedAt` is when the user
