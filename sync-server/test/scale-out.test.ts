@@ -297,6 +297,7 @@ describe.skipIf(!testRedisUrl || !nginxBinary)(`three server processes behind ng
       throw new Error('a push was never answered');
     };
 
+    const batches: { console: Console; mutations: Record<string, unknown>[] }[] = [];
     const runConsole = async (c: Console, index: number) => {
       const own = fStops.slice(index * stopsEach, (index + 1) * stopsEach);
       let roundAtKill: number | null = null;
@@ -313,6 +314,7 @@ describe.skipIf(!testRedisUrl || !nginxBinary)(`three server processes behind ng
         }
         for (const m of mutations) sent.set(m.id as string, { stopId: m.stopId as string, type: m.type as string });
         await pushUntilAnswered(c, mutations);
+        batches.push({ console: c, mutations });
         roundsDone++;
       }
     };
@@ -361,6 +363,19 @@ describe.skipIf(!testRedisUrl || !nginxBinary)(`three server processes behind ng
       const audited = audits.map((a) => (JSON.parse(a.details) as { mutationId: string }).mutationId).sort();
       expect(audited).toEqual([...ids].sort());
       expect((await verifyAuditChain(ctx.db)).ok).toBe(true);
+
+      // A console that resends pushes already applied (as after a lost answer), to whichever
+      // process nginx now gives it, is answered duplicate with the version each was applied at.
+      for (const b of batches.slice(0, 6)) {
+        const ack = await emitAck<PushAck>(b.console.socket, 'sync:push', { mutations: b.mutations }, 10_000);
+        expect(ack.ok && ack.data.results.map((r) => [r.status, (r as { version?: number }).version])).toEqual(b.mutations.map((m) => ['duplicate', versionOf.get(m.id as string)]));
+      }
+      // ...and nothing more is written: no second audit entry, no change-log entry.
+      const auditedAfter = await ctx.db.selectFrom('audit_log').select('seq').where('location_id', '=', F)
+        .where('action', 'in', ['stop.setStatus', 'stop.editNotes']).where('outcome', '=', 'ok').execute();
+      expect(auditedAfter).toHaveLength(ids.length);
+      const { n: changeCount } = await ctx.db.selectFrom('changes').select((eb) => eb.fn.countAll<number>().as('n')).where('location_id', '=', F).executeTakeFirstOrThrow();
+      expect(Number(changeCount)).toBe(Math.max(...versions));
 
       // Convergence: every console holds what a fresh pull returns, row for row.
       const fresh = new Map<string, Stop>();
