@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { KeyError } from './key-material';
+import { createKeyFileOnce, KeyError } from './key-material';
 import { generateSignerKey, NoteError, type NoteSigner, type NoteVerifier, parseSignerKey, parseVerifierKey } from './signed-note';
 
 /**
@@ -13,12 +12,8 @@ import { generateSignerKey, NoteError, type NoteSigner, type NoteVerifier, parse
  */
 export function loadCheckpointSigner(file: string | undefined, fallbackFile: string): NoteSigner {
   const target = file ?? fallbackFile;
-  if (!file && !fs.existsSync(target)) {
-    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-    // A random name: two installs never share an origin, and nothing about the host leaks.
-    const name = `depotline-audit/${crypto.randomBytes(6).toString('hex')}`;
-    fs.writeFileSync(target, generateSignerKey(name) + '\n', { mode: 0o600, flag: 'wx' });
-  }
+  // A random name: two installs never share an origin, and nothing about the host leaks.
+  if (!file) createKeyFileOnce(target, () => generateSignerKey(`depotline-audit/${crypto.randomBytes(6).toString('hex')}`) + '\n');
   let text: string;
   try {
     text = fs.readFileSync(target, 'utf8');

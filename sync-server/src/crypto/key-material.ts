@@ -14,10 +14,7 @@ export class KeyError extends Error {
 export function loadKey(source: { file?: string; value?: string }, fallbackFile: string): Buffer {
   if (source.value) return decodeKey(source.value, 'the inline key');
   const file = source.file ?? fallbackFile;
-  if (!source.file && !fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, crypto.randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  }
+  if (!source.file) createKeyFileOnce(file, () => crypto.randomBytes(32).toString('base64') + '\n');
   let raw: Buffer;
   try {
     raw = fs.readFileSync(file);
@@ -26,6 +23,26 @@ export function loadKey(source: { file?: string; value?: string }, fallbackFile:
   }
   if (raw.length === 32) return raw;
   return decodeKey(raw.toString('utf8').trim(), `key file ${file}`);
+}
+
+/**
+ * Writes a generated key file unless one is there, safely when several server processes start
+ * together on an empty data directory: the key is written whole to a private temp file, then
+ * linked into place, which fails if another process got there first (then its key is the one
+ * every process reads). A reader never sees a half-written key file.
+ */
+export function createKeyFileOnce(file: string, generate: () => string): void {
+  if (fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temp, generate(), { mode: 0o600, flag: 'wx' });
+  try {
+    fs.linkSync(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
 }
 
 function decodeKey(text: string, what: string): Buffer {
