@@ -59,7 +59,7 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
 
   io.use((socket, next) => {
     void (async () => {
-      const ip = socket.handshake.address ?? null;
+      const ip = clientAddressOf(socket.request, ctx.config.trustProxyHops);
       try {
         const auth = socket.handshake.auth as { token?: unknown } | undefined;
         // Only the handshake auth payload is read: a token in the URL would end up in logs.
@@ -84,6 +84,23 @@ export function createSocketServer(server: http.Server | https.Server, ctx: Serv
     })();
   });
   return io;
+}
+
+/**
+ * The client's address as the REST API sees it (Express's `trust proxy` with a hop count): with
+ * `TRUST_PROXY_HOPS=n`, the address n entries into `X-Forwarded-For` from the right, counting
+ * the connection's own address as the first; with 0, the connection's address and the header is
+ * ignored (a client could write anything there). Behind nginx this is the console's address, so
+ * audit entries name it and one client's failed handshakes are coalesced apart from everyone else's.
+ */
+export function clientAddressOf(req: { socket: { remoteAddress?: string }; headers: http.IncomingHttpHeaders }, trustedHops: number): string | null {
+  const addresses: (string | undefined)[] = [req.socket.remoteAddress];
+  if (trustedHops > 0) {
+    const header = req.headers['x-forwarded-for'];
+    const forwarded = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+    addresses.push(...forwarded.reverse());
+  }
+  return addresses[Math.min(trustedHops, addresses.length - 1)] ?? null;
 }
 
 /**
