@@ -156,11 +156,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<FanoutCl
     const nginx = { nginxWorkerProcesses: 'auto' as const, nginxWorkerConnections: 9_900 };
     relays = await startRelayCluster({ nodes: processes, redisUrl: redis.url, redisPrefix: `bench-relay-${process.pid}:`, dir: path.join(workDir, 'relay-nginx'), ...nginx });
     // Tokens last the full 15 minutes: a socket is ended when its access token expires.
-    // With DEPOTLINE_BENCH_PROFILE_DIR each server process writes a V8 CPU profile of its whole life
-    // (seeding and connecting included) when the cluster stops.
-    const profileDir = process.env.DEPOTLINE_BENCH_PROFILE_DIR;
-    const profiling = profileDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${path.resolve(profileDir, 'fanout-cluster-nodes')}`.trim() } : {};
-    cluster = await startCluster({ nodes: processes, extraEnv: { ACCESS_TOKEN_TTL_S: '900', ...profiling }, ...nginx });
+    cluster = await startCluster({ nodes: processes, extraEnv: { ACCESS_TOKEN_TTL_S: '900' }, ...nginx });
 
     progress('fanout_cluster', `seeding ${n} consoles over ${locations} locations`);
     const ctx = await createContext({ ...cluster.env.config, accessTokenTtlS: 900 }, silentLogger);
@@ -228,6 +224,10 @@ export async function run(options: BenchOptions): Promise<SectionResult<FanoutCl
         loadavg_start: loadStart.map((x) => round(x)), loadavg_end: loadEnd.map((x) => round(x)),
       },
     };
+  } catch (err) {
+    // What the server processes said last, for a run that failed (a crash, a refused push).
+    for (const node of cluster?.nodes ?? []) process.stderr.write(`[node ${node.name}] ...${node.output().slice(-1500)}\n`);
+    throw err;
   } finally {
     for (const side of sides) {
       for (const s of side.swarms) {
