@@ -4,7 +4,7 @@ import {
 } from '@depotline/shared';
 import { z } from 'zod';
 import { authorizedCall, type AccessTokens } from './authorized';
-import { RestTransport, segment, type RestMethod } from './rest';
+import { RestTransport, segment, type RestMethod, type RestOptions } from './rest';
 
 export type { AccessTokens } from './authorized';
 
@@ -29,7 +29,7 @@ export class AccountClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
     this.#rest = new RestTransport(serverUrl, options);
     this.#tokens = tokens;
   }

@@ -3,7 +3,7 @@ import {
   type LoginRequest, type WebauthnLoginStart, type MfaEnrollConfirm, type PasswordChangeComplete, type RefreshRequest,
 } from '@depotline/shared';
 import type { z } from 'zod';
-import { RestTransport, segment } from './rest';
+import { RestTransport, segment, type RestOptions } from './rest';
 
 /** What a held device sends to learn whether its sign-in was approved (shared/account-security.ts). */
 export interface SignInPollBody {
@@ -19,7 +19,7 @@ export interface SignInPollBody {
 export class AuthClient {
   readonly #rest: RestTransport;
 
-  constructor(serverUrl: URL, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, options: RestOptions = {}) {
     this.#rest = new RestTransport(serverUrl, options);
   }
 

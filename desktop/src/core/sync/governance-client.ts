@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ServerDataRejectedError } from '../errors';
 import type { AccessTokens } from './authorized';
 import { authorizedCall } from './authorized';
-import { RestTransport, segment, type RestMethod } from './rest';
+import { RestTransport, segment, type RestMethod, type RestOptions } from './rest';
 
 /** A change made at once, or held for a second person's approval (the server answered 202). */
 export type Held<T> = { applied: T } | { approval: ApprovalRequest };
@@ -36,7 +36,7 @@ export class GovernanceClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
     this.#rest = new RestTransport(serverUrl, options);
     this.#tokens = tokens;
   }

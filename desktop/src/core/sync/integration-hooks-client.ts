@@ -6,7 +6,7 @@ import {
 import { z } from 'zod';
 import type { AccessTokens } from './authorized';
 import { authorizedCall } from './authorized';
-import { RestTransport, segment, type RestMethod } from './rest';
+import { RestTransport, segment, type RestMethod, type RestOptions } from './rest';
 
 const SubscriptionBody = z.object({ subscription: WebhookSubscriptionView });
 const SubscriptionList = z.object({ subscriptions: z.array(WebhookSubscriptionView) });
@@ -20,7 +20,7 @@ export class IntegrationHooksClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
     this.#rest = new RestTransport(serverUrl, options);
     this.#tokens = tokens;
   }

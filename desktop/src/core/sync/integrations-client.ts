@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { AccessTokens } from './authorized';
 import { authorizedCall } from './authorized';
 import type { Held } from './governance-client';
-import { RestTransport, segment, type RestMethod } from './rest';
+import { RestTransport, segment, type RestMethod, type RestOptions } from './rest';
 
 const IntegrationBody = z.object({ integration: IntegrationView });
 const IntegrationOrApproval = z.union([IntegrationBody, ApprovalRequired]);
@@ -28,7 +28,7 @@ export class IntegrationsClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
     this.#rest = new RestTransport(serverUrl, options);
     this.#tokens = tokens;
   }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ServerDataRejectedError } from '../errors';
 import { authorizedCall, type AccessTokens } from './authorized';
 import type { Held } from './governance-client';
-import { RestTransport, segment, type RestMethod } from './rest';
+import { RestTransport, segment, type RestMethod, type RestOptions } from './rest';
 
 const HoldBody = z.object({ hold: LegalHold });
 const RetentionBody = z.object({ retention: LocationRetentionView });
@@ -35,8 +35,8 @@ export class PrivacyClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
-    this.#rest = new RestTransport(serverUrl, { timeoutMs: options.timeoutMs ?? 60_000 });
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
+    this.#rest = new RestTransport(serverUrl, { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
     this.#tokens = tokens;
   }
 

@@ -2,7 +2,7 @@ import { ApprovalRequired, MaxProofFileBytes, proofSha256Header, StopProofs, typ
 import { z } from 'zod';
 import { ServerDataRejectedError } from '../errors';
 import { authorizedCall, type AccessTokens } from './authorized';
-import { RestTransport, segment } from './rest';
+import { RestTransport, segment, type RestOptions } from './rest';
 
 const SummaryBody = z.object({ stopId: z.string(), summary: StopProofs.shape.summary });
 
@@ -24,8 +24,8 @@ export class ProofsClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens, options: { timeoutMs?: number } = {}) {
-    this.#rest = new RestTransport(serverUrl, { timeoutMs: options.timeoutMs ?? 60_000 });
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
+    this.#rest = new RestTransport(serverUrl, { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
     this.#tokens = tokens;
   }
 

@@ -1,6 +1,13 @@
 import { ErrorBody } from '@depotline/shared';
 import type { z } from 'zod';
 import { ServerDataRejectedError, ServerRequestError, ServerUnreachableError } from '../errors';
+import type { ServerNetwork } from './server-network';
+
+export interface RestOptions {
+  timeoutMs?: number;
+  /** The managed policy's pinned certificate and proxy; absent: the system's trust store, no proxy. */
+  network?: ServerNetwork | undefined;
+}
 
 export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -19,10 +26,12 @@ export interface RestRequest {
 export class RestTransport {
   readonly #base: URL;
   readonly #timeoutMs: number;
+  readonly #network: ServerNetwork | null;
 
-  constructor(serverUrl: URL, options: { timeoutMs?: number } = {}) {
+  constructor(serverUrl: URL, options: RestOptions = {}) {
     this.#base = serverUrl;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#network = options.network ?? null;
   }
 
   /** A call whose answer is a JSON body parsed with `schema`. */
@@ -64,10 +73,13 @@ export class RestTransport {
     if (request.accessToken !== undefined) headers['authorization'] = `Bearer ${request.accessToken}`;
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.#base), {
-        method, headers, redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs),
-        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-      });
+      const url = new URL(path, this.#base);
+      const signal = AbortSignal.timeout(this.#timeoutMs);
+      const body = request.body !== undefined ? { body: JSON.stringify(request.body) } : {};
+      // A managed pin or proxy (server-network.ts) takes the request; otherwise the platform's fetch.
+      res = this.#network
+        ? await this.#network.fetch(url, { method, headers, signal, ...body })
+        : await fetch(url, { method, headers, redirect: 'error', signal, ...body });
     } catch (err) {
       throw new ServerUnreachableError(err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'network error', { cause: err });
     }

@@ -4,6 +4,7 @@ import {
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import { ServerDataRejectedError, ServerRequestError, ServerUnreachableError } from '../errors';
+import type { ServerNetwork } from './server-network';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type ServerEvent = keyof typeof serverEventSchemas;
@@ -26,6 +27,8 @@ export interface ChannelOptions {
   ackTimeoutMs: number;
   reconnectDelayMs: number;
   reconnectDelayMaxMs: number;
+  /** The managed policy's pinned certificate and proxy (server-network.ts); absent: system trust, no proxy. */
+  network?: ServerNetwork | undefined;
 }
 
 /**
@@ -50,6 +53,9 @@ export class SyncChannel {
       reconnectionDelayMax: options.reconnectDelayMaxMs,
       randomizationFactor: 0.5,
       timeout: options.ackTimeoutMs,
+      // engine.io-client declares `agent` as string | boolean (its browser build), but in Node it
+      // hands `agent`, `ca` and `checkServerIdentity` to `ws` as they are (websocket.js, `pick`).
+      ...(options.network ? (options.network.socketOptions(serverUrl) as unknown as { agent: boolean }) : {}),
     });
     const socket = this.#socket;
     socket.on('connect', () => handlers.connected());

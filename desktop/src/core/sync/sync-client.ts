@@ -18,6 +18,7 @@ import { parseServerUrl } from './server-url';
 import type { ApprovalOutcome, HeldSignIn } from './held-sign-in';
 import { SessionKeeper, type KeySignInOutcome, type SignInOutcome } from './session-keeper';
 import type { KeyCeremony } from './security-key-sign-in';
+import type { ServerNetwork } from './server-network';
 import { SyncChannel } from './sync-channel';
 import { SyncConnection } from './sync-connection';
 import type { SyncEvents, SyncLog, SyncStatus } from './sync-events';
@@ -48,6 +49,8 @@ export interface SyncClientOptions {
   approvalPollMs?: number;
   log?: SyncLog;
   now?: () => number;
+  /** The managed policy's pinned certificate and proxy for REST and the socket (server-network.ts). */
+  network?: ServerNetwork;
 }
 
 const consoleLog: SyncLog = { warn: (message, fields) => console.warn(`[depotline sync] ${message}`, fields ?? {}) };
@@ -60,7 +63,7 @@ const consoleLog: SyncLog = { warn: (message, fields) => console.warn(`[depotlin
  * when the server says so.
  */
 export class SyncClient {
-  readonly #o: Required<Omit<SyncClientOptions, 'deviceName'>> & { deviceName: string | undefined };
+  readonly #o: Required<Omit<SyncClientOptions, 'deviceName' | 'network'>> & { deviceName: string | undefined };
   readonly #session: SessionKeeper;
   readonly #channel: SyncChannel;
   readonly #events = new Listeners<SyncEvents>();
@@ -89,10 +92,11 @@ export class SyncClient {
       origin: 'app://depotline', pullPageSize: maxPullLimit, ackTimeoutMs: 15_000, retryDelayMs: 500, retryDelayMaxMs: 30_000,
       renewBeforeMs: 60_000, approvalPollMs: 1_000, log: consoleLog, now: Date.now, ...options, serverUrl: serverUrl.origin, deviceName: options.deviceName,
     };
+    const rest = { network: options.network };
     const retry = new RetryTimer(new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs));
     this.#status = new SyncStatusTracker({ store: this.#o.store, log: this.#o.log, announce: (status) => this.#events.emit('status', status) });
     this.#session = new SessionKeeper({
-      auth: new AuthClient(serverUrl), store: this.#o.store, vault: this.#o.vault, profileId: this.#o.profileId,
+      auth: new AuthClient(serverUrl, rest), store: this.#o.store, vault: this.#o.vault, profileId: this.#o.profileId,
       serverUrl: this.#o.serverUrl, deviceName: this.#o.deviceName, renewBeforeMs: this.#o.renewBeforeMs,
       retry: new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs), now: this.#o.now, approvalPollMs: this.#o.approvalPollMs,
       // A key ceremony is polled from the same first wait (about a second, as docs/api.md asks).
@@ -107,19 +111,20 @@ export class SyncClient {
       current: () => this.#session.freshAccessToken(),
       renew: () => this.#session.freshAccessToken({ force: true }),
     };
-    this.account = new AccountClient(serverUrl, tokens);
-    this.governance = new GovernanceClient(serverUrl, tokens);
-    this.integrations = new IntegrationsClient(serverUrl, tokens);
-    this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens);
-    this.tracking = new TrackingClient(serverUrl, tokens);
-    this.proofs = new ProofsClient(serverUrl, tokens);
-    this.privacy = new PrivacyClient(serverUrl, tokens);
+    this.account = new AccountClient(serverUrl, tokens, rest);
+    this.governance = new GovernanceClient(serverUrl, tokens, rest);
+    this.integrations = new IntegrationsClient(serverUrl, tokens, rest);
+    this.integrationHooks = new IntegrationHooksClient(serverUrl, tokens, rest);
+    this.tracking = new TrackingClient(serverUrl, tokens, rest);
+    this.proofs = new ProofsClient(serverUrl, tokens, rest);
+    this.privacy = new PrivacyClient(serverUrl, tokens, rest);
     this.#channel = new SyncChannel(serverUrl, {
       accessToken: () => this.#session.accessToken,
       origin: this.#o.origin,
       ackTimeoutMs: this.#o.ackTimeoutMs,
       reconnectDelayMs: this.#o.retryDelayMs,
       reconnectDelayMaxMs: this.#o.retryDelayMaxMs,
+      network: options.network,
     }, {
       connected: () => this.#connection.onConnected(),
       disconnected: (reason) => this.#connection.onDisconnected(reason),

@@ -1,7 +1,7 @@
 import { TrackingLinkCreated, TrackingLinkInfo } from '@depotline/shared';
 import { z } from 'zod';
 import { authorizedCall, type AccessTokens } from './authorized';
-import { RestTransport, segment } from './rest';
+import { RestTransport, segment, type RestOptions } from './rest';
 
 const LinkList = z.object({ links: z.array(TrackingLinkInfo).max(100) });
 const OneLink = z.object({ link: TrackingLinkInfo });
@@ -15,8 +15,8 @@ export class TrackingClient {
   readonly #rest: RestTransport;
   readonly #tokens: AccessTokens;
 
-  constructor(serverUrl: URL, tokens: AccessTokens) {
-    this.#rest = new RestTransport(serverUrl);
+  constructor(serverUrl: URL, tokens: AccessTokens, options: RestOptions = {}) {
+    this.#rest = new RestTransport(serverUrl, options);
     this.#tokens = tokens;
   }
 
