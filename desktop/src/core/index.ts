@@ -35,6 +35,7 @@ export type {
   ConnectionState, LocationDroppedEvent, SessionEndedEvent, SyncEvents, SyncLog, SyncStatus,
 } from './sync/sync-events';
 export { parseServerUrl } from './sync/server-url';
+export { ServerNetwork, ServerPinMismatchError, type ServerNetworkOptions } from './sync/server-network';
 
 export { optimisticHandlerFor } from './mutations/registry';
 export { clip, statusText } from './mutations/handler';
