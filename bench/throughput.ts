@@ -8,6 +8,8 @@
  * with `synchronous_commit=off` (the cluster's setting, bench/lib/postgres.ts) and with it on
  * (each commit waits for its WAL flush; fsync is on in both).
  */
+import fs from 'node:fs';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { createConsoles, insertLocations, insertRoute, seedStops } from './lib/depot';
 import { type BenchOptions, progress } from './lib/options';
@@ -37,6 +39,33 @@ export interface ThroughputRun extends ThroughputOutcome {
   serverCpuMsPerMutation: number | null;
   /** Statements the server sent to PostgreSQL per applied mutation (begin and commit included). */
   statementsPerMutation?: number | null;
+  /** CPU the PostgreSQL backends serving the bench database used per applied mutation (from /proc). */
+  postgresCpuMsPerMutation?: number | null;
+}
+
+/**
+ * CPU (ms) used so far by the PostgreSQL backends connected to `database`: each backend's process
+ * title names its database (`postgres: <user> <database> <client> ...`). Linux only; null elsewhere.
+ * A backend that exits during the phase takes its CPU with it, so the pool's connections must stay
+ * open throughout (they do: every connection is busy while the pushers run).
+ */
+function backendCpuMs(database: string): number | null {
+  if (!fs.existsSync('/proc/self/stat')) return null;
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!title.startsWith('postgres: ') || !title.split(' ').includes(database)) continue;
+      // Fields after the command name (which may hold spaces, in parentheses): utime is the 14th, stime the 15th.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return total;
 }
 
 /**
@@ -79,6 +108,8 @@ export async function measure(database: BenchDatabase, quick: boolean): Promise<
     await sleep(1500);
     const appliedSoFar = async () => Number((await ctx.db.selectFrom('applied_mutations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const applied0 = await appliedSoFar();
+    const databaseName = database.kind === 'postgres' ? (await sql<{ name: string }>`select current_database() as name`.execute(ctx.db)).rows[0]!.name : null;
+    const pgCpu0 = databaseName ? backendCpuMs(databaseName) : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { value: outcome, statements } = await countingStatements(() => profiled(`throughput-${database.kind}`, () =>
@@ -89,10 +120,14 @@ export async function measure(database: BenchDatabase, quick: boolean): Promise<
     const serverCpuPct = round((cpuMs / (performance.now() - t0)) * 100, 0);
     // Server CPU per mutation over warm-up + window (every mutation applied meanwhile, counted in
     // the database): steadier than the rate on a shared machine.
+    const pgCpu1 = databaseName ? backendCpuMs(databaseName) : null;
     const applied = (await appliedSoFar()) - applied0;
     return {
       ...outcome, serverCpuPct, serverCpuMsPerMutation: round(cpuMs / Math.max(1, applied), 3),
-      ...(database.kind === 'postgres' ? { statementsPerMutation: round(statements / Math.max(1, applied), 2) } : {}),
+      ...(database.kind === 'postgres' ? {
+        statementsPerMutation: round(statements / Math.max(1, applied), 2),
+        postgresCpuMsPerMutation: pgCpu0 !== null && pgCpu1 !== null ? round((pgCpu1 - pgCpu0) / Math.max(1, applied), 3) : null,
+      } : {}),
     };
   } catch (err) {
     progress('throughput', `failed: ${String((err as Error)?.stack ?? err)}`);

@@ -10,7 +10,7 @@ import { FieldCipher } from './crypto/field-cipher';
 import { loadFieldKeys, loadKey } from './crypto/key-material';
 import { startCheckpointSchedule } from './audit/checkpoints';
 import { loadCheckpointSigner, parseTrustedVerifiers } from './crypto/checkpoint-key';
-import { openDatabase } from './db/database';
+import { openDatabase, useNamedStatements } from './db/database';
 import { auditAppendOnlyStatus, prepareSchema } from './db/roles';
 import { createRateLimitStore } from './ratelimit/store';
 import { apiEndpoints } from './http/api';
@@ -63,6 +63,7 @@ export async function createContext(config: ServerConfig, log: Logger = createLo
     await db.destroy();
     throw err;
   }
+  useNamedStatements(db);
   const appendOnly = await auditAppendOnlyStatus(db, kind);
   log.info(appendOnly.byRole ? 'audit log append-only by database role' : 'audit log append-only by role separation NOT in force', {
     role: appendOnly.role, detail: appendOnly.summary,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresAdapter, type PostgresCursor, PostgresDialect, type PostgresPool, type PostgresPoolClient, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema';
 
@@ -59,7 +59,9 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? defaultPoolSize });
     pool.on('error', onIdleClientError);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const statements = new NamedStatements();
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: statements.over(pool) }) });
+    namedStatementSwitches.set(db, statements);
     rawHandles.set(db, { kind: 'postgres', pool, url: target.url });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
@@ -81,6 +83,73 @@ export function openDatabase(target: DatabaseTarget, onIdleClientError: (err: Er
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   rawHandles.set(db, { kind: 'sqlite', sqlite, file: target.file });
   return { db, kind: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * Has a PostgreSQL `Db` send its statements as named prepared statements from now on (a no-op on
+ * SQLite). Call it once the schema is migrated, never before: a prepared statement that selects
+ * `*` fails ("cached plan must not change result type") once a migration adds a column to its table.
+ */
+export function useNamedStatements(db: Db): void {
+  const statements = namedStatementSwitches.get(db);
+  if (statements) statements.enabled = true;
+}
+
+const namedStatementSwitches = new WeakMap<Db, NamedStatements>();
+
+/**
+ * PostgreSQL parses and plans every unnamed statement anew; the server sends a few fixed shapes
+ * thousands of times a second, and on a 2-core machine that planning was half of PostgreSQL's CPU
+ * per pushed mutation (docs/performance.md, "PostgreSQL throughput"). A named statement is parsed
+ * once per connection and then only bound and executed (node-postgres `name`; PostgreSQL keeps
+ * it for the connection's life). Names go to the first `maxNames` SQL texts with few parameters,
+ * which are the hot ones; the rest (long `in` lists, large multi-row inserts) stay unnamed, so the
+ * backends' memory stays bounded.
+ *
+ * A schema change under a running process (a rolling upgrade migrating before every process
+ * restarted) can make a named `select *` fail once: then every name gets a new generation, so
+ * the next use prepares the statement afresh; the failed transaction is retried by its client.
+ */
+class NamedStatements {
+  enabled = false;
+  private readonly names = new Map<string, number>();
+  private generation = 0;
+
+  constructor(private readonly maxNames = 300, private readonly maxParameters = 100) {}
+
+  over(pool: pg.Pool): PostgresPool {
+    return {
+      connect: async () => {
+        const client = await pool.connect();
+        return {
+          query: ((query: string | PostgresCursor<unknown>, parameters?: readonly unknown[]) => {
+            if (typeof query !== 'string') return client.query(query as never);
+            const name = this.nameOf(query, parameters?.length ?? 0);
+            if (name === null) return client.query(query, parameters as unknown[]);
+            return client.query({ name, text: query, values: parameters as unknown[] }).catch((err: unknown) => {
+              if (err instanceof Error && (err as { code?: string }).code === '0A000' && err.message.includes('cached plan must not change result type')) {
+                this.generation++;
+              }
+              throw err;
+            });
+          }) as unknown as PostgresPoolClient['query'],
+          release: () => client.release(),
+        };
+      },
+      end: () => pool.end(),
+    };
+  }
+
+  private nameOf(text: string, parameters: number): string | null {
+    if (!this.enabled || parameters > this.maxParameters) return null;
+    let n = this.names.get(text);
+    if (n === undefined) {
+      if (this.names.size >= this.maxNames) return null;
+      n = this.names.size;
+      this.names.set(text, n);
+    }
+    return `depotline_${this.generation}_${n}`;
+  }
 }
 
 /**
