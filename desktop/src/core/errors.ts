@@ -150,10 +150,25 @@ export class NotSignedInError extends Error {
   }
 }
 
+/**
+ * The managed policy's `offlineDays` passed without the device reaching the server: the
+ * profile's data stays locked until an online sign-in (profile/offline-lock.ts).
+ */
+export class ProfileOfflineLockedError extends Error {
+  override readonly name = 'ProfileOfflineLockedError' as const;
+  constructor(readonly lastOnlineAt: number, readonly offlineDays: number) {
+    super(`This computer has not reached the Depotline server for more than ${formatDays(offlineDays)} (last on ${new Date(lastOnlineAt).toISOString().slice(0, 10)}), ` +
+      'so the data kept on it is locked, as your IT department set. Connect to the network and sign in: the data unlocks when the server accepts the sign-in.');
+  }
+}
+
+const formatDays = (days: number) => (days === 1 ? '1 day' : `${Number(days.toFixed(2))} days`);
+
 export type CoreError =
   | KeychainUnavailableError | KeychainEntryInvalidError | DatabaseKeyMissingError | DatabaseKeyMismatchError
   | DatabaseCorruptError | DatabaseTooNewError | StoreClosedError | ServerDataRejectedError | LocalEditRefusedError
-  | InsecureServerUrlError | ServerUnreachableError | ServerRequestError | ProfileMismatchError | NotSignedInError;
+  | InsecureServerUrlError | ServerUnreachableError | ServerRequestError | ProfileMismatchError | NotSignedInError
+  | ProfileOfflineLockedError;
 
 /**
  * Each core error's class under its name: the one runtime list of them, for `isCoreError`.
@@ -164,6 +179,7 @@ const coreErrorClasses = {
   KeychainUnavailableError, KeychainEntryInvalidError, DatabaseKeyMissingError, DatabaseKeyMismatchError,
   DatabaseCorruptError, DatabaseTooNewError, StoreClosedError, ServerDataRejectedError, LocalEditRefusedError,
   InsecureServerUrlError, ServerUnreachableError, ServerRequestError, ProfileMismatchError, NotSignedInError,
+  ProfileOfflineLockedError,
 } satisfies { [N in CoreError['name']]: abstract new (...args: never) => Extract<CoreError, { name: N }> };
 
 /** Tells a core error by its `name`, which survives bundling where a class identity may not. */

@@ -9,6 +9,7 @@ import type { SqlBinding } from '../store/sql-binding';
 import { sqlcipherBinding } from '../store/sqlcipher-binding';
 import { DatabaseKey } from '../vault/database-key';
 import { assertProfileId, type KeyVault, type SessionSecretVault } from '../vault/key-vault';
+import { assertNotOfflineLocked, type OfflineLock } from './offline-lock';
 
 export interface ProfileOptions {
   profileId: string;
@@ -19,6 +20,16 @@ export interface ProfileOptions {
   /** See OpenOptions.verifyPages. */
   verifyPages?: boolean;
   now?: () => number;
+  /**
+   * The managed policy's `offlineDays` (offline-lock.ts): past it, opening throws
+   * ProfileOfflineLockedError. Absent: no limit.
+   */
+  offlineLock?: OfflineLock | undefined;
+  /**
+   * Open a profile past its offline limit for an online sign-in only: the caller shows nothing
+   * from it unless the server accepts the sign-in (then `recordOnline`), and closes it otherwise.
+   */
+  forOnlineSignIn?: boolean;
 }
 
 /**
@@ -27,7 +38,7 @@ export interface ProfileOptions {
  * existing file is only ever opened with a key, never replaced.
  *
  * Throws KeychainUnavailableError, KeychainEntryInvalidError, DatabaseKeyMissingError,
- * DatabaseKeyMismatchError, DatabaseCorruptError, DatabaseTooNewError.
+ * DatabaseKeyMismatchError, DatabaseCorruptError, DatabaseTooNewError, ProfileOfflineLockedError.
  */
 export async function openProfileStore(options: ProfileOptions): Promise<LocalStore> {
   assertProfileId(options.profileId);
@@ -57,6 +68,7 @@ export async function openProfileStore(options: ProfileOptions): Promise<LocalSt
   }
   const store = new ProfileStore(db, options.now ? { now: options.now } : {}, dbPath);
   try {
+    if (options.offlineLock && !options.forOnlineSignIn) await assertNotOfflineLocked(store, options.offlineLock, (options.now ?? Date.now)());
     // Retention periods apply on open too, before anything is shown (retention-sweep.ts).
     await store.sweepExpired();
   } catch (err) {

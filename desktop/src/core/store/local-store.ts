@@ -41,7 +41,9 @@ export interface ApplyResult {
 export type StoreChange = Omit<DataChanged, 'locationIds'> & { locationIds: readonly string[] };
 
 /** Small plaintext facts about the profile, kept inside the encrypted file. */
-export type MetaKey = 'userId' | 'serverUrl' | 'deviceId' | 'deviceSecret' | 'lastSyncAt';
+export type MetaKey = 'userId' | 'serverUrl' | 'deviceId' | 'deviceSecret' | 'lastSyncAt'
+  /** Offline lock (profile/offline-lock.ts): when the server last answered, and the latest clock reading seen. */
+  | 'lastOnlineAt' | 'latestClockAt';
 
 /**
  * The encrypted local store of one profile: what the server sent for this user's locations,

@@ -1,5 +1,6 @@
 import { maxPullLimit, type Mutation } from '@depotline/shared';
 import { z } from 'zod';
+import { recordOnline } from '../profile/offline-lock';
 import { wipeProfile } from '../profile/profile-store';
 import type { BatchOutcome, LocalStore } from '../store/local-store';
 import type { KeyVault, SessionSecretVault } from '../vault/key-vault';
@@ -126,7 +127,11 @@ export class SyncClient {
       reconnectDelayMaxMs: this.#o.retryDelayMaxMs,
       network: options.network,
     }, {
-      connected: () => this.#connection.onConnected(),
+      connected: () => {
+        // The server let this session's socket in: the device is online (profile/offline-lock.ts).
+        recordOnline(this.#o.store, this.#o.now()).catch(() => undefined);
+        this.#connection.onConnected();
+      },
       disconnected: (reason) => this.#connection.onDisconnected(reason),
       connectFailed: (code, willRetry) => void this.#connection.onConnectFailed(code, willRetry),
       event: (event, payload) => this.#loop.onServerEvent(event, payload),
@@ -178,7 +183,7 @@ export class SyncClient {
    */
   async waitForApproval(approval: HeldSignIn, options: { signal?: AbortSignal } = {}): Promise<ApprovalOutcome> {
     const outcome = await this.#session.waitForApproval(approval, options);
-    if (outcome.status === 'ok') this.#afterSignIn(outcome);
+    if (outcome.status === 'ok') await this.#afterSignIn(outcome);
     return outcome;
   }
 
@@ -193,9 +198,11 @@ export class SyncClient {
   }
 
   /** A new sign-in after an expired session picks up the same store (a wiped one is closed). */
-  #afterSignIn<O extends { status: string }>(outcome: O): O {
+  async #afterSignIn<O extends { status: string }>(outcome: O): Promise<O> {
     const idle = this.#status.connection === 'signed_out' || this.#status.connection === 'ended';
     if (outcome.status === 'ok' && idle) this.#status.setConnection('offline');
+    // The server accepted this user: an offline lock (the policy's offlineDays) starts counting again.
+    if (outcome.status === 'ok') await recordOnline(this.#o.store, this.#o.now());
     return outcome;
   }
 

@@ -81,6 +81,8 @@ function fromCoreError(err: CoreError): BridgeError {
     }
     case 'ProfileMismatchError':
       return { code: 'forbidden', message: err.message };
+    case 'ProfileOfflineLockedError':
+      return { code: 'server_unreachable', message: err.message };
     default:
       return assertNever(err);
   }
@@ -110,6 +112,8 @@ const problemScreens: Record<CoreError['name'], Pick<ErrorScreen, 'problem' | 'c
   ServerUnreachableError: null,
   ServerRequestError: null,
   NotSignedInError: null,
+  // Past the policy's offline days: only the server can unlock it (an online sign-in), never a new database.
+  ProfileOfflineLockedError: { problem: 'server_unreachable', canStartOver: false },
 };
 
 /** The error screen for `err` (keychain, database, profile); null when it has none. */
