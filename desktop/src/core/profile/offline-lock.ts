@@ -13,6 +13,8 @@ import type { LocalStore } from '../store/local-store';
  */
 export interface OfflineLock {
   offlineDays: number;
+  /** The lock's clock; the profile's clock (ProfileOptions.now) or Date.now when absent. */
+  now?: () => number;
 }
 
 const dayMs = 86_400_000;

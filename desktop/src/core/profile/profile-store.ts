@@ -68,7 +68,7 @@ export async function openProfileStore(options: ProfileOptions): Promise<LocalSt
   }
   const store = new ProfileStore(db, options.now ? { now: options.now } : {}, dbPath);
   try {
-    if (options.offlineLock && !options.forOnlineSignIn) await assertNotOfflineLocked(store, options.offlineLock, (options.now ?? Date.now)());
+    if (options.offlineLock && !options.forOnlineSignIn) await assertNotOfflineLocked(store, options.offlineLock, (options.offlineLock.now ?? options.now ?? Date.now)());
     // Retention periods apply on open too, before anything is shown (retention-sweep.ts).
     await store.sweepExpired();
   } catch (err) {

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session, shell } from 'electron';
-import { KeytarVault } from '../../core';
+import { KeytarVault, ServerNetwork } from '../../core';
 import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
 import { ConsoleService } from '../service/console-service';
-import { idleLockMs, policyFileLocations, PolicyError, resolvePolicy, type ConsolePolicy } from '../service/managed-policy';
+import { idleLockMs, loadManagedPolicy, PolicyError, serverNetworkOptions, type ConsolePolicy } from '../service/managed-policy';
 import { tileOriginOf } from '../service/map-tiles';
 import { KeytarUnlockVerifierVault } from '../service/unlock-verifier';
 import { appSchemePrivileges, serveAppRequest } from '../security/app-protocol';
@@ -42,11 +42,6 @@ if (!app.requestSingleInstanceLock()) {
   run();
 }
 
-function loadPolicy(): ConsolePolicy {
-  const file = policyFileLocations(process.platform, process.env).find((f) => fs.existsSync(f));
-  return resolvePolicy(file ? fs.readFileSync(file, 'utf8') : null, process.env);
-}
-
 function run(): void {
   let window: BrowserWindow | null = null;
   let service: ConsoleService | null = null;
@@ -67,8 +62,11 @@ function run(): void {
 
   app.whenReady().then(() => {
     let policy: ConsolePolicy;
+    let network: ServerNetwork;
     try {
-      policy = loadPolicy();
+      // The platform's policy sources (policy-sources.ts); a bad one stops the console naming the setting.
+      policy = loadManagedPolicy();
+      network = new ServerNetwork(serverNetworkOptions(policy, (file) => fs.readFileSync(file, 'utf8')));
     } catch (err) {
       dialog.showErrorBox('Depotline cannot start', err instanceof PolicyError ? err.message : String(err));
       app.exit(1);
@@ -87,6 +85,12 @@ function run(): void {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy(pagePolicy)] } });
     });
     protocol.handle('app', (request) => serveAppRequest(rendererDir, request, pagePolicy));
+    // The page never talks to the sync server (the CSP and the request filter above allow app://
+    // and the tile server only); the core does, through `network`. Map tiles are Chromium's
+    // requests, so the policy's proxy applies to them here too. The pin does not: it is for the sync server.
+    if (policy.proxyUrl) {
+      void ses.setProxy({ proxyRules: policy.proxyUrl, proxyBypassRules: [...(policy.proxyBypass ?? []), '<local>'].join(',') });
+    }
 
     const profilesDir = path.join(app.getPath('userData'), 'profiles');
     fs.mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
@@ -99,6 +103,9 @@ function run(): void {
       mapTiles: policy.mapTiles ?? null,
       ...(policy.eta ? { eta: policy.eta } : {}),
       podOfflineCache: policy.podOfflineCache,
+      offlineDays: policy.offlineDays,
+      network,
+      requireEnrolledDevices: policy.requireEnrolledDevices,
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { BridgeArgs, BridgeEventMessage, ConsoleState, SyncStatusView } from '@depotline/shared';
 import {
-  InsecureServerUrlError, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore,
+  InsecureServerUrlError, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore, ProfileOfflineLockedError, type ServerNetwork,
   type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncLog,
 } from '../../core';
 import { ConsoleData } from './console-data';
@@ -56,6 +56,15 @@ export interface ConsoleServiceOptions {
   eta?: EtaPolicy;
   /** Managed policy `podOfflineCache`: proof files may be kept locally for offline viewing. Absent: false, never. */
   podOfflineCache?: boolean;
+  /** Managed policy `offlineDays`: past it without reaching the server, the profile's data locks until an online sign-in. Absent: no limit. */
+  offlineDays?: number;
+  /** Managed policy pinned certificate and proxy, for every request and socket of the sync client. Absent: system trust, direct. */
+  network?: ServerNetwork;
+  /**
+   * Managed policy `requireEnrolledDevices`. Kept for the sign-in's device check, which comes with
+   * device enrollment (issue 16); until then it changes nothing, and docs/operations.md says so.
+   */
+  requireEnrolledDevices?: boolean;
 }
 
 
@@ -73,8 +82,8 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices'>;
   readonly #serverOrigin: string | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
@@ -220,16 +229,26 @@ export class ConsoleService {
       const existed = fs.existsSync(profile.dbPath);
 
       let store: LocalStore;
+      // Past the policy's offline days the data stays shut until the server accepts this sign-in.
+      let offlineLocked: ProfileOfflineLockedError | null = null;
+      const offlineLock = this.#o.offlineDays !== undefined ? { offlineDays: this.#o.offlineDays, now: this.#o.now } : undefined;
       try {
-        store = await openProfileStore({ ...profile, vault: this.#o.vault });
+        try {
+          store = await openProfileStore({ ...profile, vault: this.#o.vault, offlineLock });
+        } catch (err) {
+          if (!(err instanceof ProfileOfflineLockedError)) throw err;
+          offlineLocked = err;
+          store = await openProfileStore({ ...profile, vault: this.#o.vault, offlineLock, forOnlineSignIn: true });
+        }
       } catch (err) {
         return this.#problem(err, profile);
       }
       const open: OpenProfile = { ...profile, store, client: newSyncClient(profile, store, this.#o) };
       try {
         // A session this device already holds, unlocked by the password that proved itself
-        // online before (with its second factor): works while the server is down.
-        if (existed) {
+        // online before (with its second factor): works while the server is down, unless the
+        // offline lock holds the data.
+        if (existed && !offlineLocked) {
           const [refreshToken, verifier] = await Promise.all([this.#o.vault.getRefreshToken(profileId), this.#o.verifiers.get(profileId)]);
           if (refreshToken && verifier && (await verifyPassword(verifier, args.password))) return await this.#activate(open, verifier);
         }
@@ -241,6 +260,7 @@ export class ConsoleService {
       } catch (err) {
         if (this.#session?.profileId === profileId) throw err; // activated, then failed: #activate cleaned up
         await closeProfile(open, { forget: !existed }, this.#o);
+        if (offlineLocked && err instanceof ServerUnreachableError) return this.#problem(offlineLocked, profile);
         if (err instanceof ServerUnreachableError) {
           if (!existed) {
             return this.#setState({
