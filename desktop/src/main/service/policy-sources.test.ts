@@ -35,6 +35,8 @@ const plistXml = `<?xml version="1.0" encoding="UTF-8"?>
 <dict>
 \t<key>PayloadUUID</key>
 \t<string>7A1C2E0D-0000-4000-8000-000000000001</string>
+\t<key>PayloadType</key>
+\t<string>com.depotline.console</string>
 \t<key>serverUrl</key>
 \t<string>https://depot.example.com</string>
 \t<key>idleLockMinutes</key>

@@ -163,10 +163,10 @@ function regValue(name: string, type: string, data: string, where: string): unkn
   }
 }
 
-/** Keys macOS adds to managed preferences that are not settings. */
+/** Keys a configuration profile or macOS adds to managed preferences that are not settings (Payload*, com.apple.*). */
 function withoutMcxKeys(settings: PolicySettings): PolicySettings {
   const out: PolicySettings = {};
-  for (const [k, v] of Object.entries(settings)) if (!k.startsWith('PayloadUUID') && k !== 'PayloadIdentifier' && !k.startsWith('com.apple.')) out[k] = v;
+  for (const [k, v] of Object.entries(settings)) if (!k.startsWith('Payload') && !k.startsWith('com.apple.')) out[k] = v;
   return out;
 }
 
