@@ -20,6 +20,7 @@ import { createContext } from '../sync-server/src/server';
 import { roleOf } from './fanout';
 import { createConsoles, insertLocations, insertRoute, seedStops } from './lib/depot';
 import { type BenchOptions, progress } from './lib/options';
+import { samplePgWaits } from './lib/pg-waits';
 import { startPostgres } from './lib/postgres';
 import { type SectionResult, sectionEntry } from './lib/process';
 import { totalCpuMs } from './lib/proc-cpu';
@@ -192,11 +193,14 @@ export async function run(options: BenchOptions): Promise<SectionResult<FanoutCl
     await block(base, barePushers, 0, p.warmupRounds, p, false);
     await block(ours, pushers, 0, p.warmupRounds, p, false);
     progress('fanout_cluster', `measuring: ${p.blocks} rounds per side, alternating`);
+    // What the database's backends do meanwhile (5 samples a second; the relay rounds add nothing to it).
+    const waits = await samplePgWaits(pgServer.url);
     for (let i = 0; i < p.blocks; i++) {
       const order = i % 2 === 0 ? [base, ours] : [ours, base];
       for (const side of order) await block(side, side === base ? barePushers : pushers, 1, 0, p, true);
     }
 
+    const pgWaits = await waits.stop();
     const o = summarize(ours.latencies);
     const b = summarize(base.latencies);
     const figures: FanoutClusterFigures = {
@@ -221,6 +225,7 @@ export async function run(options: BenchOptions): Promise<SectionResult<FanoutCl
         server_cpu_pct_of_one_core: ours.measuredMs ? round((ours.serverCpuMs / ours.measuredMs) * 100, 0) : null,
         baseline_cpu_pct_of_one_core: base.measuredMs ? round((base.serverCpuMs / base.measuredMs) * 100, 0) : null,
         push_errors: [...ours.errors, ...base.errors].slice(0, 5),
+        pg_waits: pgWaits,
         loadavg_start: loadStart.map((x) => round(x)), loadavg_end: loadEnd.map((x) => round(x)),
       },
     };
