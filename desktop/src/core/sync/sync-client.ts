@@ -202,7 +202,9 @@ export class SyncClient {
     const idle = this.#status.connection === 'signed_out' || this.#status.connection === 'ended';
     if (outcome.status === 'ok' && idle) this.#status.setConnection('offline');
     // The server accepted this user: an offline lock (the policy's offlineDays) starts counting again.
-    if (outcome.status === 'ok') await recordOnline(this.#o.store, this.#o.now());
+    if (outcome.status === 'ok') {
+      await recordOnline(this.#o.store, this.#o.now()).catch((err: unknown) => this.#o.log.warn('could not note the server contact', { error: err instanceof Error ? err.name : 'unknown' }));
+    }
     return outcome;
   }
 
