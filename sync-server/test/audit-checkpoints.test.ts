@@ -301,7 +301,7 @@ describe('checkpoint configuration', () => {
         .rejects.toThrow(/Trusted checkpoint key 1: verifier key: the key id c74f20a4 does not match/);
       expect(() => loadConfig({ DATABASE_MIGRATION_URL: 'postgres://owner@db/depotline' })).toThrow(ConfigError);
       expect(loadConfig({ DATABASE_URL: 'postgres://app@db/d', DATABASE_MIGRATION_URL: 'postgres://owner@db/d' }).database)
-        .toEqual({ kind: 'postgres', url: 'postgres://app@db/d', migrationUrl: 'postgres://owner@db/d' });
+        .toEqual({ kind: 'postgres', url: 'postgres://app@db/d', migrationUrl: 'postgres://owner@db/d', poolSize: 20 });
     } finally {
       await env.dispose();
     }

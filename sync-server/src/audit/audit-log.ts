@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { dbKindOf } from '../db/database';
 import type { Database } from '../db/schema';
 import { canonicalJson } from './canonical';
 
@@ -96,7 +97,8 @@ const insertChunk = 60;
 
 /**
  * Appends several entries in order, taking the head once: one round trip to lock and advance
- * the head, the inserts, one to store the new head hash. A push of many mutations audits them
+ * the head, the inserts, one to store the new head hash (on PostgreSQL the last insert and the
+ * new hash are one statement). A push of many mutations audits them
  * all this way, so the head row (which serializes every writer) is held for three statements,
  * not three per mutation.
  */
@@ -132,10 +134,19 @@ export async function appendAuditEntries(
     prevHash = hashEntry(fields);
     rows.push({ ...fields, hash: prevHash });
   }
-  for (let i = 0; i < rows.length; i += insertChunk) {
+  const last = Math.floor((rows.length - 1) / insertChunk) * insertChunk;
+  for (let i = 0; i < last; i += insertChunk) {
     await trx.insertInto('audit_log').values(rows.slice(i, i + insertChunk)).execute();
   }
-  await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
+  if (dbKindOf(trx) === 'postgres') {
+    // The last rows and the new head hash in one statement: the head row (which every writer
+    // waits for) is then held for one client round trip less.
+    await trx.with('entries', (db) => db.insertInto('audit_log').values(rows.slice(last)))
+      .updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
+  } else {
+    await trx.insertInto('audit_log').values(rows.slice(last)).execute();
+    await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
+  }
   return rows.map((r) => r.seq);
 }
 
