@@ -86,6 +86,7 @@ export const ConsoleProblem = z.enum([
   'server_unreachable',    // first sign-in on this device needs the server
   'profile_mismatch',      // the local profile belongs to another user or server
   'insecure_server',       // the configured server is plain http:// beyond loopback
+  'offline_locked',        // offline longer than the managed policy's offlineDays: an online sign-in unlocks
 ]);
 export type ConsoleProblem = z.infer<typeof ConsoleProblem>;
 

@@ -51,7 +51,7 @@ describe('the offline-days lock in the console', () => {
     offset = 4 * day;
     const third = open();
     const locked = await third.signIn(credentials);
-    expect(locked).toMatchObject({ screen: 'error', problem: 'server_unreachable', canStartOver: false });
+    expect(locked).toMatchObject({ screen: 'error', problem: 'offline_locked', canStartOver: false });
     expect(locked.screen === 'error' && locked.message).toMatch(/has not reached the Depotline server for more than 3 days.*Connect to the network and sign in/);
     await expect(third.data.listLocations()).rejects.toMatchObject({ code: 'not_signed_in' });
     expect(i.profileIds()).toHaveLength(1); // locked, not deleted

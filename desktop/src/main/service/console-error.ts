@@ -113,7 +113,7 @@ const problemScreens: Record<CoreError['name'], Pick<ErrorScreen, 'problem' | 'c
   ServerRequestError: null,
   NotSignedInError: null,
   // Past the policy's offline days: only the server can unlock it (an online sign-in), never a new database.
-  ProfileOfflineLockedError: { problem: 'server_unreachable', canStartOver: false },
+  ProfileOfflineLockedError: { problem: 'offline_locked', canStartOver: false },
 };
 
 /** The error screen for `err` (keychain, database, profile); null when it has none. */

@@ -10,6 +10,7 @@ const titles: Readonly<Record<ConsoleProblem, string>> = {
   server_unreachable: 'Cannot reach the Depotline server',
   profile_mismatch: 'This computer’s data belongs to someone else',
   insecure_server: 'The server address is not safe to use',
+  offline_locked: 'The data on this computer is locked',
 };
 
 const explanations: Readonly<Record<ConsoleProblem, string>> = {
@@ -19,6 +20,8 @@ const explanations: Readonly<Record<ConsoleProblem, string>> = {
   server_unreachable: 'Signing in for the first time on this computer needs the server. After that, Depotline works offline.',
   profile_mismatch: 'Depotline never mixes one user’s data with another’s.',
   insecure_server: 'Depotline only talks to a server over https:// (plain http:// is allowed only on this computer).',
+  offline_locked: 'Your IT department limits how long Depotline may go without reaching its server. Nothing was deleted: ' +
+    'connect to the network and sign in, and the data opens again.',
 };
 
 export function ProblemScreen({ state }: ScreenProps<'error'>) {
