@@ -12,13 +12,19 @@ import type { SyncServer } from './socket-types';
  * appended to one Redis stream and every process reads that stream and delivers to its own
  * sockets. A stream rather than pub/sub because a reader that loses its connection resumes from
  * the last entry it read, so a Redis restart or a network blip on the reading side loses nothing
- * published meanwhile (pub/sub drops it, and a console whose socket stayed up would never learn).
+ * still in the stream (pub/sub drops it, and a console whose socket stayed up would never learn).
  * Without REDIS_URL: Socket.IO's in-memory adapter (one process).
  *
- * While Redis is unreachable a process's broadcasts reach only its own sockets (an append that
- * fails is not retried). When its connection is back, a process that lost appends tells the
- * others (`fanout:resync`), and they close their consoles' connections: a console reconnects
- * (to any process) and pulls what it missed, as after any reconnect.
+ * Nothing is lost without being noticed, and what is lost is made up by a pull:
+ * - A reader resumes from the last entry it read, also when it had read none yet (the adapter
+ *   alone would start again at the stream's end, `$`, and skip what came while it reconnected).
+ * - Entries trimmed (`MAXLEN ~`) before this process read them: the stream's first entry is
+ *   past the reader's offset, and this process closes its consoles' connections.
+ * - An append that fails (Redis unreachable, out of memory, a timeout) is not retried: once the
+ *   connection is back, or a probe of it succeeds, this process tells the others (`fanout:resync`).
+ * Closing a console's connection (spread over a few seconds, so a resync is not a thundering
+ * herd on the database) makes it reconnect to any process and pull from its cursor, as after
+ * any reconnect.
  */
 export interface SocketFanOut {
   /** 'redis' when broadcasts cross processes. */
@@ -47,6 +53,10 @@ const readBlockMs = 5_000;
 const resyncAnnouncementsMs = [0, 5_000];
 /** A process closes its consoles' connections at most once per this period, however many processes announce. */
 const resyncQuietMs = 15_000;
+/** The closes of one resync are spread at random over this long. */
+const resyncSpreadMs = 3_000;
+/** How often a publisher whose append failed probes the connection (then announces the resync). */
+const appendProbeMs = 1_000;
 
 export function createSocketFanOut(settings: RateLimitSettings, log: Logger): SocketFanOut {
   if (!settings.redis) return { kind: 'memory', adapter: undefined, ready: () => Promise.resolve(true), attach: () => {}, close: () => Promise.resolve() };
@@ -73,27 +83,57 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
   // The adapter sends its pub/sub messages (serverSideEmit) without handling a failure: an
   // unhandled rejection would end the process, so a failed one resolves (as "nobody received it").
   const publish = publisher.publish.bind(publisher) as unknown as (...args: unknown[]) => Promise<number>;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    timers.add(t);
+  };
+  // A failed append on a connection that stays up (out of memory under `noeviction`, a command
+  // timeout) brings no reconnect to wait for: a probe tells when appends work again.
+  let probing = false;
+  const probeAppends = () => {
+    if (probing || health.closing) return;
+    probing = true;
+    later(appendProbeMs, () => {
+      probing = false;
+      if (health.closing || publisher.status !== 'ready') return; // a reconnect ('ready') announces it instead
+      publisher.ping().then(() => health.onUp(), () => probeAppends());
+    });
+  };
   Object.assign(publisher, {
     xadd: (...args: unknown[]) => append(...args).catch((err: unknown) => {
+      // While Redis is unreachable the outage is logged already (FanOutHealth); this is the refusal on a live connection.
+      if (!appendsLost && publisher.status === 'ready') log.error('socket fan-out: a live change could not be appended to the Redis stream; the other processes resync their consoles once appends work again', { err: err instanceof Error ? err.message : String(err) });
       appendsLost = true;
+      probeAppends();
       throw err;
     }),
     publish: (...args: unknown[]) => publish(...args).catch(() => 0),
   });
-  const timers = new Set<NodeJS.Timeout>();
   let io: SyncServer | null = null;
+  let lastResync = -Infinity;
+  /** Closes this process's consoles' connections, spread out; each reconnects and pulls what it missed. */
+  const resyncOwnConsoles = (why: string) => {
+    const server = io;
+    if (!server || health.closing) return;
+    const now = Date.now();
+    if (now - lastResync < resyncQuietMs) return;
+    lastResync = now;
+    const sockets = [...server.of('/').sockets.values()];
+    log.info(`socket fan-out: ${why}; this process's consoles reconnect and pull`, { sockets: sockets.length });
+    // Closing the connection (not `disconnect()`, which tells the client to stay away): the
+    // console reconnects by itself, with its randomized backoff, and pulls from its cursor.
+    for (const socket of sockets) later(Math.floor(Math.random() * resyncSpreadMs), () => socket.conn.close());
+  };
   health.onUp = () => {
     if (!appendsLost || !io || publisher.status !== 'ready') return;
     appendsLost = false;
     const server = io;
-    for (const ms of resyncAnnouncementsMs) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        server.serverSideEmit('fanout:resync');
-      }, ms);
-      t.unref();
-      timers.add(t);
-    }
+    for (const ms of resyncAnnouncementsMs) later(ms, () => server.serverSideEmit('fanout:resync'));
   };
 
   // The adapter opens its stream reader and its pub/sub subscriber with `duplicate()`, which
@@ -121,6 +161,7 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
     const reader = duplicates.length === 0;
     const client = new Redis(url, { ...readerOptions, ...(reader ? {} : { commandTimeout: undefined }), ...override });
     health.watch(reader ? 'read' : 'subscribe', client);
+    if (reader) resumableReads(client, name, resyncOwnConsoles);
     duplicates.push(client);
     return client;
   };
@@ -147,17 +188,7 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
     },
     attach(server) {
       io = server;
-      let lastResync = -Infinity;
-      server.on('fanout:resync', () => {
-        const now = Date.now();
-        if (now - lastResync < resyncQuietMs) return;
-        lastResync = now;
-        const sockets = [...server.of('/').sockets.values()];
-        log.info('socket fan-out: another process lost broadcasts while Redis was unreachable; its consoles here reconnect and pull', { sockets: sockets.length });
-        // Closing the connection (not `disconnect()`, which tells the client to stay away): the
-        // console reconnects by itself, with its randomized backoff, and pulls from its cursor.
-        for (const socket of sockets) socket.conn.close();
-      });
+      server.on('fanout:resync', () => resyncOwnConsoles('another process could not append live changes to the stream'));
     },
     async close() {
       health.closing = true;
@@ -170,6 +201,52 @@ export function createSocketFanOut(settings: RateLimitSettings, log: Logger): So
       }
     },
   };
+}
+
+/** Stream entry ids (`<ms>-<seq>`) in order. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/**
+ * Wraps the stream reader's XREAD (the adapter's only use of this connection) so that:
+ * - a read from `$` (the adapter's offset until it has read an entry) resumes from the last
+ *   entry this process has seen, or from the stream's end as it was at the first read, so a
+ *   reconnect before the first entry skips nothing;
+ * - entries trimmed before they were read are noticed: after each read that returned entries, the
+ *   stream's first entry is compared with the offset read from.
+ */
+function resumableReads(reader: Redis, stream: string, onGap: (why: string) => void): void {
+  type Entries = [string, [string, string[]][]][] | null;
+  const xread = reader.xread.bind(reader) as unknown as (...args: (string | number)[]) => Promise<Entries>;
+  let seen: string | null = null;
+  const lastEntryId = async () => (await reader.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  // Trimming removes the oldest entries first: if the entry read last is gone, what came after it
+  // may be too (Redis keeps no record of trimmed ids; `max-deleted-entry-id` counts XDEL only).
+  const trimmedPast = async (offset: string) => {
+    const first = (await reader.xrange(stream, '-', '+', 'COUNT', 1))[0]?.[0];
+    return first !== undefined && compareStreamIds(first, offset) > 0;
+  };
+  Object.assign(reader, {
+    xread: async (...args: (string | number)[]): Promise<Entries> => {
+      const at = args.indexOf('STREAMS') + 2;
+      let offset = String(args[at]);
+      if (offset === '$') offset = seen ??= await lastEntryId();
+      const result = await xread(...args.slice(0, at), offset);
+      const entries = result?.[0]?.[1] ?? [];
+      if (entries.length > 0) {
+        seen = entries[entries.length - 1]![0];
+        // Checked beside the delivery, not before it (the next XREAD queues behind it on this connection).
+        if (offset !== '0-0') {
+          void trimmedPast(offset).then((gap) => gap && onGap('live changes were trimmed from the Redis stream before this process read them'), () => undefined);
+        }
+      }
+      return result;
+    },
+  });
 }
 
 /**
