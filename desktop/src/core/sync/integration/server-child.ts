@@ -1,8 +1,8 @@
 /**
  * Test support, run as a child process (`node --import tsx`): a real sync-server on a given
  * port and data directory that kills itself with SIGKILL in the middle of a push. `killAt`:
- * - `mutation:N`: when it is about to record mutation number N + 1 of this run, inside the
- *   push's transaction (a push is one transaction, so nothing of it is committed);
+ * - `mutation:N`: when it is about to write the change-log row of mutation number N + 1 of this
+ *   run, inside the push's transaction (a push is one transaction, so nothing of it is committed);
  * - `after-commit`: once the first push has committed, before its answer is sent (the moment
  *   it hands the committed changes to the live feed).
  * Prints one JSON line when listening.
@@ -25,12 +25,14 @@ const ctx = await createTestContext(env);
 
 // SQLite runs synchronously under the server's async API, so a timer could not interrupt a
 // push; a query plugin sees each statement as it is about to run.
+// Each applied mutation writes one change-log row (on SQLite, its own INSERT); its id was claimed
+// together with the push's other ids beforehand.
 let recorded = 0;
-const isAppliedMutationInsert = (node: RootOperationNode) =>
-  node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'applied_mutations';
+const isChangeLogInsert = (node: RootOperationNode) =>
+  node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'changes';
 const killer: KyselyPlugin = {
   transformQuery({ node }) {
-    if (killAfter !== undefined && isAppliedMutationInsert(node) && ++recorded > Number(killAfter)) process.kill(process.pid, 'SIGKILL');
+    if (killAfter !== undefined && isChangeLogInsert(node) && ++recorded > Number(killAfter)) process.kill(process.pid, 'SIGKILL');
     return node;
   },
   transformResult: ({ result }) => Promise.resolve(result),
