@@ -1,8 +1,35 @@
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testClock } from '../../test/factories';
 import { backends, createTestContext, createTestEnv, type TestEnv } from '../../test/harness';
 import type { ServerContext } from '../context';
 import { holdJobLease, jobDueAt, jobLeaseHolder, releaseJobLease, startLeasedJob, withJobLease } from './job-leases';
+
+/**
+ * Holds the answer to the first read of `job_runs` (the schedule's "is it due?") until released:
+ * what a busy event loop, a GC pause or a slow round trip does to a loaded process between reading
+ * that a job is due and taking its lease.
+ */
+class HoldFirstDueRead implements KyselyPlugin {
+  private readonly reads = new WeakSet<object>();
+  private held = false;
+  private onRead!: () => void;
+  readonly wasRead = new Promise<void>((resolve) => { this.onRead = resolve; });
+  release!: () => void;
+  private readonly gate = new Promise<void>((resolve) => { this.release = resolve; });
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (args.node.kind === 'SelectQueryNode' && JSON.stringify(args.node).includes('"job_runs"')) this.reads.add(args.queryId);
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (!this.held && this.reads.has(args.queryId)) {
+      this.held = true;
+      this.onRead();
+      await this.gate;
+    }
+    return args.result;
+  }
+}
 
 /** One process runs a scheduled job at a time; another takes it over once the holder stops renewing. */
 describe.each(backends)('job leases (%s)', (backend) => {
@@ -145,5 +172,56 @@ describe.each(backends)('job leases (%s)', (backend) => {
       await second.stop();
     }
     expect(await ctx.db.selectFrom('job_runs').select('finished_at').where('name', '=', 'job-stopped').executeTakeFirstOrThrow()).not.toEqual({ finished_at: null });
+  });
+
+  it('a process that found the job due while another ran it does not run it again in that period', async () => {
+    // Process B (its own connections, as another server process) reads "due": never run. Its
+    // answer is held until process A has run the job, marked it finished and handed the lease back.
+    const hold = new HoldFirstDueRead();
+    const other = await createTestContext(env);
+    const seen: string[] = [];
+    const b = { ...other, db: other.db.withPlugin(hold), log: { ...other.log, debug: (msg: string) => { seen.push(msg); } } };
+    const runs: string[] = [];
+    const hourly = { name: 'job-hourly-race', everyMs: 3_600_000, firstAfterMs: 0, failure: 'test job failed' };
+    const jobB = startLeasedJob(b, hourly, () => Promise.resolve(runs.push('B')));
+    let jobA: ReturnType<typeof startLeasedJob> | null = null;
+    try {
+      await hold.wasRead;
+      jobA = startLeasedJob(ctx, hourly, () => Promise.resolve(runs.push('A')));
+      await expect.poll(async () => {
+        const row = await ctx.db.selectFrom('job_runs').select('finished_at').where('name', '=', hourly.name).executeTakeFirst();
+        return row?.finished_at != null && (await jobLeaseHolder(ctx.db, hourly.name, Date.now())) === null;
+      }, { timeout: 10_000 }).toBe(true);
+      expect(runs).toEqual(['A']);
+      // B acts on its stale "due": it takes the free lease, but the run is no longer due under it.
+      hold.release();
+      await expect.poll(() => runs.length > 1 || seen.includes('scheduled job not run: another process ran it since it was found due'), { timeout: 10_000 }).toBe(true);
+    } finally {
+      hold.release();
+      await Promise.all([jobA?.stop(), jobB.stop()]);
+      await other.db.destroy();
+    }
+    expect(runs).toEqual(['A']);
+  });
+
+  it('a process stopping while it finds the job due starts no run (which would leave it unfinished, due at once everywhere)', async () => {
+    const hold = new HoldFirstDueRead();
+    const other = await createTestContext(env);
+    const b = { ...other, db: other.db.withPlugin(hold) };
+    const runs: string[] = [];
+    const job = startLeasedJob(b, { name: 'job-stopping', everyMs: 3_600_000, firstAfterMs: 0, failure: 'test job failed' }, () => Promise.resolve(runs.push('B')));
+    try {
+      await hold.wasRead;
+      // The process stops while its "is it due?" answer (yes) is on its way.
+      const stopped = job.stop();
+      hold.release();
+      await stopped;
+    } finally {
+      hold.release();
+      await other.db.destroy();
+    }
+    expect(runs).toEqual([]);
+    expect(await ctx.db.selectFrom('job_runs').selectAll().where('name', '=', 'job-stopping').executeTakeFirst()).toBeUndefined();
+    expect(await jobLeaseHolder(ctx.db, 'job-stopping', Date.now())).toBeNull();
   });
 });

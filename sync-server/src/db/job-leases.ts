@@ -12,7 +12,9 @@ import type { Db } from './database';
  *   renewing, and another process takes the job over once the lease has expired.
  * - The schedule is shared (table `job_runs`): a job is due one period after its latest start, in
  *   whichever process that was, and at once when that run never finished (its holder died or was
- *   stopped mid-run). So a handover neither skips a period nor repeats a run just done.
+ *   stopped mid-run). A scheduled run is claimed in `job_runs` under the lease, on condition that
+ *   it is still due then, so a handover neither skips a period nor repeats a run just done (even
+ *   when another process ran it between this one's "is it due?" and its taking the lease).
  * - A holder that loses its lease (a refused renewal, or none for two thirds of the lease: a paused
  *   process) aborts its run's signal; jobs check it between batches and stop there.
  *
@@ -159,7 +161,7 @@ export async function jobDueAt(db: Db, name: string, everyMs: number): Promise<n
 
 /** A scheduled job started with `startLeasedJob`. */
 export interface LeasedJob<R> {
-  /** Runs the job now (due or not) if this process gets the lease; null when another holds it, or the run failed. */
+  /** Runs the job now (due or not) if this process gets the lease; null when another holds it, the run failed, or the job is stopping. */
   runOnce(): Promise<R | null>;
   /** Stops the schedule, aborts a run in progress (it stops at its next batch) and waits for it; the lease is handed back. */
   stop(): Promise<void>;
@@ -182,16 +184,39 @@ export function startLeasedJob<R>(
   let checking: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  async function run(): Promise<R | null> {
+  /**
+   * Takes the lease and runs `work`. `dueOnly` (the schedule's own runs) claims the run in
+   * `job_runs` only if it is still due once the lease is held: "due" was read before the lease was
+   * taken, and another process may have run the job and handed the lease back in between. Null
+   * without running when it is no longer due, when another process holds the lease, or when this
+   * job is stopping (a stopping process starts no run it would leave unfinished, which would make
+   * every other process run the job at once).
+   */
+  async function run(dueOnly: boolean): Promise<R | null> {
+    if (stopping.signal.aborted) return null;
     return withJobLease(ctx, job.name, holder, async (lease) => {
+      // Stopped while the lease was being taken: hand it back (withJobLease does) without claiming a run.
+      if (lease.signal.aborted) return null;
       const startedAt = ctx.now();
       const previous = await ctx.db.selectFrom('job_runs').select(['holder', 'finished_at']).where('name', '=', job.name).executeTakeFirst();
+      // The claim: a new period's run, or the carrying on of one that did not finish. With
+      // `dueOnly` it is conditional, in the same statement: not finished, or started a period ago.
+      const claimed = await ctx.db.insertInto('job_runs').values({ name: job.name, holder, started_at: startedAt, finished_at: null })
+        .onConflict((oc) => {
+          const update = oc.column('name').doUpdateSet({ holder, started_at: startedAt, finished_at: null });
+          return dueOnly
+            ? update.where((eb) => eb.or([eb('job_runs.finished_at', 'is', null), eb('job_runs.started_at', '<=', startedAt - job.everyMs)]))
+            : update;
+        })
+        .returning('name')
+        .executeTakeFirst();
+      if (!claimed) {
+        ctx.log.debug('scheduled job not run: another process ran it since it was found due', { job: job.name, holder });
+        return null;
+      }
       if (previous && previous.finished_at === null && previous.holder !== holder) {
         ctx.log.info('scheduled job taken over: the previous run did not finish', { job: job.name, holder, previous: previous.holder });
       }
-      await ctx.db.insertInto('job_runs').values({ name: job.name, holder, started_at: startedAt, finished_at: null })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ holder, started_at: startedAt, finished_at: null }))
-        .execute();
       ctx.log.debug('scheduled job run', { job: job.name, holder, startedAt });
       let result: R | null = null;
       try {
@@ -209,8 +234,8 @@ export function startLeasedJob<R>(
     }, { stop: stopping.signal });
   }
 
-  function runOnce(): Promise<R | null> {
-    running ??= run()
+  function runNow(dueOnly: boolean): Promise<R | null> {
+    running ??= run(dueOnly)
       .catch((err: unknown) => {
         ctx.log.error(job.failure, { err: err instanceof Error ? err.message : String(err) });
         return null;
@@ -218,6 +243,7 @@ export function startLeasedJob<R>(
       .finally(() => { running = null; });
     return running;
   }
+  const runOnce = () => runNow(false);
 
   /** Runs the job if it is due, then sets the next look: when it is due, and at least every third of a lease (to take over a dead holder's run). */
   async function check(): Promise<void> {
@@ -227,7 +253,7 @@ export function startLeasedJob<R>(
       if (!running) {
         const dueAt = await jobDueAt(ctx.db, job.name, job.everyMs);
         const now = ctx.now();
-        if (dueAt <= now) await runOnce();
+        if (dueAt <= now) await runNow(true);
         const nextDue = await jobDueAt(ctx.db, job.name, job.everyMs);
         waitMs = Math.max(0, Math.min(nextDue - ctx.now(), lookMs));
         // Due again at once means another process holds it: look again a third of a lease later.
