@@ -154,16 +154,18 @@ export async function startServer(ctx: ServerContext, options: StartOptions = {}
       await checkpoints.stop();
       // In-flight webhook attempts are aborted and due again at once; the lease is handed back.
       await webhooks.stop();
+      // The jobs that broadcast live changes (purge removals, revoked routes) stop while the
+      // fan-out still publishes: a batch committed now still reaches other processes' consoles.
+      await retentionPurge.stop();
+      await driverAccess.stop();
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       await fanOut.close();
       server.closeAllConnections();
       // Reports of values that did not decrypt, still being written, land before the database closes.
       await withheldReportsSettled(ctx);
-      // Integration calls still buffered, and their alerts, are written before the database closes.
-      await retentionPurge.stop();
       await trackingHitAudits.stop();
-      await driverAccess.stop();
       await blindIndexBackfill.settled;
+      // Integration calls still buffered, and their alerts, are written before the database closes.
       await closeIntegrationCallLog(ctx);
       await integrationAlertsSettled(ctx);
       // Digests of refused requests still counting their minute are written now.
