@@ -24,7 +24,7 @@ const restrict = (paths, patterns = []) => ['error', { paths: paths.map((name) =
 export const serverLayers = [
   ['config.ts', 'config-retention.ts', 'errors.ts', 'context.ts', 'db', 'crypto', 'ratelimit'],
   ['audit'],
-  ['access', 'auth', 'users'],
+  ['access', 'auth', 'users', 'devices'],
   ['sync', 'provisioning', 'exports', 'approvals', 'integrations', 'webhooks', 'proofs', 'tracking', 'retention', 'privacy'],
   ['http', 'socket'],
   ['cli', 'server.ts', 'main.ts', 'index.ts'],

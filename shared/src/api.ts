@@ -3,6 +3,7 @@ import { EntityId, Timestamp } from './domain';
 import { roleNames } from './permissions';
 import { LocationAccess } from './sync';
 import { WebauthnProof } from './webauthn-credential';
+import { DeviceProof } from './device-enrollment';
 
 /* REST bodies of the sync server, under /api/v1. Requests are parsed with these on arrival. */
 
@@ -39,6 +40,8 @@ export const LoginRequest = z.object({
   recoveryCode: z.string().min(1).max(64).regex(/^[A-Za-z0-9 -]+$/, 'a recovery code is letters, digits and dashes').optional(),
   /** A security-key assertion from a `login` ceremony (shared/src/webauthn.ts), instead of the TOTP code. */
   webauthn: WebauthnProof.optional(),
+  /** Where the server requires enrolled devices: the enrolled device's signature over a fresh challenge (device-enrollment.ts). */
+  deviceProof: DeviceProof.optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 

@@ -41,3 +41,4 @@ export * from './proof-governance';
 export * from './retention';
 export * from './privacy-requests';
 export * from './privacy';
+export * from './device-enrollment';

@@ -77,6 +77,7 @@ const Env = z.object({
   MAX_SOCKET_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(262_144),
   /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+  DEPOTLINE_REQUIRE_ENROLLED_DEVICES: z.enum(['0', '1']).default('0'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
   // --- security keys (auth/webauthn.ts): see webauthnConfig below ---
   WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
@@ -174,6 +175,8 @@ export interface ServerConfig {
   adminWithoutMfa: boolean;
   deviceApprovalRoles: ReadonlySet<string>;
   maxDevicesPerUser: number;
+  /** DEPOTLINE_REQUIRE_ENROLLED_DEVICES=1: every sign-in must carry an enrolled device's signature (devices/enrollment.ts). */
+  requireEnrolledDevices: boolean;
   maxBodyBytes: number;
   maxSocketMessageBytes: number;
   trustProxyHops: number;
@@ -262,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...mfaPolicy(e.MFA_REQUIRED_ROLES, e.DEPOTLINE_ALLOW_ADMIN_WITHOUT_MFA),
     deviceApprovalRoles: new Set(knownRoles('DEVICE_APPROVAL_ROLES', e.DEVICE_APPROVAL_ROLES)),
     maxDevicesPerUser: e.MAX_DEVICES_PER_USER,
+    requireEnrolledDevices: e.DEPOTLINE_REQUIRE_ENROLLED_DEVICES === '1',
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxSocketMessageBytes: e.MAX_SOCKET_MESSAGE_BYTES,
     trustProxyHops: e.TRUST_PROXY_HOPS,

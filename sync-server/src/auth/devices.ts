@@ -21,6 +21,8 @@ export interface DevicePresented {
   deviceName: string | null;
   platform?: string | null | undefined;
   ip: string | null;
+  /** The enrolled device that proved itself for this sign-in, where enrolled devices are required (devices/enrollment.ts). */
+  enrolledDeviceId?: string | undefined;
 }
 
 export const hashDeviceSecret = (secret: string) => crypto.createHash('sha256').update(secret, 'utf8').digest('hex');

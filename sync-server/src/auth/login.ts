@@ -3,7 +3,7 @@ import { appendAudit, type AuditActor } from '../audit/audit-log';
 import type { ServerContext } from '../context';
 import type { Db } from '../db/database';
 import {
-  accountLocked, invalidCredentials, mfaInvalid, mfaReplayed, mfaRequired, type AppError,
+  accountLocked, forbidden, invalidCredentials, mfaInvalid, mfaReplayed, mfaRequired, type AppError,
 } from '../errors';
 import { beginTotpEnrollment, findUserByUsername, toUserSummary, type UserRow } from '../users/users';
 import { loadAccessProfile, listLocationAccess } from '../access/access-profile';
@@ -15,6 +15,7 @@ import { holdForPasswordChange } from './password-change-token';
 import { enrolledFactors, verifySecondFactor } from './second-factor';
 import { raiseSecurityAlert } from './security-alerts';
 import { createSession } from './sessions';
+import { provenEnrolledDevice, recordEnrolledSignIn, verifyDeviceProof } from '../devices/enrollment';
 import { afterFailure, isBlocked, lockedForS, lockoutPolicy, type LockState, type LoginThrottle, refusedForS } from './throttle';
 
 /**
@@ -26,6 +27,9 @@ import { afterFailure, isBlocked, lockedForS, lockoutPolicy, type LockState, typ
  * checked before the password so a locked account costs no hashing. Failures are counted per
  * bucket (throttle.ts): a known device's own, or the account's bucket for every other device.
  */
+
+/** How long a held sign-in may complete on its password step's device proof (enrolled devices required). */
+export const heldSignInProofMs = 60 * 60_000;
 
 /** Attempted usernames are recorded, truncated, as the actor of failed sign-ins; never the password. */
 const attemptedLabel = (username: string) => username.slice(0, 64);
@@ -55,6 +59,12 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
   const device: DevicePresented = { deviceId: input.deviceId, deviceSecret: input.deviceSecret, deviceName: input.deviceName ?? null, platform: input.platform ?? null, ip };
   const user = await findUserByUsername(ctx, input.username);
   const now = ctx.now();
+  // Where only enrolled devices may sign in, the device proves itself before any password is
+  // tried, for known and unknown usernames alike (devices/enrollment.ts).
+  if (ctx.config.requireEnrolledDevices) {
+    const by: AuditActor = { userId: user?.id ?? null, label: user?.username ?? attemptedLabel(input.username), deviceId: input.deviceId, ip };
+    device.enrolledDeviceId = await verifyDeviceProof(ctx, by, input);
+  }
 
   if (!user) {
     const actor: AuditActor = { userId: null, label: attemptedLabel(input.username), deviceId: input.deviceId, ip };
@@ -75,6 +85,8 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
     await auditFailure(ctx, actor, { reason: 'disabled' });
     throw invalidCredentials();
   }
+  // The password is proven: join the user's device to the enrolled device (for held sign-ins completing later).
+  if (device.enrolledDeviceId !== undefined) await recordEnrolledSignIn(ctx.db, device.enrolledDeviceId, user.id, device.deviceId, now);
 
   const factors = await enrolledFactors(ctx, user);
   // Which roles must use MFA is policy (MFA_REQUIRED_ROLES, docs/security-model.md), applied to
@@ -140,6 +152,13 @@ export async function completeSignIn(
       .set({ failed_logins: 0, locked_until: null, ...(how.newPasswordHash ? { password_hash: how.newPasswordHash } : {}) })
       .where('id', '=', user.id)
       .execute();
+    if (ctx.config.requireEnrolledDevices) {
+      // Held sign-ins (authenticator setup, approval, new password) complete later: they count
+      // on the proof their password step gave, while its enrolled device stays unrevoked.
+      const enrolled = device.enrolledDeviceId ?? await provenEnrolledDevice(trx, user.id, device.deviceId, now, heldSignInProofMs);
+      if (enrolled === null) throw forbidden('This computer is not an enrolled device, or its enrollment was revoked: sign in again.');
+      await recordEnrolledSignIn(trx, enrolled, user.id, device.deviceId, now);
+    }
     const alerts = await signInAlerts(trx, user.id, device, how.failuresBefore ?? 0, now);
     await recordDeviceSignIn(trx, user.id, device, now);
     const tokens = await createSession(ctx, trx, user.id, device);

@@ -12,6 +12,7 @@ import { approvalCommands } from './commands/approvals';
 import { auditCommands } from './commands/audit';
 import { databaseCommands } from './commands/database';
 import { demoCommands } from './commands/demo';
+import { deviceCommands } from './commands/device';
 import { exportCommands } from './commands/exports';
 import { fleetCommands } from './commands/fleet';
 import { grantCommands } from './commands/grants';
@@ -44,6 +45,7 @@ export const commands: readonly CliCommand[] = [
   ...customerPrivacyCommands,
   ...retentionCommands,
   ...retentionPurgeCommands,
+  ...deviceCommands,
 ];
 
 const globalOptions = {

@@ -27,6 +27,7 @@ import * as m0024 from './migrations/0024-privacy-requests';
 import * as m0025 from './migrations/0025-audit-retention';
 import * as m0026 from './migrations/0026-erased-stays-erased';
 import * as m0028 from './migrations/0028-job-runs';
+import * as m0029 from './migrations/0029-device-enrollment';
 
 /** Every migration, in order. One file per schema version; never edit a shipped one. */
 export const migrations: Record<string, Migration> = {
@@ -57,6 +58,7 @@ export const migrations: Record<string, Migration> = {
   '0025-audit-retention': m0025,
   '0026-erased-stays-erased': m0026,
   '0028-job-runs': m0028,
+  '0029-device-enrollment': m0029,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -1,13 +1,14 @@
 import type { Generated } from 'kysely';
 import type { OutwardTables } from './schema-outward';
 import type { LifecycleTables } from './schema-lifecycle';
+import type { DeviceEnrollmentTables } from './schema-devices';
 
 /**
  * Table types for the typed query builder. Times are integer milliseconds since the epoch;
  * columns ending in `_enc` hold field-encrypted ciphertext (crypto/field-cipher.ts) and never
  * plaintext.
  */
-export interface Database extends OutwardTables, LifecycleTables {
+export interface Database extends OutwardTables, LifecycleTables, DeviceEnrollmentTables {
   locations: { id: string; name: string; timezone: string; version: number; created_at: number };
   users: {
     id: string;

@@ -1,9 +1,6 @@
 import { usersAtLocation } from '../../access/authorize';
 import { decideSignInRequest, pendingSignInRequests } from '../../auth/device-approval';
-import { listDevicesOfUser, revokeDeviceIn } from '../../auth/devices';
 import { listAlertsOfUser, listAlertsOfUsers } from '../../auth/security-alerts';
-import { appendAudit } from '../../audit/audit-log';
-import { notFound } from '../../errors';
 import { operatorActor } from '../../provisioning/operator';
 import { type CliCommand, isoTime, optionalString, requiredString } from '../command';
 import { requireUserByUsername } from './users';
@@ -34,45 +31,7 @@ const alertsList: CliCommand = {
   },
 };
 
-const devicesList: CliCommand = {
-  group: 'device',
-  name: 'list',
-  summary: 'List the devices a user has signed in from',
-  options: { user: { type: 'string', value: '<username>', description: 'The user', required: true } },
-  prepare(values) {
-    const username = requiredString(values, 'user');
-    return async (ctx) => {
-      const devices = await listDevicesOfUser(ctx.db, (await requireUserByUsername(ctx, username)).id, null);
-      const lines = devices.map((d) => `${d.id}  ${(d.name ?? '(unnamed)').padEnd(24)} ${d.trusted ? 'trusted' : d.revokedAt !== null ? 'revoked' : 'pending'}  last seen ${isoTime(d.lastSeenAt)}  ${d.lastIp ?? ''}`);
-      return { json: { devices }, text: lines.length > 0 ? lines.join('\n') : `${username} has not signed in on any device.` };
-    };
-  },
-};
-
-const deviceRevoke: CliCommand = {
-  group: 'device',
-  name: 'revoke',
-  summary: 'Revoke one of a user\u2019s devices: its sessions end and it wipes its local data',
-  options: {
-    user: { type: 'string', value: '<username>', description: 'The user', required: true },
-    device: { type: 'string', value: '<device id>', description: 'The id `device list` shows', required: true },
-  },
-  prepare(values) {
-    const username = requiredString(values, 'user');
-    const deviceRowId = requiredString(values, 'device');
-    return async (ctx) => {
-      const user = await requireUserByUsername(ctx, username);
-      const result = await ctx.db.transaction().execute(async (trx) => {
-        const now = ctx.now();
-        const revoked = await revokeDeviceIn(trx, user.id, deviceRowId, now);
-        if (!revoked) throw notFound('The device');
-        await appendAudit(trx, operatorActor(), { action: 'device.revoke', outcome: 'ok', targetType: 'device', targetId: deviceRowId, details: { userId: user.id, ...revoked } }, now);
-        return revoked;
-      });
-      return { json: result, text: `Revoked the device; ${result.sessionsEnded} session(s) ended.` };
-    };
-  },
-};
+// `device list` and `device revoke` (a user's devices and enrolled devices) are in device.ts.
 
 const signInPending: CliCommand = {
   group: 'sign-in',
@@ -105,4 +64,4 @@ const decision = (approve: boolean): CliCommand => ({
   },
 });
 
-export const securityCommands = [alertsList, devicesList, deviceRevoke, signInPending, decision(true), decision(false)];
+export const securityCommands = [alertsList, signInPending, decision(true), decision(false)];

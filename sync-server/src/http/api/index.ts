@@ -7,6 +7,7 @@ import { approvalEndpoints } from './approvals';
 import { auditEndpoints } from './audit';
 import { authEndpoints } from './auth';
 import { deliveryCheckEndpoints } from './delivery-checks';
+import { deviceEnrollmentEndpoints } from './device-enrollment';
 import { deviceEndpoints } from './devices';
 import { exportEndpoints } from './exports';
 import { grantEndpoints } from './grants';
@@ -45,6 +46,7 @@ export function apiEndpoints(deps: ApiDeps): Endpoint[] {
     ...integrationLogEndpoints(),
     ...integrationCredentialEndpoints(), ...oauthTokenEndpoints(),
     ...proofGovernanceEndpoints(),
+    ...deviceEnrollmentEndpoints(loginThrottle),
     ...retentionEndpoints(deps.live),
     ...proofEndpoints(deps.live),
     ...privacyRequestEndpoints(deps.live),
