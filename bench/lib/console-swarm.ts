@@ -209,7 +209,8 @@ async function throughput(plan: ThroughputPlan): Promise<ThroughputOutcome> {
         const stopId = p.stopIds[cursor++ % p.stopIds.length]!;
         const to = nextStatus[status.get(stopId)!]!;
         status.set(stopId, to);
-        mutations.push({ id: crypto.randomUUID(), type: 'stop.setStatus', locationId: p.locationId, createdAt: Date.now(), stopId, to });
+        // A stop fails only with a reason (the server refuses `failed` without one).
+        mutations.push({ id: crypto.randomUUID(), type: 'stop.setStatus', locationId: p.locationId, createdAt: Date.now(), stopId, to, ...(to === 'failed' ? { failureReason: 'customer_absent' } : {}) });
       }
       const res = (await c.socket.timeout(60_000).emitWithAck('sync:push', { mutations })) as
         { ok: boolean; data?: { results: { status: string; reason?: string }[] }; message?: string; code?: string };
