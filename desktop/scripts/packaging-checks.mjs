@@ -52,8 +52,13 @@ export function loadBuilderConfig(file = path.join(repo, 'electron-builder.yml')
 
 /** electron-builder's own validation (schema plus its deprecation checks); throws its message. */
 export async function validateBuilderConfig(config) {
-  // Its ajv coerces types in place: validate a copy.
-  await validateConfiguration(structuredClone(config), { isEnabled: false, add() {} });
+  // Its ajv coerces types in place: validate a copy. Its error carries ajv's objects (which do
+  // not serialise); the message says it all.
+  try {
+    await validateConfiguration(structuredClone(config), { isEnabled: false, add() {} });
+  } catch (error) {
+    throw new Error(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function readJson(file) {
