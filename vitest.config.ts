@@ -9,5 +9,19 @@ export default defineConfig({
     // Integration tests start real servers and databases; two cores do not run many at once well.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'depotline' } },
+      // The desktop store's suite once more on the Windows driver (better-sqlite3-multiple-ciphers,
+      // desktop/src/core/store/store-driver.ts); the interop test already uses both drivers.
+      {
+        extends: true,
+        test: {
+          name: 'store-multiple-ciphers',
+          include: ['desktop/src/core/store/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', 'desktop/src/core/store/sqlcipher-interop.test.ts'],
+          env: { DEPOTLINE_STORE_DRIVER: 'multiple-ciphers' },
+        },
+      },
+    ],
   },
 });

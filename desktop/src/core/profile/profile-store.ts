@@ -6,7 +6,7 @@ import { EncryptedStore } from '../store/encrypted-store';
 import type { LocalStore } from '../store/local-store';
 import { migrate } from '../store/migrate';
 import type { SqlBinding } from '../store/sql-binding';
-import { sqlcipherBinding } from '../store/sqlcipher-binding';
+import { platformStoreBinding } from '../store/store-driver';
 import { DatabaseKey } from '../vault/database-key';
 import { assertProfileId, type KeyVault, type SessionSecretVault } from '../vault/key-vault';
 import { assertNotOfflineLocked, type OfflineLock } from './offline-lock';
@@ -43,7 +43,7 @@ export interface ProfileOptions {
 export async function openProfileStore(options: ProfileOptions): Promise<LocalStore> {
   assertProfileId(options.profileId);
   const { vault, profileId, dbPath } = options;
-  const binding = options.binding ?? sqlcipherBinding;
+  const binding = options.binding ?? platformStoreBinding();
   await vault.probe();
 
   const exists = fs.existsSync(dbPath);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DatabaseCorruptError, DatabaseKeyMismatchError } from '../errors';
 import type { DatabaseKey } from '../vault/database-key';
 import type { SqlBinding, SqlConnection } from './sql-binding';
+import { pagesFailingHmac } from './sqlcipher-page-check';
 
 /** SQLCipher 4 pages are 4096 bytes; every intact database file is a whole number of them. */
 const pageSize = 4096;
@@ -57,7 +58,7 @@ export async function openEncryptedDatabase(
       if (kind === 'corrupt') throw new DatabaseCorruptError(file, 'malformed', 'its first page is malformed', { cause: err });
       throw err;
     }
-    if (options.verifyPages ?? true) await verifyPages(binding, conn, file);
+    if (options.verifyPages ?? true) await verifyPages(binding, conn, file, key);
     await applySettings(conn);
     return handle(file, conn);
   } catch (err) {
@@ -140,11 +141,11 @@ async function applyKey(conn: SqlConnection, key: DatabaseKey): Promise<void> {
   await conn.exec('PRAGMA cipher_log_level = NONE');
 }
 
-async function verifyPages(binding: SqlBinding, conn: SqlConnection, file: string): Promise<void> {
+async function verifyPages(binding: SqlBinding, conn: SqlConnection, file: string, key: DatabaseKey): Promise<void> {
   try {
-    const bad = await conn.all('PRAGMA cipher_integrity_check');
-    if (bad.length > 0) {
-      throw new DatabaseCorruptError(file, 'page_check_failed', `${bad.length} page(s) failed their integrity check`);
+    const bad = binding.hasCipherIntegrityCheck ? (await conn.all('PRAGMA cipher_integrity_check')).length : pagesFailingHmac(file, key).length;
+    if (bad > 0) {
+      throw new DatabaseCorruptError(file, 'page_check_failed', `${bad} page(s) failed their integrity check`);
     }
     const quick = await conn.all('PRAGMA quick_check');
     const firstResult = quick[0] ? Object.values(quick[0])[0] : 'ok';
@@ -196,10 +197,15 @@ function handle(file: string, conn: SqlConnection): EncryptedDatabase {
     checkpoint,
     async rekey(key) {
       await checkpoint();
+      // SQLite3 Multiple Ciphers refuses to rekey in WAL mode; a rollback journal for the
+      // rekey suits SQLCipher as well (the rekey is one transaction either way).
+      await conn.get('PRAGMA journal_mode = DELETE');
       try {
         await conn.exec(`PRAGMA rekey = ${key.toSqlLiteral()}`);
       } catch {
         throw new Error('SQLCipher could not re-encrypt the database with the new key');
+      } finally {
+        await conn.get('PRAGMA journal_mode = WAL');
       }
       // Frames written under the old key must not survive in the WAL.
       await checkpoint();

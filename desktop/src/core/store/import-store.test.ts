@@ -3,14 +3,16 @@ import path from 'node:path';
 import type { Mutation, MutationResult } from '@depotline/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildLocationAccess, buildRoute, buildStop, routeChange, stopChange } from '../testing/fixtures';
-import { createTestStore } from '../testing/store';
+import { createTestStore, storeTestBinding } from '../testing/store';
 import { makeTempDir } from '../testing/temp-dir';
 import { DatabaseKey } from '../vault/database-key';
 import { createEncryptedDatabase } from './encrypted-database';
 import { EncryptedStore } from './encrypted-store';
 import { migrate } from './migrate';
 import type { SqlConnection } from './sql-binding';
-import { sqlcipherBinding } from './sqlcipher-binding';
+
+/** The driver under test (testing/store.ts): the suite runs once per driver. */
+const binding = storeTestBinding();
 
 describe('import batches in the local store', () => {
   let tmp: ReturnType<typeof makeTempDir>;
@@ -83,7 +85,7 @@ describe('import batches in the local store', () => {
 
   it('queues none of a batch when the database fails part-way: the batch is one transaction', async () => {
     // The store's own connection, failing the third outbox insert as a full disk would.
-    const db = await createEncryptedDatabase(sqlcipherBinding, path.join(tmp.dir, 'failing.db'), DatabaseKey.generate(), async (conn) => { await migrate(conn); });
+    const db = await createEncryptedDatabase(binding, path.join(tmp.dir, 'failing.db'), DatabaseKey.generate(), async (conn) => { await migrate(conn); });
     let inserts = 0;
     const conn: SqlConnection = {
       ...db.conn,

@@ -5,14 +5,16 @@ import {
   buildLocationAccess, buildRoute, buildStop, editNotes, piiOf, pseudonymisedChange, routeChange, setStatus, stopChange,
 } from '../testing/fixtures';
 import { decryptDatabaseFile, decryptWalFile, findNeedles } from '../testing/sqlcipher-pages';
-import { createTestStore } from '../testing/store';
+import { createTestStore, storeTestBinding } from '../testing/store';
 import { makeTempDir, readDatabaseFiles } from '../testing/temp-dir';
 import { DatabaseKey } from '../vault/database-key';
 import { createEncryptedDatabase } from './encrypted-database';
 import type { EncryptedStore } from './encrypted-store';
 import { forgetStopLeftovers } from './local-erasure';
 import { migrate } from './migrate';
-import { sqlcipherBinding } from './sqlcipher-binding';
+
+/** The driver under test (testing/store.ts): the suite runs once per driver. */
+const binding = storeTestBinding();
 
 /** Removals and pseudonymised stops from the server leave nothing readable in the file. */
 describe('encrypted store: removed and pseudonymised stops', () => {
@@ -120,7 +122,7 @@ describe('encrypted store: removed and pseudonymised stops', () => {
 describe('forgetStopLeftovers', () => {
   it('drops a refused edit it cannot read rather than failing the removal, and keeps the ones of other stops', async () => {
     const tmp = makeTempDir();
-    const db = await createEncryptedDatabase(sqlcipherBinding, `${tmp.dir}/f.db`, DatabaseKey.generate(), (conn) => migrate(conn).then(() => undefined));
+    const db = await createEncryptedDatabase(binding, `${tmp.dir}/f.db`, DatabaseKey.generate(), (conn) => migrate(conn).then(() => undefined));
     try {
       await db.conn.run("INSERT INTO locations VALUES ('l1', 'L', 'UTC', '[]', '[]', NULL, NULL)");
       const other = editNotes(buildStop('l1', 'r1', { id: 's-other' }), 'kept');

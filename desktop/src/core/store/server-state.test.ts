@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Change, Mutation, MutationResult, Stop, StopStatus } from '@depotline/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildLocationAccess, buildRoute, buildStop, routeChange, setStatus, stopChange } from '../testing/fixtures';
+import { storeTestBinding } from '../testing/store';
 import { makeTempDir } from '../testing/temp-dir';
 import { DatabaseKey } from '../vault/database-key';
 import { createEncryptedDatabase, type EncryptedDatabase } from './encrypted-database';
@@ -10,7 +11,9 @@ import { EncryptedStore } from './encrypted-store';
 import { migrate } from './migrate';
 import { applyServerChange } from './server-state';
 import type { SqlConnection, SqlRow } from './sql-binding';
-import { sqlcipherBinding } from './sqlcipher-binding';
+
+/** The driver under test (testing/store.ts): the suite runs once per driver. */
+const binding = storeTestBinding();
 
 /**
  * `applyChanges` applies a page set-wise (applyServerChanges). These tests hold it to the
@@ -24,7 +27,7 @@ interface Side {
 }
 
 async function openSide(dir: string, name: string, wrap: (conn: SqlConnection) => SqlConnection = (c) => c): Promise<Side> {
-  const db = await createEncryptedDatabase(sqlcipherBinding, path.join(dir, name), DatabaseKey.generate(), async (conn) => {
+  const db = await createEncryptedDatabase(binding, path.join(dir, name), DatabaseKey.generate(), async (conn) => {
     await migrate(conn);
   });
   const wrapped: EncryptedDatabase = { ...db, conn: wrap(db.conn), rekey: (k) => db.rekey(k), checkpoint: () => db.checkpoint(), close: () => db.close() };

@@ -1,8 +1,9 @@
 /**
  * The seam between the store and a SQLite/SQLCipher library. @journeyapps/sqlcipher builds
- * only on Linux and macOS; a Windows binding must open the same SQLCipher 4 files, so
- * everything about the file format (key pragma, verification, settings) lives above this
- * seam in encrypted-database.ts and each binding only runs SQL and classifies its errors.
+ * only on Linux and macOS; on Windows better-sqlite3-multiple-ciphers opens the same SQLCipher 4
+ * files (store-driver.ts picks one per platform). Everything about the file format (key pragma,
+ * verification, settings) lives above this seam in encrypted-database.ts; each binding only
+ * selects its cipher scheme on open, runs SQL and classifies its errors.
  */
 
 export type SqlValue = string | number | null | Uint8Array;
@@ -29,6 +30,11 @@ export interface SqlConnection {
 
 export interface SqlBinding {
   readonly name: string;
+  /**
+   * Whether the library answers `PRAGMA cipher_integrity_check` (SQLCipher). Without it the
+   * pages' HMACs are checked by reading the file (sqlcipher-page-check.ts).
+   */
+  readonly hasCipherIntegrityCheck: boolean;
   /**
    * Opens the file without reading it. `create` allows the file not to exist yet; without it a
    * missing file is an error, so a database can never be created by accident.

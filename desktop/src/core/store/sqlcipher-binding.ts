@@ -1,18 +1,22 @@
-import sqlite3 from '@journeyapps/sqlcipher';
+import type sqlite3 from '@journeyapps/sqlcipher';
 import type { SqlBinding, SqlConnection, SqlErrorKind, SqlParams, SqlRow } from './sql-binding';
 
+type Sqlite3 = typeof sqlite3;
+
 /**
- * @journeyapps/sqlcipher 6 (SQLCipher 4, N-API: one build for Node and Electron). Every
- * statement of one connection runs in order on one SQLite handle; the store adds its own
- * queue on top so that multi-statement transactions never interleave.
+ * @journeyapps/sqlcipher 6 (SQLCipher 4, N-API: one build for Node and Electron), the driver on
+ * Linux and macOS. Every statement of one connection runs in order on one SQLite handle; the
+ * store adds its own queue on top so that multi-statement transactions never interleave.
  */
 export const sqlcipherBinding: SqlBinding = {
   name: '@journeyapps/sqlcipher',
+  hasCipherIntegrityCheck: true,
 
-  open(path, { create }) {
-    const mode = sqlite3.OPEN_READWRITE | (create ? sqlite3.OPEN_CREATE : 0);
+  async open(path, { create }) {
+    const lib = await loadLibrary();
+    const mode = lib.OPEN_READWRITE | (create ? lib.OPEN_CREATE : 0);
     return new Promise<SqlConnection>((resolve, reject) => {
-      const db = new sqlite3.Database(path, mode, (err) => (err ? reject(err) : resolve(wrap(db))));
+      const db = new lib.Database(path, mode, (err) => (err ? reject(err) : resolve(wrap(db))));
     });
   },
 
@@ -30,6 +34,23 @@ const kindOfCode: Readonly<Record<string, SqlErrorKind>> = {
   SQLITE_LOCKED: 'busy',
   SQLITE_CONSTRAINT: 'constraint',
 };
+
+let library: Promise<Sqlite3> | null = null;
+
+/**
+ * Loaded on first open, not at import: the core imports both bindings, and this native module
+ * does not build on Windows (an optional dependency there).
+ */
+function loadLibrary(): Promise<Sqlite3> {
+  library ??= import('@journeyapps/sqlcipher').then(
+    (mod) => mod.default,
+    (err: unknown) => {
+      library = null;
+      throw new Error('The database driver (@journeyapps/sqlcipher) could not be loaded; reinstall Depotline.', { cause: err });
+    },
+  );
+  return library;
+}
 
 function wrap(db: sqlite3.Database): SqlConnection {
   return {
