@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { ErrorCode, LoginResponse, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
+import type { DeviceProof, ErrorCode, LoginResponse, Me, MfaEnrollment, SessionTokens } from '@depotline/shared';
 import { NotSignedInError, ProfileMismatchError, ServerRequestError } from '../errors';
 import { waitForDecision, type ApprovalOutcome, type HeldSignIn } from './held-sign-in';
 import { KeyCeremony, waitForKey, type KeyAnswer } from './security-key-sign-in';
@@ -7,6 +7,7 @@ import type { LocalStore } from '../store/local-store';
 import type { SessionSecretVault } from '../vault/key-vault';
 import type { AuthClient } from './auth-client';
 import type { Backoff } from './backoff';
+import type { DeviceProver } from './device-enrollment';
 
 export type SignInOutcome =
   | { status: 'ok'; me: Me }
@@ -33,6 +34,8 @@ export interface SessionKeeperOptions {
   /** First wait between polls of a security-key ceremony (about a second, as the server asks). */
   keyPollMs: number;
   now: () => number;
+  /** Where the server requires enrolled devices: signs each sign-in (device-enrollment.ts). */
+  deviceProof?: DeviceProver | undefined;
   /** Fresh tokens are in; hand the access token to the open socket. */
   renewed(tokens: SessionTokens): Promise<void>;
   /** The server refused the session (revoked, reused, expired). */
@@ -68,7 +71,8 @@ export class SessionKeeper {
   }
 
   async signIn(credentials: { username: string; password: string; totp?: string }): Promise<SignInOutcome> {
-    return this.#outcome(await this.#o.auth.login({ ...credentials, ...(await this.#device()) }));
+    const device = await this.#device();
+    return this.#outcome(await this.#o.auth.login({ ...credentials, ...device, ...(await this.#proof(credentials.username, device.deviceId)) }));
   }
 
   async confirmMfaEnrollment(input: { enrollmentToken: string; code: string }): Promise<SignInOutcome> {
@@ -115,9 +119,16 @@ export class SessionKeeper {
     });
     if (answer.status !== 'answered') return answer;
     if (options.signal?.aborted) return { status: 'cancelled' };
+    const device = await this.#device();
     return this.#outcome(await this.#o.auth.login({
-      username, password, ...(await this.#device()), webauthn: { ceremonyId, pollToken, response: answer.response },
+      username, password, ...device, ...(await this.#proof(username, device.deviceId)), webauthn: { ceremonyId, pollToken, response: answer.response },
     }));
+  }
+
+  /** The enrolled device's signature for this sign-in, when the console signs its sign-ins. */
+  async #proof(username: string, deviceId: string): Promise<{ deviceProof?: DeviceProof }> {
+    const proof = this.#o.deviceProof ? await this.#o.deviceProof({ username, deviceId }) : null;
+    return proof ? { deviceProof: proof } : {};
   }
 
   async #outcome(res: LoginResponse): Promise<SignInOutcome> {

@@ -25,6 +25,7 @@ import { SyncConnection } from './sync-connection';
 import type { SyncEvents, SyncLog, SyncStatus } from './sync-events';
 import { SyncLoop } from './sync-loop';
 import { SyncStatusTracker } from './sync-status';
+import type { DeviceProver } from './device-enrollment';
 
 export type { KeySignInOutcome, SignInOutcome } from './session-keeper';
 export type { KeyCeremony } from './security-key-sign-in';
@@ -52,6 +53,8 @@ export interface SyncClientOptions {
   now?: () => number;
   /** The managed policy's pinned certificate and proxy for REST and the socket (server-network.ts). */
   network?: ServerNetwork;
+  /** Where the server requires enrolled devices: signs each sign-in with this computer's device key (device-enrollment.ts). */
+  deviceProof?: DeviceProver;
 }
 
 const consoleLog: SyncLog = { warn: (message, fields) => console.warn(`[depotline sync] ${message}`, fields ?? {}) };
@@ -64,7 +67,7 @@ const consoleLog: SyncLog = { warn: (message, fields) => console.warn(`[depotlin
  * when the server says so.
  */
 export class SyncClient {
-  readonly #o: Required<Omit<SyncClientOptions, 'deviceName' | 'network'>> & { deviceName: string | undefined };
+  readonly #o: Required<Omit<SyncClientOptions, 'deviceName' | 'network' | 'deviceProof'>> & Pick<SyncClientOptions, 'deviceProof'> & { deviceName: string | undefined };
   readonly #session: SessionKeeper;
   readonly #channel: SyncChannel;
   readonly #events = new Listeners<SyncEvents>();
@@ -102,6 +105,7 @@ export class SyncClient {
       retry: new Backoff(this.#o.retryDelayMs, this.#o.retryDelayMaxMs), now: this.#o.now, approvalPollMs: this.#o.approvalPollMs,
       // A key ceremony is polled from the same first wait (about a second, as docs/api.md asks).
       keyPollMs: this.#o.approvalPollMs,
+      deviceProof: this.#o.deviceProof,
       renewed: async (tokens) => {
         if (this.#channel.connected) await this.#channel.request('auth:renew', { accessToken: tokens.accessToken }, z.object({ expiresAt: z.number() }));
       },
