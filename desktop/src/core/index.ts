@@ -7,9 +7,14 @@ export * from './errors';
 export { DatabaseKey } from './vault/database-key';
 export { assertProfileId, type KeySlot, type KeyVault, type SessionSecretVault } from './vault/key-vault';
 export { KeytarVault, type KeytarVaultOptions } from './vault/keytar-vault';
+export { SafeStorageVault, type SafeStorageLike } from './vault/safe-storage-vault';
+export { MovingVault, type VaultMove } from './vault/moving-vault';
+export { selectKeyVault, type KeyVaultChoice, type KeyVaultSelection } from './vault/vault-selection';
 
 export type { SqlBinding, SqlConnection, SqlErrorKind } from './store/sql-binding';
 export { sqlcipherBinding } from './store/sqlcipher-binding';
+export { multipleCiphersBinding } from './store/multiple-ciphers-binding';
+export { platformStoreBinding, storeDriverName, type StoreDriverName } from './store/store-driver';
 export type {
   AckOutcome, ApplyResult, BoardDay, BoardFilter, BoardQuery, BoardRow, BoardSortKey, DroppedLocation, LocalStore, MetaKey,
   PendingMutation, RejectedMutation, StoreChange, StoredLocation,
@@ -36,6 +41,8 @@ export type {
 } from './sync/sync-events';
 export { parseServerUrl } from './sync/server-url';
 export { ServerNetwork, ServerPinMismatchError, type ServerNetworkOptions } from './sync/server-network';
+export { DeviceEnrollment, type DeviceProver } from './sync/device-enrollment';
+export { KeytarDeviceKeyStore, DeviceKeyInvalidError, type DeviceKeyStore, type DeviceIdentity } from './vault/device-key-store';
 
 export { optimisticHandlerFor } from './mutations/registry';
 export { clip, statusText } from './mutations/handler';

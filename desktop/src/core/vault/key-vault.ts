@@ -5,9 +5,10 @@ import type { DatabaseKey } from './database-key';
  * `next` holds a key during rotation, so a crash between `PRAGMA rekey` and the keychain
  * update never strands the database (see profile/key-rotation.ts).
  *
- * Implementations: KeytarVault (now). A later Electron `safeStorage` vault can slot in
- * behind this interface; on Linux it must refuse the `basic_text` backend (a hard-coded
- * password, i.e. plaintext), as Signal Desktop does.
+ * Implementations: SafeStorageVault (Electron's safeStorage; refuses Linux's `basic_text`
+ * backend, a hard-coded password, i.e. plaintext, as Signal Desktop does) and KeytarVault, the
+ * fallback; selectKeyVault (vault-selection.ts) picks one and MovingVault carries a profile's
+ * secrets across without ever deleting the only readable copy.
  */
 export type KeySlot = 'current' | 'next';
 
