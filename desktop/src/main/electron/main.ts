@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, session, shell } from 'electron';
-import { KeytarVault, ServerNetwork } from '../../core';
+import { app, BrowserWindow, dialog, ipcMain, powerMonitor, protocol, safeStorage, session, shell } from 'electron';
+import { selectKeyVault, ServerNetwork } from '../../core';
 import { BridgeDispatcher, bridgeHandlersFor } from '../bridge/dispatch';
 import { ConsoleService } from '../service/console-service';
 import { idleLockMs, loadManagedPolicy, PolicyError, serverNetworkOptions, type ConsolePolicy } from '../service/managed-policy';
@@ -97,7 +97,8 @@ function run(): void {
     service = new ConsoleService({
       serverUrl: policy.serverUrl,
       profilesDir,
-      vault: new KeytarVault(),
+      // safeStorage where it has a real backend, keytar otherwise; keys move across (vault-selection.ts).
+      vault: selectKeyVault({ safeStorage, dir: profilesDir }).vault,
       verifiers: new KeytarUnlockVerifierVault(),
       idleLockMs: idleLockMs(policy),
       mapTiles: policy.mapTiles ?? null,
@@ -106,6 +107,7 @@ function run(): void {
       offlineDays: policy.offlineDays,
       network,
       requireEnrolledDevices: policy.requireEnrolledDevices,
+      ...(policy.enrollmentToken ? { enrollmentToken: policy.enrollmentToken } : {}),
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).

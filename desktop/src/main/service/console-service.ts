@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type { BridgeArgs, BridgeEventMessage, ConsoleState, SyncStatusView } from '@depotline/shared';
 import {
-  InsecureServerUrlError, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore, ProfileOfflineLockedError, type ServerNetwork,
-  type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncLog,
+  DeviceEnrollment, InsecureServerUrlError, KeytarDeviceKeyStore, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore, ProfileOfflineLockedError, type ServerNetwork,
+  type DeviceKeyStore, type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncLog,
 } from '../../core';
 import { ConsoleData } from './console-data';
 import { ConsoleError, problemScreenFor } from './console-error';
@@ -61,10 +61,15 @@ export interface ConsoleServiceOptions {
   /** Managed policy pinned certificate and proxy, for every request and socket of the sync client. Absent: system trust, direct. */
   network?: ServerNetwork;
   /**
-   * Managed policy `requireEnrolledDevices`. Kept for the sign-in's device check, which comes with
-   * device enrollment (issue 16); until then it changes nothing, and docs/operations.md says so.
+   * Managed policy `requireEnrolledDevices`: every online sign-in is signed with this computer's
+   * device key (core DeviceEnrollment); an unenrolled console first enrolls with `enrollmentToken`.
+   * The server (DEPOTLINE_REQUIRE_ENROLLED_DEVICES) is what refuses unsigned sign-ins.
    */
   requireEnrolledDevices?: boolean;
+  /** Managed policy `enrollmentToken`: the one-time token an unenrolled console enrolls with. */
+  enrollmentToken?: string;
+  /** Where the device key is kept; default the OS keychain (KeytarDeviceKeyStore). */
+  deviceKeys?: DeviceKeyStore;
 }
 
 
@@ -82,9 +87,11 @@ export const maxFailedUnlocks = 5;
  * change is announced, so the renderer has nothing to draw until the user re-authenticates.
  */
 export class ConsoleService {
-  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices'>>
-    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices'>;
+  readonly #o: Required<Omit<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices' | 'enrollmentToken' | 'deviceKeys'>>
+    & Pick<ConsoleServiceOptions, 'deviceName' | 'sync' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'eta' | 'mapTiles' | 'podOfflineCache' | 'offlineDays' | 'network' | 'requireEnrolledDevices' | 'enrollmentToken' | 'deviceKeys'>;
   readonly #serverOrigin: string | null;
+  /** This computer as an enrolled device, where the policy requires enrolled devices. */
+  readonly #enrollment: DeviceEnrollment | null;
   #state: ConsoleState = { screen: 'starting' };
   #session: ActiveSession | null = null;
   /** A sign-in waiting on a step (authenticator enrollment, approval, new password). */
@@ -132,6 +139,9 @@ export class ConsoleService {
       this.#state = { screen: 'error', problem: 'insecure_server', message, canStartOver: false };
     }
     this.#serverOrigin = origin;
+    this.#enrollment = origin && options.requireEnrolledDevices
+      ? new DeviceEnrollment(parseServerUrl(options.serverUrl), options.deviceKeys ?? new KeytarDeviceKeyStore(), options.network ? { network: options.network } : {})
+      : null;
     if (origin) this.#state = { screen: 'sign_in', serverUrl: origin, notice: null };
     this.#events = new ConsoleEvents(this.#o.log);
     this.#idle = new IdleLock({ idleLockMs: this.#o.idleLockMs, checkMs: this.#o.idleCheckMs, now: this.#o.now });
@@ -243,7 +253,7 @@ export class ConsoleService {
       } catch (err) {
         return this.#problem(err, profile);
       }
-      const open: OpenProfile = { ...profile, store, client: newSyncClient(profile, store, this.#o) };
+      const open: OpenProfile = { ...profile, store, client: newSyncClient(profile, store, { ...this.#o, deviceProof: this.#enrollment?.prove }) };
       try {
         // A session this device already holds, unlocked by the password that proved itself
         // online before (with its second factor): works while the server is down, unless the
@@ -254,6 +264,7 @@ export class ConsoleService {
         }
         const verifier = await makeVerifier(args.password, { id: 'pending', username, displayName: username });
         const pending = { ...open, username, fresh: !existed, verifier };
+        await this.#enrollIfNeeded();
         if (factor === 'security_key') return await this.#steps.startKeySignIn(pending, { username, password: args.password });
         const outcome = await open.client.signIn({ username, password: args.password, ...(args.totp ? { totp: args.totp } : {}) });
         return await this.#steps.continue(pending, outcome);
@@ -275,6 +286,16 @@ export class ConsoleService {
         return this.#problem(err, profile);
       }
     });
+  }
+
+  /**
+   * Before an online sign-in where enrolled devices are required: an unenrolled console enrolls
+   * with the policy's token (spent once; the key goes to the keychain). Without a token the
+   * sign-in goes ahead unsigned and the server's refusal says to ask IT to enroll this computer.
+   */
+  async #enrollIfNeeded(): Promise<void> {
+    if (!this.#enrollment || !this.#o.enrollmentToken || (await this.#enrollment.isEnrolled())) return;
+    await this.#enrollment.enroll(this.#o.enrollmentToken, { name: this.#o.deviceName ?? 'Depotline console', platform: process.platform });
   }
 
   confirmMfaEnrollment(args: BridgeArgs<'confirmMfaEnrollment'>): Promise<ConsoleState> {

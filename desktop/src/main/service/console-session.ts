@@ -1,6 +1,6 @@
 import type { Me, UserView } from '@depotline/shared';
 import {
-  SyncClient, wipeProfile, type HeldSignIn, type KeyCeremony, type KeyVault, type LocalStore, type SessionSecretVault, type ServerNetwork, type SyncClientOptions, type SyncLog,
+  SyncClient, wipeProfile, type HeldSignIn, type KeyCeremony, type KeyVault, type LocalStore, type SessionSecretVault, type DeviceProver, type ServerNetwork, type SyncClientOptions, type SyncLog,
 } from '../../core';
 import type { StoredVerifier, UnlockVerifierVault } from './unlock-verifier';
 
@@ -47,12 +47,13 @@ export interface PendingSignIn extends OpenProfile {
 export function newSyncClient(
   profile: Profile,
   store: LocalStore,
-  o: { serverUrl: string; vault: KeyVault & SessionSecretVault; log: SyncLog; deviceName?: string | undefined; sync?: SyncTuning | undefined; network?: ServerNetwork | undefined },
+  o: { serverUrl: string; vault: KeyVault & SessionSecretVault; log: SyncLog; deviceName?: string | undefined; sync?: SyncTuning | undefined; network?: ServerNetwork | undefined; deviceProof?: DeviceProver | undefined },
 ): SyncClient {
   return new SyncClient({
     serverUrl: o.serverUrl, profileId: profile.profileId, dbPath: profile.dbPath, store, vault: o.vault, log: o.log,
     ...(o.deviceName ? { deviceName: o.deviceName } : {}),
     ...(o.network ? { network: o.network } : {}),
+    ...(o.deviceProof ? { deviceProof: o.deviceProof } : {}),
     ...o.sync,
   });
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { EnrollmentToken } from '@depotline/shared';
 import type { ServerNetworkOptions } from '../../core';
 import { EtaPolicy } from './eta-policy';
 import { MapTilesPolicy } from './map-tiles';
@@ -60,10 +61,13 @@ export const ConsolePolicy = z.object({
    */
   podOfflineCache: z.boolean({ error: 'must be true or false' }).default(false),
   /**
-   * Only enrolled devices may sign in (issue 16, "Device enrollment"). Parsed and handed to the
-   * sign-in; it takes effect when device enrollment ships (there is no enrollment to check yet).
+   * Only enrolled devices may sign in (docs/operations.md "Device enrollment"): the console
+   * enrolls with `enrollmentToken` and signs every sign-in with its device key. The server's
+   * DEPOTLINE_REQUIRE_ENROLLED_DEVICES is what enforces it.
    */
   requireEnrolledDevices: z.boolean({ error: 'must be true or false' }).default(false),
+  /** A one-time enrollment token (`depotline-admin device enroll-token create`), spent on the first sign-in of an unenrolled console. */
+  enrollmentToken: EnrollmentToken.optional(),
 }).strict();
 export type ConsolePolicy = z.infer<typeof ConsolePolicy>;
 
