@@ -107,6 +107,7 @@ function run(): void {
       offlineDays: policy.offlineDays,
       network,
       requireEnrolledDevices: policy.requireEnrolledDevices,
+      ...(policy.enrollmentToken ? { enrollmentToken: policy.enrollmentToken } : {}),
       deviceName: `Depotline on ${os.hostname()}`,
       // Only the security-key page of the configured server is ever handed over: the service
       // checks the address against the server's origin first (console-security.ts).
