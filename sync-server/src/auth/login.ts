@@ -15,7 +15,7 @@ import { holdForPasswordChange } from './password-change-token';
 import { enrolledFactors, verifySecondFactor } from './second-factor';
 import { raiseSecurityAlert } from './security-alerts';
 import { createSession } from './sessions';
-import { provenEnrolledDevice, recordEnrolledSignIn, verifyDeviceProof } from '../devices/enrollment';
+import { provenEnrolledDevice, recordEnrolledSignIn, requireUserAtDeviceLocations, verifyDeviceProof } from '../devices/enrollment';
 import { afterFailure, isBlocked, lockedForS, lockoutPolicy, type LockState, type LoginThrottle, refusedForS } from './throttle';
 
 /**
@@ -85,14 +85,17 @@ export async function login(ctx: ServerContext, throttle: LoginThrottle, input: 
     await auditFailure(ctx, actor, { reason: 'disabled' });
     throw invalidCredentials();
   }
-  // The password is proven: join the user's device to the enrolled device (for held sign-ins completing later).
-  if (device.enrolledDeviceId !== undefined) await recordEnrolledSignIn(ctx.db, device.enrolledDeviceId, user.id, device.deviceId, now);
-
   const factors = await enrolledFactors(ctx, user);
   // Which roles must use MFA is policy (MFA_REQUIRED_ROLES, docs/security-model.md), applied to
   // the roles and permission groups of the user's grants in force now (the same access model
   // every check uses); a group never waives what the role policy requires.
   const profile = await loadAccessProfile(ctx.db, user.id, now);
+  if (device.enrolledDeviceId !== undefined) {
+    // The password is proven: the device must be one of the user's depots', and is joined to the
+    // user's device row (held sign-ins completing later count on it).
+    await requireUserAtDeviceLocations(ctx, actor, device.enrolledDeviceId, [...profile.byLocation.keys()]);
+    await recordEnrolledSignIn(ctx.db, device.enrolledDeviceId, user.id, device.deviceId, now);
+  }
   const mfaNeeded = factors.length > 0 || grantsRequireMfa(profile, ctx.config.mfaRequiredRoles);
   let totpStep: number | null = null;
   let method = 'password';

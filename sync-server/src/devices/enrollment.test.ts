@@ -148,12 +148,18 @@ describe.each(backends)('device enrollment (%s)', (backend) => {
     clock.advance(challengeTtlMs + 1);
     expect((await login(user, deviceId, late)).status).toBe(403);
 
+    // Bound to its locations: a user of another depot may not sign in on it.
+    const elsewhere = await buildUser(srv.ctx, { role: 'dispatcher', locationIds: [(await buildLocation(srv.ctx)).id], withTotp: true });
+    const foreign = await login(elsewhere, deviceId, await proof(device!.id, key.privateKey, { username: elsewhere.username, deviceId }));
+    expect(foreign.status).toBe(403);
+    expect(JSON.stringify(foreign.body)).toContain('other locations');
+
     // An unknown device gets no challenge.
     expect((await call('POST', '/auth/device-challenge', { enrolledDeviceId: crypto.randomUUID() })).status).toBe(403);
 
     const reasons = await server.ctx.db.selectFrom('audit_log').select('details').where('action', '=', 'auth.login').where('outcome', '=', 'denied').execute();
     const seen = reasons.map((r) => (JSON.parse(r.details) as { reason?: string }).reason);
-    expect(seen).toEqual(expect.arrayContaining(['device_not_enrolled', 'device_challenge_invalid', 'device_signature_invalid']));
+    expect(seen).toEqual(expect.arrayContaining(['device_not_enrolled', 'device_challenge_invalid', 'device_signature_invalid', 'device_location_mismatch']));
   });
 
   it('revoking an enrolled device ends its users\u2019 sessions with a wipe over the socket and refuses it afterwards', async () => {

@@ -169,6 +169,21 @@ export async function verifyDeviceProof(
 }
 
 /**
+ * An enrolled device is bound to its token's locations: a user signs in on it only while they
+ * hold a grant in force at one of them (`userLocationIds`, from their access profile). Refusals
+ * are audited and throw `forbidden`.
+ */
+export async function requireUserAtDeviceLocations(ctx: ServerContext, actor: AuditActor, enrolledDeviceId: string, userLocationIds: readonly string[]): Promise<void> {
+  const device = await ctx.db.selectFrom('enrolled_devices').select(['location_ids']).where('id', '=', enrolledDeviceId).executeTakeFirst();
+  const bound = device ? (JSON.parse(device.location_ids) as string[]) : [];
+  if (bound.some((id) => userLocationIds.includes(id))) return;
+  await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, {
+    action: 'auth.login', outcome: 'denied', targetType: 'user', targetId: actor.userId, details: { reason: 'device_location_mismatch', enrolledDeviceId },
+  }, ctx.now()));
+  throw forbidden('This computer is enrolled for other locations than yours: sign in on a computer of your depot, or ask IT.');
+}
+
+/**
  * Inside a completing sign-in's transaction, where enrolled devices are required: joins the
  * user's device row to the enrolled device that proved itself for it, and refuses when that
  * device was revoked in the meantime (a held sign-in completing after the revocation).
