@@ -19,7 +19,7 @@ describe('console policy', () => {
     const file = {
       serverUrl: 'https://depot.example.com', serverCaFile: '/etc/depotline/depot-ca.pem', serverSpkiSha256: [pin],
       proxyUrl: 'http://proxy.corp.example:3128', proxyBypass: ['.corp.example', '10.0.0.5', 'localhost:8787'],
-      idleLockMinutes: 5, offlineDays: 7, podOfflineCache: true, requireEnrolledDevices: true,
+      idleLockMinutes: 5, offlineDays: 7, podOfflineCache: true, requireEnrolledDevices: true, enrollmentToken: `dle_${'A'.repeat(43)}`,
       mapTiles: { url: 'https://tiles.depot.example/{z}/{x}/{y}.png' },
     };
     expect(resolvePolicy(JSON.stringify(file), {})).toEqual({ ...file, mapTiles: { ...file.mapTiles, maxZoom: 19 } });
@@ -43,6 +43,7 @@ describe('console policy', () => {
     ['offlineDays', 'null', /offlineDays: must be a number of days/],
     ['podOfflineCache', '"yes"', /podOfflineCache: must be true or false/],
     ['requireEnrolledDevices', '1', /requireEnrolledDevices: must be true or false/],
+    ['enrollmentToken', '"abc"', /enrollmentToken: an enrollment token is dle_ and 43 url-safe characters/],
     ['mapTiles', '{"url":"http://tiles.example/{z}/{x}/{y}.png"}', /mapTiles\.url: /],
     ['eta', '{"nonsense":1}', /eta\.nonsense: not a Depotline setting/],
   ])('%s = %s is refused with a message naming the setting', (setting, value, message) => {
