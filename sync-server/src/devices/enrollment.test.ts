@@ -162,6 +162,30 @@ describe.each(backends)('device enrollment (%s)', (backend) => {
     expect(seen).toEqual(expect.arrayContaining(['device_not_enrolled', 'device_challenge_invalid', 'device_signature_invalid', 'device_location_mismatch']));
   });
 
+  it('a held sign-in (first authenticator setup) completes on its password step\u2019s proof, and not once the device is revoked', async () => {
+    const [t1, t2] = await issueTokens(2);
+    const desk = await enroll(t1!);
+    const other = await enroll(t2!);
+    const start = async (d: typeof desk) => {
+      const user = await buildUser(srv.ctx, { role: 'dispatcher', locationIds: [depot.id] });
+      const deviceId = newDeviceId();
+      const res = await call('POST', '/auth/login', { username: user.username, password: user.password, deviceId, deviceProof: await proof(d.device!.id, d.key.privateKey, { username: user.username, deviceId }) });
+      const held = LoginResponse.parse(res.body);
+      if (held.status !== 'mfa_enrollment_required') throw new Error(`expected an enrollment, got ${held.status}`);
+      return (() => call('POST', '/auth/mfa/confirm', {
+        enrollmentToken: held.enrollment.enrollmentToken, code: totp(base32Decode(held.enrollment.secretBase32), srv.ctx.now()), deviceId,
+      }));
+    };
+    const confirm = await start(desk);
+    const ok = await confirm();
+    expect(ok.status).toBe(200);
+    expect(LoginResponse.parse(ok.body).status).toBe('ok');
+
+    const confirmLater = await start(other);
+    await runAdminJson(srv.env, ['device', 'revoke', '--id', other.device!.id]);
+    expect((await confirmLater()).status).toBe(403);
+  });
+
   it('revoking an enrolled device ends its users\u2019 sessions with a wipe over the socket and refuses it afterwards', async () => {
     srv = live;
     const [token] = await issueTokens();
