@@ -21,8 +21,9 @@ await viteBuild({
 
 if (!rendererOnly) {
   // Loaded at run time, next to the app: native bindings (rebuilt for Electron by
-  // electron-builder, kept outside the asar) and Electron itself.
-  const external = ['electron', 'keytar', '@journeyapps/sqlcipher', 'bufferutil', 'utf-8-validate'];
+  // electron-builder, kept outside the asar) and Electron itself. packaging-checks.mjs refuses a
+  // bundle that swallowed a package with a native module.
+  const external = ['electron', 'keytar', '@journeyapps/sqlcipher', 'better-sqlite3-multiple-ciphers', 'bufferutil', 'utf-8-validate'];
   await esbuild({
     entryPoints: [path.join(desktop, 'src/main/electron/main.ts')],
     outfile: path.join(out, 'main.js'),

@@ -84,12 +84,14 @@ function findPackageDir(name, fromDir) {
 
 /**
  * The packages a dependency list pulls in, transitively (dependencies and installed
- * optionalDependencies), as real directories. The app directory's `dependencies` are what
- * electron-builder collects into the archive's node_modules (it asks npm the same question).
+ * optionalDependencies), as real directories. The app directory's `dependencies` and installed
+ * `optionalDependencies` are what electron-builder collects into the archive's node_modules (it
+ * asks npm the same question: `npm ls --omit dev`).
  */
-function dependencyClosure(appDir, names) {
+function dependencyClosure(appDir, names, optionalNames = []) {
   const found = new Map(); // real dir -> { name, archiveDir }
   const queue = names.map((name) => ({ name, from: appDir, optional: false }));
+  for (const name of optionalNames) queue.push({ name, from: appDir, optional: true });
   while (queue.length > 0) {
     const { name, from, optional } = queue.shift();
     const dir = findPackageDir(name, from);
@@ -147,7 +149,7 @@ export function selectAppFiles({ appDir, config, built }) {
   // node_modules: only the excluding patterns apply (electron-builder's getNodeModuleFileMatcher).
   const moduleFilter = createFilter('/', patternList(['**/*', ...userPatterns.filter((p) => p.startsWith('!')), ...defaults]));
   const pkg = readJson(path.join(appDir, 'package.json'));
-  const production = dependencyClosure(appDir, Object.keys(pkg.dependencies ?? {}));
+  const production = dependencyClosure(appDir, Object.keys(pkg.dependencies ?? {}), Object.keys(pkg.optionalDependencies ?? {}));
   for (const [dir, { archiveDir }] of production) {
     walk(dir, (full, rel) => {
       // A nested node_modules is a dependency of its own, collected (or not) by the closure.
@@ -217,7 +219,7 @@ export function checkAppAsar({ archive, unpacked, appDir, config }) {
   const pkg = readJson(path.join(appDir, 'package.json'));
   // Dev-only packages (name@version): what devDependencies pull in that the production tree
   // does not. The same name may be in both trees at different versions.
-  const production = new Set([...dependencyClosure(appDir, Object.keys(pkg.dependencies ?? {})).keys()].map(identity));
+  const production = new Set([...dependencyClosure(appDir, Object.keys(pkg.dependencies ?? {}), Object.keys(pkg.optionalDependencies ?? {})).keys()].map(identity));
   const devTree = dependencyClosure(appDir, Object.keys(pkg.devDependencies ?? {}).filter((n) => findPackageDir(n, appDir) != null));
   const devOnly = new Set([...devTree.keys()].map(identity).filter((id) => !production.has(id)));
 
@@ -251,7 +253,12 @@ export function checkAppAsar({ archive, unpacked, appDir, config }) {
     }
     if (devOnly.has(id) || neverPackaged.includes(name)) problems.push(`${dir}: a dev dependency (${id}) is packaged`);
   }
-  for (const name of Object.keys(pkg.dependencies ?? {})) if (!packageDirs.has(`node_modules/${name}`)) problems.push(`node_modules/${name}: a runtime dependency is missing from the archive`);
+  const installedOptional = Object.keys(pkg.optionalDependencies ?? {}).filter((name) => findPackageDir(name, appDir) != null);
+  for (const name of [...Object.keys(pkg.dependencies ?? {}), ...installedOptional]) if (!packageDirs.has(`node_modules/${name}`)) problems.push(`node_modules/${name}: a runtime dependency is missing from the archive`);
+
+  // Packages with native modules load them from their own directory: bundled into main.js
+  // they cannot find them, so the build must keep them external (desktop/scripts/build.mjs).
+  const nativePackages = new Set(files.filter((f) => /\.node$/.test(f)).map(packageOf).filter(Boolean));
 
   // The app's own code (not dependencies): no inline source maps, no private keys.
   for (const file of files.filter((f) => !packageOf(f) && /\.(m?js|cjs|html|json|css)$/.test(f))) {
@@ -262,6 +269,8 @@ export function checkAppAsar({ archive, unpacked, appDir, config }) {
     for (const m of text.matchAll(/^\/\/ (\S+\.[cm]?[jt]sx?)$/gm)) {
       const source = m[1];
       if (/(^|\/)(e2e|testing|test)\/|\.test\.[jt]sx?$/.test(source)) problems.push(`${file}: bundles test source ${source}`);
+      const bundled = packageOf(source.replace(/^(\.\.\/)+/, ''));
+      if (bundled && nativePackages.has(bundled)) problems.push(`${file}: bundles ${bundled}, whose native module then cannot be found (keep it external in the build)`);
     }
   }
 
@@ -269,7 +278,7 @@ export function checkAppAsar({ archive, unpacked, appDir, config }) {
   for (const [fuse, value] of Object.entries(requiredFuses)) {
     if (fuses[fuse] !== value) problems.push(`electronFuses.${fuse} must be ${value} (found ${fuses[fuse]})`);
   }
-  return { problems, files, packages: [...seenPackages].sort() };
+  return { problems: [...new Set(problems)], files, packages: [...seenPackages].sort() };
 }
 
 /** The whole check: validate, select, pack, inspect. */

@@ -43,9 +43,12 @@ describe('packaging (electron-builder.yml)', () => {
 
   it('packages the built console from the desktop workspace, with native modules outside the asar', () => {
     expect(config.directories?.app).toBe('desktop');
-    const pkg = JSON.parse(fs.readFileSync(path.join(desktop, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(desktop, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
     expect(pkg.main).toBe('dist/app/main.js');
-    expect(Object.keys(pkg.dependencies)).toEqual(expect.arrayContaining(['keytar', '@journeyapps/sqlcipher']));
+    // Runtime dependencies are only what the bundles load at run time (native modules); what
+    // esbuild and Vite bundle is a devDependency, so it is not shipped a second time.
+    // @journeyapps/sqlcipher is optional: it does not build on Windows (the other driver does).
+    expect(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).sort()).toEqual(['@journeyapps/sqlcipher', 'better-sqlite3-multiple-ciphers', 'keytar']);
     expect(config.files?.filter((f) => !f.startsWith('!'))).toEqual(['dist/app/**/*', 'package.json']);
     expect(config.files).toEqual(expect.arrayContaining(['!e2e/**', '!**/*.map', '!**/*.test.*']));
     expect(config.asar).toBe(true);
@@ -109,7 +112,9 @@ describe('app.asar as electron-builder would pack it (the real console build)', 
   });
 
   it('holds the runtime dependencies and none of the build or test tools', () => {
-    expect(result.packages).toEqual(expect.arrayContaining(['keytar', '@journeyapps/sqlcipher']));
+    expect(result.packages).toEqual(expect.arrayContaining(['keytar', '@journeyapps/sqlcipher', 'better-sqlite3-multiple-ciphers']));
+    // bundled into main.js and the renderer, so not shipped again
+    for (const bundled of ['react', 'maplibre-gl', 'exceljs', 'zod', 'socket.io-client']) expect(result.packages).not.toContain(bundled);
     for (const tool of ['electron', 'electron-builder', 'vite', 'esbuild', 'vitest', 'playwright-core', 'typescript']) expect(result.packages).not.toContain(tool);
   });
 
@@ -122,6 +127,41 @@ describe('app.asar as electron-builder would pack it (the real console build)', 
     // and the archive itself is a real asar electron can read: its package.json names the main
     const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString('utf8')) as { main: string };
     expect(asar.extractFile(archive, pkg.main).length).toBeGreaterThan(1000);
+  });
+
+  it('the natives load from the extracted archive alone (nothing the files patterns leave out is needed)', () => {
+    // Built for this Node, not Electron (electron-builder rebuilds them when it packages), so
+    // Node loads them here. Extracted outside the repository, so nothing resolves from it.
+    const extracted = fs.mkdtempSync(path.join(os.tmpdir(), 'depotline-asar-extract-'));
+    try {
+      asar.extractAll(result.archive ?? '', extracted);
+      const probe = `
+        const { createRequire } = require('node:module');
+        const load = createRequire(${JSON.stringify(path.join(extracted, 'package.json'))});
+        const out = {};
+        out.keytar = typeof load('keytar').getPassword;
+        const Better = load('better-sqlite3-multiple-ciphers');
+        const db = new Better(':memory:');
+        out.multipleCiphers = db.pragma('cipher', { simple: true });
+        db.close();
+        const sqlcipher = load('@journeyapps/sqlcipher');
+        const conn = new sqlcipher.Database(':memory:');
+        conn.get('PRAGMA cipher_version', (error, row) => {
+          out.sqlcipher = error ? String(error) : row.cipher_version;
+          out.resolvedFrom = load.resolve('keytar');
+          console.log(JSON.stringify(out));
+          conn.close();
+        });`;
+      const run = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', cwd: extracted, timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      const loaded = JSON.parse(run.stdout) as { keytar: string; multipleCiphers: string; sqlcipher: string; resolvedFrom: string };
+      expect(loaded.keytar).toBe('function');
+      expect(loaded.multipleCiphers).toMatch(/\w/);
+      expect(loaded.sqlcipher).toMatch(/^4\./);
+      expect(loaded.resolvedFrom.startsWith(extracted)).toBe(true);
+    } finally {
+      fs.rmSync(extracted, { recursive: true, force: true });
+    }
   });
 });
 
@@ -186,10 +226,10 @@ describe('the asar checks catch what they are for (a synthetic app)', () => {
     expect(result.problems).toEqual(['node_modules/devtool: a dev dependency (devtool@1.0.0) is packaged']);
   });
 
-  it('a bundle with an inline source map, a private key or bundled test code is refused', async () => {
+  it('a bundle with an inline source map, a private key, bundled test code or a bundled native package is refused', async () => {
     const main = path.join(app, 'dist/app/main.js');
     const before = fs.readFileSync(main, 'utf8');
-    fs.writeFileSync(main, `// src/core/testing/store.ts\nconst k = "-----BEGIN PRIVATE KEY-----";\n//# sourceMappingURL=data:application/json;base64,e30=\n`);
+    fs.writeFileSync(main, `// src/core/testing/store.ts\n// node_modules/native/index.js\nconst k = "-----BEGIN PRIVATE KEY-----";\n//# sourceMappingURL=data:application/json;base64,e30=\n`);
     try {
       const result = await pack(base);
       expect(result.problems).toEqual(
@@ -197,6 +237,7 @@ describe('the asar checks catch what they are for (a synthetic app)', () => {
           'dist/app/main.js: an inline source map is packaged (it carries the sources)',
           'dist/app/main.js: contains a private key',
           'dist/app/main.js: bundles test source src/core/testing/store.ts',
+          'dist/app/main.js: bundles native, whose native module then cannot be found (keep it external in the build)',
         ]),
       );
     } finally {
