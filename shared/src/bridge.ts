@@ -4,6 +4,7 @@ import {
   Barcodes, CurrencyCode, Email, FailureNote, FailureReason, MinimumAge, MinorAmount, OrderRef, ParcelCount, PaymentRef,
 } from './orders';
 import { NewPassword, Password, TotpCode } from './api';
+import { EnrollmentToken } from './device-enrollment';
 import { StopHandover } from './delivery-checks';
 import { AttentionCounts, EtaSource, StopAttention } from './attention';
 import { boardBridgeCalls } from './bridge-board';
@@ -45,6 +46,7 @@ export const bridgeErrorCodes = [
   'account_locked',       // too many failures; see retryAfterS
   'rate_limited',
   'forbidden',            // the user's grant at the location does not allow this
+  'device_not_enrolled',  // the server takes sign-ins only from enrolled computers: type the enrollment token IT gave you
   'approval_required',    // a second person must approve this: say why, and it is sent as a request
   'not_found',
   'invalid_transition',   // the stop state machine does not allow this status change
@@ -313,6 +315,11 @@ export const SignInArgs = z.object({
   password: Password,
   /** Empty when the account has no authenticator yet. */
   totp: TotpCode.optional(),
+  /**
+   * Typed in after a `device_not_enrolled` refusal: the one-time token from IT, spent to enroll
+   * this computer before the sign-in (a policy token, where set, goes first). Never logged or kept.
+   */
+  enrollmentToken: EnrollmentToken.optional(),
 }).strict();
 
 export const BoardQueryArgs = z.object({

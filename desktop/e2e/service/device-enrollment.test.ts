@@ -37,7 +37,7 @@ describe('device enrollment in the console', () => {
 
     // No token in the policy: the sign-in goes unsigned and the server refuses it.
     const refused = await open({}).signIn(credentials).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/not an enrolled device/) as unknown });
+    expect(refused).toMatchObject({ code: 'device_not_enrolled', message: expect.stringMatching(/not an enrolled device/) as unknown });
     expect(await server.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
 
     const [issued] = await createEnrollmentTokens(server.ctx, operator, { locationIds: [X], expiresAt: Date.now() + 3_600_000, count: 1 });

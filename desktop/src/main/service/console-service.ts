@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { BridgeArgs, BridgeEventMessage, ConsoleState, SyncStatusView } from '@depotline/shared';
 import {
-  DeviceEnrollment, InsecureServerUrlError, KeytarDeviceKeyStore, parseServerUrl, reenrollProfile, ServerUnreachableError, openProfileStore, ProfileOfflineLockedError, type ServerNetwork,
+  DeviceEnrollment, InsecureServerUrlError, KeytarDeviceKeyStore, parseServerUrl, reenrollProfile, ServerRequestError, ServerUnreachableError, openProfileStore, ProfileOfflineLockedError, type ServerNetwork,
   type DeviceKeyStore, type KeyVault, type LocalStore, type SessionEndedEvent, type SessionSecretVault, type SyncLog,
 } from '../../core';
 import { ConsoleData } from './console-data';
@@ -264,13 +264,16 @@ export class ConsoleService {
         }
         const verifier = await makeVerifier(args.password, { id: 'pending', username, displayName: username });
         const pending = { ...open, username, fresh: !existed, verifier };
-        await this.#enrollIfNeeded();
+        await this.#enrollIfNeeded(args.enrollmentToken);
         if (factor === 'security_key') return await this.#steps.startKeySignIn(pending, { username, password: args.password });
         const outcome = await open.client.signIn({ username, password: args.password, ...(args.totp ? { totp: args.totp } : {}) });
         return await this.#steps.continue(pending, outcome);
       } catch (err) {
         if (this.#session?.profileId === profileId) throw err; // activated, then failed: #activate cleaned up
         await closeProfile(open, { forget: !existed }, this.#o);
+        if (await this.#refusedUnenrolled(err)) {
+          throw new ConsoleError('device_not_enrolled', `${err instanceof Error ? err.message.slice(0, 500) : ''} Or type the enrollment token IT gave you.`.trim());
+        }
         if (offlineLocked && err instanceof ServerUnreachableError) return this.#problem(offlineLocked, profile);
         if (err instanceof ServerUnreachableError) {
           if (!existed) {
@@ -290,12 +293,26 @@ export class ConsoleService {
 
   /**
    * Before an online sign-in where enrolled devices are required: an unenrolled console enrolls
-   * with the policy's token (spent once; the key goes to the keychain). Without a token the
-   * sign-in goes ahead unsigned and the server's refusal says to ask IT to enroll this computer.
+   * with the policy's token, or else the one the user typed in after a `device_not_enrolled`
+   * refusal (spent once; the key goes to the keychain only when the server took it). Without a
+   * token the sign-in goes ahead unsigned and the server's refusal asks for one. A refused typed
+   * token answers the server's words and nothing is kept; the token itself is never logged.
    */
-  async #enrollIfNeeded(): Promise<void> {
-    if (!this.#enrollment || !this.#o.enrollmentToken || (await this.#enrollment.isEnrolled())) return;
-    await this.#enrollment.enroll(this.#o.enrollmentToken, { name: this.#o.deviceName ?? 'Depotline console', platform: process.platform });
+  async #enrollIfNeeded(typed: string | undefined): Promise<void> {
+    const token = this.#o.enrollmentToken ?? typed;
+    if (!this.#enrollment || !token || (await this.#enrollment.isEnrolled())) return;
+    try {
+      await this.#enrollment.enroll(token, { name: this.#o.deviceName ?? 'Depotline console', platform: process.platform });
+    } catch (err) {
+      if (token !== typed || !(err instanceof ServerRequestError) || (err.code !== 'unauthenticated' && err.code !== 'bad_request')) throw err;
+      throw new ConsoleError('device_not_enrolled', err.message.slice(0, 500));
+    }
+  }
+
+  /** The server refused an unsigned sign-in from this unenrolled computer, and no policy token can enroll it: a typed token can. */
+  async #refusedUnenrolled(err: unknown): Promise<boolean> {
+    return err instanceof ServerRequestError && err.code === 'forbidden' && this.#enrollment !== null && !this.#o.enrollmentToken
+      && !(await this.#enrollment.isEnrolled());
   }
 
   confirmMfaEnrollment(args: BridgeArgs<'confirmMfaEnrollment'>): Promise<ConsoleState> {

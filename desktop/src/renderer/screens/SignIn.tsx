@@ -13,6 +13,10 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
   /** The server asked for a second factor (or for a key only): a security key is offered beside the code. */
   const [offerKey, setOfferKey] = useState(false);
   const codeInput = useRef<HTMLInputElement>(null);
+  /** The server takes only enrolled computers: the one-time token IT hands out, typed in and sent once with the sign-in. */
+  const [needsToken, setNeedsToken] = useState(false);
+  const [token, setToken] = useState('');
+  const tokenInput = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -20,10 +24,15 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
     setError(null);
     try {
       // The new state arrives as an event too; nothing to do with the answer here.
-      await call('signIn', { username, password, ...(code ? { totp: code } : {}) });
+      const enrollmentToken = token.trim();
+      await call('signIn', { username, password, ...(code ? { totp: code } : {}), ...(needsToken && enrollmentToken ? { enrollmentToken } : {}) });
     } catch (err) {
       setError(messageOf(err));
-      if (err instanceof BridgeFailure && err.code === 'webauthn_required') {
+      // Asked for only while the server refuses this computer as unenrolled (once enrolled, it never is again).
+      setNeedsToken(err instanceof BridgeFailure && err.code === 'device_not_enrolled');
+      if (err instanceof BridgeFailure && err.code === 'device_not_enrolled') {
+        setTimeout(() => tokenInput.current?.focus(), 0);
+      } else if (err instanceof BridgeFailure && err.code === 'webauthn_required') {
         setOfferKey(true);
         setNeedsCode(false);
         setCode('');
@@ -36,6 +45,8 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
         setPassword('');
       }
     } finally {
+      // A token is spent or refused by the attempt: it is never kept in the form.
+      setToken('');
       setBusy(false);
     }
   }
@@ -91,6 +102,22 @@ export function SignIn({ state }: ScreenProps<'sign_in'>) {
             onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
           />
         </label>
+        {needsToken && (
+          <label>
+            Enrollment token <span className="hint">from IT, once for this computer</span>
+            <input
+              ref={tokenInput}
+              name="enrollmentToken"
+              autoComplete="off"
+              spellCheck={false}
+              placeholder="dle_…"
+              required
+              value={token}
+              onChange={(e) => setToken(e.target.value)}
+              data-testid="enrollment-token"
+            />
+          </label>
+        )}
         {error && <p className="form-error" role="alert" data-testid="sign-in-error">{error}</p>}
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
         {offerKey && (
