@@ -35,7 +35,7 @@ export interface TestHostOptions {
   idleLockMs?: number;
   /** The depot's tile server, as the managed policy would set it (widens the CSP by its origin, as main does). */
   mapTiles?: MapTilesPolicy;
-  service?: Partial<Pick<ConsoleServiceOptions, 'sync' | 'idleCheckMs' | 'log' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'now' | 'eta' | 'podOfflineCache'>>;
+  service?: Partial<Pick<ConsoleServiceOptions, 'sync' | 'idleCheckMs' | 'log' | 'openExternal' | 'chooseSavePath' | 'chooseOpenPath' | 'now' | 'eta' | 'podOfflineCache' | 'requireEnrolledDevices' | 'deviceKeys' | 'deviceName'>>;
 }
 
 export interface TestHost {
