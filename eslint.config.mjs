@@ -49,7 +49,7 @@ export const serverLayerConfig = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.cjs', '**/*.js', 'vitest.config.ts', '**/.scratch/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'desktop/e2e/screenshots/**', '**/*.mjs', '**/*.d.mts', '**/*.cjs', '**/*.js', 'vitest.config.ts', '**/.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
