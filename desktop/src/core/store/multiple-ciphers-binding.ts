@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
-import type { SqlBinding, SqlConnection, SqlErrorKind, SqlParams, SqlRow, SqlValue } from './sql-binding';
+import { lazyDriver, type SqlBinding, type SqlConnection, sqliteErrorKind, type SqlParams, type SqlRow, type SqlValue } from './sql-binding';
 
 type Database = BetterSqlite3.Database;
 type DatabaseConstructor = typeof BetterSqlite3;
@@ -35,39 +35,11 @@ export const multipleCiphersBinding: SqlBinding = {
     return wrap(db);
   },
 
-  errorKind(err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-    // better-sqlite3 reports extended result codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY_SNAPSHOT).
-    const primary = /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? '';
-    return kindOfCode[primary] ?? 'other';
-  },
+  // better-sqlite3 reports extended result codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY_SNAPSHOT).
+  errorKind: sqliteErrorKind,
 };
 
-const kindOfCode: Readonly<Record<string, SqlErrorKind>> = {
-  SQLITE_NOTADB: 'not_a_database',
-  SQLITE_CORRUPT: 'corrupt',
-  SQLITE_CANTOPEN: 'cannot_open',
-  SQLITE_BUSY: 'busy',
-  SQLITE_LOCKED: 'busy',
-  SQLITE_CONSTRAINT: 'constraint',
-};
-
-let library: Promise<DatabaseConstructor> | null = null;
-
-/**
- * Loaded on first open, not at import: the core imports both bindings, and each native module
- * exists only where it builds.
- */
-function loadLibrary(): Promise<DatabaseConstructor> {
-  library ??= import('better-sqlite3-multiple-ciphers').then(
-    (mod) => mod.default,
-    (err: unknown) => {
-      library = null;
-      throw new Error('The database driver (better-sqlite3-multiple-ciphers) could not be loaded; reinstall Depotline.', { cause: err });
-    },
-  );
-  return library;
-}
+const loadLibrary = lazyDriver<DatabaseConstructor>('better-sqlite3-multiple-ciphers', () => import('better-sqlite3-multiple-ciphers'));
 
 /** better-sqlite3 binds Buffers, not other Uint8Array views. */
 function bindable(params: SqlParams): SqlValue[] {

@@ -42,3 +42,41 @@ export interface SqlBinding {
   open(path: string, options: { create: boolean }): Promise<SqlConnection>;
   errorKind(err: unknown): SqlErrorKind;
 }
+
+const kindOfCode: Readonly<Record<string, SqlErrorKind>> = {
+  SQLITE_NOTADB: 'not_a_database',
+  SQLITE_CORRUPT: 'corrupt',
+  SQLITE_CANTOPEN: 'cannot_open',
+  SQLITE_BUSY: 'busy',
+  SQLITE_LOCKED: 'busy',
+  SQLITE_CONSTRAINT: 'constraint',
+};
+
+/**
+ * What a driver's error means for the store, from SQLite's result code on `err.code`. Extended
+ * codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY_SNAPSHOT) count as their primary code.
+ */
+export function sqliteErrorKind(err: unknown): SqlErrorKind {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  const primary = /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? '';
+  return kindOfCode[primary] ?? 'other';
+}
+
+/**
+ * A driver's native module, loaded on first use rather than at import (the core imports every
+ * binding, and each native module exists only where it builds); a failed load is tried again
+ * next time and says which driver is missing.
+ */
+export function lazyDriver<T>(name: string, load: () => Promise<{ default: T }>): () => Promise<T> {
+  let loading: Promise<T> | null = null;
+  return () => {
+    loading ??= load().then(
+      (mod) => mod.default,
+      (err: unknown) => {
+        loading = null;
+        throw new Error(`The database driver (${name}) could not be loaded; reinstall Depotline.`, { cause: err });
+      },
+    );
+    return loading;
+  };
+}

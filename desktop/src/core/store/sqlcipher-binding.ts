@@ -1,5 +1,5 @@
 import type sqlite3 from '@journeyapps/sqlcipher';
-import type { SqlBinding, SqlConnection, SqlErrorKind, SqlParams, SqlRow } from './sql-binding';
+import { lazyDriver, type SqlBinding, type SqlConnection, sqliteErrorKind, type SqlParams, type SqlRow } from './sql-binding';
 
 type Sqlite3 = typeof sqlite3;
 
@@ -20,37 +20,11 @@ export const sqlcipherBinding: SqlBinding = {
     });
   },
 
-  errorKind(err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-    return kindOfCode[code] ?? 'other';
-  },
+  errorKind: sqliteErrorKind,
 };
 
-const kindOfCode: Readonly<Record<string, SqlErrorKind>> = {
-  SQLITE_NOTADB: 'not_a_database',
-  SQLITE_CORRUPT: 'corrupt',
-  SQLITE_CANTOPEN: 'cannot_open',
-  SQLITE_BUSY: 'busy',
-  SQLITE_LOCKED: 'busy',
-  SQLITE_CONSTRAINT: 'constraint',
-};
-
-let library: Promise<Sqlite3> | null = null;
-
-/**
- * Loaded on first open, not at import: the core imports both bindings, and this native module
- * does not build on Windows (an optional dependency there).
- */
-function loadLibrary(): Promise<Sqlite3> {
-  library ??= import('@journeyapps/sqlcipher').then(
-    (mod) => mod.default,
-    (err: unknown) => {
-      library = null;
-      throw new Error('The database driver (@journeyapps/sqlcipher) could not be loaded; reinstall Depotline.', { cause: err });
-    },
-  );
-  return library;
-}
+/** Not at import: this native module does not build on Windows (an optional dependency there). */
+const loadLibrary = lazyDriver<Sqlite3>('@journeyapps/sqlcipher', () => import('@journeyapps/sqlcipher'));
 
 function wrap(db: sqlite3.Database): SqlConnection {
   return {

@@ -9,8 +9,8 @@ const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keyl
 /**
  * What unlocks the console without the server: after a successful online sign-in, a scrypt
  * hash of the password (RFC 7914; N=2^15, r=8, p=1, as OWASP's password storage cheat sheet
- * lists) is kept in the OS keychain beside the database key, never on disk and never in the
- * renderer. It lets a user unlock a locked console, or sign in again on this device while the
+ * lists) is kept in the OS keychain (keytar, also where Electron's safeStorage holds the
+ * database key), never on disk and never in the renderer. It lets a user unlock a locked console, or sign in again on this device while the
  * server is down, with the password that already proved itself online together with the
  * second factor. Sign-out and a wipe delete it, so the next sign-in goes to the server again.
  */
